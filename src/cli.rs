@@ -1,0 +1,65 @@
+//! The command line, as clap parses it. The shape follows DESIGN.md and is a
+//! public contract: add flags freely, never rename or drop one.
+
+use crate::headless::Format;
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sockscope",
+    version,
+    about = "Teach socket programming by doing it for real: every step a real syscall on loopback.",
+    long_about = None
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the built-in lessons, one a line, with a one-line summary.
+    Lessons,
+    /// Run a lesson to the end without a terminal and print its events.
+    Trace {
+        /// The lesson to run (see `sockscope lessons`).
+        lesson: String,
+        /// json: one event per line (JSON Lines); text: a readable transcript.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// The port the lesson's server binds (0-65535; 0 lets the kernel choose).
+        #[arg(long, default_value_t = 0, value_parser = parse_port, allow_hyphen_values = true)]
+        port: u16,
+    },
+}
+
+/// A port number as a user types it. The message names the valid range,
+/// because a student who typed 70000 needs to learn that ports are 16-bit.
+pub fn parse_port(text: &str) -> Result<u16, String> {
+    let t = text.trim();
+    match t.parse::<i64>() {
+        Ok(n) if (0..=65535).contains(&n) => Ok(n as u16),
+        Ok(n) => Err(format!(
+            "{n} is out of range: a port is a 16-bit number, 0-65535"
+        )),
+        Err(_) if t.is_empty() => Err("empty: a port is a number from 0-65535".into()),
+        Err(_) => Err(format!(
+            "`{t}` is not a number: a port is a whole number from 0-65535"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ports_parse_within_the_16_bit_range_only() {
+        assert_eq!(parse_port("0"), Ok(0));
+        assert_eq!(parse_port("65535"), Ok(65535));
+        for bad in ["65536", "70000", "-1", "abc", "", "8o8o"] {
+            let e = parse_port(bad).unwrap_err();
+            assert!(e.contains("0-65535"), "{bad}: {e}");
+        }
+    }
+}

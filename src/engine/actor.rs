@@ -1,0 +1,346 @@
+//! One endpoint of a lesson: a task that owns its sockets and performs the
+//! calls it is told to, one at a time, as real syscalls.
+//!
+//! The orchestrator sends a [`Job`] per step; the actor answers `Waiting` the
+//! moment the kernel says the call must wait (so the screen can show it), and
+//! `Done` with the event when the call returns. An actor is one thread of
+//! control, like the process it stands for: it never runs two calls at once.
+
+use super::event::{Call, Event, Proto};
+use super::sock::Sock;
+use super::{errno, preview};
+use crate::lesson::{ShutdownHow, SockOpt};
+use std::collections::HashMap;
+use std::io;
+use std::net::{Shutdown, SocketAddr};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+/// A step's call with every address resolved to a real one.
+#[derive(Debug, Clone)]
+pub enum Op {
+    Socket(Proto),
+    Setsockopt(SockOpt),
+    Bind(SocketAddr),
+    Listen(i32),
+    Accept { new: String },
+    Connect(SocketAddr),
+    Send(Vec<u8>),
+    Recv(usize),
+    Sendto(Vec<u8>, SocketAddr),
+    Recvfrom(usize),
+    Shutdown(ShutdownHow),
+    Close,
+}
+
+impl Op {
+    pub fn call(&self) -> Call {
+        match self {
+            Op::Socket(_) => Call::Socket,
+            Op::Setsockopt(_) => Call::Setsockopt,
+            Op::Bind(_) => Call::Bind,
+            Op::Listen(_) => Call::Listen,
+            Op::Accept { .. } => Call::Accept,
+            Op::Connect(_) => Call::Connect,
+            Op::Send(_) => Call::Send,
+            Op::Recv(_) => Call::Recv,
+            Op::Sendto(..) => Call::Sendto,
+            Op::Recvfrom(_) => Call::Recvfrom,
+            Op::Shutdown(_) => Call::Shutdown,
+            Op::Close => Call::Close,
+        }
+    }
+}
+
+/// Default backlog when a lesson's listen does not give one.
+pub const DEFAULT_BACKLOG: i32 = 8;
+/// Default receive buffer when a lesson's recv does not give one.
+pub const DEFAULT_RECV_MAX: usize = 1024;
+
+/// One call for the actor to make.
+#[derive(Debug)]
+pub struct Job {
+    pub step: usize,
+    pub sock: String,
+    pub op: Op,
+    pub reply: mpsc::UnboundedSender<Reply>,
+}
+
+/// What the actor reports about a job.
+#[derive(Debug)]
+pub enum Reply {
+    /// The kernel said the call must wait (EAGAIN or EINPROGRESS).
+    Waiting {
+        fd: Option<i32>,
+        args: String,
+        at: Instant,
+    },
+    /// The call returned; `at` is when.
+    Done { event: Box<Event>, at: Instant },
+}
+
+/// The actor's task: run jobs until the orchestrator hangs up. Sockets still
+/// open when it ends are closed by their `Drop`.
+pub async fn run(name: String, mut jobs: mpsc::UnboundedReceiver<Job>) {
+    let mut socks: HashMap<String, Sock> = HashMap::new();
+    while let Some(job) = jobs.recv().await {
+        let event = perform(&name, &mut socks, &job).await;
+        let _ = job.reply.send(Reply::Done {
+            event: Box::new(event),
+            at: Instant::now(),
+        });
+    }
+}
+
+fn proto_c(proto: Proto) -> &'static str {
+    match proto {
+        Proto::Tcp => "SOCK_STREAM",
+        Proto::Udp => "SOCK_DGRAM",
+    }
+}
+
+fn quoted(data: &[u8]) -> String {
+    format!("\"{}\"", preview::preview(data))
+}
+
+/// A blank event for `job`, to be filled in by `perform`.
+fn blank(actor: &str, job: &Job, proto: Proto, fd: Option<i32>) -> Event {
+    Event {
+        seq: 0,
+        t_us: 0,
+        step: job.step,
+        actor: actor.to_string(),
+        call: job.op.call(),
+        sock: job.sock.clone(),
+        proto,
+        fd,
+        new_fd: None,
+        local: None,
+        peer: None,
+        bytes: None,
+        data: None,
+        result: "ok".into(),
+        errno: None,
+        explain: None,
+        args: String::new(),
+        waited_us: None,
+        flags: Vec::new(),
+        checks: Vec::new(),
+    }
+}
+
+fn fail(event: &mut Event, err: &io::Error) {
+    let info = errno::from_io(err);
+    event.result = info.name.to_string();
+    event.errno = Some(info.number);
+    event.explain = Some(info.explain.to_string());
+}
+
+fn record_addrs(event: &mut Event, sock: &Sock) {
+    event.local = sock.local_addr().map(|a| a.to_string());
+    if let Some(p) = sock.peer_addr() {
+        event.peer = Some(p.to_string());
+    }
+}
+
+async fn perform(actor: &str, socks: &mut HashMap<String, Sock>, job: &Job) -> Event {
+    if let Op::Socket(proto) = job.op {
+        let mut ev = blank(actor, job, proto, None);
+        ev.args = format!("AF_INET, {}, 0", proto_c(proto));
+        match Sock::open(proto) {
+            Ok(sock) => {
+                ev.fd = Some(sock.fd());
+                ev.new_fd = Some(sock.fd());
+                socks.insert(job.sock.clone(), sock);
+            }
+            Err(e) => fail(&mut ev, &e),
+        }
+        return ev;
+    }
+    if matches!(job.op, Op::Close) {
+        let Some(sock) = socks.remove(&job.sock) else {
+            return missing(actor, job);
+        };
+        let mut ev = blank(actor, job, sock.proto(), Some(sock.fd()));
+        ev.args = sock.fd().to_string();
+        // Addresses as they were just before the close, so observers can find
+        // the connection the kernel may keep (TIME_WAIT) after the fd is gone.
+        record_addrs(&mut ev, &sock);
+        if let Err(e) = sock.close() {
+            fail(&mut ev, &e);
+        }
+        return ev;
+    }
+    let Some(sock) = socks.get(&job.sock) else {
+        return missing(actor, job);
+    };
+    let fd = sock.fd();
+    let mut ev = blank(actor, job, sock.proto(), Some(fd));
+    let started = Instant::now();
+    let mut waited_at: Option<Instant> = None;
+    let waiting_args;
+    // Tell the orchestrator the moment the kernel says "not yet".
+    let notify = |args: String, waited_at: &mut Option<Instant>| {
+        let at = Instant::now();
+        *waited_at = Some(at);
+        let _ = job.reply.send(Reply::Waiting {
+            fd: Some(fd),
+            args,
+            at,
+        });
+    };
+    match &job.op {
+        Op::Socket(_) | Op::Close => unreachable!("handled above"),
+        Op::Setsockopt(opt) => {
+            let (desc, res) = set_option(sock, *opt);
+            ev.args = format!("{fd}, {desc}");
+            if let Err(e) = res {
+                fail(&mut ev, &e);
+            }
+        }
+        Op::Bind(addr) => {
+            ev.args = format!("{fd}, {addr}");
+            if let Err(e) = sock.bind(*addr) {
+                fail(&mut ev, &e);
+            }
+        }
+        Op::Listen(backlog) => {
+            ev.args = format!("{fd}, {backlog}");
+            if let Err(e) = sock.listen(*backlog) {
+                fail(&mut ev, &e);
+            }
+        }
+        Op::Accept { new } => {
+            ev.args = fd.to_string();
+            waiting_args = ev.args.clone();
+            let mut on_wait = || notify(waiting_args.clone(), &mut waited_at);
+            match sock.accept(&mut on_wait).await {
+                Ok((conn, peer)) => {
+                    ev.new_fd = Some(conn.fd());
+                    ev.local = conn.local_addr().map(|a| a.to_string());
+                    ev.peer = Some(peer.to_string());
+                    socks.insert(new.clone(), conn);
+                }
+                Err(e) => fail(&mut ev, &e),
+            }
+            ev.waited_us = waited_for(waited_at, started);
+            return ev;
+        }
+        Op::Connect(addr) => {
+            ev.args = format!("{fd}, {addr}");
+            ev.peer = Some(addr.to_string());
+            waiting_args = ev.args.clone();
+            let mut on_wait = || notify(waiting_args.clone(), &mut waited_at);
+            if let Err(e) = sock.connect(*addr, &mut on_wait).await {
+                fail(&mut ev, &e);
+            }
+        }
+        Op::Send(data) => {
+            ev.args = format!("{fd}, {}, {}", quoted(data), data.len());
+            waiting_args = ev.args.clone();
+            let mut on_wait = || notify(waiting_args.clone(), &mut waited_at);
+            match sock.send(data, &mut on_wait).await {
+                Ok(n) => {
+                    ev.bytes = Some(n);
+                    ev.data = Some(preview::preview(&data[..n]));
+                }
+                Err(e) => fail(&mut ev, &e),
+            }
+        }
+        Op::Recv(max) => {
+            ev.args = format!("{fd}, {max}");
+            waiting_args = ev.args.clone();
+            let mut on_wait = || notify(waiting_args.clone(), &mut waited_at);
+            match sock.recv(*max, &mut on_wait).await {
+                Ok(buf) => {
+                    ev.bytes = Some(buf.len());
+                    ev.data = Some(preview::preview(&buf));
+                    if buf.is_empty() {
+                        ev.flags.push("EOF".into());
+                    }
+                }
+                Err(e) => fail(&mut ev, &e),
+            }
+        }
+        Op::Sendto(data, addr) => {
+            ev.args = format!("{fd}, {}, {}, {addr}", quoted(data), data.len());
+            ev.peer = Some(addr.to_string());
+            waiting_args = ev.args.clone();
+            let mut on_wait = || notify(waiting_args.clone(), &mut waited_at);
+            match sock.send_to(data, *addr, &mut on_wait).await {
+                Ok(n) => {
+                    ev.bytes = Some(n);
+                    ev.data = Some(preview::preview(&data[..n]));
+                }
+                Err(e) => fail(&mut ev, &e),
+            }
+        }
+        Op::Recvfrom(max) => {
+            ev.args = format!("{fd}, {max}");
+            waiting_args = ev.args.clone();
+            let mut on_wait = || notify(waiting_args.clone(), &mut waited_at);
+            match sock.recv_from(*max, &mut on_wait).await {
+                Ok((buf, from)) => {
+                    ev.bytes = Some(buf.len());
+                    ev.data = Some(preview::preview(&buf));
+                    ev.peer = Some(from.to_string());
+                }
+                Err(e) => fail(&mut ev, &e),
+            }
+        }
+        Op::Shutdown(how) => {
+            ev.args = format!("{fd}, {}", how.c_name());
+            let how = match how {
+                ShutdownHow::Read => Shutdown::Read,
+                ShutdownHow::Write => Shutdown::Write,
+                ShutdownHow::Both => Shutdown::Both,
+            };
+            if let Err(e) = sock.shutdown(how) {
+                fail(&mut ev, &e);
+            }
+        }
+    }
+    ev.waited_us = waited_for(waited_at, started);
+    let peer_before = ev.peer.take();
+    record_addrs(&mut ev, sock);
+    if ev.peer.is_none() {
+        ev.peer = peer_before;
+    }
+    ev
+}
+
+fn waited_for(waited_at: Option<Instant>, started: Instant) -> Option<u64> {
+    waited_at.map(|_| duration_us(started.elapsed()))
+}
+
+pub fn duration_us(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
+}
+
+/// A step that names a socket the actor does not hold. Lesson validation
+/// rules this out for well-formed lessons; report it as EBADF, which is what
+/// the kernel would say for a closed fd.
+fn missing(actor: &str, job: &Job) -> Event {
+    let mut ev = blank(actor, job, Proto::Tcp, None);
+    ev.args = format!("<{}: not open>", job.sock);
+    fail(&mut ev, &io::Error::from_raw_os_error(libc::EBADF));
+    ev
+}
+
+fn set_option(sock: &Sock, opt: SockOpt) -> (String, io::Result<()>) {
+    let s = sock.socket();
+    match opt {
+        SockOpt::Linger { seconds } => (
+            format!("SOL_SOCKET, SO_LINGER, {{l_onoff=1, l_linger={seconds}}}"),
+            s.set_linger(Some(Duration::from_secs(u64::from(seconds)))),
+        ),
+        SockOpt::Rcvbuf { bytes } => (
+            format!("SOL_SOCKET, SO_RCVBUF, {bytes}"),
+            s.set_recv_buffer_size(bytes),
+        ),
+        SockOpt::Reuseaddr { on } => (
+            format!("SOL_SOCKET, SO_REUSEADDR, {}", i32::from(on)),
+            s.set_reuse_address(on),
+        ),
+    }
+}

@@ -1,0 +1,219 @@
+//! The record of one socket call, as the engine hands it to every consumer.
+//!
+//! An [`Event`] is what a lifecycle call really did: which fd it acted on, what
+//! the kernel returned, the addresses as the kernel reports them afterwards. The
+//! TUI draws it, `trace` prints it, tests assert on it. Its JSON field names are
+//! a public contract (scripts and handouts depend on them): add fields, never
+//! rename or drop one.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The lifecycle calls the engine performs. Serialised in lower case, the way
+/// the C API spells them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Call {
+    Socket,
+    Setsockopt,
+    Bind,
+    Listen,
+    Accept,
+    Connect,
+    Send,
+    Recv,
+    Sendto,
+    Recvfrom,
+    Shutdown,
+    Close,
+}
+
+impl Call {
+    /// Every call, in the order a lifecycle usually meets them.
+    pub const ALL: [Call; 12] = [
+        Call::Socket,
+        Call::Setsockopt,
+        Call::Bind,
+        Call::Listen,
+        Call::Accept,
+        Call::Connect,
+        Call::Send,
+        Call::Recv,
+        Call::Sendto,
+        Call::Recvfrom,
+        Call::Shutdown,
+        Call::Close,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Call::Socket => "socket",
+            Call::Setsockopt => "setsockopt",
+            Call::Bind => "bind",
+            Call::Listen => "listen",
+            Call::Accept => "accept",
+            Call::Connect => "connect",
+            Call::Send => "send",
+            Call::Recv => "recv",
+            Call::Sendto => "sendto",
+            Call::Recvfrom => "recvfrom",
+            Call::Shutdown => "shutdown",
+            Call::Close => "close",
+        }
+    }
+
+    /// Calls that move payload bytes, whose `bytes` field is the count returned.
+    pub fn moves_data(self) -> bool {
+        matches!(
+            self,
+            Call::Send | Call::Recv | Call::Sendto | Call::Recvfrom
+        )
+    }
+
+    /// Calls that can wait in the kernel until a peer does something.
+    pub fn can_wait(self) -> bool {
+        matches!(
+            self,
+            Call::Accept | Call::Connect | Call::Recv | Call::Recvfrom | Call::Send
+        )
+    }
+}
+
+impl fmt::Display for Call {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Call {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Call::ALL
+            .into_iter()
+            .find(|c| c.name() == s)
+            .ok_or_else(|| format!("unknown call `{s}`"))
+    }
+}
+
+/// Transport protocol of a socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Proto {
+    Tcp,
+    Udp,
+}
+
+impl Proto {
+    pub fn name(self) -> &'static str {
+        match self {
+            Proto::Tcp => "TCP",
+            Proto::Udp => "UDP",
+        }
+    }
+}
+
+/// One checked claim of the lesson: what the narration says the kernel will
+/// do at this step, and what it really did in this run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Check {
+    /// Which field was checked (`result`, `bytes`, `data`, `tcp_state`, ...).
+    pub what: String,
+    pub expected: String,
+    pub seen: String,
+    pub ok: bool,
+}
+
+/// One lifecycle call that really ran.
+///
+/// Fields that do not apply to a call are `null` in JSON rather than absent, so
+/// every line of `trace --format json` has the same keys.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Event {
+    /// Position in the run, from 1.
+    pub seq: u64,
+    /// Microseconds from the start of the lesson to the call's return
+    /// (monotonic clock).
+    pub t_us: u64,
+    /// The lesson step that issued the call, from 1.
+    pub step: usize,
+    /// Which endpoint made the call: `server`, `client`, `client2`, ...
+    pub actor: String,
+    pub call: Call,
+    /// The lesson's name for the socket the call acted on.
+    pub sock: String,
+    pub proto: Proto,
+    /// The fd the call acted on (for `socket`, the fd it returned).
+    pub fd: Option<i32>,
+    /// For `socket` and `accept`: the fd the call returned.
+    pub new_fd: Option<i32>,
+    /// The socket's local address after the call, as getsockname reports it.
+    pub local: Option<String>,
+    /// The peer's address, as known after the call (getpeername, accept's or
+    /// recvfrom's address, or the destination of sendto/connect).
+    pub peer: Option<String>,
+    /// For data calls: the byte count the call returned.
+    pub bytes: Option<usize>,
+    /// Escaped, capped preview of the payload moved.
+    pub data: Option<String>,
+    /// `ok`, or the errno name (`ECONNREFUSED`).
+    pub result: String,
+    /// On failure, the errno number.
+    pub errno: Option<i32>,
+    /// On failure, one plain sentence a student understands.
+    pub explain: Option<String>,
+    /// The call's arguments as C would write them, e.g. `3, 8` for listen.
+    pub args: String,
+    /// How long the call waited for a peer, when it had to wait.
+    pub waited_us: Option<u64>,
+    /// Extra facts the kernel reported with the result (e.g. `MSG_TRUNC`).
+    pub flags: Vec<String>,
+    /// The lesson's claims for this step, checked against this run.
+    pub checks: Vec<Check>,
+}
+
+impl Event {
+    pub fn ok(&self) -> bool {
+        self.result == "ok"
+    }
+
+    /// The value the call returned, as C would see it: the new fd, the byte
+    /// count, 0 for success, or -1 on failure.
+    pub fn return_value(&self) -> String {
+        if !self.ok() {
+            return "-1".into();
+        }
+        if let Some(fd) = self.new_fd {
+            return fd.to_string();
+        }
+        if let Some(n) = self.bytes {
+            return n.to_string();
+        }
+        "0".into()
+    }
+
+    /// The call as strace would print it: `accept(3) = 5`,
+    /// `connect(4, 127.0.0.1:9) = -1 ECONNREFUSED`.
+    pub fn syscall_line(&self) -> String {
+        let mut s = format!("{}({}) = {}", self.call, self.args, self.return_value());
+        if !self.ok() {
+            s.push(' ');
+            s.push_str(&self.result);
+        }
+        s
+    }
+}
+
+/// A call that has been issued and is waiting for a peer (accept with nobody
+/// connecting yet, recv with nothing to read).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Waiting {
+    pub step: usize,
+    pub actor: String,
+    pub call: Call,
+    pub sock: String,
+    pub fd: Option<i32>,
+    pub args: String,
+    /// Microseconds from the start of the lesson to the moment the kernel
+    /// first said the call would block (EAGAIN / EINPROGRESS).
+    pub t_us: u64,
+}

@@ -1,0 +1,375 @@
+//! The engine: runs a lesson's calls as real syscalls on loopback and reports
+//! each one as an [`Event`].
+//!
+//! One actor task per endpoint owns that endpoint's sockets
+//! ([`actor`]); the orchestrator here releases the lesson's steps one at a
+//! time through the [`stepper::Gate`], resolves addresses (`server:listener`
+//! becomes the port the kernel really chose), and is the only place that emits
+//! events, so their order is the same on every run. The engine knows nothing
+//! about terminals: the TUI, `trace` and the tests all consume the same
+//! [`EngineMsg`] stream.
+
+pub mod actor;
+pub mod errno;
+pub mod event;
+pub mod expect;
+pub mod preview;
+pub mod sock;
+pub mod stepper;
+
+pub use event::{Call, Check, Event, Proto, Waiting};
+pub use stepper::{Control, Pace};
+
+use crate::lesson::{Lesson, Step, parse::is_literal_addr};
+use actor::{DEFAULT_BACKLOG, DEFAULT_RECV_MAX, Job, Op, Reply, duration_us};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+/// How long a woken call may take to complete before the run is declared
+/// stalled. On loopback a woken call completes within microseconds; this only
+/// guards against a lesson whose `wakes` is wrong.
+pub const STALL_AFTER: Duration = Duration::from_secs(5);
+
+/// Settings for one run of a lesson.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// The port that `$port` in the lesson stands for; 0 lets the kernel choose.
+    pub port: u16,
+    pub pace: Pace,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig {
+            port: 0,
+            pace: Pace::Manual,
+        }
+    }
+}
+
+/// Everything the engine reports, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EngineMsg {
+    /// A call is waiting for a peer.
+    Waiting(Waiting),
+    /// A call returned.
+    Event(Box<Event>),
+    /// Every step has run.
+    Finished,
+    /// The run could not go on (a lesson defect, not a failed syscall: those
+    /// are events).
+    Failed(EngineError),
+}
+
+/// Why a run stopped early.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum EngineError {
+    #[error("step {step}: `{spec}` names a socket that has no address yet")]
+    Unresolved { step: usize, spec: String },
+    #[error("step {step}: {actor}'s {call} was expected to finish but is still waiting")]
+    Stalled {
+        step: usize,
+        actor: String,
+        call: Call,
+    },
+    #[error("actor `{0}` stopped unexpectedly")]
+    ActorGone(String),
+}
+
+/// A running lesson. Dropping it stops the run and closes every socket.
+pub struct Engine {
+    controls: mpsc::UnboundedSender<Control>,
+    msgs: mpsc::UnboundedReceiver<EngineMsg>,
+    // Dropping the set aborts the orchestrator, which drops the actors' set,
+    // which aborts them, which closes their sockets.
+    _task: JoinSet<()>,
+}
+
+impl Engine {
+    /// Start `lesson`. Must be called from inside a tokio runtime.
+    pub fn start(lesson: Lesson, config: EngineConfig) -> Engine {
+        let (controls, control_rx) = mpsc::unbounded_channel();
+        let (msg_tx, msgs) = mpsc::unbounded_channel();
+        let mut task = JoinSet::new();
+        task.spawn(async move {
+            let gate = stepper::Gate::new(config.pace, control_rx);
+            let mut run = Run::new(lesson, config, msg_tx);
+            match run.drive(gate).await {
+                Ok(true) => run.emit(EngineMsg::Finished),
+                Ok(false) => {}
+                Err(e) => run.emit(EngineMsg::Failed(e)),
+            }
+        });
+        Engine {
+            controls,
+            msgs,
+            _task: task,
+        }
+    }
+
+    /// Release the next call.
+    pub fn step(&self) {
+        let _ = self.controls.send(Control::Step);
+    }
+
+    pub fn set_pace(&self, pace: Pace) {
+        let _ = self.controls.send(Control::Pace(pace));
+    }
+
+    /// The next message, waiting for it. `None` once the run is over and
+    /// every message has been read.
+    pub async fn next(&mut self) -> Option<EngineMsg> {
+        self.msgs.recv().await
+    }
+
+    /// The next message if one is ready.
+    pub fn try_next(&mut self) -> Option<EngineMsg> {
+        self.msgs.try_recv().ok()
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        let _ = self.controls.send(Control::Stop);
+    }
+}
+
+/// Run `lesson` to the end with no pauses and collect what it reported.
+pub async fn run_to_end(lesson: Lesson, port: u16) -> Vec<EngineMsg> {
+    let mut engine = Engine::start(
+        lesson,
+        EngineConfig {
+            port,
+            pace: Pace::RunToEnd,
+        },
+    );
+    let mut out = Vec::new();
+    while let Some(m) = engine.next().await {
+        let last = matches!(m, EngineMsg::Finished | EngineMsg::Failed(_));
+        out.push(m);
+        if last {
+            break;
+        }
+    }
+    out
+}
+
+/// The events of a run, without the waiting notices.
+pub fn events(msgs: &[EngineMsg]) -> Vec<&Event> {
+    msgs.iter()
+        .filter_map(|m| match m {
+            EngineMsg::Event(e) => Some(e.as_ref()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// A call that is waiting in an actor: which step, and where its reply comes.
+struct Pending {
+    step: usize,
+    call: Call,
+    replies: mpsc::UnboundedReceiver<Reply>,
+}
+
+/// The orchestrator's state for one run.
+struct Run {
+    lesson: Lesson,
+    config: EngineConfig,
+    out: mpsc::UnboundedSender<EngineMsg>,
+    started: Instant,
+    seq: u64,
+    actors: HashMap<String, mpsc::UnboundedSender<Job>>,
+    tasks: JoinSet<()>,
+    /// The address each `actor:sock` had when last seen, kept after close so a
+    /// later step can aim at a port nobody holds any more.
+    addrs: HashMap<(String, String), SocketAddr>,
+    pending: HashMap<String, Pending>,
+}
+
+impl Run {
+    fn new(lesson: Lesson, config: EngineConfig, out: mpsc::UnboundedSender<EngineMsg>) -> Run {
+        let mut tasks = JoinSet::new();
+        let mut actors = HashMap::new();
+        for a in &lesson.actors {
+            let (tx, rx) = mpsc::unbounded_channel();
+            tasks.spawn(actor::run(a.name.clone(), rx));
+            actors.insert(a.name.clone(), tx);
+        }
+        Run {
+            lesson,
+            config,
+            out,
+            started: Instant::now(),
+            seq: 0,
+            actors,
+            tasks,
+            addrs: HashMap::new(),
+            pending: HashMap::new(),
+        }
+    }
+
+    fn emit(&self, msg: EngineMsg) {
+        // A consumer that went away just stops listening; the run is dropped
+        // with the Engine.
+        let _ = self.out.send(msg);
+    }
+
+    fn since_start(&self, at: Instant) -> u64 {
+        duration_us(at.saturating_duration_since(self.started))
+    }
+
+    /// Run every step. `Ok(false)` if the presenter stopped the run.
+    async fn drive(&mut self, mut gate: stepper::Gate) -> Result<bool, EngineError> {
+        for index in 0..self.lesson.steps.len() {
+            if gate.open().await.is_err() {
+                return Ok(false);
+            }
+            let step = self.lesson.steps[index].clone();
+            // An actor is one thread of control: a call still waiting must
+            // finish before the same actor can make another.
+            if let Some(p) = self.pending.remove(&step.actor) {
+                self.finish_pending(&step.actor, p, index + 1).await?;
+            }
+            self.run_step(index, &step).await?;
+            for woken in &step.wakes {
+                if let Some(p) = self.pending.remove(woken) {
+                    self.finish_pending(woken, p, index + 1).await?;
+                }
+            }
+        }
+        // Calls nobody woke are still waiting: let them finish if they can.
+        let mut left: Vec<_> = self.pending.drain().collect();
+        left.sort_by_key(|(_, p)| p.step);
+        for (actor, p) in left {
+            let step = p.step;
+            self.finish_pending(&actor, p, step).await?;
+        }
+        self.tasks.abort_all();
+        Ok(true)
+    }
+
+    async fn run_step(&mut self, index: usize, step: &Step) -> Result<(), EngineError> {
+        let op = self.resolve(index + 1, step)?;
+        let call = op.call();
+        let (reply_tx, mut replies) = mpsc::unbounded_channel();
+        let job = Job {
+            step: index + 1,
+            sock: step.sock.clone(),
+            op,
+            reply: reply_tx,
+        };
+        let gone = || EngineError::ActorGone(step.actor.clone());
+        self.actors
+            .get(&step.actor)
+            .ok_or_else(gone)?
+            .send(job)
+            .map_err(|_| gone())?;
+        match replies.recv().await.ok_or_else(gone)? {
+            Reply::Waiting { fd, args, at } => {
+                self.emit(EngineMsg::Waiting(Waiting {
+                    step: index + 1,
+                    actor: step.actor.clone(),
+                    call,
+                    sock: step.sock.clone(),
+                    fd,
+                    args,
+                    t_us: self.since_start(at),
+                }));
+                let pending = Pending {
+                    step: index + 1,
+                    call,
+                    replies,
+                };
+                if step.parks() {
+                    self.pending.insert(step.actor.clone(), pending);
+                } else {
+                    self.finish_pending(&step.actor, pending, index + 1).await?;
+                }
+            }
+            Reply::Done { event, at } => self.record(index, *event, at),
+        }
+        Ok(())
+    }
+
+    async fn finish_pending(
+        &mut self,
+        actor: &str,
+        mut p: Pending,
+        during: usize,
+    ) -> Result<(), EngineError> {
+        let stalled = || EngineError::Stalled {
+            step: during,
+            actor: actor.to_string(),
+            call: p.call,
+        };
+        loop {
+            let reply = tokio::time::timeout(STALL_AFTER, p.replies.recv())
+                .await
+                .map_err(|_| stalled())?
+                .ok_or_else(|| EngineError::ActorGone(actor.to_string()))?;
+            if let Reply::Done { event, at } = reply {
+                self.record(p.step - 1, *event, at);
+                return Ok(());
+            }
+        }
+    }
+
+    /// Number, time-stamp and check an event, remember its addresses, send it.
+    fn record(&mut self, index: usize, mut event: Event, at: Instant) {
+        self.seq += 1;
+        event.seq = self.seq;
+        event.t_us = self.since_start(at);
+        let step = &self.lesson.steps[index];
+        if let Some(local) = event.local.as_deref().and_then(|l| l.parse().ok()) {
+            let name = match (&step.new, event.call) {
+                (Some(new), Call::Accept) => new.clone(),
+                _ => step.sock.clone(),
+            };
+            self.addrs.insert((step.actor.clone(), name), local);
+        }
+        event.checks = expect::check(&step.expect, &event);
+        self.emit(EngineMsg::Event(Box::new(event)));
+    }
+
+    fn addr(&self, step: usize, spec: &str) -> Result<SocketAddr, EngineError> {
+        let unresolved = || EngineError::Unresolved {
+            step,
+            spec: spec.to_string(),
+        };
+        if is_literal_addr(spec) {
+            return spec
+                .replace("$port", &self.config.port.to_string())
+                .parse()
+                .map_err(|_| unresolved());
+        }
+        let (actor, sock) = spec.split_once(':').ok_or_else(unresolved)?;
+        self.addrs
+            .get(&(actor.to_string(), sock.to_string()))
+            .copied()
+            .ok_or_else(unresolved)
+    }
+
+    fn resolve(&self, n: usize, step: &Step) -> Result<Op, EngineError> {
+        let text = |s: &Option<String>| s.clone().unwrap_or_default().into_bytes();
+        let addr = |s: &Option<String>| self.addr(n, s.as_deref().unwrap_or_default());
+        Ok(match step.call {
+            Call::Socket => Op::Socket(step.proto.unwrap_or(Proto::Tcp)),
+            Call::Setsockopt => Op::Setsockopt(step.opt.expect("validated: setsockopt has opt")),
+            Call::Bind => Op::Bind(addr(&step.addr)?),
+            Call::Listen => Op::Listen(step.backlog.unwrap_or(DEFAULT_BACKLOG)),
+            Call::Accept => Op::Accept {
+                new: step.new.clone().unwrap_or_default(),
+            },
+            Call::Connect => Op::Connect(addr(&step.to)?),
+            Call::Send => Op::Send(text(&step.data)),
+            Call::Recv => Op::Recv(step.max.unwrap_or(DEFAULT_RECV_MAX)),
+            Call::Sendto => Op::Sendto(text(&step.data), addr(&step.to)?),
+            Call::Recvfrom => Op::Recvfrom(step.max.unwrap_or(DEFAULT_RECV_MAX)),
+            Call::Shutdown => Op::Shutdown(step.how.expect("validated: shutdown has how")),
+            Call::Close => Op::Close,
+        })
+    }
+}

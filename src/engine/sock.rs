@@ -1,0 +1,202 @@
+//! A socket the engine owns, and the real syscalls a lesson performs on it.
+//!
+//! Each method is one lifecycle call: `open` is socket(2), `bind` is bind(2),
+//! and so on, so the events on screen map one-to-one onto what strace would
+//! show. The sockets are non-blocking and registered with tokio's reactor: a
+//! call the kernel answers with EAGAIN (or EINPROGRESS, for connect) is
+//! reported as *waiting* and retried only when epoll says the socket is ready.
+//! Nothing here polls in a loop.
+
+use super::event::Proto;
+use socket2::{Domain, SockAddr, Socket, Type};
+use std::io::{self, Read};
+use std::net::{Shutdown, SocketAddr};
+use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
+
+/// A non-blocking socket registered with the tokio reactor.
+#[derive(Debug)]
+pub struct Sock {
+    io: AsyncFd<Socket>,
+    proto: Proto,
+}
+
+/// Called once, the first time a call finds it has to wait.
+pub type OnWait<'a> = &'a mut (dyn FnMut() + Send);
+
+fn would_block(e: &io::Error) -> bool {
+    e.kind() == io::ErrorKind::WouldBlock
+}
+
+impl Sock {
+    /// socket(AF_INET, SOCK_STREAM or SOCK_DGRAM, 0), created non-blocking and
+    /// close-on-exec in the same call.
+    pub fn open(proto: Proto) -> io::Result<Sock> {
+        let ty = match proto {
+            Proto::Tcp => Type::STREAM,
+            Proto::Udp => Type::DGRAM,
+        };
+        let socket = Socket::new(Domain::IPV4, ty.nonblocking().cloexec(), None)?;
+        Sock::register(socket, proto)
+    }
+
+    fn register(socket: Socket, proto: Proto) -> io::Result<Sock> {
+        Ok(Sock {
+            io: crate::sys::register(socket)?,
+            proto,
+        })
+    }
+
+    pub fn proto(&self) -> Proto {
+        self.proto
+    }
+
+    pub fn fd(&self) -> RawFd {
+        self.io.get_ref().as_raw_fd()
+    }
+
+    /// The socket2 handle, for socket options and observers.
+    pub fn socket(&self) -> &Socket {
+        self.io.get_ref()
+    }
+
+    /// getsockname(2): `None` while the socket has no address yet.
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        let addr = self.socket().local_addr().ok()?.as_socket()?;
+        // An unbound socket reports 0.0.0.0:0; that is "no address yet".
+        (addr.port() != 0 || !addr.ip().is_unspecified()).then_some(addr)
+    }
+
+    /// getpeername(2): `None` while unconnected.
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        self.socket().peer_addr().ok()?.as_socket()
+    }
+
+    pub fn bind(&self, addr: SocketAddr) -> io::Result<()> {
+        self.socket().bind(&SockAddr::from(addr))
+    }
+
+    pub fn listen(&self, backlog: i32) -> io::Result<()> {
+        self.socket().listen(backlog)
+    }
+
+    /// accept4(2); waits while the accept queue is empty.
+    pub async fn accept(&self, on_wait: OnWait<'_>) -> io::Result<(Sock, SocketAddr)> {
+        let (socket, addr) = self
+            .retry(Interest::READABLE, on_wait, |s| {
+                s.accept4(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC)
+            })
+            .await?;
+        let peer = addr
+            .as_socket()
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::EAFNOSUPPORT))?;
+        Ok((Sock::register(socket, self.proto)?, peer))
+    }
+
+    /// connect(2). For TCP a non-blocking connect answers EINPROGRESS while the
+    /// handshake runs; we wait for writability and read the outcome from
+    /// SO_ERROR, as every event-driven program does. For UDP it only records
+    /// the default destination and returns at once.
+    pub async fn connect(&self, addr: SocketAddr, on_wait: OnWait<'_>) -> io::Result<()> {
+        match self.socket().connect(&SockAddr::from(addr)) {
+            Ok(()) => Ok(()),
+            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
+                on_wait();
+                loop {
+                    let mut guard = self.io.writable().await?;
+                    // Writable means the handshake finished, one way or the other.
+                    guard.clear_ready();
+                    if let Some(err) = self.socket().take_error()? {
+                        return Err(err);
+                    }
+                    if self.socket().peer_addr().is_ok() {
+                        return Ok(());
+                    }
+                }
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// send(2) with MSG_NOSIGNAL (socket2 sets it), so writing to a shut-down
+    /// connection returns EPIPE instead of killing the process with SIGPIPE.
+    pub async fn send(&self, data: &[u8], on_wait: OnWait<'_>) -> io::Result<usize> {
+        self.retry(Interest::WRITABLE, on_wait, |s| s.send(data))
+            .await
+    }
+
+    /// recv(2) into a buffer of `max` bytes. 0 means the peer shut down its
+    /// sending direction (end of file).
+    pub async fn recv(&self, max: usize, on_wait: OnWait<'_>) -> io::Result<Vec<u8>> {
+        let mut buf = vec![0u8; max];
+        let n = self
+            .retry(Interest::READABLE, on_wait, |mut s| s.read(&mut buf))
+            .await?;
+        buf.truncate(n);
+        Ok(buf)
+    }
+
+    /// sendto(2): one datagram to `addr`.
+    pub async fn send_to(
+        &self,
+        data: &[u8],
+        addr: SocketAddr,
+        on_wait: OnWait<'_>,
+    ) -> io::Result<usize> {
+        let to = SockAddr::from(addr);
+        self.retry(Interest::WRITABLE, on_wait, |s| s.send_to(data, &to))
+            .await
+    }
+
+    /// recvfrom(2): one datagram, or as much of it as fits in `max` bytes (a
+    /// datagram's excess is discarded by the kernel).
+    pub async fn recv_from(
+        &self,
+        max: usize,
+        on_wait: OnWait<'_>,
+    ) -> io::Result<(Vec<u8>, SocketAddr)> {
+        let mut buf = vec![0u8; max];
+        let (n, from) = self
+            .retry(Interest::READABLE, on_wait, |s| {
+                s.recv_from(crate::sys::as_uninit(&mut buf))
+            })
+            .await?;
+        buf.truncate(n);
+        let from = from
+            .as_socket()
+            .ok_or_else(|| io::Error::from_raw_os_error(libc::EAFNOSUPPORT))?;
+        Ok((buf, from))
+    }
+
+    pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
+        self.socket().shutdown(how)
+    }
+
+    /// close(2), with the kernel's answer. Deregisters from the reactor first.
+    pub fn close(self) -> io::Result<()> {
+        let socket = self.io.into_inner();
+        crate::sys::close(OwnedFd::from(socket))
+    }
+
+    /// Run `op` until it stops saying EAGAIN, waiting on readiness between
+    /// tries. `on_wait` runs once, at the first EAGAIN.
+    async fn retry<T>(
+        &self,
+        interest: Interest,
+        on_wait: OnWait<'_>,
+        mut op: impl FnMut(&Socket) -> io::Result<T>,
+    ) -> io::Result<T> {
+        match op(self.socket()) {
+            Err(e) if would_block(&e) => on_wait(),
+            other => return other,
+        }
+        loop {
+            let mut guard = self.io.ready(interest).await?;
+            match guard.try_io(|inner| op(inner.get_ref())) {
+                Ok(result) => return result,
+                Err(_would_block) => continue,
+            }
+        }
+    }
+}

@@ -1,0 +1,147 @@
+//! The gate every call waits at: the presenter decides when the next real
+//! syscall runs.
+//!
+//! Manual pace opens the gate once per `Step` command; autoplay opens it after
+//! an interval (or earlier, on `Step`); run-to-end never closes it. The gate
+//! only awaits a channel or a timer, so a paused lesson costs nothing.
+
+use std::time::Duration;
+use tokio::sync::mpsc;
+
+/// How steps are released.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pace {
+    /// One call per step command.
+    Manual,
+    /// One call every interval, and on each step command.
+    Autoplay(Duration),
+    /// No waiting at all: `trace` and the tests.
+    RunToEnd,
+}
+
+/// Commands the presenter (or a test) sends to the engine.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Control {
+    Step,
+    Pace(Pace),
+    Stop,
+}
+
+/// The lesson was stopped, or everyone holding the controls went away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stopped;
+
+pub struct Gate {
+    pace: Pace,
+    controls: mpsc::UnboundedReceiver<Control>,
+    /// In run-to-end pace a closed control channel is not a reason to stop.
+    closed: bool,
+}
+
+impl Gate {
+    pub fn new(pace: Pace, controls: mpsc::UnboundedReceiver<Control>) -> Gate {
+        Gate {
+            pace,
+            controls,
+            closed: false,
+        }
+    }
+
+    /// Wait until the next call may run.
+    pub async fn open(&mut self) -> Result<(), Stopped> {
+        loop {
+            match self.pace {
+                Pace::RunToEnd => {
+                    // Still honour Stop and pace changes that arrived meanwhile.
+                    while !self.closed {
+                        match self.controls.try_recv() {
+                            Ok(Control::Stop) => return Err(Stopped),
+                            Ok(Control::Pace(p)) => {
+                                self.pace = p;
+                                break;
+                            }
+                            Ok(Control::Step) => {}
+                            Err(mpsc::error::TryRecvError::Empty) => break,
+                            Err(mpsc::error::TryRecvError::Disconnected) => self.closed = true,
+                        }
+                    }
+                    if self.pace == Pace::RunToEnd {
+                        return Ok(());
+                    }
+                }
+                Pace::Manual => match self.next_control().await? {
+                    Control::Step => return Ok(()),
+                    Control::Pace(p) => self.pace = p,
+                    Control::Stop => return Err(Stopped),
+                },
+                Pace::Autoplay(every) => {
+                    tokio::select! {
+                        () = tokio::time::sleep(every) => return Ok(()),
+                        c = self.next_control() => match c? {
+                            Control::Step => return Ok(()),
+                            Control::Pace(p) => self.pace = p,
+                            Control::Stop => return Err(Stopped),
+                        },
+                    }
+                }
+            }
+        }
+    }
+
+    async fn next_control(&mut self) -> Result<Control, Stopped> {
+        if self.closed {
+            return Err(Stopped);
+        }
+        match self.controls.recv().await {
+            Some(c) => Ok(c),
+            None => {
+                self.closed = true;
+                Err(Stopped)
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn manual_pace_opens_once_per_step() {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut gate = Gate::new(Pace::Manual, rx);
+        tx.send(Control::Step).unwrap();
+        assert_eq!(gate.open().await, Ok(()));
+        tx.send(Control::Stop).unwrap();
+        assert_eq!(gate.open().await, Err(Stopped));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn autoplay_opens_after_its_interval() {
+        let (_tx, rx) = mpsc::unbounded_channel();
+        let mut gate = Gate::new(Pace::Autoplay(Duration::from_millis(700)), rx);
+        let start = tokio::time::Instant::now();
+        gate.open().await.unwrap();
+        assert_eq!(start.elapsed(), Duration::from_millis(700));
+    }
+
+    #[tokio::test]
+    async fn run_to_end_survives_a_closed_channel() {
+        let (tx, rx) = mpsc::unbounded_channel();
+        drop(tx);
+        let mut gate = Gate::new(Pace::RunToEnd, rx);
+        assert_eq!(gate.open().await, Ok(()));
+        assert_eq!(gate.open().await, Ok(()));
+    }
+
+    #[tokio::test]
+    async fn switching_to_manual_waits_for_a_step() {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let mut gate = Gate::new(Pace::RunToEnd, rx);
+        tx.send(Control::Pace(Pace::Manual)).unwrap();
+        tx.send(Control::Step).unwrap();
+        assert_eq!(gate.open().await, Ok(()));
+        drop(tx);
+        assert_eq!(gate.open().await, Err(Stopped));
+    }
+}

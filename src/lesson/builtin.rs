@@ -1,0 +1,58 @@
+//! The lessons that ship inside the binary, read from `assets/lessons/`.
+
+use super::{Lesson, parse_lesson};
+
+/// (file name, contents) of every built-in lesson, in teaching order.
+const FILES: &[(&str, &str)] = &[
+    ("tcp.toml", include_str!("../../assets/lessons/tcp.toml")),
+    ("udp.toml", include_str!("../../assets/lessons/udp.toml")),
+    (
+        "refused.toml",
+        include_str!("../../assets/lessons/refused.toml"),
+    ),
+    (
+        "in-use.toml",
+        include_str!("../../assets/lessons/in-use.toml"),
+    ),
+];
+
+/// Every built-in lesson, parsed. The files are part of the binary and are
+/// checked by the test suite, so a parse failure here is a build defect.
+pub fn builtins() -> Vec<Lesson> {
+    FILES
+        .iter()
+        .map(|(file, src)| {
+            parse_lesson(&format!("assets/lessons/{file}"), src)
+                .unwrap_or_else(|e| panic!("built-in lesson is invalid: {e}"))
+        })
+        .collect()
+}
+
+/// The built-in lesson called `name`.
+pub fn builtin(name: &str) -> Option<Lesson> {
+    builtins().into_iter().find(|l| l.name == name)
+}
+
+pub fn builtin_names() -> Vec<String> {
+    builtins().into_iter().map(|l| l.name).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_builtin_parses_and_names_are_unique() {
+        let names = builtin_names();
+        let mut sorted = names.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(sorted.len(), names.len());
+        for (file, _) in FILES {
+            let l = builtins()
+                .into_iter()
+                .find(|l| format!("{}.toml", l.name) == *file);
+            assert!(l.is_some(), "{file} should define lesson {file}");
+        }
+    }
+}

@@ -1,0 +1,159 @@
+//! Lessons: which endpoints exist, which calls they make in which order, and
+//! what the narration says at each step. Lessons are data (TOML files in
+//! `assets/lessons/`, embedded in the binary), not code, so a teacher can read,
+//! copy and change them.
+//!
+//! A step's `expect` table is the machine-checkable form of its narration: the
+//! engine checks it against what the kernel really did in every run, the tests
+//! run every lesson and fail if any claim does not hold, and the screen marks
+//! each claim as confirmed in this run.
+
+mod builtin;
+pub(crate) mod parse;
+
+pub use builtin::{builtin, builtin_names, builtins};
+pub use parse::{LessonError, parse_lesson};
+
+use crate::engine::event::{Call, Proto};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One lesson, as read from its TOML file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Lesson {
+    /// Short name used on the command line: `tcp`, `udp`, `refused`.
+    pub name: String,
+    pub title: String,
+    /// One line for `sockscope lessons`.
+    pub summary: String,
+    /// Shown before the first step: what the lesson is about.
+    #[serde(default)]
+    pub intro: String,
+    #[serde(rename = "actor")]
+    pub actors: Vec<Actor>,
+    #[serde(rename = "step")]
+    pub steps: Vec<Step>,
+}
+
+/// An endpoint: one lane on screen, one task in the engine.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Actor {
+    /// `server`, `client`, `client2`, `receiver`, `sender`, ...
+    pub name: String,
+    /// What it is, for the lane heading: "TCP server".
+    pub role: String,
+}
+
+/// One call in the lesson, with its narration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Step {
+    pub actor: String,
+    pub call: Call,
+    /// The actor's name for the socket this call acts on (`listener`, `conn`).
+    pub sock: String,
+    /// socket: `tcp` or `udp`.
+    #[serde(default)]
+    pub proto: Option<Proto>,
+    /// bind: `127.0.0.1:0`, `127.0.0.1:$port`, or `actor:sock` for the address
+    /// another socket holds.
+    #[serde(default)]
+    pub addr: Option<String>,
+    /// connect / sendto: the destination, in the same forms as `addr`.
+    #[serde(default)]
+    pub to: Option<String>,
+    /// listen: the backlog.
+    #[serde(default)]
+    pub backlog: Option<i32>,
+    /// accept: the name of the new socket.
+    #[serde(default)]
+    pub new: Option<String>,
+    /// send / sendto: the payload.
+    #[serde(default)]
+    pub data: Option<String>,
+    /// recv / recvfrom: the buffer size.
+    #[serde(default)]
+    pub max: Option<usize>,
+    /// shutdown: `read`, `write` or `both`.
+    #[serde(default)]
+    pub how: Option<ShutdownHow>,
+    /// setsockopt: which option and its value.
+    #[serde(default)]
+    pub opt: Option<SockOpt>,
+    /// Let this call wait in the background while later steps run. By default
+    /// a waiting `connect` is seen through within its step (the kernel finishes
+    /// the handshake on its own), and every other waiting call parks until a
+    /// later step wakes it.
+    #[serde(default)]
+    pub park: Option<bool>,
+    /// Actors whose waiting call this step lets finish (connect wakes the
+    /// server's accept). The engine waits for them before the next step, so
+    /// every run prints the same sequence.
+    #[serde(default)]
+    pub wakes: Vec<String>,
+    /// What happened, in plain words. `{fd}`, `{new_fd}`, `{local}`, `{peer}`,
+    /// `{bytes}`, `{data}`, `{result}` are replaced with this run's values.
+    pub say: String,
+    /// Why it matters.
+    #[serde(default)]
+    pub why: String,
+    /// A question to ask the room.
+    #[serde(default)]
+    pub ask: String,
+    /// What the narration claims the kernel will do, checked on every run.
+    #[serde(default)]
+    pub expect: BTreeMap<String, toml::Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShutdownHow {
+    Read,
+    Write,
+    Both,
+}
+
+impl ShutdownHow {
+    pub fn c_name(self) -> &'static str {
+        match self {
+            ShutdownHow::Read => "SHUT_RD",
+            ShutdownHow::Write => "SHUT_WR",
+            ShutdownHow::Both => "SHUT_RDWR",
+        }
+    }
+}
+
+/// The socket options lessons use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "name", deny_unknown_fields)]
+pub enum SockOpt {
+    /// SO_LINGER on with the given timeout; 0 makes close send RST.
+    Linger { seconds: u32 },
+    /// SO_RCVBUF: the kernel doubles the request and applies a floor.
+    Rcvbuf { bytes: usize },
+    /// SO_REUSEADDR.
+    Reuseaddr { on: bool },
+}
+
+impl Step {
+    /// Does this step's call, if it has to wait, park while later steps run?
+    pub fn parks(&self) -> bool {
+        self.park.unwrap_or(self.call != Call::Connect)
+    }
+}
+
+impl Lesson {
+    pub fn actor(&self, name: &str) -> Option<&Actor> {
+        self.actors.iter().find(|a| a.name == name)
+    }
+
+    /// The protocol of each of an actor's sockets, from its `socket` steps.
+    pub fn proto_of(&self, actor: &str, sock: &str) -> Option<Proto> {
+        self.steps
+            .iter()
+            .find(|s| s.actor == actor && s.sock == sock && s.call == Call::Socket)
+            .and_then(|s| s.proto)
+    }
+}

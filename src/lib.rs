@@ -1,0 +1,21 @@
+//! sockscope teaches socket programming by doing it for real: it opens real
+//! TCP and UDP sockets on loopback, performs each lifecycle call one step at a
+//! time, and shows what the kernel answered.
+//!
+//! # Layout
+//!
+//! - [`engine`]: the real sockets. One actor task per endpoint, a stepper gate
+//!   before every syscall, and one [`engine::Event`] per call. No terminal code.
+//! - [`lesson`]: lessons as data (`assets/lessons/*.toml`): endpoints, calls in
+//!   order, narration, and the claims each step makes about the kernel.
+//! - [`headless`]: `sockscope trace`, the engine's events as JSON Lines or text.
+//! - [`cli`]: the command line.
+//! - [`sys`]: the one audited module allowed to use `unsafe`.
+//!
+//! Events flow one way: engine → consumers (headless output, the tests).
+
+pub mod cli;
+pub mod engine;
+pub mod headless;
+pub mod lesson;
+pub mod sys;

@@ -1,0 +1,48 @@
+//! The one place where sockscope talks to the kernel through `unsafe` code.
+//!
+//! Everything else goes through socket2, std and tokio. What is here has no safe
+//! wrapper in those crates: the return value of close(2) (Rust's `OwnedFd`
+//! ignores it, but a learner should see what the kernel said), registering a
+//! socket with tokio's reactor (an `unsafe fn` since tokio 1.5x), and viewing an
+//! initialised byte buffer as the `MaybeUninit` slice socket2's receive calls
+//! take. Each block carries a SAFETY comment; the crate denies `unsafe_code`
+//! everywhere else.
+#![allow(unsafe_code)]
+
+use std::io;
+use std::mem::MaybeUninit;
+use std::os::fd::{IntoRawFd, OwnedFd};
+use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
+
+/// close(2) on a socket we own, returning what the kernel said.
+pub fn close(fd: OwnedFd) -> io::Result<()> {
+    let raw = fd.into_raw_fd();
+    // SAFETY: `raw` came from an `OwnedFd` we just consumed, so it is open,
+    // owned by nobody else, and closed exactly once here.
+    let rc = unsafe { libc::close(raw) };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
+
+/// Register a socket with tokio's reactor so calls can wait for readiness.
+pub fn register(socket: socket2::Socket) -> io::Result<AsyncFd<socket2::Socket>> {
+    // SAFETY: a `socket2::Socket` owns exactly one open fd and its `as_raw_fd`
+    // always returns it; nothing replaces or closes that fd while the
+    // `AsyncFd` holds the socket (close goes through `into_inner` first).
+    unsafe { AsyncFd::register_with_interest(socket, Interest::READABLE | Interest::WRITABLE) }
+        .map_err(io::Error::from)
+}
+
+/// View an initialised buffer as the `MaybeUninit` slice that socket2's
+/// `recv_from` takes.
+pub fn as_uninit(buf: &mut [u8]) -> &mut [MaybeUninit<u8>] {
+    // SAFETY: `MaybeUninit<u8>` has the same layout as `u8`. The only code that
+    // writes through the returned slice is the kernel copying received bytes
+    // (via socket2), which never de-initialises memory, so `buf` stays fully
+    // initialised for its owner.
+    unsafe { &mut *(std::ptr::from_mut::<[u8]>(buf) as *mut [MaybeUninit<u8>]) }
+}

@@ -1,0 +1,54 @@
+//! Helpers shared by the integration tests: run lessons, read the kernel's
+//! own view (/proc) to compare with what sockscope reports.
+#![allow(dead_code)]
+
+use sockscope::engine::{self, EngineMsg, Event};
+use sockscope::lesson;
+use std::net::SocketAddr;
+
+/// Run a built-in lesson to the end, in-process.
+pub fn run(name: &str) -> Vec<EngineMsg> {
+    let lesson = lesson::builtin(name).unwrap_or_else(|| panic!("no lesson {name}"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let msgs = rt.block_on(engine::run_to_end(lesson, 0));
+    assert!(
+        matches!(msgs.last(), Some(EngineMsg::Finished)),
+        "lesson {name} did not finish: {:?}",
+        msgs.last()
+    );
+    msgs
+}
+
+pub fn events(msgs: &[EngineMsg]) -> Vec<Event> {
+    engine::events(msgs).into_iter().cloned().collect()
+}
+
+pub fn addr(s: &Option<String>) -> SocketAddr {
+    s.as_deref()
+        .unwrap_or_else(|| panic!("address missing"))
+        .parse()
+        .unwrap()
+}
+
+/// This machine's ephemeral port range.
+pub fn ephemeral_range() -> (u16, u16) {
+    let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap();
+    let mut it = text.split_whitespace().map(|n| n.parse::<u16>().unwrap());
+    (it.next().unwrap(), it.next().unwrap())
+}
+
+/// The events of one actor, in order.
+pub fn of<'a>(events: &'a [Event], actor: &str) -> Vec<&'a Event> {
+    events.iter().filter(|e| e.actor == actor).collect()
+}
+
+pub fn calls(events: &[&Event]) -> Vec<String> {
+    events.iter().map(|e| e.call.to_string()).collect()
+}
+
+pub fn bin() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_sockscope"))
+}
