@@ -188,3 +188,22 @@ fn blocking_calls_are_reported_waiting_before_they_complete() {
     };
     assert!(e.waited_us.is_some());
 }
+
+#[test]
+fn narration_placeholders_are_filled_with_this_runs_values() {
+    let l = lesson::builtin("tcp").unwrap();
+    let ev = events(&run("tcp"));
+    let accept = ev.iter().find(|e| e.call.name() == "accept").unwrap();
+    let text = lesson::narrate(&l.steps[accept.step - 1].say, accept);
+    assert!(text.contains(&accept.new_fd.unwrap().to_string()), "{text}");
+    assert!(text.contains(accept.peer.as_deref().unwrap()), "{text}");
+    for e in &ev {
+        let said = lesson::narrate(&l.steps[e.step - 1].say, e);
+        assert!(!said.contains('{'), "unfilled placeholder in {said}");
+        assert!(
+            !said.contains("(none)"),
+            "step {} narrates a value it lacks: {said}",
+            e.step
+        );
+    }
+}

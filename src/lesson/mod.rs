@@ -157,3 +157,17 @@ impl Lesson {
             .and_then(|s| s.proto)
     }
 }
+
+/// A step's narration with this run's values filled in: `{fd}`, `{new_fd}`,
+/// `{local}`, `{peer}`, `{bytes}`, `{data}`, `{result}`. A placeholder whose
+/// value the call did not produce reads "(none)", never a made-up value.
+pub fn narrate(text: &str, event: &crate::engine::Event) -> String {
+    let opt = |v: Option<String>| v.unwrap_or_else(|| "(none)".into());
+    text.replace("{fd}", &opt(event.fd.map(|f| f.to_string())))
+        .replace("{new_fd}", &opt(event.new_fd.map(|f| f.to_string())))
+        .replace("{local}", &opt(event.local.clone()))
+        .replace("{peer}", &opt(event.peer.clone()))
+        .replace("{bytes}", &opt(event.bytes.map(|b| b.to_string())))
+        .replace("{data}", &opt(event.data.clone()))
+        .replace("{result}", &event.result)
+}
