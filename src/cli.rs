@@ -30,6 +30,10 @@ pub enum Command {
         /// The port the lesson's server binds (0-65535; 0 lets the kernel choose).
         #[arg(long, default_value_t = 0, value_parser = parse_port, allow_hyphen_values = true)]
         port: u16,
+        /// Run the lesson this many times back to back (each run with new
+        /// sockets; in JSON, `seq` starts again at 1 for each run).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        repeat: u32,
     },
 }
 

@@ -5,7 +5,7 @@ use color_eyre::Result;
 use sockscope::cli::{Cli, Command};
 use sockscope::engine::{self, EngineMsg};
 use sockscope::{headless, lesson};
-use std::io::Write;
+use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
 fn main() -> Result<ExitCode> {
@@ -20,7 +20,8 @@ fn main() -> Result<ExitCode> {
             lesson,
             format,
             port,
-        }) => trace(&lesson, format, port),
+            repeat,
+        }) => trace(&lesson, format, port, repeat),
     }
 }
 
@@ -33,7 +34,7 @@ fn print_lessons() {
 /// Exit code for usage errors (unknown lesson, bad port), as clap uses.
 const USAGE: u8 = 2;
 
-fn trace(name: &str, format: headless::Format, port: u16) -> Result<ExitCode> {
+fn trace(name: &str, format: headless::Format, port: u16, repeat: u32) -> Result<ExitCode> {
     let Some(lesson) = lesson::builtin(name) else {
         eprintln!(
             "sockscope: no lesson called `{name}`. The lessons are: {}",
@@ -44,21 +45,31 @@ fn trace(name: &str, format: headless::Format, port: u16) -> Result<ExitCode> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    if format == headless::Format::Text {
-        headless::write_header(&mut out, &lesson)?;
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    let printed = (|| -> std::io::Result<bool> {
+        if format == headless::Format::Text {
+            headless::write_header(&mut out, &lesson)?;
+        }
+        for run in 1..=repeat {
+            if repeat > 1 && format == headless::Format::Text {
+                writeln!(out, "# run {run} of {repeat}")?;
+            }
+            let msgs = runtime.block_on(engine::run_to_end(lesson.clone(), port));
+            for m in &msgs {
+                headless::write_msg(&mut out, format, m)?;
+                if matches!(m, EngineMsg::Failed(_)) {
+                    return Ok(false);
+                }
+            }
+        }
+        out.flush()?;
+        Ok(true)
+    })();
+    match printed {
+        Ok(true) => Ok(ExitCode::SUCCESS),
+        Ok(false) => Ok(ExitCode::FAILURE),
+        // `sockscope trace tcp | head` closes the pipe early: not an error.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
+        Err(e) => Err(e.into()),
     }
-    let msgs = runtime.block_on(engine::run_to_end(lesson, port));
-    let mut failed = false;
-    for m in &msgs {
-        headless::write_msg(&mut out, format, m)?;
-        failed |= matches!(m, EngineMsg::Failed(_));
-    }
-    out.flush()?;
-    Ok(if failed {
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
-    })
 }

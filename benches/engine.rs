@@ -1,0 +1,52 @@
+//! Engine overhead: the `tcp` lesson run to the end by sockscope's engine,
+//! against a plain tokio program that makes the same syscalls and records
+//! nothing. docs/performance.md reports the ratio of their throughputs.
+
+use criterion::{Criterion, criterion_group, criterion_main};
+use sockscope::engine;
+use sockscope::lesson;
+use std::hint::black_box;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpSocket;
+
+/// The floor: the `tcp` lesson's syscalls (socket, bind, listen, then per
+/// client: socket, connect, accept, send, recv, send, recv, close, close; then
+/// close the listener) with no actors, no events, no observation.
+async fn plain_tcp_lesson() {
+    let listener = TcpSocket::new_v4().unwrap();
+    listener.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = listener.listen(8).unwrap();
+    let addr = listener.local_addr().unwrap();
+    for msg in [&b"hello from client"[..], b"hello again"] {
+        let client = TcpSocket::new_v4().unwrap();
+        let (conn, accepted) = tokio::join!(client.connect(addr), listener.accept());
+        let (mut conn, (mut served, _)) = (conn.unwrap(), accepted.unwrap());
+        let mut buf = [0u8; 1024];
+        conn.write_all(msg).await.unwrap();
+        let n = served.read(&mut buf).await.unwrap();
+        served.write_all(&buf[..n]).await.unwrap();
+        let n = conn.read(&mut buf).await.unwrap();
+        black_box(n);
+        drop(conn);
+        drop(served);
+    }
+}
+
+fn engine_overhead(c: &mut Criterion) {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let tcp = lesson::builtin("tcp").unwrap();
+    let mut group = c.benchmark_group("tcp_lesson");
+    group.bench_function("plain_tokio_floor", |b| {
+        b.iter(|| rt.block_on(plain_tcp_lesson()));
+    });
+    group.bench_function("sockscope_engine", |b| {
+        b.iter(|| black_box(rt.block_on(engine::run_to_end(tcp.clone(), 0))));
+    });
+    group.finish();
+}
+
+criterion_group!(benches, engine_overhead);
+criterion_main!(benches);
