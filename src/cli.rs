@@ -35,6 +35,16 @@ pub enum Command {
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
         repeat: u32,
     },
+    /// Explain one port number: its range, its well-known services, how this
+    /// machine treats it, its bytes on the wire, and what binding it here does.
+    Port {
+        /// The port, 0-65535 (0: the kernel picks an ephemeral port).
+        #[arg(value_parser = parse_port, allow_hyphen_values = true)]
+        port: u16,
+        /// text: a few readable lines; json: one object (see README, "Port JSON fields").
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
 }
 
 /// A port number as a user types it. The message names the valid range,

@@ -11,9 +11,9 @@ use std::io::{self, Write};
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Format {
-    /// One JSON object per event, one per line.
+    /// JSON: for `trace`, one object per event, one per line; for `port`, one object.
     Json,
-    /// A readable transcript, like strace.
+    /// Readable text: for `trace`, a transcript like strace.
     Text,
 }
 

@@ -9,6 +9,8 @@
 //! - [`lesson`]: lessons as data (`assets/lessons/*.toml`): endpoints, calls in
 //!   order, narration, and the claims each step makes about the kernel.
 //! - [`headless`]: `sockscope trace`, the engine's events as JSON Lines or text.
+//! - [`ports`]: `sockscope port N`: a port's range, service names, this
+//!   machine's settings for it, its bytes on the wire, and a real bind probe.
 //! - [`cli`]: the command line.
 //! - [`sys`]: the one audited module allowed to use `unsafe`.
 //!
@@ -18,4 +20,5 @@ pub mod cli;
 pub mod engine;
 pub mod headless;
 pub mod lesson;
+pub mod ports;
 pub mod sys;

@@ -4,13 +4,16 @@ use clap::Parser;
 use color_eyre::Result;
 use sockscope::cli::{Cli, Command};
 use sockscope::engine::{self, EngineMsg};
-use sockscope::{headless, lesson};
+use sockscope::{headless, lesson, ports};
 use std::io::{BufWriter, Write};
 use std::process::ExitCode;
 
 fn main() -> Result<ExitCode> {
     color_eyre::install()?;
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return Ok(usage_error(&e)),
+    };
     match cli.command {
         None | Some(Command::Lessons) => {
             print_lessons();
@@ -22,7 +25,41 @@ fn main() -> Result<ExitCode> {
             port,
             repeat,
         }) => trace(&lesson, format, port, repeat),
+        Some(Command::Port { port, format }) => port_report(port, format),
     }
+}
+
+/// clap's errors, with one change: a bad value (a port of 70000, `abc`) is
+/// one line on stderr, not clap's three, so a student sees only what matters.
+/// Help, version and the other errors are printed as clap prints them.
+fn usage_error(e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::ValueValidation | ErrorKind::InvalidValue
+    ) {
+        let text = e.render().to_string();
+        let first = text.lines().next().unwrap_or_default();
+        eprintln!("sockscope: {}", first.trim_start_matches("error: "));
+        return ExitCode::from(USAGE);
+    }
+    let _ = e.print();
+    ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(USAGE))
+}
+
+fn port_report(port: u16, format: headless::Format) -> Result<ExitCode> {
+    let report = ports::explain(port);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    match format {
+        headless::Format::Json => {
+            serde_json::to_writer_pretty(&mut out, &report)?;
+            writeln!(out)?;
+        }
+        headless::Format::Text => write!(out, "{}", ports::text::render(&report))?,
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn print_lessons() {

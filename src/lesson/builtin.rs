@@ -14,6 +14,10 @@ const FILES: &[(&str, &str)] = &[
         "in-use.toml",
         include_str!("../../assets/lessons/in-use.toml"),
     ),
+    (
+        "privileged.toml",
+        include_str!("../../assets/lessons/privileged.toml"),
+    ),
 ];
 
 /// Every built-in lesson, parsed. The files are part of the binary and are

@@ -1,0 +1,296 @@
+//! `sockscope port N`, run as a student would run it, checked against the
+//! kernel: /proc's settings, sockets the test itself holds, and the same
+//! binary run as the user nobody and as root without capabilities.
+
+mod common;
+#[path = "support/setpriv.rs"]
+mod setpriv;
+
+use common::{bin, ephemeral_range};
+use serde_json::Value;
+
+fn report(port: &str) -> Value {
+    let out = bin()
+        .args(["port", port, "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "port {port}: {out:?}");
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn names(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["name"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn range_names_privilege_and_bytes_for_many_ports() {
+    // (port, course range, IANA name, TCP names, UDP names, header bytes)
+    type Case = (
+        u16,
+        &'static str,
+        &'static str,
+        &'static [&'static str],
+        &'static [&'static str],
+        &'static str,
+    );
+    let cases: &[Case] = &[
+        (0, "well-known", "System", &[], &[], "00 00"),
+        (1, "well-known", "System", &["tcpmux"], &[], "00 01"),
+        (21, "well-known", "System", &["ftp"], &["fsp"], "00 15"),
+        (80, "well-known", "System", &["http"], &[], "00 50"),
+        (443, "well-known", "System", &["https"], &["https"], "01 bb"),
+        (1023, "well-known", "System", &[], &[], "03 ff"),
+        (1024, "general", "User", &[], &[], "04 00"),
+        (8080, "general", "User", &["http-alt"], &[], "1f 90"),
+        (32768, "general", "User", &[], &[], "80 00"),
+        (49151, "general", "User", &[], &[], "bf ff"),
+        (49152, "dynamic", "Dynamic", &[], &[], "c0 00"),
+        (60999, "dynamic", "Dynamic", &[], &[], "ee 47"),
+        (65535, "dynamic", "Dynamic", &[], &[], "ff ff"),
+    ];
+    let start = setpriv::unprivileged_port_start();
+    let (lo, hi) = ephemeral_range();
+    for &(port, range, iana, tcp, udp, bytes) in cases {
+        let v = report(&port.to_string());
+        assert_eq!(v["port"], port);
+        assert_eq!(v["range"]["name"], range, "{port}");
+        assert_eq!(v["range"]["iana"], iana, "{port}");
+        let (low, high) = (
+            v["range"]["low"].as_u64().unwrap(),
+            v["range"]["high"].as_u64().unwrap(),
+        );
+        assert!((low..=high).contains(&u64::from(port)), "{port}");
+        // The bundled IANA table names these; /etc/services may add more.
+        let got_tcp = names(&v["services"]["tcp"]);
+        let got_udp = names(&v["services"]["udp"]);
+        for n in tcp {
+            assert!(got_tcp.iter().any(|g| g == n), "{port}/tcp: {got_tcp:?}");
+        }
+        for n in udp {
+            assert!(got_udp.iter().any(|g| g == n), "{port}/udp: {got_udp:?}");
+        }
+        for s in v["services"]["tcp"].as_array().unwrap() {
+            assert!(!s["sources"].as_array().unwrap().is_empty());
+        }
+        assert_eq!(v["wire"]["hex"], bytes, "{port}");
+        // This machine's settings, as /proc says them.
+        assert_eq!(v["machine"]["unprivileged_port_start"], start);
+        assert_eq!(
+            v["machine"]["privileged"],
+            port != 0 && port < start,
+            "{port}"
+        );
+        assert_eq!(v["machine"]["ephemeral_range"], serde_json::json!([lo, hi]));
+        assert_eq!(
+            v["machine"]["iana_dynamic_range"],
+            serde_json::json!([49152, 65535])
+        );
+        if port != 0 {
+            assert_eq!(
+                v["machine"]["ephemeral"],
+                (lo..=hi).contains(&port),
+                "{port}"
+            );
+        }
+        // A real bind happened for both protocols and was released.
+        for proto in ["tcp", "udp"] {
+            let b = &v["bind"][proto];
+            assert_eq!(b["addr"], format!("127.0.0.1:{port}"));
+            assert_eq!(b["released"], "ok", "{port}/{proto}");
+            let result = b["result"].as_str().unwrap();
+            assert!(
+                ["ok", "EADDRINUSE", "EACCES"].contains(&result),
+                "{port}/{proto}: {b}"
+            );
+        }
+    }
+}
+
+#[test]
+fn names_say_which_table_gave_them() {
+    let v = report("80");
+    let http = &v["services"]["tcp"][0];
+    assert_eq!(http["name"], "http");
+    let sources: Vec<&str> = http["sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert!(
+        sources[0].starts_with("IANA (bundled, via Debian netbase "),
+        "{sources:?}"
+    );
+    let etc = std::fs::read_to_string("/etc/services").unwrap_or_default();
+    let listed_here = etc
+        .lines()
+        .any(|l| l.split_whitespace().take(2).eq(["http", "80/tcp"]));
+    assert_eq!(
+        sources.contains(&"/etc/services"),
+        listed_here,
+        "{sources:?}"
+    );
+}
+
+#[test]
+fn port_0_shows_the_port_the_kernel_picked() {
+    let (lo, hi) = ephemeral_range();
+    let v = report("0");
+    assert!(v["note"].as_str().unwrap().contains("kernel"));
+    for proto in ["tcp", "udp"] {
+        let b = &v["bind"][proto];
+        assert_eq!(b["result"], "ok");
+        let bound: std::net::SocketAddr = b["bound"].as_str().unwrap().parse().unwrap();
+        assert!(
+            (lo..=hi).contains(&bound.port()),
+            "{bound} outside {lo}-{hi}"
+        );
+    }
+    let out = bin().args(["port", "0"]).output().unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("the kernel chose port"), "{text}");
+    assert!(text.contains(&format!("{lo}-{hi}")), "{text}");
+}
+
+#[test]
+fn a_port_held_by_another_socket_reports_eaddrinuse_and_the_holder() {
+    let tcp = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let me = std::process::id();
+    for (proto, port) in [
+        ("tcp", tcp.local_addr().unwrap().port()),
+        ("udp", udp.local_addr().unwrap().port()),
+    ] {
+        let v = report(&port.to_string());
+        let b = &v["bind"][proto];
+        assert_eq!(b["result"], "EADDRINUSE", "{b}");
+        assert_eq!(b["errno"], libc::EADDRINUSE);
+        let holders = b["holders"].as_array().unwrap();
+        assert!(
+            holders.iter().any(|h| h["pid"] == me),
+            "{proto} {port}: holder should be this test, pid {me}: {b}"
+        );
+        let out = bin().args(["port", &port.to_string()]).output().unwrap();
+        let text = String::from_utf8(out.stdout).unwrap();
+        assert!(text.contains("EADDRINUSE"), "{text}");
+        assert!(text.contains(&format!("pid {me}")), "{text}");
+    }
+}
+
+#[test]
+fn privileged_port_is_eacces_for_nobody_and_allowed_for_root() {
+    if !setpriv::available() {
+        return;
+    }
+    let start = setpriv::unprivileged_port_start();
+    let b = setpriv::binary();
+    let run = |mut c: std::process::Command| -> Value {
+        let out = c.output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let v = run(setpriv::as_nobody(&b, &["port", "80", "--format", "json"]));
+    assert_eq!(v["machine"]["uid"], 65534);
+    assert_eq!(v["machine"]["cap_net_bind_service"], false);
+    for proto in ["tcp", "udp"] {
+        let r = &v["bind"][proto];
+        if start > 80 {
+            assert_eq!(r["result"], "EACCES", "{r}");
+            assert_eq!(r["errno"], libc::EACCES);
+            let why = r["why"].as_str().unwrap();
+            assert!(
+                why.contains(&format!("ip_unprivileged_port_start = {start}")),
+                "{why}"
+            );
+            assert!(why.contains("CAP_NET_BIND_SERVICE"), "{why}");
+        } else {
+            println!("ip_unprivileged_port_start = {start}: port 80 is not privileged here");
+            assert_ne!(r["result"], "EACCES", "{r}");
+            assert_eq!(v["machine"]["privileged"], false);
+        }
+    }
+    // A port at or above the threshold is never EACCES for nobody.
+    let v = run(setpriv::as_nobody(
+        &b,
+        &["port", &start.max(1024).to_string(), "--format", "json"],
+    ));
+    for proto in ["tcp", "udp"] {
+        assert_ne!(v["bind"][proto]["result"], "EACCES");
+    }
+    if !setpriv::am_root() {
+        println!("SKIP root path: the tests do not run as root");
+        return;
+    }
+    // Root, with CAP_NET_BIND_SERVICE: allowed, and the reason is named.
+    let v = report("80");
+    for proto in ["tcp", "udp"] {
+        let r = &v["bind"][proto];
+        match r["result"].as_str().unwrap() {
+            "ok" if start > 80 => {
+                assert!(
+                    r["why"]
+                        .as_str()
+                        .unwrap()
+                        .contains("holds CAP_NET_BIND_SERVICE"),
+                    "{r}"
+                )
+            }
+            "ok" => {}
+            "EADDRINUSE" => println!("SKIP root bind of 80/{proto}: the port is in use here"),
+            other => panic!("root bind of 80/{proto}: {other}"),
+        }
+    }
+    // Root without the capability: uid 0 is not what matters, the capability is.
+    if start > 80 {
+        let v = run(setpriv::without_caps(
+            &b,
+            &["port", "80", "--format", "json"],
+        ));
+        assert_eq!(v["machine"]["uid"], 0);
+        assert_eq!(v["machine"]["cap_net_bind_service"], false);
+        assert_eq!(v["bind"]["tcp"]["result"], "EACCES");
+    }
+}
+
+#[test]
+fn bad_ports_exit_2_with_one_line_naming_the_range() {
+    for bad in ["70000", "65536", "-1", "abc", ""] {
+        let out = bin().args(["port", bad]).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "port {bad:?}");
+        assert!(out.stdout.is_empty());
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(err.lines().count(), 1, "port {bad:?}: {err}");
+        assert!(err.contains("0-65535"), "port {bad:?}: {err}");
+        assert!(
+            !err.contains("backtrace") && !err.contains("panicked"),
+            "{err}"
+        );
+    }
+}
+
+#[test]
+fn the_text_report_tells_everything_in_a_few_lines() {
+    let out = bin().args(["port", "80"]).output().unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for needle in [
+        "Port 80",
+        "0-1023",
+        "well-known",
+        "System Ports",
+        "RFC 6335",
+        "http",
+        "IANA (bundled, via Debian netbase",
+        "ip_unprivileged_port_start",
+        "ip_local_port_range",
+        "00 50",
+        "bind(127.0.0.1:80)",
+    ] {
+        assert!(text.contains(needle), "missing {needle} in\n{text}");
+    }
+    assert!(text.lines().count() <= 14, "{text}");
+}
