@@ -189,7 +189,7 @@ fn privileged_port_is_eacces_for_nobody_and_allowed_for_root() {
     let start = setpriv::unprivileged_port_start();
     let b = setpriv::binary();
     let run = |mut c: std::process::Command| -> Value {
-        let out = c.output().unwrap();
+        let out = setpriv::output(&mut c);
         assert!(out.status.success(), "{out:?}");
         serde_json::from_slice(&out.stdout).unwrap()
     };

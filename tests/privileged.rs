@@ -48,11 +48,10 @@ fn as_nobody_bind_80_is_eacces_unless_the_threshold_allows_it() {
         return;
     }
     let b = setpriv::binary();
-    let ev = events(
-        setpriv::as_nobody(&b, &["trace", "privileged", "--format", "json"])
-            .output()
-            .unwrap(),
-    );
+    let ev = events(setpriv::output(&mut setpriv::as_nobody(
+        &b,
+        &["trace", "privileged", "--format", "json"],
+    )));
     claims_hold(&ev);
     let bind = bind_80(&ev);
     if setpriv::unprivileged_port_start() > 80 {
@@ -94,11 +93,10 @@ fn as_root_bind_80_succeeds_and_without_the_capability_it_does_not() {
     }
     // Root is allowed because of CAP_NET_BIND_SERVICE, as the narration says.
     let b = setpriv::binary();
-    let ev = events(
-        setpriv::without_caps(&b, &["trace", "privileged", "--format", "json"])
-            .output()
-            .unwrap(),
-    );
+    let ev = events(setpriv::output(&mut setpriv::without_caps(
+        &b,
+        &["trace", "privileged", "--format", "json"],
+    )));
     assert_eq!(bind_80(&ev)["result"], "EACCES");
 }
 

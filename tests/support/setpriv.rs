@@ -15,17 +15,52 @@ pub const NOBODY: &str = "65534";
 /// that `nobody` can run it wherever the checkout lives (a CI clone under
 /// /root is not reachable for other users).
 pub struct Binary {
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
     pub path: PathBuf,
 }
 
 pub fn binary() -> Binary {
+    let built = PathBuf::from(env!("CARGO_BIN_EXE_sockscope"));
+    if reachable_by_all(&built) {
+        // No copy needed: the copy is what can fail with ETXTBSY (below).
+        return Binary {
+            _dir: None,
+            path: built,
+        };
+    }
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let path = dir.path().join("sockscope");
     std::fs::copy(env!("CARGO_BIN_EXE_sockscope"), &path).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
-    Binary { _dir: dir, path }
+    Binary {
+        _dir: Some(dir),
+        path,
+    }
+}
+
+/// Can every user reach and run `path` (o+x on the file and every directory
+/// above it)?
+fn reachable_by_all(path: &std::path::Path) -> bool {
+    path.ancestors().all(|p| {
+        p.as_os_str().is_empty()
+            || std::fs::metadata(p).is_ok_and(|m| m.permissions().mode() & 0o001 != 0)
+    })
+}
+
+/// Run `cmd` and collect its output. A freshly copied binary can fail to
+/// exec with ETXTBSY ("Text file busy") while another test thread's fork
+/// still holds the copy's write descriptor; that is retried, a few times.
+pub fn output(cmd: &mut Command) -> std::process::Output {
+    let mut out = cmd.output().unwrap();
+    for _ in 0..5 {
+        if !String::from_utf8_lossy(&out.stderr).contains("Text file busy") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+        out = cmd.output().unwrap();
+    }
+    out
 }
 
 /// Is setpriv available? Prints why not, for the test log.
