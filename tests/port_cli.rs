@@ -294,3 +294,75 @@ fn the_text_report_tells_everything_in_a_few_lines() {
     }
     assert!(text.lines().count() <= 14, "{text}");
 }
+
+#[test]
+fn a_closed_connection_in_time_wait_still_holds_its_port_and_no_process_owns_it() {
+    use std::io::Read;
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (mut server, _) = listener.accept().unwrap();
+    let port = client.local_addr().unwrap().port();
+    // The client closes first, so its end of the connection goes to
+    // TIME_WAIT once the server's FIN arrives.
+    drop(client);
+    let mut buf = [0u8; 1];
+    assert_eq!(server.read(&mut buf).unwrap(), 0, "the server reads EOF");
+    drop(server);
+    // Wait (bounded) until the kernel's table shows the TIME_WAIT socket.
+    let hex = format!(":{port:04X} ");
+    let in_time_wait = || {
+        std::fs::read_to_string("/proc/net/tcp")
+            .unwrap()
+            .lines()
+            .any(|l| {
+                l.contains(&format!("0100007F{hex}")) && l.split_whitespace().nth(3) == Some("06")
+            })
+    };
+    for _ in 0..200 {
+        if in_time_wait() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    assert!(in_time_wait(), "no TIME_WAIT socket on port {port}");
+    let v = report(&port.to_string());
+    let b = &v["bind"]["tcp"];
+    assert_eq!(b["result"], "EADDRINUSE", "{b}");
+    let tw = b["holders"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["state"] == "TIME_WAIT")
+        .unwrap_or_else(|| panic!("{b}"));
+    assert_eq!(tw["pid"], Value::Null);
+    assert_eq!(tw["inode"], 0);
+    assert!(tw["who"].as_str().unwrap().contains("no process"), "{tw}");
+}
+
+#[test]
+fn a_holder_in_another_users_process_is_named_as_unseen() {
+    if !setpriv::available() {
+        return;
+    }
+    // This test process holds the port; nobody may not read its fds.
+    let udp = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = udp.local_addr().unwrap().port().to_string();
+    let b = setpriv::binary();
+    let out = setpriv::output(&mut setpriv::as_nobody(
+        &b,
+        &["port", &port, "--format", "json"],
+    ));
+    assert!(out.status.success(), "{out:?}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let r = &v["bind"]["udp"];
+    assert_eq!(r["result"], "EADDRINUSE", "{r}");
+    let h = &r["holders"][0];
+    assert_eq!(h["pid"], Value::Null, "{h}");
+    assert!(
+        h["who"]
+            .as_str()
+            .unwrap()
+            .contains("could not see which process"),
+        "{h}"
+    );
+}

@@ -26,7 +26,8 @@ pub struct Holder {
     pub pid: Option<u32>,
     /// That process's name (/proc/PID/comm).
     pub process: Option<String>,
-    /// Who holds it, in words: `pid 1234 (nginx)`, or why that is unknown.
+    /// Who holds it, in words: `held by pid 1234 (nginx)`, or why that is
+    /// unknown (`could not see which process holds it (...)`).
     pub who: String,
 }
 
@@ -34,17 +35,17 @@ pub struct Holder {
 /// whether this process could read every /proc/PID/fd.
 fn who(h: &Holder, as_root: bool) -> String {
     match (&h.pid, &h.process) {
-        (Some(pid), Some(name)) => format!("pid {pid} ({name})"),
-        (Some(pid), None) => format!("pid {pid}"),
+        (Some(pid), Some(name)) => format!("held by pid {pid} ({name})"),
+        (Some(pid), None) => format!("held by pid {pid}"),
         _ if h.inode == 0 => {
-            "no process: the kernel keeps the connection for a while after close".into()
+            "held by no process: the kernel keeps a closed connection for a while".into()
         }
         _ if as_root => format!(
-            "a process this /proc does not show (socket owned by uid {}; it may run outside this PID namespace, e.g. on a container's host)",
+            "could not see which process holds it (socket owned by uid {}; no process in this /proc has it open, so it may run outside this PID namespace, e.g. on a container's host)",
             h.uid
         ),
         _ => format!(
-            "could not see which process (socket owned by uid {}; /proc shows other users' file descriptors only to root)",
+            "could not see which process holds it (socket owned by uid {}; /proc shows other users' file descriptors only to root)",
             h.uid
         ),
     }
@@ -223,9 +224,10 @@ mod tests {
         assert_eq!(h[1].uid, 1000);
         let tw = parse_table(TCP, Proto::Tcp, 80);
         assert_eq!(tw[0].state, "TIME_WAIT");
-        assert!(who(&tw[0], true).starts_with("no process"));
+        assert!(who(&tw[0], true).starts_with("held by no process"));
         assert!(who(&h[1], false).contains("could not see which process"));
-        assert!(who(&h[1], true).contains("does not show"));
+        assert!(who(&h[1], false).contains("only to root"));
+        assert!(who(&h[1], true).contains("PID namespace"));
     }
 
     #[test]

@@ -184,14 +184,14 @@ fn holders_text(p: &BindProbe) -> String {
         .iter()
         .map(|(h, n)| {
             let what = if *n == 1 {
-                format!("a {} socket", h.state)
+                format!("{} socket", h.state)
             } else {
                 format!("{n} {} sockets", h.state)
             };
-            format!("{what} on {}, held by {}", h.local, h.who)
+            format!("{what} on {}, {}", h.local, h.who)
         })
         .collect();
-    format!("in use by {}", list.join("; "))
+    format!("in use: {}", list.join("; "))
 }
 
 #[cfg(test)]
