@@ -34,6 +34,15 @@ pub enum Command {
         /// sockets; in JSON, `seq` starts again at 1 for each run).
         #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
         repeat: u32,
+        /// Also write the packets captured on loopback to FILE, as a pcap
+        /// file that tcpdump and Wireshark open (needs capture privilege;
+        /// one run only).
+        #[arg(long, value_name = "FILE", conflicts_with = "repeat")]
+        pcap: Option<std::path::PathBuf>,
+        /// Do not capture packets, even when allowed; events' `segments`
+        /// are then null.
+        #[arg(long, conflicts_with = "pcap")]
+        no_capture: bool,
     },
     /// Explain one port number: its range, its well-known services, how this
     /// machine treats it, its bytes on the wire, and what binding it here does.

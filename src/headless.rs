@@ -4,6 +4,7 @@
 
 use crate::engine::{EngineMsg, Event, Waiting};
 use crate::lesson::Lesson;
+use crate::wire::{Direction, Segment};
 use serde::Serialize;
 use std::io::{self, Write};
 
@@ -72,6 +73,30 @@ pub fn text_line(e: &Event) -> String {
     }
     if let Some(x) = &e.explain {
         line.push_str(&format!("\n{:>17}  {x}", "└"));
+    }
+    for s in e.segments.iter().flatten() {
+        line.push('\n');
+        line.push_str(&segment_line(s));
+    }
+    line
+}
+
+/// `                 #3  client → server  ACK seq=1 ack=1 win=512 len=0`
+pub fn segment_line(s: &Segment) -> String {
+    let who = |name: &Option<String>, addr: &str| name.clone().unwrap_or_else(|| addr.to_string());
+    let arrow = match s.direction {
+        Direction::Out => "→",
+        Direction::In => "←",
+    };
+    let mut line = format!(
+        "{:>17}  {arrow} {} → {}  {}",
+        format!("#{}", s.n),
+        who(&s.from, &s.src),
+        who(&s.to, &s.dst),
+        s.summary()
+    );
+    if s.late {
+        line.push_str("  (late)");
     }
     line
 }

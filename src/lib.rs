@@ -8,6 +8,9 @@
 //!   before every syscall, and one [`engine::Event`] per call. No terminal code.
 //! - [`lesson`]: lessons as data (`assets/lessons/*.toml`): endpoints, calls in
 //!   order, narration, and the claims each step makes about the kernel.
+//! - [`wire`]: the packets on `lo`: capture (AF_PACKET), attribution of each
+//!   packet to the call that caused it, layer-by-layer decoding, pcap export.
+//!   No terminal code.
 //! - [`headless`]: `sockscope trace`, the engine's events as JSON Lines or text.
 //! - [`ports`]: `sockscope port N`: a port's range, service names, this
 //!   machine's settings for it, its bytes on the wire, and a real bind probe.
@@ -22,3 +25,4 @@ pub mod headless;
 pub mod lesson;
 pub mod ports;
 pub mod sys;
+pub mod wire;

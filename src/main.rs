@@ -3,9 +3,10 @@
 use clap::Parser;
 use color_eyre::Result;
 use sockscope::cli::{Cli, Command};
-use sockscope::engine::{self, EngineMsg};
+use sockscope::engine::{self, EngineConfig, EngineMsg};
 use sockscope::{headless, lesson, ports};
 use std::io::{BufWriter, Write};
+use std::path::Path;
 use std::process::ExitCode;
 
 fn main() -> Result<ExitCode> {
@@ -24,7 +25,9 @@ fn main() -> Result<ExitCode> {
             format,
             port,
             repeat,
-        }) => trace(&lesson, format, port, repeat),
+            pcap,
+            no_capture,
+        }) => trace(&lesson, format, port, repeat, pcap.as_deref(), !no_capture),
         Some(Command::Port { port, format }) => port_report(port, format),
     }
 }
@@ -71,7 +74,14 @@ fn print_lessons() {
 /// Exit code for usage errors (unknown lesson, bad port), as clap uses.
 const USAGE: u8 = 2;
 
-fn trace(name: &str, format: headless::Format, port: u16, repeat: u32) -> Result<ExitCode> {
+fn trace(
+    name: &str,
+    format: headless::Format,
+    port: u16,
+    repeat: u32,
+    pcap: Option<&Path>,
+    capture: bool,
+) -> Result<ExitCode> {
     let Some(lesson) = lesson::builtin(name) else {
         eprintln!(
             "sockscope: no lesson called `{name}`. The lessons are: {}",
@@ -82,7 +92,13 @@ fn trace(name: &str, format: headless::Format, port: u16, repeat: u32) -> Result
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
+    let config = EngineConfig {
+        port,
+        capture,
+        ..EngineConfig::default()
+    };
     let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut last_wire = None;
     let printed = (|| -> std::io::Result<bool> {
         if format == headless::Format::Text {
             headless::write_header(&mut out, &lesson)?;
@@ -91,7 +107,14 @@ fn trace(name: &str, format: headless::Format, port: u16, repeat: u32) -> Result
             if repeat > 1 && format == headless::Format::Text {
                 writeln!(out, "# run {run} of {repeat}")?;
             }
-            let msgs = runtime.block_on(engine::run_to_end(lesson.clone(), port));
+            let (msgs, wire) = runtime.block_on(engine::run_to_end_with(lesson.clone(), config));
+            // Said once, before the events, so it is not lost under them.
+            if run == 1
+                && let Some(notice) = wire.status().notice()
+            {
+                eprintln!("sockscope: {notice}");
+            }
+            last_wire = Some(wire);
             for m in &msgs {
                 headless::write_msg(&mut out, format, m)?;
                 if matches!(m, EngineMsg::Failed(_)) {
@@ -102,11 +125,35 @@ fn trace(name: &str, format: headless::Format, port: u16, repeat: u32) -> Result
         out.flush()?;
         Ok(true)
     })();
+    if let (Ok(true), Some(path), Some(wire)) = (&printed, pcap, last_wire) {
+        return Ok(write_pcap(path, &wire));
+    }
     match printed {
         Ok(true) => Ok(ExitCode::SUCCESS),
         Ok(false) => Ok(ExitCode::FAILURE),
         // `sockscope trace tcp | head` closes the pipe early: not an error.
         Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
         Err(e) => Err(e.into()),
+    }
+}
+
+/// `trace --pcap FILE`: write what the run captured, or say why not.
+fn write_pcap(path: &Path, wire: &sockscope::wire::Wire) -> ExitCode {
+    if !wire.status().running() {
+        eprintln!(
+            "sockscope: no pcap written to {}: nothing was captured",
+            path.display()
+        );
+        return ExitCode::FAILURE;
+    }
+    match wire.write_pcap(path) {
+        Ok(n) => {
+            eprintln!("sockscope: wrote {n} packets to {}", path.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("sockscope: cannot write {}: {e}", path.display());
+            ExitCode::FAILURE
+        }
     }
 }

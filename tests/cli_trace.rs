@@ -6,7 +6,7 @@ use sockscope::lesson;
 
 const FIELDS: &[&str] = &[
     "seq", "t_us", "actor", "call", "fd", "new_fd", "local", "peer", "bytes", "data", "result",
-    "errno", "explain",
+    "errno", "explain", "segments",
 ];
 
 #[test]

@@ -53,6 +53,7 @@ async fn the_listening_fd_is_the_kernels_listening_socket() {
         EngineConfig {
             port: 0,
             pace: Pace::Manual,
+            ..EngineConfig::default()
         },
     );
     // socket, bind, listen
@@ -91,6 +92,7 @@ async fn fds_are_released_when_the_engine_is_dropped() {
         EngineConfig {
             port: 0,
             pace: Pace::Manual,
+            ..EngineConfig::default()
         },
     );
     let ev = step_events(&mut engine, 3).await;

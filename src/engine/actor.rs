@@ -126,6 +126,7 @@ fn blank(actor: &str, job: &Job, proto: Proto, fd: Option<i32>) -> Event {
         waited_us: None,
         flags: Vec::new(),
         checks: Vec::new(),
+        segments: None,
     }
 }
 

@@ -6,6 +6,7 @@
 //! a public contract (scripts and handouts depend on them): add fields, never
 //! rename or drop one.
 
+use crate::wire::Segment;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -169,6 +170,11 @@ pub struct Event {
     pub flags: Vec<String>,
     /// The lesson's claims for this step, checked against this run.
     pub checks: Vec<Check>,
+    /// The packets captured on `lo` that this call caused (or, marked `late`,
+    /// that arrived after an earlier call of the same connection). `null`
+    /// when capture did not run (no privilege, `--no-capture`): not observed,
+    /// which is different from an empty list (observed: no packets).
+    pub segments: Option<Vec<Segment>>,
 }
 
 impl Event {

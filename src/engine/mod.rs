@@ -8,6 +8,11 @@
 //! events, so their order is the same on every run. The engine knows nothing
 //! about terminals: the TUI, `trace` and the tests all consume the same
 //! [`EngineMsg`] stream.
+//!
+//! When packet capture runs, the orchestrator is also where packets meet
+//! calls: each time it records an event it drains the capture socket (never
+//! waiting) and attaches the frames of that call's connection to the event
+//! (see [`crate::wire::track`] for why this attribution holds on loopback).
 
 pub mod actor;
 pub mod errno;
@@ -21,10 +26,13 @@ pub use event::{Call, Check, Event, Proto, Waiting};
 pub use stepper::{Control, Pace};
 
 use crate::lesson::{Lesson, Step, parse::is_literal_addr};
+use crate::wire::capture::{Capture, CaptureStatus};
+use crate::wire::track::Tracker;
+use crate::wire::{Segment, Wire};
 use actor::{DEFAULT_BACKLOG, DEFAULT_RECV_MAX, Job, Op, Reply, duration_us};
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
@@ -39,6 +47,9 @@ pub struct EngineConfig {
     /// The port that `$port` in the lesson stands for; 0 lets the kernel choose.
     pub port: u16,
     pub pace: Pace,
+    /// Try to capture the run's packets on `lo` (needs CAP_NET_RAW; without
+    /// it the run goes on and events' `segments` are `null`).
+    pub capture: bool,
 }
 
 impl Default for EngineConfig {
@@ -46,6 +57,7 @@ impl Default for EngineConfig {
         EngineConfig {
             port: 0,
             pace: Pace::Manual,
+            capture: true,
         }
     }
 }
@@ -83,6 +95,7 @@ pub enum EngineError {
 pub struct Engine {
     controls: mpsc::UnboundedSender<Control>,
     msgs: mpsc::UnboundedReceiver<EngineMsg>,
+    wire: Wire,
     // Dropping the set aborts the orchestrator, which drops the actors' set,
     // which aborts them, which closes their sockets.
     _task: JoinSet<()>,
@@ -93,10 +106,22 @@ impl Engine {
     pub fn start(lesson: Lesson, config: EngineConfig) -> Engine {
         let (controls, control_rx) = mpsc::unbounded_channel();
         let (msg_tx, msgs) = mpsc::unbounded_channel();
+        // Opened here, before the first step, so the consumer knows at once
+        // whether packets will be captured.
+        let (capture, status) = if config.capture {
+            match Capture::open() {
+                Ok(c) => (Some(c), CaptureStatus::Running),
+                Err(status) => (None, status),
+            }
+        } else {
+            (None, CaptureStatus::Disabled)
+        };
+        let wire = Wire::new(status);
+        let run_wire = wire.clone();
         let mut task = JoinSet::new();
         task.spawn(async move {
             let gate = stepper::Gate::new(config.pace, control_rx);
-            let mut run = Run::new(lesson, config, msg_tx);
+            let mut run = Run::new(lesson, config, msg_tx, capture, run_wire);
             match run.drive(gate).await {
                 Ok(true) => run.emit(EngineMsg::Finished),
                 Ok(false) => {}
@@ -106,8 +131,14 @@ impl Engine {
         Engine {
             controls,
             msgs,
+            wire,
             _task: task,
         }
+    }
+
+    /// This run's capture: whether it runs, and the frames so far.
+    pub fn wire(&self) -> Wire {
+        self.wire.clone()
     }
 
     /// Release the next call.
@@ -137,15 +168,31 @@ impl Drop for Engine {
     }
 }
 
-/// Run `lesson` to the end with no pauses and collect what it reported.
+/// Run `lesson` to the end with no pauses and collect what it reported,
+/// without packet capture (events' `segments` are `null`). Capture has a
+/// fixed cost per run: closing a packet socket waits for an RCU grace period
+/// in the kernel (`synchronize_net`), milliseconds that thousands of
+/// back-to-back runs would add up; [`run_to_end_with`] turns it on.
 pub async fn run_to_end(lesson: Lesson, port: u16) -> Vec<EngineMsg> {
+    let config = EngineConfig {
+        port,
+        pace: Pace::RunToEnd,
+        capture: false,
+    };
+    run_to_end_with(lesson, config).await.0
+}
+
+/// Run `lesson` to the end with no pauses (whatever `config.pace` says);
+/// return what it reported and what it captured.
+pub async fn run_to_end_with(lesson: Lesson, config: EngineConfig) -> (Vec<EngineMsg>, Wire) {
     let mut engine = Engine::start(
         lesson,
         EngineConfig {
-            port,
             pace: Pace::RunToEnd,
+            ..config
         },
     );
+    let wire = engine.wire();
     let mut out = Vec::new();
     while let Some(m) = engine.next().await {
         let last = matches!(m, EngineMsg::Finished | EngineMsg::Failed(_));
@@ -154,7 +201,7 @@ pub async fn run_to_end(lesson: Lesson, port: u16) -> Vec<EngineMsg> {
             break;
         }
     }
-    out
+    (out, wire)
 }
 
 /// The events of a run, without the waiting notices.
@@ -187,10 +234,20 @@ struct Run {
     /// later step can aim at a port nobody holds any more.
     addrs: HashMap<(String, String), SocketAddr>,
     pending: HashMap<String, Pending>,
+    /// The packet socket, while capture runs.
+    capture: Option<Capture>,
+    tracker: Tracker,
+    wire: Wire,
 }
 
 impl Run {
-    fn new(lesson: Lesson, config: EngineConfig, out: mpsc::UnboundedSender<EngineMsg>) -> Run {
+    fn new(
+        lesson: Lesson,
+        config: EngineConfig,
+        out: mpsc::UnboundedSender<EngineMsg>,
+        capture: Option<Capture>,
+        wire: Wire,
+    ) -> Run {
         let mut tasks = JoinSet::new();
         let mut actors = HashMap::new();
         for a in &lesson.actors {
@@ -208,6 +265,13 @@ impl Run {
             tasks,
             addrs: HashMap::new(),
             pending: HashMap::new(),
+            capture,
+            tracker: Tracker::new(
+                SystemTime::now()
+                    .duration_since(SystemTime::UNIX_EPOCH)
+                    .unwrap_or_default(),
+            ),
+            wire,
         }
     }
 
@@ -247,6 +311,7 @@ impl Run {
             let step = p.step;
             self.finish_pending(&actor, p, step).await?;
         }
+        self.settle_capture().await;
         self.tasks.abort_all();
         Ok(true)
     }
@@ -331,7 +396,58 @@ impl Run {
             self.addrs.insert((step.actor.clone(), name), local);
         }
         event.checks = expect::check(&step.expect, &event);
+        event.segments = self.captured_for(&event);
         self.emit(EngineMsg::Event(Box::new(event)));
+    }
+
+    /// Drain the capture and take the frames of `event`'s connection. `None`
+    /// when capture is not running: not observed.
+    fn captured_for(&mut self, event: &Event) -> Option<Vec<Segment>> {
+        let capture = self.capture.as_mut()?;
+        let parse = |a: &Option<String>| a.as_deref().and_then(|a| a.parse().ok());
+        let (local, peer) = (parse(&event.local), parse(&event.peer));
+        self.tracker.learn(&event.actor, local, peer);
+        let mut frames = Vec::new();
+        if let Err(e) = capture.drain(&mut frames) {
+            // A capture error is shown and the lesson goes on without it.
+            self.capture = None;
+            self.wire.set_status(CaptureStatus::Failed(e.to_string()));
+            return None;
+        }
+        let ours = self.tracker.take(frames);
+        self.wire.push(ours, self.tracker.not_kept);
+        let segments = self.tracker.attach(local, peer);
+        if let (Call::Close, Some(l), None) = (event.call, local, peer) {
+            self.tracker.forget(l);
+        }
+        Some(segments)
+    }
+
+    /// After the last step: collect the frames still on their way (an ACK
+    /// the receiving stack deferred) so the capture and the pcap are
+    /// complete. Waits a few milliseconds at a time while frames of ours keep
+    /// coming, a bounded number of times; it runs after the last step, so it
+    /// never delays one.
+    async fn settle_capture(&mut self) {
+        const QUIET: Duration = Duration::from_millis(2);
+        const ROUNDS: usize = 10;
+        for _ in 0..ROUNDS {
+            let Some(capture) = self.capture.as_mut() else {
+                return;
+            };
+            tokio::time::sleep(QUIET).await;
+            let mut frames = Vec::new();
+            if let Err(e) = capture.drain(&mut frames) {
+                self.capture = None;
+                self.wire.set_status(CaptureStatus::Failed(e.to_string()));
+                return;
+            }
+            let ours = self.tracker.take(frames);
+            if ours.is_empty() {
+                return;
+            }
+            self.wire.push(ours, self.tracker.not_kept);
+        }
     }
 
     fn addr(&self, step: usize, spec: &str) -> Result<SocketAddr, EngineError> {

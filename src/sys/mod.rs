@@ -5,9 +5,11 @@
 //! ignores it, but a learner should see what the kernel said), registering a
 //! socket with tokio's reactor (an `unsafe fn` since tokio 1.5x), and viewing an
 //! initialised byte buffer as the `MaybeUninit` slice socket2's receive calls
-//! take. Each block carries a SAFETY comment; the crate denies `unsafe_code`
+//! take. [`packet`] opens the wire view's capture socket. Each block carries a SAFETY comment; the crate denies `unsafe_code`
 //! everywhere else.
 #![allow(unsafe_code)]
+
+pub mod packet;
 
 use std::io;
 use std::mem::MaybeUninit;

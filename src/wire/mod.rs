@@ -1,0 +1,76 @@
+//! The wire view's engine side: capture the frames sockscope's own sockets put
+//! on `lo`, decide which call caused each, decode them layer by layer, and
+//! export them as pcap. No terminal code: the TUI and `trace` both read the
+//! [`Segment`]s attached to events and the frames in a run's [`Wire`].
+//!
+//! - [`capture`]: the non-blocking packet socket, drained between calls.
+//! - [`track`]: which frames are ours and which event each belongs to.
+//! - [`segment`]: the packet model events carry (`segments` in JSON).
+//! - [`decode`]: a frame split into link, IPv4, TCP/UDP/ICMP and payload.
+//! - [`pcap`]: pcap export.
+
+pub mod capture;
+pub mod decode;
+pub mod pcap;
+pub mod segment;
+pub mod track;
+
+pub use capture::{CaptureStatus, enable_hint};
+pub use segment::{Direction, Frame, Segment, WireProto};
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// What a run captured, shared between the engine (which fills it) and its
+/// consumers (the packet pane, `w` in the TUI, `trace --pcap`).
+#[derive(Debug, Clone, Default)]
+pub struct Wire(Arc<Mutex<WireState>>);
+
+#[derive(Debug, Clone, Default)]
+pub struct WireState {
+    pub status: CaptureStatus,
+    /// Every frame of ours, in capture order (`n` = index + 1).
+    pub frames: Vec<Frame>,
+    /// Frames of ours not kept because the per-run bound was reached.
+    pub not_kept: u64,
+}
+
+impl Wire {
+    pub fn new(status: CaptureStatus) -> Wire {
+        Wire(Arc::new(Mutex::new(WireState {
+            status,
+            ..WireState::default()
+        })))
+    }
+
+    fn lock(&self) -> MutexGuard<'_, WireState> {
+        // A panic while holding the lock cannot leave the state half-written
+        // in a way that matters to a reader: take it anyway.
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub fn status(&self) -> CaptureStatus {
+        self.lock().status.clone()
+    }
+
+    pub fn set_status(&self, status: CaptureStatus) {
+        self.lock().status = status;
+    }
+
+    /// A copy of every frame captured so far.
+    pub fn frames(&self) -> Vec<Frame> {
+        self.lock().frames.clone()
+    }
+
+    pub fn push(&self, frames: Vec<Frame>, not_kept: u64) {
+        let mut s = self.lock();
+        s.frames.extend(frames);
+        s.not_kept = not_kept;
+    }
+
+    /// Write every frame captured so far to `path` as pcap.
+    pub fn write_pcap(&self, path: &std::path::Path) -> std::io::Result<usize> {
+        let frames = self.frames();
+        pcap::write_file(path, &frames)?;
+        Ok(frames.len())
+    }
+}

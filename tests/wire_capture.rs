@@ -1,0 +1,351 @@
+//! The wire view against the real kernel: packets captured on `lo` during a
+//! lesson, attributed to the calls that caused them, exported as pcap and read
+//! back by pcap-file and by tcpdump; and the run without capture privilege.
+
+mod common;
+use common::*;
+use pcap_file::pcap::PcapReader;
+use sockscope::engine::{self, EngineConfig, EngineMsg, Event};
+use sockscope::lesson;
+use sockscope::wire::decode::{Transport, decode};
+use sockscope::wire::{CaptureStatus, Direction, Segment, Wire};
+use std::process::Command;
+
+/// Run a lesson in-process with capture on. `None` (after saying why) when
+/// this process may not capture: CI runs as root, so there it always runs.
+fn run_captured(name: &str) -> Option<(Vec<Event>, Wire)> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (msgs, wire) = rt.block_on(engine::run_to_end_with(
+        lesson::builtin(name).unwrap(),
+        EngineConfig::default(),
+    ));
+    assert!(matches!(msgs.last(), Some(EngineMsg::Finished)), "{msgs:?}");
+    match wire.status() {
+        CaptureStatus::Running => Some((events(&msgs), wire)),
+        CaptureStatus::Unprivileged => {
+            eprintln!(
+                "skipped: this test process may not capture (no CAP_NET_RAW); CI runs as root"
+            );
+            None
+        }
+        other => panic!("capture should run as root, got {other:?}"),
+    }
+}
+
+/// The payload bytes of a captured segment, from its frame.
+fn payload(s: &Segment) -> Vec<u8> {
+    let d = decode(&s.frame.data);
+    s.frame.data[d.payload].to_vec()
+}
+
+/// Every segment attached to an event of the connection `a`–`b`, in capture
+/// order.
+fn connection_segments<'a>(ev: &'a [Event], a: &str, b: &str) -> Vec<&'a Segment> {
+    let mut segs: Vec<&Segment> = ev
+        .iter()
+        .filter(|e| {
+            let (l, p) = (e.local.as_deref(), e.peer.as_deref());
+            (l, p) == (Some(a), Some(b)) || (l, p) == (Some(b), Some(a))
+        })
+        .flat_map(|e| e.segments.iter().flatten())
+        .collect();
+    segs.sort_by_key(|s| s.n);
+    segs.dedup_by_key(|s| s.n);
+    segs
+}
+
+#[test]
+fn tcp_lesson_captures_handshake_data_and_teardown_of_each_client() {
+    let Some((ev, wire)) = run_captured("tcp") else {
+        return;
+    };
+    assert!(
+        ev.iter().all(|e| e.segments.is_some()),
+        "capture ran: lists, not null"
+    );
+    for client in ["client", "client2"] {
+        let mine = of(&ev, client);
+        let connect = mine.iter().find(|e| e.call.name() == "connect").unwrap();
+        let (c, s) = (
+            connect.local.clone().unwrap(),
+            connect.peer.clone().unwrap(),
+        );
+        let segs = connection_segments(&ev, &c, &s);
+        let count = |label: &str| segs.iter().filter(|s| s.label() == label).count();
+        assert_eq!(count("SYN"), 1, "{client}: {segs:#?}");
+        assert_eq!(count("SYN-ACK"), 1, "{client}");
+        // The SYN is sent by connect itself, so it is on connect's event.
+        let on_connect = connect.segments.as_ref().unwrap();
+        let syn = on_connect.iter().find(|s| s.label() == "SYN").unwrap();
+        assert_eq!(
+            (syn.direction, syn.seq, syn.ack),
+            (Direction::Out, Some(0), None)
+        );
+        assert_eq!(syn.from.as_deref(), Some(client));
+        assert_eq!(syn.to.as_deref(), Some("server"));
+        let synack = segs.iter().find(|s| s.label() == "SYN-ACK").unwrap();
+        assert_eq!((synack.seq, synack.ack), (Some(0), Some(1)));
+        assert_eq!(synack.src, s);
+        // The handshake's third packet: the client's ACK of the SYN-ACK.
+        let third = segs.iter().find(|s| s.n > synack.n && s.src == c).unwrap();
+        assert_eq!(
+            (third.label().as_str(), third.seq, third.ack, third.len),
+            ("ACK", Some(1), Some(1), 0)
+        );
+        // Data: the payload bytes on the wire are the bytes each side sent.
+        for (side, sender_is_client) in [(client, true), ("server", false)] {
+            let sent: Vec<u8> = ev
+                .iter()
+                .filter(|e| e.actor == side && e.call.name() == "send")
+                .filter(|e| {
+                    let l = e.local.as_deref();
+                    l == Some(if sender_is_client { &c } else { &s })
+                        && e.peer.as_deref() == Some(if sender_is_client { &s } else { &c })
+                })
+                .flat_map(|e| e.data.clone().unwrap().into_bytes())
+                .collect();
+            assert!(!sent.is_empty());
+            let on_wire: Vec<u8> = segs
+                .iter()
+                .filter(|g| (g.src == c) == sender_is_client && g.len > 0)
+                .flat_map(|g| payload(g))
+                .collect();
+            assert_eq!(on_wire, sent, "{client} conversation, {side} sending");
+        }
+        // Each data segment is on its send's event, or arrived after it and
+        // is marked late on a later event of the connection.
+        for send in mine.iter().filter(|e| e.call.name() == "send") {
+            let n = send.bytes.unwrap();
+            let own = send.segments.as_ref().unwrap();
+            let here = own
+                .iter()
+                .any(|g| g.direction == Direction::Out && g.len == n);
+            let later = segs.iter().any(|g| g.src == c && g.len == n && g.late);
+            assert!(here || later, "{client}'s send of {n} bytes: {own:#?}");
+        }
+        // Teardown: a FIN from each side, and the client's FIN carries the
+        // sequence number after its last data byte.
+        let fins: Vec<_> = segs.iter().filter(|g| g.has_flag("FIN")).collect();
+        assert_eq!(
+            fins.iter().filter(|g| g.src == c).count(),
+            1,
+            "{client}: {fins:#?}"
+        );
+        assert_eq!(fins.iter().filter(|g| g.src == s).count(), 1, "{client}");
+        let client_bytes: usize = segs.iter().filter(|g| g.src == c).map(|g| g.len).sum();
+        let client_fin = fins.iter().find(|g| g.src == c).unwrap();
+        assert_eq!(client_fin.seq, Some(1 + client_bytes as u32));
+        assert!(
+            segs.iter().all(|g| !g.has_flag("RST")),
+            "{client}: no reset"
+        );
+    }
+    // The frames the events carry are the frames the run kept, by number.
+    let frames = wire.frames();
+    for s in ev.iter().flat_map(|e| e.segments.iter().flatten()) {
+        assert_eq!(frames[s.n as usize - 1], s.frame);
+    }
+    // Calls that put nothing on the wire carry an empty list.
+    for e in ev
+        .iter()
+        .filter(|e| ["socket", "bind", "listen"].contains(&e.call.name()))
+    {
+        assert_eq!(e.segments.as_deref(), Some(&[][..]), "{}", e.call);
+    }
+}
+
+#[test]
+fn udp_datagram_is_on_its_sendto_with_its_length() {
+    let Some((ev, _)) = run_captured("udp") else {
+        return;
+    };
+    let sendto = ev.iter().find(|e| e.call.name() == "sendto").unwrap();
+    let all: Vec<&Segment> = ev
+        .iter()
+        .flat_map(|e| e.segments.iter().flatten())
+        .collect();
+    assert_eq!(all.len(), 1, "one datagram, no handshake: {all:#?}");
+    let d = all[0];
+    assert_eq!((d.label().as_str(), d.len), ("UDP", sendto.bytes.unwrap()));
+    assert_eq!(d.udp_len, Some(8 + sendto.bytes.unwrap() as u16));
+    assert_eq!(payload(d), sendto.data.clone().unwrap().into_bytes());
+    assert_eq!((d.seq, d.ack, d.window), (None, None, None));
+}
+
+#[test]
+fn refused_connect_carries_the_syn_and_the_reset() {
+    let Some((ev, _)) = run_captured("refused") else {
+        return;
+    };
+    let connect = ev.iter().find(|e| e.call.name() == "connect").unwrap();
+    assert_eq!(connect.result, "ECONNREFUSED");
+    let segs = connect.segments.as_ref().unwrap();
+    assert_eq!(segs.first().map(Segment::label).as_deref(), Some("SYN"));
+    let rst = segs
+        .iter()
+        .find(|s| s.has_flag("RST"))
+        .expect("the kernel's reset");
+    assert_eq!(rst.direction, Direction::In);
+}
+
+fn trace_json(args: &[&str], pre: &[&str]) -> (std::process::Output, Vec<serde_json::Value>) {
+    let out = if pre.is_empty() {
+        bin().args(args).output().unwrap()
+    } else {
+        Command::new(pre[0])
+            .args(&pre[1..])
+            .arg(env!("CARGO_BIN_EXE_sockscope"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let lines = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    (out, lines)
+}
+
+#[test]
+fn trace_pcap_reads_back_with_pcap_file_and_tcpdump() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("out.pcap");
+    let (out, events) = trace_json(
+        &[
+            "trace",
+            "tcp",
+            "--format",
+            "json",
+            "--pcap",
+            path.to_str().unwrap(),
+        ],
+        &[],
+    );
+    if events.iter().all(|e| e["segments"].is_null()) {
+        eprintln!("skipped: no capture privilege here; CI runs as root");
+        return;
+    }
+    assert!(out.status.success(), "{out:?}");
+    // pcap-file: every segment in the JSON is the packet with its number.
+    let file = std::fs::read(&path).unwrap();
+    let mut reader = PcapReader::new(&file[..]).unwrap();
+    assert_eq!(reader.header().datalink, pcap_file::DataLink::ETHERNET);
+    let mut packets = Vec::new();
+    while let Some(p) = reader.next_packet() {
+        packets.push(p.unwrap().data.into_owned());
+    }
+    let segs: Vec<&serde_json::Value> = events
+        .iter()
+        .flat_map(|e| e["segments"].as_array().unwrap())
+        .collect();
+    assert!(
+        segs.len() >= 20,
+        "two clients' handshakes, data and teardowns"
+    );
+    for s in &segs {
+        let p = &packets[s["n"].as_u64().unwrap() as usize - 1];
+        let d = decode(p);
+        let Some(Transport::Tcp(t)) = d.transport else {
+            panic!("packet {} is not TCP", s["n"])
+        };
+        let flags: Vec<String> = serde_json::from_value(s["flags"].clone()).unwrap();
+        assert_eq!(t.flags(), flags, "packet {}", s["n"]);
+        assert_eq!(d.payload.len() as u64, s["len"].as_u64().unwrap());
+        assert_eq!(
+            format!("{}:{}", d.ip.unwrap().src, t.src_port),
+            s["src"].as_str().unwrap()
+        );
+    }
+    // tcpdump: the same number of packets, with the same flags, in order.
+    let Ok(td) = Command::new("tcpdump")
+        .args(["-nn", "-r", path.to_str().unwrap()])
+        .output()
+    else {
+        eprintln!("skipped the tcpdump half: tcpdump is not installed (.ci/run installs it)");
+        return;
+    };
+    assert!(td.status.success(), "{td:?}");
+    let text = String::from_utf8(td.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), packets.len(), "{text}");
+    for (line, p) in lines.iter().zip(&packets) {
+        let Some(Transport::Tcp(t)) = decode(p).transport else {
+            panic!("{line}")
+        };
+        // tcpdump's flag letters: S F R P, and "." for ACK.
+        let mut want = String::new();
+        for (on, c) in [
+            (t.syn, 'S'),
+            (t.fin, 'F'),
+            (t.rst, 'R'),
+            (t.psh, 'P'),
+            (t.ack_flag, '.'),
+        ] {
+            if on {
+                want.push(c);
+            }
+        }
+        assert!(
+            line.contains(&format!("Flags [{want}]")),
+            "{line} vs {want}"
+        );
+        assert!(line.contains(&format!(".{} > ", t.src_port)), "{line}");
+    }
+}
+
+/// How to run the binary without CAP_NET_RAW: still root, but with every
+/// capability dropped from the bounding set, so the exec'd binary has none.
+const NO_CAPS: &[&str] = &["setpriv", "--inh-caps=-all", "--bounding-set=-all", "--"];
+
+#[test]
+fn without_capture_privilege_the_lesson_runs_segments_are_null_and_the_hint_is_shown_once() {
+    if Command::new("setpriv").arg("--version").output().is_err() {
+        eprintln!("skipped: setpriv (util-linux) is not installed; .ci/run installs it");
+        return;
+    }
+    let (out, events) = trace_json(&["trace", "tcp", "--format", "json"], NO_CAPS);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(events.len(), lesson::builtin("tcp").unwrap().steps.len());
+    for e in &events {
+        assert!(e["segments"].is_null(), "not observed: {e}");
+        assert_eq!(e["result"], "ok");
+    }
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.matches("CAP_NET_RAW").count(), 1, "said once: {err}");
+    assert!(err.contains("sudo"), "{err}");
+    assert!(err.contains("setcap cap_net_raw+ep"), "{err}");
+    assert!(err.contains("expected"), "{err}");
+
+    // Asking for a pcap without privilege: the lesson still runs, no file.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("x.pcap");
+    let (out, events) = trace_json(
+        &[
+            "trace",
+            "tcp",
+            "--format",
+            "json",
+            "--pcap",
+            path.to_str().unwrap(),
+        ],
+        NO_CAPS,
+    );
+    assert_eq!(events.len(), lesson::builtin("tcp").unwrap().steps.len());
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!path.exists());
+}
+
+#[test]
+fn no_capture_flag_gives_null_segments_and_no_hint() {
+    let (out, events) = trace_json(&["trace", "tcp", "--format", "json", "--no-capture"], &[]);
+    assert!(out.status.success());
+    assert!(events.iter().all(|e| e["segments"].is_null()));
+    assert!(
+        out.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
