@@ -81,6 +81,23 @@ pub fn text_line(e: &Event) -> String {
     line
 }
 
+/// In the transcript, the packets captured after the last call of their
+/// connection (no event carries them). JSON Lines carry events only.
+pub fn write_after_last_call(
+    out: &mut impl Write,
+    format: Format,
+    segments: &[Segment],
+) -> io::Result<()> {
+    if format != Format::Text || segments.is_empty() {
+        return Ok(());
+    }
+    writeln!(out, "# captured after the last call of their connection:")?;
+    for s in segments {
+        writeln!(out, "{}", segment_line(s))?;
+    }
+    Ok(())
+}
+
 /// `                 #3  client → server  ACK seq=1 ack=1 win=512 len=0`
 pub fn segment_line(s: &Segment) -> String {
     let who = |name: &Option<String>, addr: &str| name.clone().unwrap_or_else(|| addr.to_string());

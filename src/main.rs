@@ -114,13 +114,14 @@ fn trace(
             {
                 eprintln!("sockscope: {notice}");
             }
-            last_wire = Some(wire);
             for m in &msgs {
                 headless::write_msg(&mut out, format, m)?;
                 if matches!(m, EngineMsg::Failed(_)) {
                     return Ok(false);
                 }
             }
+            headless::write_after_last_call(&mut out, format, &wire.after_last_call())?;
+            last_wire = Some(wire);
         }
         out.flush()?;
         Ok(true)

@@ -41,9 +41,14 @@ fn payload(s: &Segment) -> Vec<u8> {
     s.frame.data[d.payload].to_vec()
 }
 
-/// Every segment attached to an event of the connection `a`–`b`, in capture
-/// order.
-fn connection_segments<'a>(ev: &'a [Event], a: &str, b: &str) -> Vec<&'a Segment> {
+/// Every packet captured on the connection `a`–`b`, in capture order: those
+/// attached to its events, and those that came after its last event.
+fn connection_segments<'a>(
+    ev: &'a [Event],
+    after: &'a [Segment],
+    a: &str,
+    b: &str,
+) -> Vec<&'a Segment> {
     let mut segs: Vec<&Segment> = ev
         .iter()
         .filter(|e| {
@@ -51,6 +56,11 @@ fn connection_segments<'a>(ev: &'a [Event], a: &str, b: &str) -> Vec<&'a Segment
             (l, p) == (Some(a), Some(b)) || (l, p) == (Some(b), Some(a))
         })
         .flat_map(|e| e.segments.iter().flatten())
+        .chain(
+            after
+                .iter()
+                .filter(|s| (s.src == a && s.dst == b) || (s.src == b && s.dst == a)),
+        )
         .collect();
     segs.sort_by_key(|s| s.n);
     segs.dedup_by_key(|s| s.n);
@@ -66,6 +76,7 @@ fn tcp_lesson_captures_handshake_data_and_teardown_of_each_client() {
         ev.iter().all(|e| e.segments.is_some()),
         "capture ran: lists, not null"
     );
+    let after = wire.after_last_call();
     for client in ["client", "client2"] {
         let mine = of(&ev, client);
         let connect = mine.iter().find(|e| e.call.name() == "connect").unwrap();
@@ -73,7 +84,7 @@ fn tcp_lesson_captures_handshake_data_and_teardown_of_each_client() {
             connect.local.clone().unwrap(),
             connect.peer.clone().unwrap(),
         );
-        let segs = connection_segments(&ev, &c, &s);
+        let segs = connection_segments(&ev, &after, &c, &s);
         let count = |label: &str| segs.iter().filter(|s| s.label() == label).count();
         assert_eq!(count("SYN"), 1, "{client}: {segs:#?}");
         assert_eq!(count("SYN-ACK"), 1, "{client}");
@@ -143,11 +154,20 @@ fn tcp_lesson_captures_handshake_data_and_teardown_of_each_client() {
             "{client}: no reset"
         );
     }
-    // The frames the events carry are the frames the run kept, by number.
+    // The frames the events carry, and those after the last call, are the
+    // frames the run kept, each once, by number.
     let frames = wire.frames();
-    for s in ev.iter().flat_map(|e| e.segments.iter().flatten()) {
+    let mut numbers = Vec::new();
+    for s in ev
+        .iter()
+        .flat_map(|e| e.segments.iter().flatten())
+        .chain(&after)
+    {
         assert_eq!(frames[s.n as usize - 1], s.frame);
+        numbers.push(s.n);
     }
+    numbers.sort_unstable();
+    assert_eq!(numbers, (1..=frames.len() as u64).collect::<Vec<_>>());
     // Calls that put nothing on the wire carry an empty list.
     for e in ev
         .iter()

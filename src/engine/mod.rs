@@ -423,19 +423,20 @@ impl Run {
         Some(segments)
     }
 
-    /// After the last step: collect the frames still on their way (an ACK
-    /// the receiving stack deferred) so the capture and the pcap are
-    /// complete. Waits a few milliseconds at a time while frames of ours keep
-    /// coming, a bounded number of times; it runs after the last step, so it
-    /// never delays one.
+    /// After the last step: collect the frames still on their way (a FIN or
+    /// ACK the receiving stack handled after its call returned) so the
+    /// capture and the pcap are complete. It drains every few milliseconds
+    /// until nothing of ours came in the last round and no connection is
+    /// half-way through its teardown, within a bound; it runs after the last
+    /// step, so it never delays one.
     async fn settle_capture(&mut self) {
-        const QUIET: Duration = Duration::from_millis(2);
-        const ROUNDS: usize = 10;
-        for _ in 0..ROUNDS {
+        const ROUND: Duration = Duration::from_millis(2);
+        const MAX_ROUNDS: usize = 100;
+        for _ in 0..MAX_ROUNDS {
             let Some(capture) = self.capture.as_mut() else {
                 return;
             };
-            tokio::time::sleep(QUIET).await;
+            tokio::time::sleep(ROUND).await;
             let mut frames = Vec::new();
             if let Err(e) = capture.drain(&mut frames) {
                 self.capture = None;
@@ -443,11 +444,14 @@ impl Run {
                 return;
             }
             let ours = self.tracker.take(frames);
-            if ours.is_empty() {
-                return;
-            }
+            let quiet = ours.is_empty();
             self.wire.push(ours, self.tracker.not_kept);
+            if quiet && !self.tracker.teardown_pending() {
+                break;
+            }
         }
+        self.wire
+            .set_after_last_call(self.tracker.take_unattached());
     }
 
     fn addr(&self, step: usize, spec: &str) -> Result<SocketAddr, EngineError> {

@@ -32,6 +32,9 @@ pub struct WireState {
     pub frames: Vec<Frame>,
     /// Frames of ours not kept because the per-run bound was reached.
     pub not_kept: u64,
+    /// Packets of ours that arrived after the last event of their
+    /// connection (collected when the run ends), so no event carries them.
+    pub after_last_call: Vec<Segment>,
 }
 
 impl Wire {
@@ -65,6 +68,15 @@ impl Wire {
         let mut s = self.lock();
         s.frames.extend(frames);
         s.not_kept = not_kept;
+    }
+
+    /// Packets no event carries (see [`WireState::after_last_call`]).
+    pub fn after_last_call(&self) -> Vec<Segment> {
+        self.lock().after_last_call.clone()
+    }
+
+    pub fn set_after_last_call(&self, segments: Vec<Segment>) {
+        self.lock().after_last_call = segments;
     }
 
     /// Write every frame captured so far to `path` as pcap.

@@ -65,6 +65,8 @@ pub struct Tracker {
     pairs: HashSet<Pair>,
     /// Initial sequence number of each sender, per connection.
     isn: HashMap<(Pair, SocketAddr), u32>,
+    /// How far each TCP connection's teardown has got.
+    teardown: HashMap<Pair, Teardown>,
     unclaimed: VecDeque<Unclaimed>,
     held: Vec<Held>,
     next_n: u64,
@@ -81,6 +83,7 @@ impl Tracker {
             ports: HashSet::new(),
             pairs: HashSet::new(),
             isn: HashMap::new(),
+            teardown: HashMap::new(),
             unclaimed: VecDeque::new(),
             held: Vec::new(),
             next_n: 1,
@@ -172,6 +175,29 @@ impl Tracker {
         self.held.len()
     }
 
+    /// Take the frames no event took: they arrived after the last event of
+    /// their connection. Their direction is given from their sender's side.
+    pub fn take_unattached(&mut self) -> Vec<Segment> {
+        self.held
+            .drain(..)
+            .map(|h| {
+                let mut s = h.seg;
+                s.direction = Direction::Out;
+                s.late = true;
+                s
+            })
+            .collect()
+    }
+
+    /// Whether some TCP connection has begun its teardown (a FIN was seen)
+    /// but its last packet (the ACK of the second FIN, or a reset) has not
+    /// been captured yet.
+    pub fn teardown_pending(&self) -> bool {
+        self.teardown
+            .values()
+            .any(|t| !t.fins.is_empty() && !t.done)
+    }
+
     /// `addr` as our events name it: a socket bound to the wildcard address
     /// (an unbound UDP sender reports `0.0.0.0:port`) sends from a real
     /// address with the same port.
@@ -247,6 +273,14 @@ impl Tracker {
         let ends = d.endpoints().map(|(s, d)| (self.canon(s), self.canon(d)));
         let src = match (&d.transport, ends) {
             (Some(Transport::Tcp(t)), Some((s, dst))) => {
+                let td = self.teardown.entry(p).or_default();
+                // Over at a reset, or at the ACK that follows both FINs.
+                if t.rst || (td.fins.len() == 2 && !t.fin && t.ack_flag) {
+                    td.done = true;
+                }
+                if t.fin {
+                    td.fins.insert(s);
+                }
                 if t.syn {
                     self.isn.insert((p, s), t.seq);
                 }
@@ -290,6 +324,13 @@ impl Tracker {
         });
         Some(frame)
     }
+}
+
+/// The FINs seen on one connection, and whether its last packet was.
+#[derive(Default)]
+struct Teardown {
+    fins: HashSet<SocketAddr>,
+    done: bool,
 }
 
 enum Class {
@@ -415,5 +456,22 @@ mod tests {
             (Some("sender"), Some("receiver"))
         );
         assert_eq!((segs[0].len, segs[0].udp_len), (2, Some(10)));
+    }
+
+    #[test]
+    fn teardown_is_pending_from_the_first_fin_until_the_last_ack() {
+        let mut t = Tracker::new(Duration::ZERO);
+        t.learn("client", Some(a(C)), Some(a(S)));
+        t.take(vec![tcp(C, S, 1, None, true, false)]);
+        assert!(!t.teardown_pending(), "no FIN yet");
+        t.take(vec![tcp(C, S, 2, Some(1), false, true)]);
+        assert!(t.teardown_pending());
+        t.take(vec![tcp(S, C, 1, Some(3), false, true)]);
+        assert!(t.teardown_pending(), "both FINs, last ACK missing");
+        t.take(vec![tcp(C, S, 3, Some(2), false, false)]);
+        assert!(!t.teardown_pending());
+        let left = t.take_unattached();
+        assert_eq!(left.len(), 4);
+        assert!(left.iter().all(|s| s.late));
     }
 }
