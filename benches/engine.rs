@@ -37,7 +37,7 @@ fn engine_overhead(c: &mut Criterion) {
         .enable_all()
         .build()
         .unwrap();
-    let tcp = lesson::builtin("tcp").unwrap();
+    let tcp = std::sync::Arc::new(lesson::builtin("tcp").unwrap());
     let mut group = c.benchmark_group("tcp_lesson");
     group.bench_function("plain_tokio_floor", |b| {
         b.iter(|| rt.block_on(plain_tcp_lesson()));

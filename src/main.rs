@@ -89,6 +89,7 @@ fn trace(
         );
         return Ok(ExitCode::from(USAGE));
     };
+    let lesson = std::sync::Arc::new(lesson);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;

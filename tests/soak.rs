@@ -21,7 +21,7 @@ fn rss_kib() -> u64 {
 }
 
 fn soak(runs: usize) {
-    let lesson = lesson::builtin("tcp").unwrap();
+    let lesson = std::sync::Arc::new(lesson::builtin("tcp").unwrap());
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -12,9 +12,10 @@ use std::fmt;
 
 /// The lifecycle calls the engine performs. Serialised in lower case, the way
 /// the C API spells them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Call {
+    #[default]
     Socket,
     Setsockopt,
     Bind,
@@ -97,9 +98,10 @@ impl std::str::FromStr for Call {
 }
 
 /// Transport protocol of a socket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Proto {
+    #[default]
     Tcp,
     Udp,
 }
@@ -128,7 +130,7 @@ pub struct Check {
 ///
 /// Fields that do not apply to a call are `null` in JSON rather than absent, so
 /// every line of `trace --format json` has the same keys.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Event {
     /// Position in the run, from 1.
     pub seq: u64,

@@ -27,29 +27,57 @@ fn json_text(v: &serde_json::Value) -> String {
     }
 }
 
+/// What the event holds for `what`: one value, or a list (`flags`).
+enum Seen {
+    One(String),
+    List(Vec<String>),
+    Absent,
+}
+
+/// The event's value for one field. The fields lessons check most are read
+/// directly; any other field is found through the event's JSON form, which is
+/// slower (it serialises the whole event) but keeps every field checkable.
+fn seen(event: &Event, what: &str) -> Seen {
+    let opt = |v: Option<String>| Seen::One(v.unwrap_or_else(|| "(none)".into()));
+    match what {
+        "result" => Seen::One(event.result.clone()),
+        "bytes" => opt(event.bytes.map(|b| b.to_string())),
+        "data" => opt(event.data.clone()),
+        "errno" => opt(event.errno.map(|e| e.to_string())),
+        "local" => opt(event.local.clone()),
+        "peer" => opt(event.peer.clone()),
+        "flags" => Seen::List(event.flags.clone()),
+        _ => {
+            let json = serde_json::to_value(event).unwrap_or_default();
+            match json.get(what) {
+                Some(serde_json::Value::Array(items)) => {
+                    Seen::List(items.iter().map(json_text).collect())
+                }
+                Some(v) => Seen::One(json_text(v)),
+                None => Seen::Absent,
+            }
+        }
+    }
+}
+
 /// Check every expectation against `event`.
 ///
 /// A list field (`flags`) passes when it contains the expected value.
 pub fn check(expect: &BTreeMap<String, toml::Value>, event: &Event) -> Vec<Check> {
-    if expect.is_empty() {
-        return Vec::new();
-    }
-    let json = serde_json::to_value(event).unwrap_or_default();
     expect
         .iter()
         .map(|(what, want)| {
             let expected = toml_text(want);
-            let (seen, ok) = match json.get(what) {
-                Some(serde_json::Value::Array(items)) => {
-                    let ok = items.iter().any(|i| json_text(i) == expected);
-                    (json_text(&json[what]), ok)
+            let (seen, ok) = match seen(event, what) {
+                Seen::One(v) => {
+                    let ok = v == expected;
+                    (v, ok)
                 }
-                Some(v) => {
-                    let seen = json_text(v);
-                    let ok = seen == expected;
-                    (seen, ok)
+                Seen::List(items) => {
+                    let ok = items.contains(&expected);
+                    (items.join(","), ok)
                 }
-                None => ("(not observed)".into(), false),
+                Seen::Absent => ("(not observed)".into(), false),
             };
             Check {
                 what: what.clone(),
@@ -59,4 +87,74 @@ pub fn check(expect: &BTreeMap<String, toml::Value>, event: &Event) -> Vec<Check
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Call, Proto};
+
+    fn event() -> Event {
+        Event {
+            actor: "server".into(),
+            call: Call::Recv,
+            sock: "conn".into(),
+            proto: Proto::Tcp,
+            fd: Some(5),
+            local: Some("127.0.0.1:80".into()),
+            bytes: Some(0),
+            data: Some(String::new()),
+            result: "ok".into(),
+            args: "5, 1024".into(),
+            flags: vec!["EOF".into()],
+            ..Event::default()
+        }
+    }
+
+    fn expect(pairs: &[(&str, toml::Value)]) -> BTreeMap<String, toml::Value> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn direct_and_json_fields_are_compared_as_text() {
+        let checks = check(
+            &expect(&[
+                ("bytes", toml::Value::Integer(0)),
+                ("result", toml::Value::String("ok".into())),
+                ("fd", toml::Value::Integer(5)),
+                ("call", toml::Value::String("recv".into())),
+            ]),
+            &event(),
+        );
+        assert!(checks.iter().all(|c| c.ok), "{checks:?}");
+    }
+
+    #[test]
+    fn a_false_claim_is_reported_with_what_was_seen() {
+        let checks = check(&expect(&[("bytes", toml::Value::Integer(17))]), &event());
+        assert!(!checks[0].ok);
+        assert_eq!(checks[0].seen, "0");
+        let checks = check(
+            &expect(&[("peer", toml::Value::String("x".into()))]),
+            &event(),
+        );
+        assert_eq!(checks[0].seen, "(none)");
+    }
+
+    #[test]
+    fn lists_pass_when_they_contain_the_value_and_unknown_fields_fail() {
+        let checks = check(
+            &expect(&[
+                ("flags", toml::Value::String("EOF".into())),
+                ("no_such_field", toml::Value::Integer(1)),
+            ]),
+            &event(),
+        );
+        assert!(checks[0].ok);
+        assert!(!checks[1].ok);
+        assert_eq!(checks[1].seen, "(not observed)");
+    }
 }

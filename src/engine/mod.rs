@@ -32,6 +32,7 @@ use crate::wire::{Segment, Wire};
 use actor::{DEFAULT_BACKLOG, DEFAULT_RECV_MAX, Job, Op, Reply, duration_us};
 use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -102,8 +103,10 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Start `lesson`. Must be called from inside a tokio runtime.
-    pub fn start(lesson: Lesson, config: EngineConfig) -> Engine {
+    /// Start `lesson`. Must be called from inside a tokio runtime. Pass an
+    /// `Arc<Lesson>` to run one lesson many times without copying it.
+    pub fn start(lesson: impl Into<Arc<Lesson>>, config: EngineConfig) -> Engine {
+        let lesson = lesson.into();
         let (controls, control_rx) = mpsc::unbounded_channel();
         let (msg_tx, msgs) = mpsc::unbounded_channel();
         // Opened here, before the first step, so the consumer knows at once
@@ -173,7 +176,7 @@ impl Drop for Engine {
 /// fixed cost per run: closing a packet socket waits for an RCU grace period
 /// in the kernel (`synchronize_net`), milliseconds that thousands of
 /// back-to-back runs would add up; [`run_to_end_with`] turns it on.
-pub async fn run_to_end(lesson: Lesson, port: u16) -> Vec<EngineMsg> {
+pub async fn run_to_end(lesson: impl Into<Arc<Lesson>>, port: u16) -> Vec<EngineMsg> {
     let config = EngineConfig {
         port,
         pace: Pace::RunToEnd,
@@ -184,7 +187,10 @@ pub async fn run_to_end(lesson: Lesson, port: u16) -> Vec<EngineMsg> {
 
 /// Run `lesson` to the end with no pauses (whatever `config.pace` says);
 /// return what it reported and what it captured.
-pub async fn run_to_end_with(lesson: Lesson, config: EngineConfig) -> (Vec<EngineMsg>, Wire) {
+pub async fn run_to_end_with(
+    lesson: impl Into<Arc<Lesson>>,
+    config: EngineConfig,
+) -> (Vec<EngineMsg>, Wire) {
     let mut engine = Engine::start(
         lesson,
         EngineConfig {
@@ -223,7 +229,7 @@ struct Pending {
 
 /// The orchestrator's state for one run.
 struct Run {
-    lesson: Lesson,
+    lesson: Arc<Lesson>,
     config: EngineConfig,
     out: mpsc::UnboundedSender<EngineMsg>,
     started: Instant,
@@ -242,7 +248,7 @@ struct Run {
 
 impl Run {
     fn new(
-        lesson: Lesson,
+        lesson: Arc<Lesson>,
         config: EngineConfig,
         out: mpsc::UnboundedSender<EngineMsg>,
         capture: Option<Capture>,
@@ -291,13 +297,14 @@ impl Run {
             if gate.open().await.is_err() {
                 return Ok(false);
             }
-            let step = self.lesson.steps[index].clone();
+            let lesson = Arc::clone(&self.lesson);
+            let step = &lesson.steps[index];
             // An actor is one thread of control: a call still waiting must
             // finish before the same actor can make another.
             if let Some(p) = self.pending.remove(&step.actor) {
                 self.finish_pending(&step.actor, p, index + 1).await?;
             }
-            self.run_step(index, &step).await?;
+            self.run_step(index, step).await?;
             for woken in &step.wakes {
                 if let Some(p) = self.pending.remove(woken) {
                     self.finish_pending(woken, p, index + 1).await?;

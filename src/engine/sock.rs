@@ -12,6 +12,7 @@ use socket2::{Domain, SockAddr, Socket, Type};
 use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
+use std::sync::Mutex;
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 
@@ -20,6 +21,16 @@ use tokio::io::unix::AsyncFd;
 pub struct Sock {
     io: AsyncFd<Socket>,
     proto: Proto,
+    /// The addresses getsockname/getpeername last reported. Only bind,
+    /// connect and sendto can change them, and those clear this, so the
+    /// engine asks the kernel again exactly when the answer can differ.
+    known: Mutex<Option<Known>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Known {
+    local: Option<SocketAddr>,
+    peer: Option<SocketAddr>,
 }
 
 /// Called once, the first time a call finds it has to wait.
@@ -45,6 +56,7 @@ impl Sock {
         Ok(Sock {
             io: crate::sys::register(socket)?,
             proto,
+            known: Mutex::new(None),
         })
     }
 
@@ -61,19 +73,38 @@ impl Sock {
         self.io.get_ref()
     }
 
-    /// getsockname(2): `None` while the socket has no address yet.
+    /// The socket's local address (getsockname(2)): `None` while it has none.
     pub fn local_addr(&self) -> Option<SocketAddr> {
-        let addr = self.socket().local_addr().ok()?.as_socket()?;
-        // An unbound socket reports 0.0.0.0:0; that is "no address yet".
-        (addr.port() != 0 || !addr.ip().is_unspecified()).then_some(addr)
+        self.known().local
     }
 
-    /// getpeername(2): `None` while unconnected.
+    /// The connected peer's address (getpeername(2)): `None` while unconnected.
     pub fn peer_addr(&self) -> Option<SocketAddr> {
-        self.socket().peer_addr().ok()?.as_socket()
+        self.known().peer
+    }
+
+    fn known(&self) -> Known {
+        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
+        *known.get_or_insert_with(|| {
+            let local = self
+                .socket()
+                .local_addr()
+                .ok()
+                .and_then(|a| a.as_socket())
+                // An unbound socket reports 0.0.0.0:0; that is "no address yet".
+                .filter(|a| a.port() != 0 || !a.ip().is_unspecified());
+            let peer = self.socket().peer_addr().ok().and_then(|a| a.as_socket());
+            Known { local, peer }
+        })
+    }
+
+    /// Forget the addresses: the next look-up asks the kernel.
+    fn addresses_may_change(&self) {
+        *self.known.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
 
     pub fn bind(&self, addr: SocketAddr) -> io::Result<()> {
+        self.addresses_may_change();
         self.socket().bind(&SockAddr::from(addr))
     }
 
@@ -99,6 +130,7 @@ impl Sock {
     /// SO_ERROR, as every event-driven program does. For UDP it only records
     /// the default destination and returns at once.
     pub async fn connect(&self, addr: SocketAddr, on_wait: OnWait<'_>) -> io::Result<()> {
+        self.addresses_may_change();
         match self.socket().connect(&SockAddr::from(addr)) {
             Ok(()) => Ok(()),
             Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
@@ -144,6 +176,8 @@ impl Sock {
         addr: SocketAddr,
         on_wait: OnWait<'_>,
     ) -> io::Result<usize> {
+        // An unbound UDP socket gets its port from the kernel on first send.
+        self.addresses_may_change();
         let to = SockAddr::from(addr);
         self.retry(Interest::WRITABLE, on_wait, |s| s.send_to(data, &to))
             .await
