@@ -16,7 +16,7 @@ use std::ops::Range;
 
 /// The four layers of the TCP/IP model, as the layer diagram names them.
 /// The hex dump colours each byte by the layer it belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Layer {
     /// Network interface layer: the (pseudo-)Ethernet header.
     Link,

@@ -7,10 +7,13 @@
 //! - [`track`]: which frames are ours and which event each belongs to.
 //! - [`segment`]: the packet model events carry (`segments` in JSON).
 //! - [`decode`]: a frame split into link, IPv4, TCP/UDP/ICMP and payload.
+//! - [`describe`]: that split written out for the packet pane, and a hex dump
+//!   whose bytes know their layer.
 //! - [`pcap`]: pcap export.
 
 pub mod capture;
 pub mod decode;
+pub mod describe;
 pub mod pcap;
 pub mod segment;
 pub mod track;

@@ -1,0 +1,332 @@
+//! A captured packet written out for people: the packet pane's lines, one
+//! group per layer, and a hex dump whose every byte knows its layer.
+//!
+//! No terminal code: the TUI colours each [`Field`] and each hex byte by its
+//! [`Layer`], the same colour the layer diagram uses; tests read the text.
+
+use super::decode::{Decoded, ETHERTYPE_IPV4, Layer, Transport, decode};
+use super::segment::Segment;
+
+/// One line of the packet pane: a field of one layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    pub layer: Layer,
+    pub name: String,
+    pub value: String,
+}
+
+/// The heading of each layer's group, as the layer diagram names the layer
+/// and what this packet has there.
+pub fn layer_heading(layer: Layer, d: &Decoded) -> String {
+    match layer {
+        Layer::Link => "Link: loopback pseudo-Ethernet header, 14 bytes".into(),
+        Layer::Internet => match &d.ip {
+            Some(ip) => format!("Internet: IPv4 header, {} bytes", ip.header_len),
+            None => "Internet: not IPv4".into(),
+        },
+        Layer::Transport => match &d.transport {
+            Some(Transport::Tcp(t)) => format!("Transport: TCP header, {} bytes", t.header_len),
+            Some(Transport::Udp(_)) => "Transport: UDP header, 8 bytes".into(),
+            Some(Transport::Icmp(_)) => "Transport: ICMP message".into(),
+            None => "Transport: not decoded".into(),
+        },
+        Layer::Application => format!("Application: payload, {} bytes", d.payload_len()),
+    }
+}
+
+fn mac(m: [u8; 6]) -> String {
+    m.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// A port with its two bytes as they travel (network byte order).
+fn port(p: u16) -> String {
+    let [hi, lo] = p.to_be_bytes();
+    format!("{p}  (bytes {hi:02x} {lo:02x}, big-endian)")
+}
+
+fn protocol_name(n: u8) -> &'static str {
+    match n {
+        1 => "ICMP",
+        6 => "TCP",
+        17 => "UDP",
+        _ => "other",
+    }
+}
+
+/// Escape a payload for one line: printable ASCII as is, the rest as `\xNN`.
+pub fn escape(bytes: &[u8], max: usize) -> String {
+    let mut s = String::new();
+    for &b in bytes.iter().take(max) {
+        match b {
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            b'\t' => s.push_str("\\t"),
+            b'"' => s.push_str("\\\""),
+            b'\\' => s.push_str("\\\\"),
+            0x20..=0x7e => s.push(b as char),
+            _ => s.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    if bytes.len() > max {
+        s.push('…');
+    }
+    s
+}
+
+/// Every field of the packet, link layer first. `seg` adds the relative
+/// sequence numbers the capture computed for this connection.
+pub fn fields(frame: &[u8], seg: Option<&Segment>) -> Vec<Field> {
+    let d = decode(frame);
+    let mut out = Vec::new();
+    let mut add = |layer, name: &str, value: String| {
+        out.push(Field {
+            layer,
+            name: name.to_string(),
+            value,
+        });
+    };
+    if let Some(l) = &d.link {
+        add(Layer::Link, "destination MAC", mac(l.dst_mac));
+        add(Layer::Link, "source MAC", mac(l.src_mac));
+        let what = if l.ether_type == ETHERTYPE_IPV4 {
+            "IPv4"
+        } else {
+            "not IPv4"
+        };
+        add(
+            Layer::Link,
+            "EtherType",
+            format!("0x{:04x} ({what})", l.ether_type),
+        );
+    }
+    if let Some(ip) = &d.ip {
+        add(Layer::Internet, "source", ip.src.to_string());
+        add(Layer::Internet, "destination", ip.dst.to_string());
+        add(Layer::Internet, "TTL", ip.ttl.to_string());
+        add(
+            Layer::Internet,
+            "total length",
+            format!("{} bytes (IP header + everything after it)", ip.total_len),
+        );
+        add(
+            Layer::Internet,
+            "protocol",
+            format!("{} ({})", ip.protocol, protocol_name(ip.protocol)),
+        );
+        add(
+            Layer::Internet,
+            "header checksum",
+            format!(
+                "0x{:04x} ({})",
+                ip.checksum,
+                if ip.checksum_ok {
+                    "matches the header"
+                } else {
+                    "does not match the header"
+                }
+            ),
+        );
+        add(
+            Layer::Internet,
+            "identification",
+            format!(
+                "{}{}",
+                ip.id,
+                if ip.dont_fragment {
+                    ", don't fragment"
+                } else {
+                    ""
+                }
+            ),
+        );
+    }
+    match &d.transport {
+        Some(Transport::Tcp(t)) => {
+            add(Layer::Transport, "source port", port(t.src_port));
+            add(Layer::Transport, "destination port", port(t.dst_port));
+            add(Layer::Transport, "flags", t.flags().join(" "));
+            let rel = |r: Option<u32>| r.map(|v| format!("{v} relative, ")).unwrap_or_default();
+            add(
+                Layer::Transport,
+                "sequence number",
+                format!("{}{} raw", rel(seg.and_then(|s| s.seq)), t.seq),
+            );
+            if t.ack_flag {
+                add(
+                    Layer::Transport,
+                    "acknowledgment",
+                    format!("{}{} raw", rel(seg.and_then(|s| s.ack)), t.ack),
+                );
+            }
+            add(Layer::Transport, "window", t.window.to_string());
+            add(
+                Layer::Transport,
+                "options",
+                if t.options.is_empty() {
+                    "none".into()
+                } else {
+                    t.options.join(", ")
+                },
+            );
+            add(
+                Layer::Transport,
+                "checksum",
+                format!("0x{:04x}", t.checksum),
+            );
+        }
+        Some(Transport::Udp(u)) => {
+            add(Layer::Transport, "source port", port(u.src_port));
+            add(Layer::Transport, "destination port", port(u.dst_port));
+            add(
+                Layer::Transport,
+                "length",
+                format!("{} bytes (8-byte header + payload)", u.length),
+            );
+            add(
+                Layer::Transport,
+                "checksum",
+                format!("0x{:04x}", u.checksum),
+            );
+        }
+        Some(Transport::Icmp(i)) => {
+            add(
+                Layer::Transport,
+                "type / code",
+                format!(
+                    "{} / {}{}",
+                    i.icmp_type,
+                    i.code,
+                    if (i.icmp_type, i.code) == (3, 3) {
+                        " (port unreachable)"
+                    } else {
+                        ""
+                    }
+                ),
+            );
+            if let Some((s, dst)) = i.about {
+                add(
+                    Layer::Transport,
+                    "about",
+                    format!("the datagram {s} → {dst}"),
+                );
+            }
+        }
+        None => {}
+    }
+    let payload = &frame[d.payload.clone()];
+    add(
+        Layer::Application,
+        "payload",
+        if payload.is_empty() {
+            "none".into()
+        } else {
+            format!("\"{}\"", escape(payload, 64))
+        },
+    );
+    out
+}
+
+/// One row of the hex dump: its offset and its bytes with their layers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HexRow {
+    pub offset: usize,
+    pub bytes: Vec<(u8, Layer)>,
+}
+
+impl HexRow {
+    /// `0010  45 00 …`, without colour.
+    pub fn text(&self) -> String {
+        let hex: Vec<String> = self.bytes.iter().map(|(b, _)| format!("{b:02x}")).collect();
+        format!("{:04x}  {}", self.offset, hex.join(" "))
+    }
+}
+
+/// The frame as hex, `per_row` bytes a row, each byte tagged with its layer.
+pub fn hex_rows(frame: &[u8], per_row: usize) -> Vec<HexRow> {
+    let d = decode(frame);
+    frame
+        .chunks(per_row.max(1))
+        .enumerate()
+        .map(|(i, chunk)| {
+            let offset = i * per_row.max(1);
+            HexRow {
+                offset,
+                bytes: chunk
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &b)| (b, d.layer_of(offset + j)))
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use etherparse::PacketBuilder;
+
+    fn data_frame() -> Vec<u8> {
+        let mut f = Vec::new();
+        PacketBuilder::ethernet2([0; 6], [0; 6])
+            .ipv4([127, 0, 0, 1], [127, 0, 0, 1], 64)
+            .tcp(40727, 8080, 1001, 512)
+            .psh()
+            .ack(2002)
+            .write(&mut f, b"hi\n")
+            .unwrap();
+        f
+    }
+
+    fn value(fields: &[Field], name: &str) -> String {
+        fields
+            .iter()
+            .find(|f| f.name == name)
+            .unwrap_or_else(|| panic!("no {name}"))
+            .value
+            .clone()
+    }
+
+    #[test]
+    fn every_layer_has_its_fields() {
+        let f = data_frame();
+        let fs = fields(&f, None);
+        assert_eq!(value(&fs, "source MAC"), "00:00:00:00:00:00");
+        assert_eq!(value(&fs, "EtherType"), "0x0800 (IPv4)");
+        assert_eq!(value(&fs, "TTL"), "64");
+        assert_eq!(value(&fs, "protocol"), "6 (TCP)");
+        assert!(value(&fs, "header checksum").contains("matches the header"));
+        // 40727 = 0x9f17: high byte first on the wire.
+        assert_eq!(
+            value(&fs, "source port"),
+            "40727  (bytes 9f 17, big-endian)"
+        );
+        assert_eq!(value(&fs, "flags"), "PSH ACK");
+        assert_eq!(value(&fs, "sequence number"), "1001 raw");
+        assert_eq!(value(&fs, "payload"), "\"hi\\n\"");
+        let layers: Vec<Layer> = fs.iter().map(|f| f.layer).collect();
+        assert!(layers.is_sorted_by_key(|l| *l as u8), "grouped by layer");
+    }
+
+    #[test]
+    fn hex_dump_bytes_carry_their_layer() {
+        let f = data_frame();
+        let rows = hex_rows(&f, 16);
+        assert_eq!(rows.len(), f.len().div_ceil(16));
+        assert_eq!(rows[0].bytes[0].1, Layer::Link);
+        assert_eq!(rows[0].bytes[14], (0x45, Layer::Internet));
+        assert_eq!(rows[2].bytes[2].1, Layer::Transport);
+        let last = rows.last().unwrap().bytes.last().unwrap();
+        assert_eq!(*last, (b'\n', Layer::Application));
+        assert!(rows[1].text().starts_with("0010  "));
+    }
+
+    #[test]
+    fn escape_keeps_text_and_shows_the_rest_as_hex() {
+        assert_eq!(escape(b"a\"b\x00", 10), "a\\\"b\\x00");
+        assert_eq!(escape(b"abcdef", 3), "abc…");
+    }
+}
