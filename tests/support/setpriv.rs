@@ -81,6 +81,16 @@ pub fn am_root() -> bool {
         .unwrap()
 }
 
+/// Does this test process hold CAP_NET_BIND_SERVICE (bit 10 of CapEff)?
+pub fn have_cap_net_bind_service() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("CapEff:"))
+        .map(|v| u64::from_str_radix(v.trim(), 16).unwrap() & (1 << 10) != 0)
+        .unwrap()
+}
+
 /// `sockscope ARGS` as the user nobody, with no supplementary groups.
 pub fn as_nobody(bin: &Binary, args: &[&str]) -> Command {
     let mut c = Command::new("setpriv");
