@@ -369,3 +369,41 @@ fn no_capture_flag_gives_null_segments_and_no_hint() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn the_kernel_filter_keeps_only_frames_of_our_ports() {
+    use sockscope::wire::capture::Capture;
+    use std::net::UdpSocket;
+    let mut cap = match Capture::open() {
+        Ok(c) => c,
+        Err(CaptureStatus::Unprivileged) => {
+            eprintln!(
+                "skipped: this test process may not capture (no CAP_NET_RAW); CI runs as root"
+            );
+            return;
+        }
+        Err(other) => panic!("{other:?}"),
+    };
+    let ours = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let theirs = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let sender = UdpSocket::bind("127.0.0.1:0").unwrap();
+    let port = ours.local_addr().unwrap().port();
+    cap.set_ports(&[port].into()).unwrap();
+    sender
+        .send_to(b"theirs", theirs.local_addr().unwrap())
+        .unwrap();
+    sender.send_to(b"ours", ours.local_addr().unwrap()).unwrap();
+    // Both were delivered, so both passed the capture tap (which runs before
+    // IP) by now.
+    let mut buf = [0u8; 16];
+    assert_eq!(theirs.recv(&mut buf).unwrap(), 6);
+    assert_eq!(ours.recv(&mut buf).unwrap(), 4);
+    let mut frames = Vec::new();
+    cap.drain(&mut frames).unwrap();
+    let kept: Vec<_> = frames
+        .iter()
+        .filter_map(|f| decode(&f.data).endpoints())
+        .collect();
+    assert_eq!(kept.len(), 1, "only our datagram: {kept:?}");
+    assert_eq!(kept[0].1.port(), port);
+}

@@ -325,6 +325,7 @@ impl Run {
 
     async fn run_step(&mut self, index: usize, step: &Step) -> Result<(), EngineError> {
         let op = self.resolve(index + 1, step)?;
+        self.expect_ports(&op);
         let call = op.call();
         let (reply_tx, mut replies) = mpsc::unbounded_channel();
         let job = Job {
@@ -407,6 +408,23 @@ impl Run {
         self.emit(EngineMsg::Event(Box::new(event)));
     }
 
+    /// Tell the capture filter about a port `op` is about to use, before the
+    /// call runs, so its first packet is kept.
+    fn expect_ports(&mut self, op: &Op) {
+        let Some(capture) = self.capture.as_mut() else {
+            return;
+        };
+        let port = match op {
+            Op::Bind(a) | Op::Connect(a) | Op::Sendto(_, a) => a.port(),
+            _ => return,
+        };
+        self.tracker.expect_port(port);
+        if let Err(e) = capture.set_ports(self.tracker.ports()) {
+            self.capture = None;
+            self.wire.set_status(CaptureStatus::Failed(e.to_string()));
+        }
+    }
+
     /// Drain the capture and take the frames of `event`'s connection. `None`
     /// when capture is not running: not observed.
     fn captured_for(&mut self, event: &Event) -> Option<Vec<Segment>> {
@@ -415,7 +433,10 @@ impl Run {
         let (local, peer) = (parse(&event.local), parse(&event.peer));
         self.tracker.learn(&event.actor, local, peer);
         let mut frames = Vec::new();
-        if let Err(e) = capture.drain(&mut frames) {
+        if let Err(e) = capture
+            .set_ports(self.tracker.ports())
+            .and_then(|()| capture.drain(&mut frames))
+        {
             // A capture error is shown and the lesson goes on without it.
             self.capture = None;
             self.wire.set_status(CaptureStatus::Failed(e.to_string()));

@@ -10,7 +10,7 @@
 //! the interface index lookup, and `recvmsg` to read each frame with its
 //! receive timestamp.
 
-use socket2::{Domain, SockAddr, SockAddrStorage, Socket, Type};
+use socket2::{Domain, SockAddr, SockAddrStorage, SockFilter, Socket, Type};
 use std::io;
 use std::os::fd::AsRawFd;
 use std::time::Duration;
@@ -35,9 +35,9 @@ const SO_TIMESTAMPNS: libc::c_int = 35;
 /// discard) fits without the kernel dropping ours.
 pub const RCVBUF_BYTES: usize = 8 << 20;
 
-/// Open a non-blocking packet socket that receives every frame arriving on
-/// `lo` (and none of the outgoing copies).
-pub fn open_loopback() -> io::Result<Socket> {
+/// Open a non-blocking packet socket that receives the frames arriving on
+/// `lo` that `filter` keeps (and none of the outgoing copies).
+pub fn open_loopback(filter: &[SockFilter]) -> io::Result<Socket> {
     // Protocol 0: the socket receives nothing until bind names a protocol and
     // an interface, so no frame from another interface slips in between.
     let sock = Socket::new(Domain::PACKET, Type::RAW, None)?;
@@ -51,6 +51,8 @@ pub fn open_loopback() -> io::Result<Socket> {
     // (deferred to a work item); a frame that arrived before that is stamped
     // when it is read.
     set_int(&sock, libc::SOL_SOCKET, SO_TIMESTAMPNS, 1)?;
+    // The filter goes on before bind, so no unfiltered frame is ever queued.
+    sock.attach_filter(filter)?;
     sock.bind(&loopback_addr(loopback_index()?))?;
     Ok(sock)
 }

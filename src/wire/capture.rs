@@ -5,8 +5,11 @@
 //! Reads are bounded per drain, so other programs' loopback traffic can never
 //! hold a lesson up; frames are copied out at their real length.
 
+use super::filter;
 use super::segment::Frame;
 use crate::sys::packet;
+use socket2::SockFilter;
+use std::collections::BTreeSet;
 use std::io;
 
 /// Room for the largest frame `lo` hands over: with GSO a TCP "packet" on
@@ -64,21 +67,43 @@ pub fn enable_hint() -> String {
 pub struct Capture {
     sock: socket2::Socket,
     buf: Vec<u8>,
+    /// The ports the in-kernel filter keeps now.
+    ports: BTreeSet<u16>,
+}
+
+fn compile(ports: &BTreeSet<u16>) -> Vec<SockFilter> {
+    filter::program(ports)
+        .into_iter()
+        .map(|i| SockFilter::new(i.code, i.jt, i.jf, i.k))
+        .collect()
 }
 
 impl Capture {
-    /// Open the packet socket, or say why not.
+    /// Open the packet socket, or say why not. It keeps nothing (but ICMP)
+    /// until [`Capture::set_ports`] names ports.
     pub fn open() -> Result<Capture, CaptureStatus> {
-        match packet::open_loopback() {
+        let ports = BTreeSet::new();
+        match packet::open_loopback(&compile(&ports)) {
             Ok(sock) => Ok(Capture {
                 sock,
                 buf: vec![0; FRAME_BUF],
+                ports,
             }),
             Err(e) if matches!(e.raw_os_error(), Some(libc::EPERM | libc::EACCES)) => {
                 Err(CaptureStatus::Unprivileged)
             }
             Err(e) => Err(CaptureStatus::Failed(e.to_string())),
         }
+    }
+
+    /// Keep the frames to or from `ports` from now on (frames already queued
+    /// stay).
+    pub fn set_ports(&mut self, ports: &BTreeSet<u16>) -> io::Result<()> {
+        if *ports != self.ports {
+            self.sock.attach_filter(&compile(ports))?;
+            self.ports = ports.clone();
+        }
+        Ok(())
     }
 
     /// Read every frame queued now (up to a bound), without waiting.

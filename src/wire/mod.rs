@@ -4,6 +4,7 @@
 //! [`Segment`]s attached to events and the frames in a run's [`Wire`].
 //!
 //! - [`capture`]: the non-blocking packet socket, drained between calls.
+//! - [`filter`]: the in-kernel filter that keeps only our ports' frames.
 //! - [`track`]: which frames are ours and which event each belongs to.
 //! - [`segment`]: the packet model events carry (`segments` in JSON).
 //! - [`decode`]: a frame split into link, IPv4, TCP/UDP/ICMP and payload.
@@ -14,6 +15,7 @@
 pub mod capture;
 pub mod decode;
 pub mod describe;
+pub mod filter;
 pub mod pcap;
 pub mod segment;
 pub mod track;

@@ -22,7 +22,7 @@
 
 use super::decode::{Transport, decode};
 use super::segment::{Direction, Frame, Segment, WireProto};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -61,7 +61,7 @@ pub struct Tracker {
     /// `t_us`.
     start_wall: Duration,
     names: HashMap<SocketAddr, String>,
-    ports: HashSet<u16>,
+    ports: BTreeSet<u16>,
     pairs: HashSet<Pair>,
     /// Initial sequence number of each sender, per connection.
     isn: HashMap<(Pair, SocketAddr), u32>,
@@ -80,7 +80,7 @@ impl Tracker {
         Tracker {
             start_wall,
             names: HashMap::new(),
-            ports: HashSet::new(),
+            ports: BTreeSet::new(),
             pairs: HashSet::new(),
             isn: HashMap::new(),
             teardown: HashMap::new(),
@@ -105,6 +105,20 @@ impl Tracker {
         if let (Some(l), Some(p)) = (local, peer) {
             self.pairs.insert(pair(l, p));
         }
+    }
+
+    /// A port a call is about to use (the destination of a connect or a
+    /// sendto, a port asked for in bind), so the capture keeps its frames
+    /// before any event has named it.
+    pub fn expect_port(&mut self, port: u16) {
+        if port != 0 {
+            self.ports.insert(port);
+        }
+    }
+
+    /// The ports of this run's sockets and their peers.
+    pub fn ports(&self) -> &BTreeSet<u16> {
+        &self.ports
     }
 
     /// A socket with no peer (a listener, an unconnected socket) was closed:

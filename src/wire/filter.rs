@@ -1,0 +1,170 @@
+//! The in-kernel filter on the capture socket: a classic BPF program that
+//! keeps only IPv4 TCP and UDP frames to or from sockscope's own ports (and
+//! ICMP, which carries port-unreachable errors about our datagrams).
+//!
+//! `lo` carries every loopback conversation on the machine. Without a filter,
+//! a paused lesson's capture socket would fill its buffer with other
+//! programs' traffic and the kernel would then drop the next step's packets.
+//! The program is rebuilt whenever the engine learns a new port (a bind, the
+//! destination of a connect or sendto), like tcpdump's
+//! `tcp port A or tcp port B`.
+
+use std::collections::BTreeSet;
+
+/// One classic BPF instruction (`struct sock_filter`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Insn {
+    pub code: u16,
+    pub jt: u8,
+    pub jf: u8,
+    pub k: u32,
+}
+
+// Opcodes, as <linux/filter.h> composes them.
+const LDH_ABS: u16 = 0x28; // BPF_LD | BPF_H | BPF_ABS
+const LDB_ABS: u16 = 0x30; // BPF_LD | BPF_B | BPF_ABS
+const LDH_IND: u16 = 0x48; // BPF_LD | BPF_H | BPF_IND
+const LDX_MSH: u16 = 0xb1; // BPF_LDX | BPF_B | BPF_MSH: X = 4 * (P[k] & 0xf)
+const JEQ: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
+const JSET: u16 = 0x45; // BPF_JMP | BPF_JSET | BPF_K
+const RET: u16 = 0x06; // BPF_RET | BPF_K
+
+/// Bytes of a frame the filter keeps (all of it, up to the capture buffer).
+const KEEP: u32 = 0x40000;
+
+/// Jump offsets are one byte, so the program holds at most this many ports;
+/// a lesson uses a handful.
+pub const MAX_PORTS: usize = 100;
+
+/// The program that keeps frames whose source or destination port is in
+/// `ports` (the first [`MAX_PORTS`] of them).
+pub fn program(ports: &BTreeSet<u16>) -> Vec<Insn> {
+    let ports: Vec<u16> = ports.iter().copied().take(MAX_PORTS).collect();
+    let n = ports.len();
+    // Layout: 10 fixed instructions, n source-port tests, one load, n
+    // destination-port tests, then DROP and ACCEPT.
+    let drop_at = 11 + 2 * n;
+    let accept_at = drop_at + 1;
+    let mut p = Vec::with_capacity(accept_at + 1);
+    let ins = |code, jt, jf, k| Insn { code, jt, jf, k };
+    // Relative jump from instruction `at` to `to`.
+    let off = |at: usize, to: usize| u8::try_from(to - at - 1).expect("program fits");
+    p.push(ins(LDH_ABS, 0, 0, 12)); // 0: EtherType
+    p.push(ins(JEQ, 0, off(1, drop_at), 0x0800)); // 1: IPv4?
+    p.push(ins(LDB_ABS, 0, 0, 23)); // 2: IP protocol
+    p.push(ins(JEQ, off(3, accept_at), 0, 1)); // 3: ICMP: keep
+    p.push(ins(JEQ, 1, 0, 6)); // 4: TCP: to the ports
+    p.push(ins(JEQ, 0, off(5, drop_at), 17)); // 5: UDP, or drop
+    p.push(ins(LDH_ABS, 0, 0, 20)); // 6: flags and fragment offset
+    p.push(ins(JSET, off(7, drop_at), 0, 0x1fff)); // 7: a later fragment has no ports
+    p.push(ins(LDX_MSH, 0, 0, 14)); // 8: X = IP header length
+    p.push(ins(LDH_IND, 0, 0, 14)); // 9: source port
+    for (i, port) in ports.iter().enumerate() {
+        let at = 10 + i;
+        p.push(ins(JEQ, off(at, accept_at), 0, u32::from(*port)));
+    }
+    p.push(ins(LDH_IND, 0, 0, 16)); // destination port
+    for (i, port) in ports.iter().enumerate() {
+        let at = 11 + n + i;
+        p.push(ins(JEQ, off(at, accept_at), 0, u32::from(*port)));
+    }
+    p.push(ins(RET, 0, 0, 0)); // DROP
+    p.push(ins(RET, 0, 0, KEEP)); // ACCEPT
+    debug_assert_eq!(p.len(), accept_at + 1);
+    p
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use etherparse::PacketBuilder;
+
+    /// A classic BPF interpreter for the instructions `program` uses, so the
+    /// tests run the program exactly as the kernel would.
+    fn run(p: &[Insn], pkt: &[u8]) -> u32 {
+        let (mut a, mut x, mut pc) = (0u32, 0u32, 0usize);
+        let half = |o: usize| {
+            pkt.get(o..o + 2)
+                .map(|b| u32::from(u16::from_be_bytes([b[0], b[1]])))
+        };
+        loop {
+            let i = p[pc];
+            pc += 1;
+            match i.code {
+                LDH_ABS => match half(i.k as usize) {
+                    Some(v) => a = v,
+                    None => return 0,
+                },
+                LDB_ABS => match pkt.get(i.k as usize) {
+                    Some(&v) => a = u32::from(v),
+                    None => return 0,
+                },
+                LDH_IND => match half((x + i.k) as usize) {
+                    Some(v) => a = v,
+                    None => return 0,
+                },
+                LDX_MSH => match pkt.get(i.k as usize) {
+                    Some(&v) => x = 4 * u32::from(v & 0xf),
+                    None => return 0,
+                },
+                JEQ => pc += usize::from(if a == i.k { i.jt } else { i.jf }),
+                JSET => pc += usize::from(if a & i.k != 0 { i.jt } else { i.jf }),
+                RET => return i.k,
+                c => panic!("unexpected opcode {c:#x}"),
+            }
+        }
+    }
+
+    fn udp(sp: u16, dp: u16) -> Vec<u8> {
+        let mut f = Vec::new();
+        PacketBuilder::ethernet2([0; 6], [0; 6])
+            .ipv4([127, 0, 0, 1], [127, 0, 0, 1], 64)
+            .udp(sp, dp)
+            .write(&mut f, b"x")
+            .unwrap();
+        f
+    }
+
+    fn tcp(sp: u16, dp: u16) -> Vec<u8> {
+        let mut f = Vec::new();
+        PacketBuilder::ethernet2([0; 6], [0; 6])
+            .ipv4([127, 0, 0, 1], [127, 0, 0, 1], 64)
+            .tcp(sp, dp, 1, 100)
+            .syn()
+            .write(&mut f, b"")
+            .unwrap();
+        f
+    }
+
+    #[test]
+    fn keeps_our_ports_either_way_and_drops_the_rest() {
+        let p = program(&[8080, 40000].into());
+        assert_eq!(run(&p, &tcp(50000, 8080)), KEEP);
+        assert_eq!(run(&p, &tcp(8080, 50000)), KEEP);
+        assert_eq!(run(&p, &udp(40000, 9)), KEEP);
+        assert_eq!(run(&p, &tcp(50000, 50001)), 0);
+        assert_eq!(run(&p, &udp(1, 2)), 0);
+        let mut ipv6 = tcp(8080, 8080);
+        ipv6[12..14].copy_from_slice(&[0x86, 0xdd]);
+        assert_eq!(run(&p, &ipv6), 0);
+        assert_eq!(run(&p, &[0; 10]), 0, "short frames are dropped");
+    }
+
+    #[test]
+    fn no_ports_keeps_nothing_but_icmp() {
+        let p = program(&BTreeSet::new());
+        assert_eq!(run(&p, &tcp(1, 2)), 0);
+        let mut icmp = udp(1, 2);
+        icmp[23] = 1;
+        assert_eq!(run(&p, &icmp), KEEP);
+    }
+
+    #[test]
+    fn the_largest_program_still_jumps_within_range() {
+        let many: BTreeSet<u16> = (1000..1000 + MAX_PORTS as u16 + 50).collect();
+        let p = program(&many);
+        assert_eq!(p.len(), 13 + 2 * MAX_PORTS);
+        assert_eq!(run(&p, &tcp(5, 1000)), KEEP);
+        assert_eq!(run(&p, &tcp(1000 + MAX_PORTS as u16 - 1, 5)), KEEP);
+    }
+}
