@@ -1,8 +1,11 @@
 //! The command line, as clap parses it. The shape follows DESIGN.md and is a
 //! public contract: add flags freely, never rename or drop one.
 
+use crate::engine::serve::DEFAULT_MAX_PEERS;
 use crate::headless::Format;
 use clap::{Parser, Subcommand};
+use std::net::IpAddr;
+use std::path::PathBuf;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -14,17 +17,29 @@ use clap::{Parser, Subcommand};
 pub struct Cli {
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// A folder of your own lesson files (*.toml), added to the built-in
+    /// lessons. Overrides `lessons` in the config file.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub lessons: Option<PathBuf>,
+    /// Read settings from FILE instead of the default config file
+    /// (~/.config/sockscope/config.toml on Linux).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print a commented config file with every setting and its default, then exit.
+    #[arg(long)]
+    pub print_config_template: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// List the built-in lessons, one a line, with a one-line summary.
+    /// List the lessons (built-in and your own), one a line, with a one-line summary.
     Lessons,
     /// Run a lesson to the end without a terminal and print its events.
     Trace {
         /// The lesson to run (see `sockscope lessons`).
         lesson: String,
-        /// json: one event per line (JSON Lines); text: a readable transcript.
+        /// json: one event per line (JSON Lines); text: a readable transcript;
+        /// markdown: a handout with each call, its narration and the diagrams.
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
         /// The port the lesson's server binds (0-65535; 0 lets the kernel choose).
@@ -54,6 +69,43 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// A real echo server that waits for a peer you bring (nc, telnet, python,
+    /// a browser) and shows every call it makes for each connection.
+    Serve {
+        /// Serve UDP (recvfrom, sendto) instead of TCP.
+        #[arg(long)]
+        udp: bool,
+        /// The port to bind (0-65535; 0 lets the kernel choose).
+        #[arg(long, default_value_t = 0, value_parser = parse_port, allow_hyphen_values = true)]
+        port: u16,
+        /// The address to bind. Anything but loopback makes the port reachable
+        /// from the network, and sockscope warns about it.
+        #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
+        bind: IpAddr,
+        /// How many connections to serve at once; the next one is accepted
+        /// and closed at once, with a note saying why.
+        #[arg(long, default_value_t = DEFAULT_MAX_PEERS, value_parser = parse_max_peers)]
+        max_peers: usize,
+        /// No terminal UI: print events as JSON Lines until SIGINT or SIGTERM.
+        #[arg(long)]
+        headless: bool,
+    },
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `sockscope man | man -l -`.
+    Man,
+}
+
+/// `--max-peers`: at least one, and few enough that the file-descriptor
+/// limit is not the thing that stops the server.
+pub fn parse_max_peers(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n @ 1..=1024) => Ok(n),
+        _ => Err(format!("`{text}` is not a number from 1-1024")),
+    }
 }
 
 /// A port number as a user types it. The message names the valid range,

@@ -1,6 +1,8 @@
 //! `sockscope trace`: run a lesson to the end without a terminal and print
 //! what happened, as JSON Lines (one event per line, for scripts and graders)
-//! or as a readable transcript in the spirit of strace (for handouts).
+//! or as a readable transcript in the spirit of strace; `--format markdown`
+//! hands the whole run to [`crate::handout`]. `serve --headless` prints its
+//! events through here too.
 
 use crate::engine::{EngineMsg, Event, Waiting};
 use crate::lesson::Lesson;
@@ -16,6 +18,9 @@ pub enum Format {
     Json,
     /// Readable text: for `trace`, a transcript like strace.
     Text,
+    /// A handout: each call with its result, the narration, the kernel state
+    /// and the diagrams (see [`crate::handout`]). Written once the run is over.
+    Markdown,
 }
 
 /// Print one engine message in `format`. Waiting notices appear only in the
@@ -31,7 +36,7 @@ pub fn write_msg(out: &mut impl Write, format: Format, msg: &EngineMsg) -> io::R
         (Format::Text, EngineMsg::Waiting(w)) => writeln!(out, "{}", waiting_line(w)),
         (Format::Text, EngineMsg::Finished) => writeln!(out, "-- lesson finished"),
         (_, EngineMsg::Failed(e)) => writeln!(io::stderr(), "sockscope: lesson stopped: {e}"),
-        (Format::Json, _) => Ok(()),
+        (Format::Json | Format::Markdown, _) => Ok(()),
     }
 }
 

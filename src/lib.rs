@@ -6,8 +6,14 @@
 //!
 //! - [`engine`]: the real sockets. One actor task per endpoint, a stepper gate
 //!   before every syscall, and one [`engine::Event`] per call. No terminal code.
+//!   [`engine::serve`] is the other driver: a real echo server for peers the
+//!   user brings (`sockscope serve`), emitting the same events.
 //! - [`lesson`]: lessons as data (`assets/lessons/*.toml`): endpoints, calls in
-//!   order, narration, and the claims each step makes about the kernel.
+//!   order, narration, and the claims each step makes about the kernel; and the
+//!   catalogue: built-ins plus a teacher's own lessons folder.
+//! - [`handout`]: a lesson run as a markdown handout (`--format markdown`).
+//! - [`config`]: the config file (theme, speed, keys, default lesson, lessons
+//!   folder) and its commented template.
 //! - [`wire`]: the packets on `lo`: capture (AF_PACKET), attribution of each
 //!   packet to the call that caused it, layer-by-layer decoding, pcap export.
 //!   No terminal code.
@@ -20,7 +26,9 @@
 //! Events flow one way: engine → consumers (headless output, the tests).
 
 pub mod cli;
+pub mod config;
 pub mod engine;
+pub mod handout;
 pub mod headless;
 pub mod lesson;
 pub mod ports;

@@ -1,13 +1,22 @@
-//! The sockscope binary: parse the command line and hand off to the library.
+//! The sockscope binary: parse the command line, read the config file and the
+//! lessons, and hand off to the library.
 
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 use color_eyre::Result;
 use sockscope::cli::{Cli, Command};
-use sockscope::engine::{self, EngineConfig, EngineMsg};
-use sockscope::{headless, lesson, ports};
+use sockscope::config::{self, Loaded};
+use sockscope::engine::serve::{self, ServeConfig, Server};
+use sockscope::engine::{self, EngineConfig, EngineMsg, Proto};
+use sockscope::lesson::{Catalog, Folder, Lesson};
+use sockscope::{handout, headless, ports};
 use std::io::{BufWriter, Write};
-use std::path::Path;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+
+/// Exit code for usage errors (unknown lesson, bad port, bad config or lesson
+/// file), as clap uses.
+const USAGE: u8 = 2;
 
 fn main() -> Result<ExitCode> {
     color_eyre::install()?;
@@ -15,9 +24,51 @@ fn main() -> Result<ExitCode> {
         Ok(cli) => cli,
         Err(e) => return Ok(usage_error(&e)),
     };
+    if cli.print_config_template {
+        print!("{}", config::TEMPLATE);
+        return Ok(ExitCode::SUCCESS);
+    }
+    // Completions and the man page describe the program, not this machine's
+    // settings: a broken config file must not stop them.
+    match &cli.command {
+        Some(Command::Completions { shell }) => {
+            clap_complete::generate(
+                *shell,
+                &mut Cli::command(),
+                "sockscope",
+                &mut std::io::stdout(),
+            );
+            return Ok(ExitCode::SUCCESS);
+        }
+        Some(Command::Man) => {
+            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
+            return Ok(ExitCode::SUCCESS);
+        }
+        _ => {}
+    }
+    let loaded = match config::load(cli.config.as_deref()) {
+        Ok(l) => l,
+        Err(e) => return Ok(usage(&e.to_string())),
+    };
+    let catalog = match Catalog::load(lessons_folder(cli.lessons.clone(), &loaded).as_ref()) {
+        Ok(c) => c,
+        Err(e) => return Ok(usage(&e.to_string())),
+    };
+    if let Some(name) = &loaded.config.default_lesson
+        && catalog.get(name).is_none()
+    {
+        let e = loaded.error_at(
+            "default_lesson",
+            format!(
+                "default_lesson `{name}` is not a lesson. The lessons are: {}",
+                catalog.names().join(", ")
+            ),
+        );
+        return Ok(usage(&e.to_string()));
+    }
     match cli.command {
         None | Some(Command::Lessons) => {
-            print_lessons();
+            print_lessons(&catalog);
             Ok(ExitCode::SUCCESS)
         }
         Some(Command::Trace {
@@ -27,8 +78,58 @@ fn main() -> Result<ExitCode> {
             repeat,
             pcap,
             no_capture,
-        }) => trace(&lesson, format, port, repeat, pcap.as_deref(), !no_capture),
+        }) => {
+            let Some(lesson) = catalog.get(&lesson).cloned() else {
+                return Ok(usage(&format!(
+                    "no lesson called `{lesson}`. The lessons are: {}",
+                    catalog.names().join(", ")
+                )));
+            };
+            trace(lesson, format, port, repeat, pcap.as_deref(), !no_capture)
+        }
         Some(Command::Port { port, format }) => port_report(port, format),
+        Some(Command::Serve {
+            udp,
+            port,
+            bind,
+            max_peers,
+            headless,
+        }) => serve(
+            ServeConfig {
+                proto: if udp { Proto::Udp } else { Proto::Tcp },
+                bind: SocketAddr::new(bind, port),
+                max_peers,
+            },
+            headless,
+        ),
+        Some(Command::Completions { .. } | Command::Man) => unreachable!("handled above"),
+    }
+}
+
+/// Print one usage error line and return exit code 2.
+fn usage(message: &str) -> ExitCode {
+    eprintln!("sockscope: {message}");
+    ExitCode::from(USAGE)
+}
+
+/// `--lessons DIR` beats the config file's `lessons`, which beats the default
+/// folder next to the config file (used only if it exists).
+fn lessons_folder(flag: Option<PathBuf>, loaded: &Loaded) -> Option<Folder> {
+    if let Some(dir) = flag.or_else(|| loaded.config.lessons.clone()) {
+        return Some(Folder {
+            dir,
+            required: true,
+        });
+    }
+    config::default_lessons_dir().map(|dir| Folder {
+        dir,
+        required: false,
+    })
+}
+
+fn print_lessons(catalog: &Catalog) {
+    for l in catalog.lessons() {
+        println!("{:<12} {}", l.name, l.summary);
     }
 }
 
@@ -60,35 +161,25 @@ fn port_report(port: u16, format: headless::Format) -> Result<ExitCode> {
             writeln!(out)?;
         }
         headless::Format::Text => write!(out, "{}", ports::text::render(&report))?,
+        // For a handout: the same report under a heading, as preformatted text.
+        headless::Format::Markdown => write!(
+            out,
+            "# Port {port}\n\n```text\n{}```\n",
+            ports::text::render(&report)
+        )?,
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
-fn print_lessons() {
-    for l in lesson::builtins() {
-        println!("{:<10} {}", l.name, l.summary);
-    }
-}
-
-/// Exit code for usage errors (unknown lesson, bad port), as clap uses.
-const USAGE: u8 = 2;
-
 fn trace(
-    name: &str,
+    lesson: Lesson,
     format: headless::Format,
     port: u16,
     repeat: u32,
     pcap: Option<&Path>,
     capture: bool,
 ) -> Result<ExitCode> {
-    let Some(lesson) = lesson::builtin(name) else {
-        eprintln!(
-            "sockscope: no lesson called `{name}`. The lessons are: {}",
-            lesson::builtin_names().join(", ")
-        );
-        return Ok(ExitCode::from(USAGE));
-    };
     let lesson = std::sync::Arc::new(lesson);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -122,6 +213,9 @@ fn trace(
                 }
             }
             headless::write_after_last_call(&mut out, format, &wire.after_last_call())?;
+            if format == headless::Format::Markdown {
+                handout::write(&mut out, &lesson, &msgs)?;
+            }
             last_wire = Some(wire);
         }
         out.flush()?;
@@ -158,4 +252,70 @@ fn write_pcap(path: &Path, wire: &sockscope::wire::Wire) -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// `sockscope serve`: serve until SIGINT or SIGTERM. With `--headless` the
+/// events go to stdout as JSON Lines (and the connect command and warnings to
+/// stderr); without it, as a live readable transcript.
+fn serve(config: ServeConfig, headless: bool) -> Result<ExitCode> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let format = if headless {
+            headless::Format::Json
+        } else {
+            headless::Format::Text
+        };
+        if let Some(w) = serve::exposure_warning(config.bind) {
+            eprintln!("sockscope: {w}");
+        }
+        let mut server = Server::start(config).await;
+        let mut out = std::io::stdout().lock();
+        let Some(local) = server.local_addr() else {
+            // The failed call is an event like any other: print it, then say
+            // why there is nothing to serve.
+            while let Some(m) = server.next().await {
+                headless::write_msg(&mut out, format, &m)?;
+            }
+            out.flush()?;
+            eprintln!(
+                "sockscope: cannot serve on {}: the server socket could not be set up (see the failed call above)",
+                config.bind
+            );
+            return Ok(ExitCode::FAILURE);
+        };
+        let proto = config.proto;
+        eprintln!(
+            "sockscope: {} echo server on {local}. Connect with:\n    {}\n  or: {}\n  Stop with Ctrl-C.",
+            proto.name(),
+            serve::connect_command(proto, local),
+            serve::python_command(proto, local),
+        );
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
+        loop {
+            tokio::select! {
+                m = server.next() => match m {
+                    Some(m) => {
+                        headless::write_msg(&mut out, format, &m)?;
+                        // Flush every line: whoever reads a pipe should see
+                        // each event as it happens.
+                        out.flush()?;
+                    }
+                    None => break,
+                },
+                _ = tokio::signal::ctrl_c() => break,
+                _ = term.recv() => break,
+            }
+        }
+        // The server closes its own socket; report that too.
+        server.stop();
+        while let Some(m) = server.next().await {
+            headless::write_msg(&mut out, format, &m)?;
+        }
+        out.flush()?;
+        Ok(ExitCode::SUCCESS)
+    })
 }

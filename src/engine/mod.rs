@@ -19,6 +19,7 @@ pub mod errno;
 pub mod event;
 pub mod expect;
 pub mod preview;
+pub mod serve;
 pub mod sock;
 pub mod stepper;
 

@@ -2,7 +2,8 @@
 //!
 //! Each method is one lifecycle call: `open` is socket(2), `bind` is bind(2),
 //! and so on, so the events on screen map one-to-one onto what strace would
-//! show. The sockets are non-blocking and registered with tokio's reactor: a
+//! show. The sockets are non-blocking and registered with tokio's reactor
+//! (the first time a call has to wait; see [`Sock`] for why not earlier): a
 //! call the kernel answers with EAGAIN (or EINPROGRESS, for connect) is
 //! reported as *waiting* and retried only when epoll says the socket is ready.
 //! Nothing here polls in a loop.
@@ -16,10 +17,21 @@ use std::sync::Mutex;
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 
-/// A non-blocking socket registered with the tokio reactor.
+/// A non-blocking socket, registered with the tokio reactor the first time a
+/// call on it has to wait.
+///
+/// Why not at once: epoll reports EPOLLHUP for a TCP socket that is neither
+/// connected nor listening, and registering a fresh socket delivers that at
+/// once. tokio keeps "closed" readiness forever (it never clears it), so a
+/// later accept or recv on that socket would find it "ready" on every try,
+/// hear EAGAIN from the kernel, and spin a CPU core instead of sleeping. By
+/// the time a call has to wait, the socket is listening, connecting or
+/// connected, and the readiness epoll reports is real.
 #[derive(Debug)]
 pub struct Sock {
-    io: AsyncFd<Socket>,
+    // Declared before `socket`: dropped (deregistered) before the fd closes.
+    io: tokio::sync::OnceCell<AsyncFd<crate::sys::Watch>>,
+    socket: Socket,
     proto: Proto,
     /// The addresses getsockname/getpeername last reported. Only bind,
     /// connect and sendto can change them, and those clear this, so the
@@ -54,10 +66,18 @@ impl Sock {
 
     fn register(socket: Socket, proto: Proto) -> io::Result<Sock> {
         Ok(Sock {
-            io: crate::sys::register(socket)?,
+            io: tokio::sync::OnceCell::new(),
+            socket,
             proto,
             known: Mutex::new(None),
         })
+    }
+
+    /// The reactor registration, made on first use.
+    async fn io(&self) -> io::Result<&AsyncFd<crate::sys::Watch>> {
+        self.io
+            .get_or_try_init(|| async { crate::sys::register(&self.socket) })
+            .await
     }
 
     pub fn proto(&self) -> Proto {
@@ -65,12 +85,12 @@ impl Sock {
     }
 
     pub fn fd(&self) -> RawFd {
-        self.io.get_ref().as_raw_fd()
+        self.socket.as_raw_fd()
     }
 
     /// The socket2 handle, for socket options and observers.
     pub fn socket(&self) -> &Socket {
-        self.io.get_ref()
+        &self.socket
     }
 
     /// The socket's local address (getsockname(2)): `None` while it has none.
@@ -136,7 +156,7 @@ impl Sock {
             Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
                 on_wait();
                 loop {
-                    let mut guard = self.io.writable().await?;
+                    let mut guard = self.io().await?.writable().await?;
                     // Writable means the handshake finished, one way or the other.
                     guard.clear_ready();
                     if let Some(err) = self.socket().take_error()? {
@@ -209,7 +229,8 @@ impl Sock {
 
     /// close(2), with the kernel's answer. Deregisters from the reactor first.
     pub fn close(self) -> io::Result<()> {
-        let socket = self.io.into_inner();
+        let Sock { io, socket, .. } = self;
+        drop(io);
         crate::sys::close(OwnedFd::from(socket))
     }
 
@@ -226,8 +247,8 @@ impl Sock {
             other => return other,
         }
         loop {
-            let mut guard = self.io.ready(interest).await?;
-            match guard.try_io(|inner| op(inner.get_ref())) {
+            let mut guard = self.io().await?.ready(interest).await?;
+            match guard.try_io(|_| op(&self.socket)) {
                 Ok(result) => return result,
                 Err(_would_block) => continue,
             }

@@ -9,9 +9,11 @@
 //! each claim as confirmed in this run.
 
 mod builtin;
+mod load;
 pub(crate) mod parse;
 
 pub use builtin::{builtin, builtin_names, builtins};
+pub use load::{Catalog, Folder, LoadError, Origin};
 pub use parse::{LessonError, parse_lesson};
 
 use crate::engine::event::{Call, Proto};

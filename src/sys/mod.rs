@@ -13,7 +13,7 @@ pub mod packet;
 
 use std::io;
 use std::mem::MaybeUninit;
-use std::os::fd::{IntoRawFd, OwnedFd};
+use std::os::fd::{AsRawFd, IntoRawFd, OwnedFd, RawFd};
 use tokio::io::Interest;
 use tokio::io::unix::AsyncFd;
 
@@ -30,12 +30,26 @@ pub fn close(fd: OwnedFd) -> io::Result<()> {
     }
 }
 
+/// A socket's fd as the reactor watches it. It does not own the fd: the
+/// [`crate::engine::sock::Sock`] that made it owns both, and drops this
+/// registration before it closes the fd.
+#[derive(Debug)]
+pub struct Watch(RawFd);
+
+impl AsRawFd for Watch {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0
+    }
+}
+
 /// Register a socket with tokio's reactor so calls can wait for readiness.
-pub fn register(socket: socket2::Socket) -> io::Result<AsyncFd<socket2::Socket>> {
-    // SAFETY: a `socket2::Socket` owns exactly one open fd and its `as_raw_fd`
-    // always returns it; nothing replaces or closes that fd while the
-    // `AsyncFd` holds the socket (close goes through `into_inner` first).
-    unsafe { AsyncFd::register_with_interest(socket, Interest::READABLE | Interest::WRITABLE) }
+pub fn register(socket: &socket2::Socket) -> io::Result<AsyncFd<Watch>> {
+    let watch = Watch(socket.as_raw_fd());
+    // SAFETY: the fd is open (the socket is borrowed) and stays open while the
+    // `AsyncFd` lives: `Sock` declares the registration before the socket, so
+    // the registration is dropped (deregistered) first, and `Sock::close`
+    // drops it explicitly before closing the fd.
+    unsafe { AsyncFd::register_with_interest(watch, Interest::READABLE | Interest::WRITABLE) }
         .map_err(io::Error::from)
 }
 
