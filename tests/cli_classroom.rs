@@ -269,3 +269,40 @@ fn completion_snapshots() {
         insta::assert_snapshot!(format!("completions_{shell}"), text);
     }
 }
+
+/// The worked example in docs/lessons.md, taken from the page itself.
+#[test]
+fn the_worked_example_in_the_docs_runs_and_its_claims_hold() {
+    let doc =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/lessons.md")).unwrap();
+    let start = doc
+        .find("```toml\n# echo-once.toml")
+        .expect("worked example")
+        + 8;
+    let len = doc[start..].find("```").unwrap();
+    let dir = lessons_dir(&[("echo-once.toml", &doc[start..start + len])]);
+    let o = run(&[
+        "--lessons",
+        path(dir.path()),
+        "trace",
+        "echo-once",
+        "--format",
+        "json",
+    ]);
+    assert!(o.status.success(), "{o:?}");
+    let lines: Vec<serde_json::Value> = stdout(&o)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 5);
+    let claims: Vec<&serde_json::Value> = lines
+        .iter()
+        .flat_map(|v| v["checks"].as_array().unwrap())
+        .collect();
+    assert_eq!(claims.len(), 8);
+    assert!(claims.iter().all(|c| c["ok"] == true), "{claims:?}");
+    assert_eq!(
+        lines[3]["peer"], lines[1]["local"],
+        "the datagram came from itself"
+    );
+}

@@ -7,6 +7,10 @@ const FILES: &[(&str, &str)] = &[
     ("tcp.toml", include_str!("../../assets/lessons/tcp.toml")),
     ("udp.toml", include_str!("../../assets/lessons/udp.toml")),
     (
+        "layers.toml",
+        include_str!("../../assets/lessons/layers.toml"),
+    ),
+    (
         "refused.toml",
         include_str!("../../assets/lessons/refused.toml"),
     ),
