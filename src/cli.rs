@@ -3,6 +3,7 @@
 
 use crate::engine::serve::DEFAULT_MAX_PEERS;
 use crate::headless::Format;
+use crate::tui::theme::ThemeName;
 use clap::{Parser, Subcommand};
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -28,12 +29,28 @@ pub struct Cli {
     /// Print a commented config file with every setting and its default, then exit.
     #[arg(long)]
     pub print_config_template: bool,
+    /// Colours of the interactive screen: dark terminals, light (white)
+    /// terminals, or high contrast for projectors. Overrides `theme` in the
+    /// config file (dark if neither says). NO_COLOR turns colour off.
+    #[arg(long, global = true, value_enum)]
+    pub theme: Option<ThemeName>,
+    /// Draw with plain ASCII, for terminals without box-drawing glyphs.
+    #[arg(long, global = true)]
+    pub ascii: bool,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// List the lessons (built-in and your own), one a line, with a one-line summary.
     Lessons,
+    /// Open the interactive screen on a lesson (with no command: `tcp`).
+    Lesson {
+        /// The lesson to open (see `sockscope lessons`).
+        name: String,
+        /// The port the lesson's server binds (0-65535; 0 lets the kernel choose).
+        #[arg(long, default_value_t = 0, value_parser = parse_port, allow_hyphen_values = true)]
+        port: u16,
+    },
     /// Run a lesson to the end without a terminal and print its events.
     Trace {
         /// The lesson to run (see `sockscope lessons`).
@@ -127,6 +144,26 @@ pub fn parse_port(text: &str) -> Result<u16, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn no_command_means_the_tui_and_flags_are_global() {
+        let cli = Cli::try_parse_from(["sockscope"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.theme, None);
+        let cli = Cli::try_parse_from([
+            "sockscope",
+            "lesson",
+            "udp",
+            "--theme",
+            "high-contrast",
+            "--ascii",
+        ])
+        .unwrap();
+        assert!(matches!(cli.command, Some(Command::Lesson { ref name, .. }) if name == "udp"));
+        assert_eq!(cli.theme, Some(ThemeName::HighContrast));
+        assert!(cli.ascii);
+        assert!(Cli::try_parse_from(["sockscope", "--theme", "purple"]).is_err());
+    }
 
     #[test]
     fn ports_parse_within_the_16_bit_range_only() {

@@ -20,10 +20,13 @@
 //! - [`headless`]: `sockscope trace`, the engine's events as JSON Lines or text.
 //! - [`ports`]: `sockscope port N`: a port's range, service names, this
 //!   machine's settings for it, its bytes on the wire, and a real bind probe.
+//! - [`tui`]: the interactive screen (`sockscope`, `sockscope lesson NAME`):
+//!   lanes, layers, ports and narration over the engine's events.
 //! - [`cli`]: the command line.
 //! - [`sys`]: the one audited module allowed to use `unsafe`.
 //!
-//! Events flow one way: engine → consumers (headless output, the tests).
+//! Events flow one way: engine → consumers (the TUI, headless output, the
+//! tests).
 
 pub mod cli;
 pub mod config;
@@ -33,4 +36,5 @@ pub mod headless;
 pub mod lesson;
 pub mod ports;
 pub mod sys;
+pub mod tui;
 pub mod wire;

@@ -8,7 +8,7 @@ use sockscope::config::{self, Loaded};
 use sockscope::engine::serve::{self, ServeConfig, Server};
 use sockscope::engine::{self, EngineConfig, EngineMsg, Proto};
 use sockscope::lesson::{Catalog, Folder, Lesson};
-use sockscope::{handout, headless, ports};
+use sockscope::{handout, headless, ports, tui};
 use std::io::{BufWriter, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -66,8 +66,23 @@ fn main() -> Result<ExitCode> {
         );
         return Ok(usage(&e.to_string()));
     }
+    let options = tui::Options {
+        theme: cli.theme.unwrap_or(match loaded.config.theme {
+            Some(config::ThemeName::HighContrast) => tui::theme::ThemeName::HighContrast,
+            Some(config::ThemeName::Default) | None => tui::theme::ThemeName::Dark,
+        }),
+        ascii: cli.ascii,
+        port: 0,
+    };
     match cli.command {
-        None | Some(Command::Lessons) => {
+        None => {
+            let name = loaded.config.default_lesson.as_deref().unwrap_or("tcp");
+            interactive(&catalog, name, options)
+        }
+        Some(Command::Lesson { name, port }) => {
+            interactive(&catalog, &name, tui::Options { port, ..options })
+        }
+        Some(Command::Lessons) => {
             print_lessons(&catalog);
             Ok(ExitCode::SUCCESS)
         }
@@ -104,6 +119,30 @@ fn main() -> Result<ExitCode> {
         ),
         Some(Command::Completions { .. } | Command::Man) => unreachable!("handled above"),
     }
+}
+
+/// Exit code when the interactive screen is asked for without a terminal.
+const NO_TERMINAL: u8 = 3;
+
+/// The TUI on lesson `name`; the lesson picker offers every lesson of the
+/// catalog.
+fn interactive(catalog: &Catalog, name: &str, options: tui::Options) -> Result<ExitCode> {
+    let Some(lesson) = catalog.get(name).cloned() else {
+        return Ok(usage(&format!(
+            "no lesson called `{name}`. The lessons are: {}",
+            catalog.names().join(", ")
+        )));
+    };
+    if let Err(e) = tui::check_terminal() {
+        eprintln!("{e}");
+        return Ok(ExitCode::from(NO_TERMINAL));
+    }
+    let lessons = catalog.lessons().cloned().collect();
+    Ok(match tui::run(lesson, lessons, options)? {
+        tui::Outcome::Quit => ExitCode::SUCCESS,
+        // The shell convention for "ended by signal n".
+        tui::Outcome::Signal(n) => ExitCode::from(128 + n as u8),
+    })
 }
 
 /// Print one usage error line and return exit code 2.

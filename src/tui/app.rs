@@ -1,0 +1,676 @@
+//! The TUI's state and the one function that changes it.
+//!
+//! [`update`] takes the state and one [`Msg`] (a key, a resize, an animation
+//! tick, a message from the engine) and returns an [`Effect`]: what the run
+//! loop must do outside the state (release the next call, change the pace,
+//! start a fresh engine, quit). `update` does no I/O, so it is tested as a
+//! plain function: key in, state and effect out.
+//!
+//! The engine's messages are kept in a bounded history. Stepping back reviews
+//! that history; it never re-runs a syscall (a syscall cannot be undone).
+//! Restart drops the engine, which closes every socket, and starts a new one.
+
+use super::arrows;
+use super::keys::{self, Action};
+use crate::engine::{EngineMsg, Event, Pace, Waiting};
+use crate::lesson::Lesson;
+use crossterm::event::KeyEvent;
+use std::collections::VecDeque;
+use std::time::Duration;
+
+/// How many engine messages are kept for review. The longest built-in lesson
+/// produces under 30; the cap only matters for long sessions, where the
+/// oldest messages are dropped first.
+pub const HISTORY_CAP: usize = 2048;
+
+/// Animation frames per second while an arrow travels. Nothing ticks when
+/// nothing moves.
+pub const FPS: u32 = 30;
+
+/// Speeds `+` and `-` move between, as multiples of the default.
+pub const SPEEDS: [f64; 5] = [0.25, 0.5, 1.0, 2.0, 4.0];
+const DEFAULT_SPEED: usize = 2;
+
+/// At 1× an arrow takes half a second to cross, and autoplay runs one call
+/// every three seconds: time to read the lane and the narration.
+const ARROW_SECONDS: f64 = 0.5;
+const AUTOPLAY_SECONDS: f64 = 3.0;
+
+/// One thing the engine reported, and the step that was the latest when it
+/// arrived (a woken `accept` of step 4 arrives during step 6).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub at_step: usize,
+    pub entry: Entry,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Entry {
+    Waiting(Waiting),
+    Event(Box<Event>),
+}
+
+impl Entry {
+    pub fn step(&self) -> usize {
+        match self {
+            Entry::Waiting(w) => w.step,
+            Entry::Event(e) => e.step,
+        }
+    }
+    pub fn actor(&self) -> &str {
+        match self {
+            Entry::Waiting(w) => &w.actor,
+            Entry::Event(e) => &e.actor,
+        }
+    }
+}
+
+/// Where the run stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunState {
+    Running,
+    /// Every step has run.
+    Finished,
+    /// The engine stopped early (a lesson defect, not a failed syscall).
+    Failed(String),
+}
+
+/// A window drawn over the screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlay {
+    Help,
+    /// The lesson list, with the highlighted row.
+    Picker {
+        selected: usize,
+    },
+}
+
+/// The arrows of the current step crossing between lanes, counted in ticks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Anim {
+    pub step: usize,
+    pub frame: u32,
+    /// Frames per arrow at the current speed.
+    pub per_arrow: u32,
+    pub arrows: u32,
+}
+
+impl Anim {
+    /// How far arrow `index` of the step has travelled, from 0.0 to 1.0.
+    pub fn progress(&self, index: usize) -> f64 {
+        let start = index as u32 * self.per_arrow;
+        let done = self.frame.saturating_sub(start);
+        (f64::from(done) / f64::from(self.per_arrow.max(1))).min(1.0)
+    }
+    fn running(&self) -> bool {
+        self.frame < self.arrows * self.per_arrow
+    }
+}
+
+/// Facts about this machine that the port bar shows, read once at start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Machine {
+    /// /proc/sys/net/ipv4/ip_local_port_range.
+    pub ephemeral: Option<(u16, u16)>,
+    /// /proc/sys/net/ipv4/ip_unprivileged_port_start.
+    pub unprivileged_start: Option<u16>,
+}
+
+impl Machine {
+    /// Read from /proc; a value that cannot be read is `None` and the screen
+    /// says "not observed" rather than guessing.
+    pub fn read() -> Machine {
+        let read = |p: &str| std::fs::read_to_string(p).ok();
+        let ephemeral = read("/proc/sys/net/ipv4/ip_local_port_range").and_then(|t| {
+            let mut it = t.split_whitespace().map(str::parse::<u16>);
+            match (it.next(), it.next()) {
+                (Some(Ok(lo)), Some(Ok(hi))) => Some((lo, hi)),
+                _ => None,
+            }
+        });
+        let unprivileged_start = read("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+            .and_then(|t| t.trim().parse().ok());
+        Machine {
+            ephemeral,
+            unprivileged_start,
+        }
+    }
+}
+
+/// Everything the screen shows, as plain data.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub lesson: Lesson,
+    /// Every lesson the picker offers.
+    pub lessons: Vec<Lesson>,
+    pub history: VecDeque<Record>,
+    /// The highest step the engine has reported: "now".
+    pub latest: usize,
+    /// The step being reviewed, when stepping back.
+    pub review: Option<usize>,
+    pub overlay: Option<Overlay>,
+    pub autoplay: bool,
+    /// Index into [`SPEEDS`].
+    pub speed: usize,
+    pub run: RunState,
+    pub anim: Option<Anim>,
+    pub machine: Machine,
+    /// A one-line message for the presenter ("the lesson is over").
+    pub notice: Option<String>,
+    /// Terminal size, cells.
+    pub size: (u16, u16),
+}
+
+/// A message for [`update`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg {
+    Key(KeyEvent),
+    Resize(u16, u16),
+    /// An animation frame passed.
+    Tick,
+    Engine(EngineMsg),
+}
+
+/// What the run loop must do after an update.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    None,
+    /// Release the next call.
+    Step,
+    /// Change how the engine releases calls.
+    Pace(Pace),
+    /// Drop the engine (closing its sockets) and start this lesson afresh.
+    Restart(Box<Lesson>),
+    Quit,
+}
+
+impl App {
+    pub fn new(lesson: Lesson, lessons: Vec<Lesson>, machine: Machine) -> App {
+        App {
+            lesson,
+            lessons,
+            history: VecDeque::new(),
+            latest: 0,
+            review: None,
+            overlay: None,
+            autoplay: false,
+            speed: DEFAULT_SPEED,
+            run: RunState::Running,
+            anim: None,
+            machine,
+            notice: None,
+            size: (0, 0),
+        }
+    }
+
+    /// The step the screen shows: the reviewed one, or the latest.
+    pub fn focus(&self) -> usize {
+        self.review.unwrap_or(self.latest)
+    }
+
+    /// True while an arrow travels: only then does the run loop tick.
+    pub fn animating(&self) -> bool {
+        self.anim.is_some_and(|a| a.running())
+    }
+
+    /// The records on screen at the focused step, oldest first.
+    pub fn visible(&self) -> impl Iterator<Item = &Record> {
+        let focus = self.focus();
+        self.history.iter().filter(move |r| r.at_step <= focus)
+    }
+
+    pub fn speed_factor(&self) -> f64 {
+        SPEEDS[self.speed]
+    }
+
+    /// The pace the engine should run at.
+    pub fn pace(&self) -> Pace {
+        if self.autoplay {
+            Pace::Autoplay(Duration::from_secs_f64(
+                AUTOPLAY_SECONDS / self.speed_factor(),
+            ))
+        } else {
+            Pace::Manual
+        }
+    }
+
+    fn frames_per_arrow(&self) -> u32 {
+        ((ARROW_SECONDS * f64::from(FPS)) / self.speed_factor())
+            .round()
+            .max(1.0) as u32
+    }
+
+    fn reset_run(&mut self) {
+        self.history.clear();
+        self.latest = 0;
+        self.review = None;
+        self.run = RunState::Running;
+        self.anim = None;
+        self.notice = None;
+    }
+
+    fn push(&mut self, entry: Entry) {
+        self.latest = self.latest.max(entry.step());
+        if self.history.len() == HISTORY_CAP {
+            self.history.pop_front();
+        }
+        self.history.push_back(Record {
+            at_step: self.latest,
+            entry,
+        });
+    }
+
+    fn on_engine(&mut self, msg: EngineMsg) {
+        match msg {
+            EngineMsg::Waiting(w) => self.push(Entry::Waiting(w)),
+            EngineMsg::Event(e) => {
+                let arrows = arrows::expected(&e).len() as u32;
+                self.push(Entry::Event(e));
+                if arrows > 0 {
+                    let per_arrow = self.frames_per_arrow();
+                    match &mut self.anim {
+                        Some(a) if a.step == self.latest => a.arrows += arrows,
+                        _ => {
+                            self.anim = Some(Anim {
+                                step: self.latest,
+                                frame: 0,
+                                per_arrow,
+                                arrows,
+                            });
+                        }
+                    }
+                }
+            }
+            EngineMsg::Finished => {
+                self.run = RunState::Finished;
+                self.autoplay = false;
+            }
+            EngineMsg::Failed(e) => {
+                self.run = RunState::Failed(e.to_string());
+                self.autoplay = false;
+            }
+        }
+    }
+
+    fn next(&mut self) -> Effect {
+        if let Some(k) = self.review {
+            // Forward through the review; one more press past the end
+            // returns to now without running anything.
+            self.review = (k + 1 < self.latest).then_some(k + 1);
+            return Effect::None;
+        }
+        match &self.run {
+            RunState::Running => {
+                self.notice = None;
+                // Skip the rest of an arrow still travelling: the next call's
+                // arrows start from the beginning.
+                self.anim = None;
+                Effect::Step
+            }
+            RunState::Finished => {
+                self.notice = Some("The lesson is over: r runs it again, L picks another.".into());
+                Effect::None
+            }
+            RunState::Failed(_) => {
+                self.notice = Some("The run stopped: r starts it again.".into());
+                Effect::None
+            }
+        }
+    }
+
+    fn back(&mut self) -> Effect {
+        if self.latest <= 1 {
+            return Effect::None;
+        }
+        let k = self.review.unwrap_or(self.latest);
+        self.review = Some(k.saturating_sub(1).max(1));
+        self.anim = None;
+        // Reviewing pauses autoplay: the presenter is talking about the past.
+        if self.autoplay {
+            self.autoplay = false;
+            return Effect::Pace(Pace::Manual);
+        }
+        Effect::None
+    }
+
+    fn picker(&mut self, action: Action, selected: usize) -> Effect {
+        let n = self.lessons.len();
+        match action {
+            Action::Up => {
+                self.overlay = Some(Overlay::Picker {
+                    selected: (selected + n - 1) % n.max(1),
+                });
+            }
+            Action::Down => {
+                self.overlay = Some(Overlay::Picker {
+                    selected: (selected + 1) % n.max(1),
+                });
+            }
+            Action::Next => {
+                self.overlay = None;
+                if let Some(l) = self.lessons.get(selected) {
+                    self.lesson = l.clone();
+                    self.reset_run();
+                    return Effect::Restart(Box::new(self.lesson.clone()));
+                }
+            }
+            Action::Close | Action::Lessons => self.overlay = None,
+            Action::Quit => return Effect::Quit,
+            _ => {}
+        }
+        Effect::None
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Effect {
+        let Some(action) = keys::action(key) else {
+            return Effect::None;
+        };
+        match self.overlay {
+            Some(Overlay::Picker { selected }) => return self.picker(action, selected),
+            Some(Overlay::Help) => {
+                match action {
+                    Action::Close | Action::Help => self.overlay = None,
+                    Action::Quit => return Effect::Quit,
+                    _ => {}
+                }
+                return Effect::None;
+            }
+            None => {}
+        }
+        match action {
+            Action::Next => self.next(),
+            Action::Back => self.back(),
+            Action::Now | Action::Close => {
+                self.review = None;
+                Effect::None
+            }
+            Action::Autoplay => {
+                if self.run != RunState::Running {
+                    self.notice = Some("Autoplay needs a running lesson: r runs it again.".into());
+                    return Effect::None;
+                }
+                self.autoplay = !self.autoplay;
+                self.review = None;
+                Effect::Pace(self.pace())
+            }
+            Action::Faster | Action::Slower => {
+                self.speed = match action {
+                    Action::Faster => (self.speed + 1).min(SPEEDS.len() - 1),
+                    _ => self.speed.saturating_sub(1),
+                };
+                let per_arrow = self.frames_per_arrow();
+                if let Some(a) = &mut self.anim {
+                    a.per_arrow = per_arrow;
+                }
+                if self.autoplay {
+                    Effect::Pace(self.pace())
+                } else {
+                    Effect::None
+                }
+            }
+            Action::Restart => {
+                self.reset_run();
+                Effect::Restart(Box::new(self.lesson.clone()))
+            }
+            Action::Lessons => {
+                let selected = self
+                    .lessons
+                    .iter()
+                    .position(|l| l.name == self.lesson.name)
+                    .unwrap_or(0);
+                self.overlay = Some(Overlay::Picker { selected });
+                Effect::None
+            }
+            Action::Help => {
+                self.overlay = Some(Overlay::Help);
+                Effect::None
+            }
+            Action::Quit => Effect::Quit,
+            Action::Up | Action::Down => Effect::None,
+        }
+    }
+}
+
+/// Apply one message to the state. Pure: no I/O, no clock.
+pub fn update(app: &mut App, msg: Msg) -> Effect {
+    match msg {
+        Msg::Key(k) => app.on_key(k),
+        Msg::Resize(w, h) => {
+            app.size = (w, h);
+            Effect::None
+        }
+        Msg::Tick => {
+            if let Some(a) = &mut app.anim {
+                a.frame = a.frame.saturating_add(1);
+                if !a.running() {
+                    app.anim = None;
+                }
+            }
+            Effect::None
+        }
+        Msg::Engine(m) => {
+            app.on_engine(m);
+            Effect::None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lesson;
+    use crate::tui::fixtures;
+    use crossterm::event::{KeyCode, KeyModifiers};
+
+    fn key(c: KeyCode) -> Msg {
+        Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+    }
+    fn space() -> Msg {
+        key(KeyCode::Char(' '))
+    }
+
+    fn app(name: &str) -> App {
+        App::new(
+            lesson::builtin(name).unwrap(),
+            lesson::builtins(),
+            Machine {
+                ephemeral: Some((32768, 60999)),
+                unprivileged_start: Some(1024),
+            },
+        )
+    }
+
+    /// Feed the recorded messages up to and including step `n`'s.
+    fn run_to(app: &mut App, msgs: &[EngineMsg], n: usize) {
+        for m in msgs {
+            let step = match m {
+                EngineMsg::Waiting(w) => w.step,
+                EngineMsg::Event(e) => e.step,
+                _ => usize::MAX,
+            };
+            if step > n && app.latest >= n {
+                break;
+            }
+            update(app, Msg::Engine(m.clone()));
+        }
+    }
+
+    #[test]
+    fn space_asks_the_engine_for_the_next_call() {
+        let mut a = app("tcp");
+        assert_eq!(update(&mut a, space()), Effect::Step);
+        assert_eq!(update(&mut a, key(KeyCode::PageDown)), Effect::Step);
+    }
+
+    #[test]
+    fn engine_messages_advance_now_and_woken_calls_belong_to_the_waking_step() {
+        let mut a = app("tcp");
+        run_to(&mut a, &fixtures::tcp(), 6);
+        assert_eq!(a.latest, 6);
+        let accept = a
+            .history
+            .iter()
+            .find(|r| matches!(&r.entry, Entry::Event(e) if e.call == crate::engine::Call::Accept))
+            .unwrap();
+        assert_eq!(accept.entry.step(), 4);
+        assert_eq!(accept.at_step, 6, "accept returns during the connect step");
+        assert!(a.animating(), "the handshake arrows travel");
+    }
+
+    #[test]
+    fn back_reviews_without_running_anything_and_forward_returns_to_now() {
+        let mut a = app("tcp");
+        run_to(&mut a, &fixtures::tcp(), 9);
+        assert_eq!(update(&mut a, key(KeyCode::Left)), Effect::None);
+        assert_eq!(a.review, Some(8));
+        update(&mut a, key(KeyCode::PageUp));
+        assert_eq!(a.focus(), 7);
+        assert!(a.visible().all(|r| r.at_step <= 7));
+        assert_eq!(update(&mut a, space()), Effect::None);
+        assert_eq!(a.review, Some(8));
+        assert_eq!(update(&mut a, space()), Effect::None);
+        assert_eq!(a.review, None, "one press past the end returns to now");
+        assert_eq!(update(&mut a, space()), Effect::Step);
+    }
+
+    #[test]
+    fn end_and_esc_leave_review() {
+        let mut a = app("tcp");
+        run_to(&mut a, &fixtures::tcp(), 5);
+        update(&mut a, key(KeyCode::Left));
+        update(&mut a, key(KeyCode::Left));
+        assert_eq!(a.review, Some(3));
+        update(&mut a, key(KeyCode::End));
+        assert_eq!(a.review, None);
+        update(&mut a, key(KeyCode::Left));
+        update(&mut a, key(KeyCode::Esc));
+        assert_eq!(a.review, None);
+    }
+
+    #[test]
+    fn back_stops_at_the_first_step() {
+        let mut a = app("udp");
+        run_to(&mut a, &fixtures::udp(), 3);
+        for _ in 0..10 {
+            update(&mut a, key(KeyCode::Char('h')));
+        }
+        assert_eq!(a.review, Some(1));
+    }
+
+    #[test]
+    fn autoplay_toggles_the_engine_pace_and_speed_scales_it() {
+        let mut a = app("tcp");
+        let on = update(&mut a, key(KeyCode::Char('a')));
+        assert_eq!(on, Effect::Pace(Pace::Autoplay(Duration::from_secs(3))));
+        let faster = update(&mut a, key(KeyCode::Char('+')));
+        assert_eq!(
+            faster,
+            Effect::Pace(Pace::Autoplay(Duration::from_millis(1500)))
+        );
+        assert_eq!(
+            update(&mut a, key(KeyCode::Char('a'))),
+            Effect::Pace(Pace::Manual)
+        );
+        for _ in 0..10 {
+            update(&mut a, key(KeyCode::Char('-')));
+        }
+        assert_eq!(a.speed, 0);
+    }
+
+    #[test]
+    fn stepping_back_pauses_autoplay() {
+        let mut a = app("tcp");
+        run_to(&mut a, &fixtures::tcp(), 3);
+        update(&mut a, key(KeyCode::Char('a')));
+        assert_eq!(
+            update(&mut a, key(KeyCode::Left)),
+            Effect::Pace(Pace::Manual)
+        );
+        assert!(!a.autoplay);
+    }
+
+    #[test]
+    fn restart_clears_the_history_and_asks_for_a_new_engine() {
+        let mut a = app("tcp");
+        run_to(&mut a, &fixtures::tcp(), 8);
+        let e = update(&mut a, key(KeyCode::Char('r')));
+        assert!(matches!(e, Effect::Restart(l) if l.name == "tcp"));
+        assert!(a.history.is_empty());
+        assert_eq!(a.latest, 0);
+    }
+
+    #[test]
+    fn the_picker_chooses_a_lesson_and_restarts_on_it() {
+        let mut a = app("tcp");
+        update(&mut a, key(KeyCode::Char('L')));
+        let Some(Overlay::Picker { selected }) = a.overlay else {
+            panic!("picker not open")
+        };
+        assert_eq!(a.lessons[selected].name, "tcp");
+        let udp = a.lessons.iter().position(|l| l.name == "udp").unwrap();
+        while a.overlay != Some(Overlay::Picker { selected: udp }) {
+            update(&mut a, key(KeyCode::Down));
+        }
+        let e = update(&mut a, key(KeyCode::Enter));
+        assert!(matches!(e, Effect::Restart(l) if l.name == "udp"));
+        assert_eq!(a.lesson.name, "udp");
+        assert_eq!(a.overlay, None);
+    }
+
+    #[test]
+    fn help_opens_and_esc_closes_it_without_stepping() {
+        let mut a = app("tcp");
+        update(&mut a, key(KeyCode::Char('?')));
+        assert_eq!(a.overlay, Some(Overlay::Help));
+        assert_eq!(update(&mut a, space()), Effect::None);
+        update(&mut a, key(KeyCode::Esc));
+        assert_eq!(a.overlay, None);
+    }
+
+    #[test]
+    fn q_and_ctrl_c_quit_even_from_an_overlay() {
+        let mut a = app("tcp");
+        assert_eq!(update(&mut a, key(KeyCode::Char('q'))), Effect::Quit);
+        update(&mut a, key(KeyCode::Char('?')));
+        let ctrl_c = Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+        assert_eq!(update(&mut a, ctrl_c), Effect::Quit);
+    }
+
+    #[test]
+    fn ticks_advance_the_arrow_and_stop_when_it_has_arrived() {
+        let mut a = app("udp");
+        run_to(&mut a, &fixtures::udp(), 5);
+        assert!(a.animating());
+        let mut ticks = 0;
+        while a.animating() {
+            update(&mut a, Msg::Tick);
+            ticks += 1;
+            assert!(ticks < 1000);
+        }
+        // One datagram at 1x: half a second of frames.
+        assert_eq!(ticks, FPS / 2);
+    }
+
+    #[test]
+    fn after_the_end_space_explains_instead_of_stepping() {
+        let mut a = app("udp");
+        for m in fixtures::udp() {
+            update(&mut a, Msg::Engine(m));
+        }
+        assert_eq!(a.run, RunState::Finished);
+        assert_eq!(update(&mut a, space()), Effect::None);
+        assert!(a.notice.as_deref().unwrap().contains("r runs it again"));
+    }
+
+    #[test]
+    fn history_is_bounded() {
+        let mut a = app("udp");
+        let msgs = fixtures::udp();
+        for _ in 0..=(HISTORY_CAP / 4) {
+            for m in &msgs {
+                update(&mut a, Msg::Engine(m.clone()));
+            }
+        }
+        assert_eq!(a.history.len(), HISTORY_CAP);
+    }
+}

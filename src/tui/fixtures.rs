@@ -1,0 +1,97 @@
+//! Recorded runs of the `tcp` and `udp` lessons, for tests that need the same
+//! screen on every run (fds, ports and times differ between real runs).
+//!
+//! The files in `src/tui/fixtures/` were recorded from real runs on loopback
+//! by the ignored test `record_fixtures` (`cargo test --lib record_fixtures --
+//! --ignored` rewrites them). Nothing here is invented: each line is an
+//! [`EngineMsg`] the engine really produced.
+
+use crate::engine::{EngineMsg, Event, Waiting};
+use serde::{Deserialize, Serialize};
+
+/// One recorded engine message, as a line of JSON.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+enum Recorded {
+    Waiting(Waiting),
+    Event(Box<Event>),
+    Finished,
+}
+
+const TCP: &str = include_str!("fixtures/tcp.jsonl");
+const UDP: &str = include_str!("fixtures/udp.jsonl");
+
+fn parse(text: &str) -> Vec<EngineMsg> {
+    text.lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(
+            |l| match serde_json::from_str(l).expect("fixture line parses") {
+                Recorded::Waiting(w) => EngineMsg::Waiting(w),
+                Recorded::Event(e) => EngineMsg::Event(e),
+                Recorded::Finished => EngineMsg::Finished,
+            },
+        )
+        .collect()
+}
+
+/// Every message of a recorded `tcp` run, in order.
+pub fn tcp() -> Vec<EngineMsg> {
+    parse(TCP)
+}
+
+/// Every message of a recorded `udp` run, in order.
+pub fn udp() -> Vec<EngineMsg> {
+    parse(UDP)
+}
+
+pub fn tcp_events() -> Vec<Event> {
+    crate::engine::events(&tcp()).into_iter().cloned().collect()
+}
+
+pub fn udp_events() -> Vec<Event> {
+    crate::engine::events(&udp()).into_iter().cloned().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lesson;
+
+    /// Regenerate the fixtures from real runs.
+    #[test]
+    #[ignore = "rewrites src/tui/fixtures/*.jsonl from a real run"]
+    fn record_fixtures() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        for name in ["tcp", "udp"] {
+            let msgs = rt.block_on(crate::engine::run_to_end(lesson::builtin(name).unwrap(), 0));
+            let mut out = String::new();
+            for m in msgs {
+                let rec = match m {
+                    EngineMsg::Waiting(w) => Recorded::Waiting(w),
+                    EngineMsg::Event(e) => Recorded::Event(e),
+                    EngineMsg::Finished => Recorded::Finished,
+                    EngineMsg::Failed(e) => panic!("{name} failed: {e}"),
+                };
+                out.push_str(&serde_json::to_string(&rec).unwrap());
+                out.push('\n');
+            }
+            let path = format!(
+                "{}/src/tui/fixtures/{name}.jsonl",
+                env!("CARGO_MANIFEST_DIR")
+            );
+            std::fs::write(path, out).unwrap();
+        }
+    }
+
+    #[test]
+    fn fixtures_are_complete_runs() {
+        for msgs in [tcp(), udp()] {
+            assert!(matches!(msgs.last(), Some(EngineMsg::Finished)));
+        }
+        assert_eq!(tcp_events().len(), 22);
+        assert_eq!(udp_events().len(), 7);
+    }
+}

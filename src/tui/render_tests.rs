@@ -1,0 +1,290 @@
+//! Snapshots of whole screens at key moments of the `tcp` and `udp` lessons,
+//! at three sizes and in every theme, rendered with ratatui's TestBackend
+//! from recorded runs (so they are the same on every machine).
+//! A separate test renders a real run and checks its real values appear.
+
+use super::app::{App, Machine, Msg, Overlay, update};
+use super::fixtures;
+use super::theme::{Theme, ThemeName, ThemeSpec};
+use super::ui;
+use crate::engine::EngineMsg;
+use crate::lesson;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+/// A fixed machine, so the port bar does not depend on where tests run.
+const MACHINE: Machine = Machine {
+    ephemeral: Some((32768, 60999)),
+    unprivileged_start: Some(1024),
+};
+
+/// The app after the recorded run's messages up to step `step`, with every
+/// arrow arrived (no animation in flight).
+pub fn app_at(name: &str, step: usize) -> App {
+    let mut app = App::new(lesson::builtin(name).unwrap(), lesson::builtins(), MACHINE);
+    let msgs = match name {
+        "tcp" => fixtures::tcp(),
+        _ => fixtures::udp(),
+    };
+    for m in msgs {
+        let s = match &m {
+            EngineMsg::Waiting(w) => w.step,
+            EngineMsg::Event(e) => e.step,
+            _ => usize::MAX,
+        };
+        if s > step && app.latest >= step {
+            break;
+        }
+        update(&mut app, Msg::Engine(m));
+    }
+    while app.animating() {
+        update(&mut app, Msg::Tick);
+    }
+    app
+}
+
+pub fn draw(app: &App, theme: &Theme, w: u16, h: u16) -> Terminal<TestBackend> {
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| ui::render(f, f.area(), app, theme)).unwrap();
+    t
+}
+
+fn theme(name: ThemeName) -> Theme {
+    Theme::new(&ThemeSpec::builtin(name), false, false)
+}
+
+fn theme_for(name: ThemeName) -> Theme {
+    theme(name)
+}
+
+/// Key moments: (lesson, step, label). Steps are the lessons' own numbers:
+/// tcp 3 = listen, 6 = connect (accept returns), 7 = send, 11 = client close;
+/// udp 2 = bind, 3 = recvfrom waiting, 5 = sendto, 7 = last close.
+const MOMENTS: [(&str, usize, &str); 8] = [
+    ("tcp", 3, "after_listen"),
+    ("tcp", 6, "after_accept"),
+    ("tcp", 7, "mid_send"),
+    ("tcp", 11, "after_close"),
+    ("udp", 2, "after_bind"),
+    ("udp", 3, "recvfrom_waiting"),
+    ("udp", 5, "mid_sendto"),
+    ("udp", 7, "after_close"),
+];
+
+const SIZES: [(u16, u16); 3] = [(80, 24), (120, 40), (200, 50)];
+
+/// The app at a moment; "mid" moments stop halfway through the first arrow.
+fn moment(name: &str, step: usize, label: &str) -> App {
+    let mut app = app_at(name, step);
+    if label.starts_with("mid") {
+        app = app_at_mid(name, step);
+    }
+    app
+}
+
+/// Like [`app_at`], but the step's first arrow is halfway across.
+fn app_at_mid(name: &str, step: usize) -> App {
+    let mut app = app_at(name, step - 1);
+    let msgs = match name {
+        "tcp" => fixtures::tcp(),
+        _ => fixtures::udp(),
+    };
+    let seen = app.history.len();
+    let mut count = 0;
+    for m in msgs {
+        if matches!(m, EngineMsg::Finished) {
+            continue;
+        }
+        count += 1;
+        if count <= seen {
+            continue;
+        }
+        let s = match &m {
+            EngineMsg::Waiting(w) => w.step,
+            EngineMsg::Event(e) => e.step,
+            _ => usize::MAX,
+        };
+        if s > step && app.latest >= step {
+            break;
+        }
+        update(&mut app, Msg::Engine(m));
+    }
+    let anim = app.anim.expect("the step sends something");
+    for _ in 0..anim.per_arrow / 2 {
+        update(&mut app, Msg::Tick);
+    }
+    assert!(app.animating());
+    app
+}
+
+#[test]
+fn key_moments_at_three_sizes() {
+    let theme = theme(ThemeName::Dark);
+    for (name, step, label) in MOMENTS {
+        let app = moment(name, step, label);
+        for (w, h) in SIZES {
+            let t = draw(&app, &theme, w, h);
+            insta::assert_snapshot!(format!("{name}_{label}_{w}x{h}"), t.backend());
+        }
+    }
+}
+
+#[test]
+fn every_theme_with_its_styles() {
+    let app = app_at("tcp", 6);
+    for (label, theme) in [
+        ("dark", theme_for(ThemeName::Dark)),
+        ("light", theme_for(ThemeName::Light)),
+        ("high_contrast", theme_for(ThemeName::HighContrast)),
+        (
+            "no_color",
+            Theme::new(&ThemeSpec::builtin(ThemeName::Dark), true, false),
+        ),
+        (
+            "ascii",
+            Theme::new(&ThemeSpec::builtin(ThemeName::Dark), false, true),
+        ),
+    ] {
+        let t = draw(&app, &theme, 120, 40);
+        // The Debug form lists every style change, so colours are in the
+        // snapshot too, not only the text.
+        insta::assert_snapshot!(
+            format!("theme_{label}_120x40"),
+            format!("{:?}", t.backend().buffer())
+        );
+    }
+}
+
+#[test]
+fn no_color_draws_no_colour_at_all() {
+    let theme = Theme::new(&ThemeSpec::builtin(ThemeName::HighContrast), true, false);
+    for (name, step, label) in MOMENTS {
+        let app = moment(name, step, label);
+        let t = draw(&app, &theme, 120, 40);
+        for cell in t.backend().buffer().content() {
+            assert_eq!(cell.fg, ratatui::style::Color::Reset, "{name} {label}");
+            assert_eq!(cell.bg, ratatui::style::Color::Reset, "{name} {label}");
+        }
+    }
+}
+
+#[test]
+fn ascii_draws_only_ascii() {
+    let theme = Theme::new(&ThemeSpec::builtin(ThemeName::Dark), false, true);
+    for (name, step, label) in MOMENTS {
+        let app = moment(name, step, label);
+        for (w, h) in SIZES {
+            let t = draw(&app, &theme, w, h);
+            let text = t.backend().to_string();
+            let odd: String = text.chars().filter(|c| !c.is_ascii()).collect();
+            // Narration and payloads are lesson text; the lesson files are
+            // ASCII, so the whole screen must be.
+            assert!(odd.is_empty(), "{name} {label} {w}x{h}: {odd}");
+        }
+    }
+}
+
+#[test]
+fn overlays_review_intro_and_too_small() {
+    let theme = theme(ThemeName::Dark);
+    let mut app = app_at("tcp", 6);
+    app.overlay = Some(Overlay::Help);
+    insta::assert_snapshot!("help_80x24", draw(&app, &theme, 80, 24).backend());
+    // A fixed list, so a new built-in lesson does not change the snapshot.
+    app.lessons = ["tcp", "udp", "refused"]
+        .iter()
+        .map(|n| lesson::builtin(n).unwrap())
+        .collect();
+    app.overlay = Some(Overlay::Picker { selected: 1 });
+    insta::assert_snapshot!("picker_120x40", draw(&app, &theme, 120, 40).backend());
+    app.overlay = None;
+    app.review = Some(4);
+    insta::assert_snapshot!(
+        "review_step_4_120x40",
+        draw(&app, &theme, 120, 40).backend()
+    );
+    let intro = app_at("tcp", 0);
+    insta::assert_snapshot!("intro_120x40", draw(&intro, &theme, 120, 40).backend());
+    insta::assert_snapshot!("too_small_50x15", draw(&intro, &theme, 50, 15).backend());
+}
+
+#[test]
+fn the_help_lists_every_key_of_the_table() {
+    let theme = theme(ThemeName::Dark);
+    let mut app = app_at("tcp", 1);
+    app.overlay = Some(Overlay::Help);
+    let text = draw(&app, &theme, 120, 40).backend().to_string();
+    for b in super::keys::BINDINGS {
+        assert!(text.contains(b.keys), "{} missing from help", b.keys);
+    }
+}
+
+/// A real run, not a recording: the screen shows the fds and ports the
+/// kernel really handed out in this run.
+#[tokio::test]
+async fn a_real_run_shows_its_real_values() {
+    use crate::engine::{Engine, EngineConfig, Pace};
+    let lesson = lesson::builtin("tcp").unwrap();
+    let mut engine = Engine::start(
+        lesson.clone(),
+        EngineConfig {
+            port: 0,
+            pace: Pace::Manual,
+            capture: false,
+        },
+    );
+    let mut app = App::new(lesson, lesson::builtins(), Machine::read());
+    let mut accept = None;
+    while accept.is_none() {
+        engine.step();
+        eprintln!("stepped, latest {}", app.latest);
+        // Each step reports at least one message; take what is there.
+        let m = engine.next().await.expect("engine alive");
+        update(&mut app, Msg::Engine(m));
+        while let Some(m) = engine.try_next() {
+            update(&mut app, Msg::Engine(m));
+        }
+        // The accept returns during the connect step; wait for it.
+        if app.latest >= 6 {
+            while !app.history.iter().any(|r| matches!(&r.entry, super::app::Entry::Event(e) if e.call == crate::engine::Call::Accept)) {
+                let m = engine.next().await.expect("engine alive");
+                update(&mut app, Msg::Engine(m));
+            }
+        }
+        accept = app.history.iter().find_map(|r| match &r.entry {
+            super::app::Entry::Event(e) if e.call == crate::engine::Call::Accept => Some(e.clone()),
+            _ => None,
+        });
+    }
+    let accept = accept.unwrap();
+    let text = draw(&app, &theme(ThemeName::Dark), 120, 40)
+        .backend()
+        .to_string();
+    let line = format!(
+        "accept({}) = {}",
+        accept.fd.unwrap(),
+        accept.new_fd.unwrap()
+    );
+    assert!(text.contains(&line), "{line} not on screen:\n{text}");
+    let server_port = accept
+        .local
+        .as_deref()
+        .unwrap()
+        .rsplit_once(':')
+        .unwrap()
+        .1
+        .to_string();
+    let client_port = accept
+        .peer
+        .as_deref()
+        .unwrap()
+        .rsplit_once(':')
+        .unwrap()
+        .1
+        .to_string();
+    assert!(text.contains(&format!("bound :{server_port}")));
+    assert!(text.contains(&format!(
+        "{} {client_port} client",
+        theme(ThemeName::Dark).glyphs.marker
+    )));
+}

@@ -1,0 +1,70 @@
+//! The help overlay (`?`): every key, from the same table the keys are read
+//! from, and what the marks on screen mean.
+
+use super::{fit_spans, panel};
+use crate::tui::app::App;
+use crate::tui::keys::BINDINGS;
+use crate::tui::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Clear, Paragraph};
+
+pub fn render(frame: &mut Frame, area: Rect, _app: &App, theme: &Theme) {
+    let g = &theme.glyphs;
+    let key_width = BINDINGS
+        .iter()
+        .map(|b| b.keys.chars().count())
+        .max()
+        .unwrap_or(0)
+        + 2;
+    let mut lines: Vec<Line> = BINDINGS
+        .iter()
+        .map(|b| {
+            Line::from(vec![
+                Span::styled(format!(" {:<key_width$}", b.keys), theme.key),
+                Span::styled(b.does, theme.text),
+            ])
+        })
+        .collect();
+    lines.push(Line::raw(""));
+    lines.push(Line::styled(" On screen", theme.title));
+    for (mark, means) in [
+        (
+            format!("{0}{0}{1}", g.wire_expected, g.head_right),
+            "expected: what the protocol sends, not captured",
+        ),
+        (
+            g.ok.to_string(),
+            "the claims held against the kernel, this run",
+        ),
+        (
+            g.fail.to_string(),
+            "a call failed: the errno is the kernel's answer",
+        ),
+        (
+            g.waiting.to_string(),
+            "the call is waiting in the kernel for a peer",
+        ),
+    ] {
+        lines.push(Line::from(vec![
+            Span::styled(format!(" {mark:<key_width$}"), theme.wire),
+            Span::styled(means, theme.muted),
+        ]));
+    }
+    let height = (lines.len() as u16 + 2).min(area.height);
+    let width = 74.min(area.width);
+    let inner = width.saturating_sub(2) as usize;
+    let lines: Vec<Line> = lines
+        .into_iter()
+        .map(|l| Line::from(fit_spans(l.spans, inner, g.ellipsis)))
+        .collect();
+    let rect = area.centered(Constraint::Length(width), Constraint::Length(height));
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .style(theme.base)
+            .block(panel(" Keys · Esc closes ", theme)),
+        rect,
+    );
+}

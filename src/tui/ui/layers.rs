@@ -1,0 +1,314 @@
+//! The TCP/IP layer diagram: the four layers with the OSI layers each maps
+//! to, the layers the focused call touches lit up, and for a call that moves
+//! data, the encapsulation of this very message with its real ports and
+//! addresses.
+
+use super::{fit_spans, panel};
+use crate::engine::{Call, Event, Proto};
+use crate::tui::app::{App, Entry};
+use crate::tui::theme::Theme;
+use crate::tui::timeline;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+
+/// One layer of the TCP/IP model.
+pub struct Layer {
+    pub name: &'static str,
+    pub protocols: &'static str,
+    /// The OSI layers it maps to, in full and as numbers.
+    pub osi: &'static str,
+    pub osi_short: &'static str,
+}
+
+/// The four layers, top to bottom.
+pub const LAYERS: [Layer; 4] = [
+    Layer {
+        name: "Application",
+        protocols: "HTTP FTP TELNET DNS SMTP POP3",
+        osi: "OSI: application, presentation, session",
+        osi_short: "OSI 7-5",
+    },
+    Layer {
+        name: "Transport",
+        protocols: "TCP UDP",
+        osi: "OSI: transport",
+        osi_short: "OSI 4",
+    },
+    Layer {
+        name: "Network",
+        protocols: "IP ICMP IGMP",
+        osi: "OSI: network",
+        osi_short: "OSI 3",
+    },
+    Layer {
+        name: "Network interface",
+        protocols: "loopback (lo) here",
+        osi: "OSI: data link + physical",
+        osi_short: "OSI 2-1",
+    },
+];
+
+/// Which way a call's data moves through the stack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flow {
+    Down,
+    Up,
+    /// Bookkeeping inside the layers it touches: nothing moves.
+    Stays,
+}
+
+/// The layers a call touches, which way, and one line on why.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Touch {
+    pub layers: [bool; 4],
+    pub flow: Flow,
+    pub note: &'static str,
+}
+
+pub fn touch(e: &Event) -> Touch {
+    const TOP: [bool; 4] = [true, true, false, false];
+    const TRANSPORT: [bool; 4] = [false, true, false, false];
+    const ALL: [bool; 4] = [true; 4];
+    let t = |layers, flow, note| Touch { layers, flow, note };
+    match e.call {
+        Call::Socket => t(
+            TOP,
+            Flow::Stays,
+            "socket creates an endpoint between your program and the transport layer",
+        ),
+        Call::Setsockopt => t(
+            TRANSPORT,
+            Flow::Stays,
+            "an option on the transport layer's socket: nothing is sent",
+        ),
+        Call::Bind => t(
+            TRANSPORT,
+            Flow::Stays,
+            "transport-layer bookkeeping: the port is reserved, nothing is sent",
+        ),
+        Call::Listen => t(
+            TRANSPORT,
+            Flow::Stays,
+            "transport-layer bookkeeping: the socket now takes connections, nothing is sent",
+        ),
+        Call::Accept => t(
+            TOP,
+            Flow::Up,
+            "the handshake already happened below; accept takes the finished connection from the transport layer",
+        ),
+        Call::Connect => t(
+            ALL,
+            Flow::Down,
+            "the handshake goes down to the wire and the answer comes back up",
+        ),
+        Call::Send | Call::Sendto => t(
+            ALL,
+            Flow::Down,
+            "your bytes go down the stack, each layer adding its header",
+        ),
+        Call::Recv | Call::Recvfrom => t(
+            ALL,
+            Flow::Up,
+            "the data came up the stack when it arrived; recv copies it out of the socket's buffer",
+        ),
+        Call::Shutdown | Call::Close if e.proto == Proto::Tcp && e.peer.is_some() => t(
+            ALL,
+            Flow::Down,
+            "TCP sends a FIN down the stack to tell the peer",
+        ),
+        Call::Shutdown | Call::Close => t(
+            TOP,
+            Flow::Stays,
+            "the socket is released; with no connection, nothing is sent",
+        ),
+    }
+}
+
+/// The focused call: the step's own event, or the last event of the step.
+pub fn focused_event(app: &App) -> Option<&Event> {
+    let focus = app.focus();
+    let records = timeline::focused(app);
+    records
+        .iter()
+        .filter_map(|r| match &r.entry {
+            Entry::Event(e) => Some(e.as_ref()),
+            Entry::Waiting(_) => None,
+        })
+        .find(|e| e.step == focus)
+        .or_else(|| {
+            records.iter().rev().find_map(|r| match &r.entry {
+                Entry::Event(e) => Some(e.as_ref()),
+                Entry::Waiting(_) => None,
+            })
+        })
+}
+
+fn ip(addr: &str) -> &str {
+    addr.rsplit_once(':').map_or(addr, |(ip, _)| ip)
+}
+fn port(addr: &str) -> &str {
+    addr.rsplit_once(':').map_or("", |(_, p)| p)
+}
+
+/// The encapsulation lines under each layer, for a call that moves data.
+fn encapsulation(e: &Event) -> Option<[String; 4]> {
+    if !e.call.moves_data() || !e.ok() {
+        return None;
+    }
+    let (local, peer) = (e.local.as_deref()?, e.peer.as_deref()?);
+    let (src, dst) = match e.call {
+        Call::Send | Call::Sendto => (local, peer),
+        _ => (peer, local),
+    };
+    let payload = match &e.data {
+        Some(d) => format!("payload \"{d}\", {} bytes", e.bytes.unwrap_or(0)),
+        None => format!("payload, {} bytes", e.bytes.unwrap_or(0)),
+    };
+    let src_ip = if ip(src) == "0.0.0.0" {
+        "(source filled in by the kernel)".to_string()
+    } else {
+        ip(src).to_string()
+    };
+    Some([
+        payload,
+        format!(
+            "+ {} header: port {} → {}",
+            e.proto.name(),
+            port(src),
+            port(dst)
+        ),
+        format!("+ IP header: {src_ip} → {}", ip(dst)),
+        "the loopback interface: never leaves this machine".into(),
+    ])
+}
+
+pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let event = focused_event(app);
+    let touch = event.map(touch);
+    if area.height < 3 {
+        strip(frame, area, touch, theme);
+        return;
+    }
+    let g = &theme.glyphs;
+    let block = panel(" TCP/IP layers ", theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = inner.width as usize;
+    let enc = event.and_then(encapsulation);
+    let transport = event.map(|e| e.proto.name());
+    // Each layer: a heading line (name, protocols, OSI numbers), then the
+    // full OSI names and this message's header when there is room for them.
+    let per_layer = 1 + usize::from(enc.is_some());
+    let room = inner.height as usize;
+    let note_rows = usize::from(touch.is_some());
+    let with_osi = 4 * (per_layer + 1) + note_rows <= room;
+    let mut lines = Vec::new();
+    for (i, layer) in LAYERS.iter().enumerate() {
+        let lit = touch.is_some_and(|t| t.layers[i]);
+        let name_style = if lit { theme.layer_active } else { theme.text };
+        let mut head = vec![
+            Span::styled(format!(" {:<17} ", layer.name), name_style),
+            Span::raw(" "),
+        ];
+        for p in layer.protocols.split(' ') {
+            let this = lit
+                && (Some(p) == transport || (i == 2 && p == "IP") || (i == 3 && p == "loopback"));
+            let style = if this { theme.key } else { theme.muted };
+            head.push(Span::styled(format!("{p} "), style));
+        }
+        let used: usize = head.iter().map(Span::width).sum();
+        let tag = layer.osi_short;
+        if !with_osi && used + tag.len() < width {
+            head.push(Span::raw(" ".repeat(width - used - tag.len())));
+            head.push(Span::styled(tag, theme.muted));
+        }
+        lines.push(Line::from(fit_spans(head, width, g.ellipsis)));
+        if with_osi {
+            lines.push(Line::from(fit_spans(
+                vec![Span::styled(format!("   {}", layer.osi), theme.muted)],
+                width,
+                g.ellipsis,
+            )));
+        }
+        if let (Some(enc), Some(t)) = (&enc, touch) {
+            let arrow = if t.flow == Flow::Up { g.up } else { g.down };
+            lines.push(Line::from(fit_spans(
+                vec![Span::styled(format!("   {arrow} {}", enc[i]), theme.wire)],
+                width,
+                g.ellipsis,
+            )));
+        }
+    }
+    if let Some(t) = touch {
+        lines.push(Line::from(fit_spans(
+            vec![Span::styled(format!(" {}", t.note), theme.title)],
+            width,
+            g.ellipsis,
+        )));
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// One line: the layers as a path, the touched ones lit.
+fn strip(frame: &mut Frame, area: Rect, touch: Option<Touch>, theme: &Theme) {
+    let g = &theme.glyphs;
+    let names = ["Application", "Transport", "Network", "Link"];
+    let sep = match touch.map(|t| t.flow) {
+        Some(Flow::Up) => format!(" {} ", g.up),
+        Some(Flow::Down) => format!(" {} ", g.down),
+        _ => " · ".into(),
+    };
+    let mut spans = vec![Span::styled(" layers: ", theme.title)];
+    for (i, n) in names.iter().enumerate() {
+        let lit = touch.is_some_and(|t| t.layers[i]);
+        spans.push(Span::styled(
+            *n,
+            if lit { theme.layer_active } else { theme.muted },
+        ));
+        if i < 3 {
+            spans.push(Span::styled(sep.clone(), theme.muted));
+        }
+    }
+    if let Some(t) = touch {
+        spans.push(Span::styled(format!("  {}", t.note), theme.muted));
+    }
+    let line = Line::from(fit_spans(spans, area.width as usize, g.ellipsis));
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::tui::fixtures;
+
+    #[test]
+    fn send_goes_down_every_layer_and_bind_stays_in_transport() {
+        let events = fixtures::tcp_events();
+        let send = events.iter().find(|e| e.call == Call::Send).unwrap();
+        assert_eq!(touch(send).layers, [true; 4]);
+        assert_eq!(touch(send).flow, Flow::Down);
+        let recv = events.iter().find(|e| e.call == Call::Recv).unwrap();
+        assert_eq!(touch(recv).flow, Flow::Up);
+        let bind = events.iter().find(|e| e.call == Call::Bind).unwrap();
+        assert_eq!(touch(bind).layers, [false, true, false, false]);
+    }
+
+    #[test]
+    fn encapsulation_uses_the_real_ports() {
+        let events = fixtures::tcp_events();
+        let send = events.iter().find(|e| e.call == Call::Send).unwrap();
+        let enc = encapsulation(send).unwrap();
+        let (l, p) = (
+            send.local.as_deref().unwrap(),
+            send.peer.as_deref().unwrap(),
+        );
+        assert!(
+            enc[1].contains(&format!("port {} → {}", port(l), port(p))),
+            "{}",
+            enc[1]
+        );
+        assert!(enc[0].contains("hello from client"));
+    }
+}

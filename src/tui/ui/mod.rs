@@ -1,0 +1,286 @@
+//! Drawing the screen: a pure function of the [`App`] and the [`Theme`].
+//!
+//! Each panel is one file with one free function,
+//! `render(frame, area, app, theme)`, the same argument order everywhere.
+//! Panels adapt to the area they are given (a one-line layer strip when the
+//! terminal is small, a full diagram when it is large); this file only
+//! decides the areas.
+//!
+//! ```text
+//! Wide (at least 100×32):
+//!  sockscope │ TCP: one server, two clients            step 6 of 22 · manual · 1×   title
+//! ╭ lifecycle ─────────────────────────────────────────────────────────────────────╮
+//! │ server · TCP server       │ client · TCP client       │ client2 · TCP client 2  │  lanes
+//! │ │ accept(3) = 5 ▸ …       │ │ connect(4) = 0          │ │                       │
+//! │ │◀╌╌╌╌╌╌╌ SYN ╌╌╌╌╌╌╌╌╌╌╌╌┤                           │                         │
+//! ╰────────────────────────────────────────────────────────────────────────────────╯
+//! ╭ TCP/IP layers ───────────────╮╭ ports ──────────────────────────────────────────╮
+//! │ Application  ↓ payload       ││ 0 ▓1024▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒▒49152░░░░░░░░░ 65535 │  layers | ports
+//! │ Transport    ↓ TCP header    ││        ▲ 47397 server   ▲ 52014 client          │
+//! ╰──────────────────────────────╯╰─────────────────────────────────────────────────╯
+//! ╭ step 6 · client ───────────────────────────────────────────────────────────────╮
+//! │ connect(4, 127.0.0.1:47397) = 0                          ✓ checked on this run  │  narration
+//! ╰────────────────────────────────────────────────────────────────────────────────╯
+//!  Space next · ← back · a autoplay · +/- speed · r restart · L lessons · ? help · q quit   keys
+//!
+//! Compact (down to 60×20): the same rows, with the layers and ports panels
+//! reduced to a one-line strip and a two-line bar.
+//! ```
+//!
+//! Room for more: a kernel panel or a packet pane gets its own field in
+//! [`Areas`] and a line in [`layout`]; no other panel changes.
+
+pub mod help;
+pub mod keybar;
+pub mod lanes;
+pub mod layers;
+pub mod narration;
+pub mod picker;
+pub mod ports;
+pub mod title;
+
+use super::app::{App, Overlay};
+use super::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Paragraph, Wrap};
+use unicode_width::UnicodeWidthStr;
+
+/// Below this the screen cannot show a lane per endpoint and the narration;
+/// a message asks for more room instead.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 20;
+/// From this size on, the layer diagram and the port bar get full panels.
+pub const WIDE_WIDTH: u16 = 100;
+pub const WIDE_HEIGHT: u16 = 32;
+/// Rows for the layers and ports panels in the wide layout: enough for the
+/// four layers with their OSI names and this message's headers from
+/// `TALL_HEIGHT` rows on, a tighter diagram below that.
+pub const MIDDLE_HEIGHT: u16 = 12;
+pub const MIDDLE_HEIGHT_TALL: u16 = 15;
+pub const TALL_HEIGHT: u16 = 40;
+/// Columns for the layers panel in the wide layout.
+pub const LAYERS_WIDTH: u16 = 52;
+/// Rows for the narration, borders included.
+pub const NARRATION_WIDE: u16 = 9;
+pub const NARRATION_COMPACT: u16 = 7;
+/// The compact layout's layer strip and port bar.
+pub const LAYER_STRIP: u16 = 1;
+pub const PORT_STRIP: u16 = 2;
+
+/// Where each panel goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Areas {
+    pub title: Rect,
+    pub lanes: Rect,
+    pub layers: Rect,
+    pub ports: Rect,
+    pub narration: Rect,
+    pub keybar: Rect,
+}
+
+/// Split the screen. `None` when it is too small to be useful.
+pub fn layout(area: Rect) -> Option<Areas> {
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        return None;
+    }
+    let wide = area.width >= WIDE_WIDTH && area.height >= WIDE_HEIGHT;
+    if wide {
+        let [title, lanes, middle, narration, keybar] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Fill(1),
+            Constraint::Length(if area.height >= TALL_HEIGHT {
+                MIDDLE_HEIGHT_TALL
+            } else {
+                MIDDLE_HEIGHT
+            }),
+            Constraint::Length(NARRATION_WIDE),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        let [layers, ports] =
+            Layout::horizontal([Constraint::Length(LAYERS_WIDTH), Constraint::Fill(1)])
+                .areas(middle);
+        Some(Areas {
+            title,
+            lanes,
+            layers,
+            ports,
+            narration,
+            keybar,
+        })
+    } else {
+        let [title, lanes, layers, ports, narration, keybar] = Layout::vertical([
+            Constraint::Length(1),
+            Constraint::Fill(1),
+            Constraint::Length(LAYER_STRIP),
+            Constraint::Length(PORT_STRIP),
+            Constraint::Length(NARRATION_COMPACT),
+            Constraint::Length(1),
+        ])
+        .areas(area);
+        Some(Areas {
+            title,
+            lanes,
+            layers,
+            ports,
+            narration,
+            keybar,
+        })
+    }
+}
+
+/// Draw the whole screen.
+pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    frame.render_widget(Block::new().style(theme.base), area);
+    let Some(areas) = layout(area) else {
+        too_small(frame, area, app, theme);
+        return;
+    };
+    title::render(frame, areas.title, app, theme);
+    lanes::render(frame, areas.lanes, app, theme);
+    layers::render(frame, areas.layers, app, theme);
+    ports::render(frame, areas.ports, app, theme);
+    narration::render(frame, areas.narration, app, theme);
+    keybar::render(frame, areas.keybar, app, theme);
+    match app.overlay {
+        Some(Overlay::Help) => help::render(frame, area, app, theme),
+        Some(Overlay::Picker { .. }) => picker::render(frame, area, app, theme),
+        None => {}
+    }
+    if theme.ascii {
+        asciify(frame.buffer_mut());
+    }
+}
+
+/// For `--ascii`: replace every non-ASCII character on screen (separators,
+/// arrows, dashes in ranges, and anything a lesson's text contains) with an
+/// ASCII look-alike, or `?`. The panels draw their structural glyphs from
+/// [`Theme::glyphs`] already; this catches the characters inside text.
+pub fn asciify(buf: &mut ratatui::buffer::Buffer) {
+    for cell in &mut buf.content {
+        let sym = cell.symbol();
+        if sym.is_ascii() {
+            continue;
+        }
+        let plain = match sym.chars().next().unwrap_or(' ') {
+            '·' | '•' => ".",
+            '×' => "x",
+            '–' | '—' | '─' | '╌' | '━' => "-",
+            '│' | '┃' => "|",
+            '←' | '◀' => "<",
+            '→' | '▶' | '▸' => ">",
+            '↔' => "=",
+            '↑' | '▲' => "^",
+            '↓' => "v",
+            '…' => "~",
+            '✓' => "+",
+            '✗' => "X",
+            '█' => "#",
+            '▒' => ":",
+            '░' => ".",
+            '╭' | '╮' | '╯' | '╰' | '┌' | '┐' | '└' | '┘' | '├' | '┤' => "+",
+            '“' | '”' => "\"",
+            '‘' | '’' => "'",
+            _ => "?",
+        };
+        cell.set_symbol(plain);
+    }
+}
+
+/// The message shown instead of the screen when the terminal is too small.
+/// It names the size needed; the screen comes back as soon as it fits.
+fn too_small(frame: &mut Frame, area: Rect, _app: &App, theme: &Theme) {
+    let lines = vec![
+        Line::styled("sockscope needs a bigger terminal", theme.title),
+        Line::styled(
+            format!(
+                "at least {MIN_WIDTH}×{MIN_HEIGHT}; this one is {}×{}",
+                area.width, area.height
+            ),
+            theme.text,
+        ),
+        Line::styled("Enlarge the window or make the font smaller.", theme.muted),
+        Line::styled("q quits", theme.muted),
+    ];
+    let height = (lines.len() as u16).min(area.height);
+    let y = area.y + area.height.saturating_sub(height) / 2;
+    let rect = Rect::new(area.x, y, area.width, height);
+    frame.render_widget(
+        Paragraph::new(lines).centered().wrap(Wrap { trim: true }),
+        rect,
+    );
+}
+
+/// A bordered block with a title, in the theme's colours and glyphs.
+pub fn panel<'a>(title: impl Into<Line<'a>>, theme: &Theme) -> Block<'a> {
+    Block::bordered()
+        .border_set(theme.glyphs.border)
+        .border_style(theme.border)
+        .title(title.into().style(theme.title))
+}
+
+/// Cut `text` to `width` columns, ending with an ellipsis when cut.
+pub fn fit(text: &str, width: usize, ellipsis: &str) -> String {
+    if text.width() <= width {
+        return text.to_string();
+    }
+    let room = width.saturating_sub(ellipsis.width());
+    let mut out = String::new();
+    for c in text.chars() {
+        let next = out.width() + unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+        if next > room {
+            break;
+        }
+        out.push(c);
+    }
+    if width >= ellipsis.width() {
+        out.push_str(ellipsis);
+    }
+    out
+}
+
+/// Spans that fit in `width` columns: later spans are cut, then dropped.
+pub fn fit_spans<'a>(spans: Vec<Span<'a>>, width: usize, ellipsis: &str) -> Vec<Span<'a>> {
+    let mut out = Vec::new();
+    let mut used = 0;
+    for s in spans {
+        let w = s.width();
+        if used + w <= width {
+            used += w;
+            out.push(s);
+        } else {
+            let left = width.saturating_sub(used);
+            if left > ellipsis.width() {
+                out.push(Span::styled(fit(&s.content, left, ellipsis), s.style));
+            }
+            break;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn layouts_fill_the_screen_at_every_supported_size() {
+        for (w, h) in [(60, 20), (80, 24), (100, 32), (120, 40), (200, 50)] {
+            let a = layout(Rect::new(0, 0, w, h)).unwrap();
+            assert_eq!(a.title.y, 0);
+            assert_eq!(a.keybar.y, h - 1);
+            assert!(a.lanes.height >= 8, "{w}x{h}: lanes {}", a.lanes.height);
+        }
+        assert!(layout(Rect::new(0, 0, 59, 24)).is_none());
+        assert!(layout(Rect::new(0, 0, 80, 19)).is_none());
+    }
+
+    #[test]
+    fn fit_cuts_with_an_ellipsis() {
+        assert_eq!(fit("accept(3) = 5", 20, "…"), "accept(3) = 5");
+        assert_eq!(fit("accept(3) = 5", 8, "…"), "accept(…");
+        assert_eq!(fit("abc", 0, "…"), "");
+    }
+}

@@ -1,0 +1,36 @@
+//! The TUI's command line without a terminal: it refuses with a message that
+//! points to `sockscope trace`, and an unknown lesson is a usage error.
+
+use std::process::{Command, Stdio};
+
+fn bin() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_sockscope"))
+}
+
+#[test]
+fn without_a_terminal_the_tui_exits_3_and_suggests_trace() {
+    for args in [&[][..], &["lesson", "udp"][..]] {
+        let out = bin().args(args).stdin(Stdio::null()).output().unwrap();
+        assert_eq!(out.status.code(), Some(3), "{args:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.contains("sockscope trace"), "{err}");
+        assert!(out.stdout.is_empty(), "nothing drawn on a pipe");
+    }
+}
+
+#[test]
+fn an_unknown_lesson_exits_2_and_lists_the_lessons() {
+    let out = bin().args(["lesson", "nosuch"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("nosuch") && err.contains("tcp") && err.contains("udp"),
+        "{err}"
+    );
+}
+
+#[test]
+fn an_unknown_theme_is_a_usage_error() {
+    let out = bin().args(["--theme", "purple"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}

@@ -1,0 +1,99 @@
+//! The TUI end to end: the built binary in a pseudo-terminal, driven with key
+//! presses, its screen read through a vt100 parser. Every wait has a timeout,
+//! so a broken build fails instead of hanging CI.
+
+#[path = "../benches/process/pty_harness.rs"]
+#[allow(dead_code)]
+mod pty_harness;
+
+use pty_harness::Term;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_sockscope");
+const WAIT: Duration = Duration::from_secs(15);
+
+/// `accept(9) = 12` somewhere on screen: a real fd, whatever its number.
+fn accept_line(screen: &str) -> Option<String> {
+    screen.match_indices("accept(").find_map(|(i, _)| {
+        let rest = &screen[i + "accept(".len()..];
+        let fd_len = rest.chars().take_while(char::is_ascii_digit).count();
+        let after = rest[fd_len..].strip_prefix(") = ")?;
+        let new_len = after.chars().take_while(char::is_ascii_digit).count();
+        (fd_len > 0 && new_len > 0)
+            .then(|| format!("accept({}) = {}", &rest[..fd_len], &after[..new_len]))
+    })
+}
+
+#[test]
+fn step_to_the_accept_open_help_and_quit_cleanly() {
+    let mut term = Term::spawn(BIN, &[], 120, 40);
+    term.wait_for(WAIT, |s| s.contents().contains("Press Space"))
+        .unwrap_or_else(|| panic!("no first frame:\n{}", term.contents()));
+    assert!(
+        term.parser.screen().alternate_screen(),
+        "the TUI uses the alternate screen"
+    );
+
+    // Each Space runs one real call; the accept returns when the client's
+    // connect (step 6) completes the handshake.
+    let mut line = None;
+    for step in 1..=8 {
+        term.press(b" ");
+        let want = format!("step {step} of 22");
+        term.wait_for(WAIT, |s| s.contents().contains(&want))
+            .unwrap_or_else(|| panic!("step {step} never showed:\n{}", term.contents()));
+        term.drain_for(Duration::from_millis(50));
+        line = accept_line(&term.contents());
+        if line.is_some() {
+            break;
+        }
+    }
+    let line = line.unwrap_or_else(|| panic!("no accept with an fd:\n{}", term.contents()));
+    // The handshake's arrows travel for about a second and a half.
+    term.wait_for(WAIT, |s| s.contents().contains("SYN-ACK"))
+        .unwrap_or_else(|| panic!("no handshake drawn:\n{}", term.contents()));
+
+    term.press(b"?");
+    term.wait_for(WAIT, |s| s.contents().contains("Keys · Esc closes"))
+        .unwrap_or_else(|| panic!("no help:\n{}", term.contents()));
+    assert!(term.contents().contains("PgDn"));
+    term.press(b"\x1b");
+    term.wait_for(WAIT, |s| !s.contents().contains("Keys · Esc closes"))
+        .unwrap_or_else(|| panic!("help did not close:\n{}", term.contents()));
+    assert!(term.contents().contains(&line), "the lanes are back");
+
+    term.press(b"q");
+    let status = term.wait_exit(WAIT).expect("the TUI exits on q");
+    assert!(status.success(), "exit status {status:?}");
+    term.drain_for(Duration::from_millis(100));
+    let screen = term.parser.screen();
+    assert!(!screen.alternate_screen(), "left the alternate screen");
+    assert!(!screen.hide_cursor(), "the cursor is shown again");
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let mut term = Term::spawn(BIN, &["lesson", "udp"], 100, 30);
+    term.wait_for(WAIT, |s| s.contents().contains("UDP"))
+        .unwrap_or_else(|| panic!("no first frame:\n{}", term.contents()));
+    let pid = term.pid();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("kill(1)");
+    assert!(killed.success());
+    let status = term.wait_exit(WAIT).expect("the TUI exits on SIGTERM");
+    assert_eq!(status.exit_code(), 128 + 15, "{status:?}");
+    term.drain_for(Duration::from_millis(100));
+    assert!(!term.parser.screen().alternate_screen());
+    assert!(!term.parser.screen().hide_cursor());
+}
+
+#[test]
+fn a_terminal_too_small_says_what_it_needs() {
+    let mut term = Term::spawn(BIN, &[], 50, 15);
+    term.wait_for(WAIT, |s| s.contents().contains("at least 60×20"))
+        .unwrap_or_else(|| panic!("no size message:\n{}", term.contents()));
+    term.press(b"q");
+    assert!(term.wait_exit(WAIT).expect("exits").success());
+}
