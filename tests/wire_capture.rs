@@ -407,3 +407,57 @@ fn the_kernel_filter_keeps_only_frames_of_our_ports() {
     assert_eq!(kept.len(), 1, "only our datagram: {kept:?}");
     assert_eq!(kept[0].1.port(), port);
 }
+
+#[test]
+fn large_sends_are_captured_whole_even_as_gso_frames_bigger_than_the_mtu() {
+    use sockscope::wire::capture::Capture;
+    use std::io::{Read, Write};
+    use std::net::{TcpListener, TcpStream};
+    let mut cap = match Capture::open() {
+        Ok(c) => c,
+        Err(CaptureStatus::Unprivileged) => {
+            eprintln!(
+                "skipped: this test process may not capture (no CAP_NET_RAW); CI runs as root"
+            );
+            return;
+        }
+        Err(other) => panic!("{other:?}"),
+    };
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    cap.set_ports(&[port].into()).unwrap();
+    let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (mut conn, _) = listener.accept().unwrap();
+    const N: usize = 300_000;
+    let sent: Vec<u8> = (0..N).map(|i| (i % 251) as u8).collect();
+    let writer = {
+        let sent = sent.clone();
+        std::thread::spawn(move || client.write_all(&sent).map(|()| client))
+    };
+    let mut got = vec![0u8; N];
+    conn.read_exact(&mut got).unwrap();
+    drop(writer.join().unwrap().unwrap());
+    assert_eq!(got, sent);
+    let mut frames = Vec::new();
+    cap.drain(&mut frames).unwrap();
+    let mut on_wire = Vec::new();
+    let mut largest = 0;
+    for f in &frames {
+        assert_eq!(f.data.len() as u32, f.orig_len, "no frame was cut short");
+        let d = decode(&f.data);
+        if let Some((src, _)) = d.endpoints()
+            && src.port() != port
+        {
+            on_wire.extend_from_slice(&f.data[d.payload.clone()]);
+            largest = largest.max(f.data.len());
+        }
+    }
+    assert_eq!(on_wire.len(), N, "every byte captured once");
+    assert_eq!(on_wire, sent);
+    // lo's MTU is 64 KiB and it takes GSO frames: far above Ethernet's 1500.
+    assert!(largest > 16 * 1024, "largest frame {largest} bytes");
+    eprintln!(
+        "largest frame captured: {largest} bytes, {} frames",
+        frames.len()
+    );
+}
