@@ -20,14 +20,16 @@ use std::path::{Path, PathBuf};
 /// template parses and equals the defaults).
 pub const TEMPLATE: &str = include_str!("../assets/config-template.toml");
 
-/// Colour schemes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize, clap::ValueEnum)]
+/// Colour schemes, as `--theme` names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ThemeName {
-    /// The terminal's own colours with accents.
+    /// Light text on a dark terminal.
     #[default]
-    Default,
-    /// Black on white, bold, for projectors (presenter mode uses it).
+    Dark,
+    /// Dark text, readable on a white terminal.
+    Light,
+    /// Maximum contrast, bold, for projectors (presenter mode uses it).
     HighContrast,
 }
 
@@ -77,10 +79,12 @@ impl<'de> Deserialize<'de> for Millis {
 pub struct KeyConfig {
     pub step: Option<Keys>,
     pub back: Option<Keys>,
+    pub now: Option<Keys>,
     pub autoplay: Option<Keys>,
     pub faster: Option<Keys>,
     pub slower: Option<Keys>,
     pub restart: Option<Keys>,
+    pub lessons: Option<Keys>,
     pub help: Option<Keys>,
     pub quit: Option<Keys>,
     pub present: Option<Keys>,
@@ -158,10 +162,12 @@ pub fn parse_key(name: &str) -> Result<KeyCode, String> {
 pub struct KeyMap {
     pub step: Vec<KeyCode>,
     pub back: Vec<KeyCode>,
+    pub now: Vec<KeyCode>,
     pub autoplay: Vec<KeyCode>,
     pub faster: Vec<KeyCode>,
     pub slower: Vec<KeyCode>,
     pub restart: Vec<KeyCode>,
+    pub lessons: Vec<KeyCode>,
     pub help: Vec<KeyCode>,
     pub quit: Vec<KeyCode>,
     pub present: Vec<KeyCode>,
@@ -174,14 +180,16 @@ impl Default for KeyMap {
     fn default() -> Self {
         use KeyCode::*;
         KeyMap {
-            step: vec![Char(' '), Right, Char('n')],
-            back: vec![Left, Char('p')],
+            step: vec![Char(' '), Right, Char('l'), Char('n'), Enter, PageDown],
+            back: vec![Left, Char('h'), Char('p'), PageUp],
+            now: vec![End],
             autoplay: vec![Char('a')],
-            faster: vec![Char('+')],
-            slower: vec![Char('-')],
+            faster: vec![Char('+'), Char('=')],
+            slower: vec![Char('-'), Char('_')],
             restart: vec![Char('r')],
+            lessons: vec![Char('L')],
             help: vec![Char('?')],
-            quit: vec![Char('q'), Esc],
+            quit: vec![Char('q')],
             present: vec![Char('P')],
             blank: vec![Char('b'), Char('.')],
             freeze: vec![Char('f')],
@@ -198,10 +206,12 @@ impl KeyConfig {
         KeyMap {
             step: pick(&self.step, d.step),
             back: pick(&self.back, d.back),
+            now: pick(&self.now, d.now),
             autoplay: pick(&self.autoplay, d.autoplay),
             faster: pick(&self.faster, d.faster),
             slower: pick(&self.slower, d.slower),
             restart: pick(&self.restart, d.restart),
+            lessons: pick(&self.lessons, d.lessons),
             help: pick(&self.help, d.help),
             quit: pick(&self.quit, d.quit),
             present: pick(&self.present, d.present),
@@ -364,7 +374,7 @@ mod tests {
     fn the_uncommented_template_parses_to_the_defaults() {
         let text = uncommented_template();
         let c = parse(Path::new("t.toml"), &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
-        assert_eq!(c.theme, Some(ThemeName::Default));
+        assert_eq!(c.theme, Some(ThemeName::Dark));
         assert_eq!(c.autoplay_ms, Some(Millis(1500)));
         assert_eq!(c.default_lesson.as_deref(), Some("tcp"));
         assert_eq!(c.present, Some(false));
@@ -430,7 +440,7 @@ mod tests {
     fn errors_about_a_value_point_at_its_line() {
         let l = Loaded {
             file: Some("c.toml".into()),
-            source: "theme = \"default\"\ndefault_lesson = \"nope\"\n".into(),
+            source: "theme = \"dark\"\ndefault_lesson = \"nope\"\n".into(),
             config: Config::default(),
         };
         let e = l.error_at("default_lesson", "no lesson `nope`".into());

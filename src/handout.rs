@@ -48,6 +48,47 @@ pub fn write(out: &mut impl Write, lesson: &Lesson, msgs: &[EngineMsg]) -> io::R
     out.write_all(render(lesson, msgs).as_bytes())
 }
 
+/// Save the handout in `dir` as `sockscope-LESSON.md`, or `-2`, `-3`... if
+/// that name is taken: an earlier handout is never overwritten. Returns the
+/// path written.
+pub fn save(
+    dir: &std::path::Path,
+    lesson: &Lesson,
+    msgs: &[EngineMsg],
+) -> io::Result<std::path::PathBuf> {
+    let text = render(lesson, msgs);
+    for n in 1..=999u32 {
+        let name = if n == 1 {
+            format!("sockscope-{}.md", lesson.name)
+        } else {
+            format!("sockscope-{}-{n}.md", lesson.name)
+        };
+        let path = dir.join(name);
+        // create_new: fails if the file exists, so two handouts never race
+        // onto one name.
+        match std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(mut f) => {
+                f.write_all(text.as_bytes())?;
+                return Ok(path);
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        format!(
+            "999 handouts of `{}` already in {}",
+            lesson.name,
+            dir.display()
+        ),
+    ))
+}
+
 /// The handout as a string.
 pub fn render(lesson: &Lesson, msgs: &[EngineMsg]) -> String {
     let mut s = String::new();
@@ -362,4 +403,27 @@ fn kernel_release() -> String {
     std::fs::read_to_string("/proc/sys/kernel/osrelease")
         .map(|r| format!("Linux {}", r.trim()))
         .unwrap_or_else(|_| std::env::consts::OS.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn saving_never_overwrites_an_earlier_handout() {
+        let dir = tempfile::tempdir().unwrap();
+        let lesson = crate::lesson::builtin("udp").unwrap();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let msgs = rt.block_on(crate::engine::run_to_end(lesson.clone(), 0));
+        let a = save(dir.path(), &lesson, &msgs).unwrap();
+        let b = save(dir.path(), &lesson, &msgs).unwrap();
+        assert_eq!(a.file_name().unwrap(), "sockscope-udp.md");
+        assert_eq!(b.file_name().unwrap(), "sockscope-udp-2.md");
+        let text = std::fs::read_to_string(&a).unwrap();
+        assert!(text.starts_with("# UDP: a receiver and a sender"));
+        assert!(text.contains("recvfrom("));
+    }
 }

@@ -158,10 +158,10 @@ fn malformed_and_shadowing_lessons_are_usage_errors_with_a_place() {
 fn a_bad_config_file_names_file_and_line_and_exits_2() {
     let dir = tempfile::tempdir().unwrap();
     let cases: &[(&str, &str)] = &[
-        ("theme = \"default\"\nautoplay_ms = \"fast\"\n", ":2:"),
+        ("theme = \"dark\"\nautoplay_ms = \"fast\"\n", ":2:"),
         ("[keys]\nstep = \"hyperspace\"\n", ":2:"),
         ("colour = 1\n", ":1:"),
-        ("theme = \"default\"\n\ndefault_lesson = \"nope\"\n", ":3:"),
+        ("theme = \"dark\"\n\ndefault_lesson = \"nope\"\n", ":3:"),
     ];
     for (text, place) in cases {
         let cfg = dir.path().join("config.toml");
