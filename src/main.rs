@@ -69,7 +69,8 @@ fn main() -> Result<ExitCode> {
     let options = tui::Options {
         theme: cli.theme.unwrap_or(match loaded.config.theme {
             Some(config::ThemeName::HighContrast) => tui::theme::ThemeName::HighContrast,
-            Some(config::ThemeName::Default) | None => tui::theme::ThemeName::Dark,
+            Some(config::ThemeName::Light) => tui::theme::ThemeName::Light,
+            Some(config::ThemeName::Dark) | None => tui::theme::ThemeName::Dark,
         }),
         ascii: cli.ascii,
         port: 0,
