@@ -158,10 +158,18 @@ async fn event_loop(
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
+    // Debug builds only: lets tests/signals.rs check that a panic restores
+    // the terminal. Release builds have no such switch.
+    #[cfg(debug_assertions)]
+    let panic_after_first_frame = std::env::var_os("SOCKSCOPE_TEST_PANIC").is_some();
     loop {
         guard
             .terminal
             .draw(|f| ui::render(f, f.area(), &app, theme))?;
+        #[cfg(debug_assertions)]
+        if panic_after_first_frame {
+            panic!("SOCKSCOPE_TEST_PANIC: a deliberate panic to test terminal restore");
+        }
         let msg = tokio::select! {
             ev = keys.next() => match ev {
                 Some(Ok(TermEvent::Key(k))) if k.kind == KeyEventKind::Press => Msg::Key(k),
