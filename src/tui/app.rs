@@ -264,7 +264,7 @@ impl App {
         match msg {
             EngineMsg::Waiting(w) => self.push(Entry::Waiting(w)),
             EngineMsg::Event(e) => {
-                let arrows = arrows::expected(&e).len() as u32;
+                let arrows = arrows::for_event(&e).len() as u32;
                 self.push(Entry::Event(e));
                 if arrows > 0 {
                     let per_arrow = self.frames_per_arrow();

@@ -1,11 +1,12 @@
-//! What each call puts on the wire, as TCP and UDP specify it: the arrows
-//! drawn between lanes.
+//! What each call put on the wire: the arrows drawn between lanes.
 //!
-//! Until packets are captured, these segments are *expected*, not observed:
-//! they are derived from the call, its protocol and its result, and the
-//! screen labels them as expected. The wire observer can replace them with
-//! captured segments without touching the lanes (they only draw a
-//! [`Segment`] list).
+//! When the engine captured the run's packets on `lo`, an event carries the
+//! segments it really caused, and those are drawn ([`Source::Captured`]).
+//! When it could not capture (no CAP_NET_RAW), the arrows are *expected*:
+//! derived from the call, its protocol and its result, and labelled so on
+//! screen. The expected set is deliberately minimal (a FIN for a close, not
+//! the ACK that may or may not follow at once), so it never claims a packet
+//! the kernel might not send.
 
 use crate::engine::{Call, Event, Proto};
 
@@ -23,29 +24,64 @@ pub enum Dir {
 pub enum Source {
     /// What the protocol sends for this call; not captured.
     Expected,
+    /// Read from the wire in this run.
+    Captured,
+}
+
+/// Which lanes an arrow joins.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Ends {
+    /// Relative to the calling endpoint and its peer (expected segments).
+    Dir(Dir),
+    /// Between two named endpoints (captured segments name them).
+    Actors { from: String, to: String },
 }
 
 /// One packet on the wire, as an arrow between two lanes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Segment {
-    pub dir: Dir,
-    /// `SYN`, `SYN-ACK`, `data 17 B`, `datagram 14 B`, `FIN`.
+    pub ends: Ends,
+    /// `SYN`, `SYN-ACK`, `data 17 B`, `PSH-ACK 17 B`, `datagram 14 B`, `FIN`.
     pub label: String,
     pub source: Source,
 }
 
 fn seg(dir: Dir, label: impl Into<String>) -> Segment {
     Segment {
-        dir,
+        ends: Ends::Dir(dir),
         label: label.into(),
         source: Source::Expected,
     }
 }
 
+/// The arrows for `event`: what was captured when capture ran, otherwise
+/// what the protocol is expected to send. A captured empty list means the
+/// call sent nothing, and nothing is drawn.
+pub fn for_event(event: &Event) -> Vec<Segment> {
+    let Some(captured) = &event.segments else {
+        return expected(event);
+    };
+    captured
+        .iter()
+        .filter_map(|s| {
+            let (from, to) = (s.from.clone()?, s.to.clone()?);
+            let label = if s.len > 0 {
+                format!("{} {} B", s.label(), s.len)
+            } else {
+                s.label()
+            };
+            Some(Segment {
+                ends: Ends::Actors { from, to },
+                label,
+                source: Source::Captured,
+            })
+        })
+        .collect()
+}
+
 /// The segments the protocol sends because of `event`.
 ///
-/// `peer_known` says whether the peer is one of the lesson's endpoints; a
-/// call with no peer (bind, listen, closing a listener) sends nothing.
+/// A call with no peer (bind, listen, closing a listener) sends nothing.
 pub fn expected(event: &Event) -> Vec<Segment> {
     use Dir::{Back, Out};
     let has_peer = event.peer.is_some();
@@ -61,11 +97,9 @@ pub fn expected(event: &Event) -> Vec<Segment> {
             vec![seg(Out, format!("data {} B", event.bytes.unwrap_or(0)))]
         }
         (Proto::Tcp, Call::Shutdown) if event.ok() && has_peer && sends_fin(event) => {
-            vec![seg(Out, "FIN"), seg(Back, "ACK")]
+            vec![seg(Out, "FIN")]
         }
-        (Proto::Tcp, Call::Close) if event.ok() && has_peer => {
-            vec![seg(Out, "FIN"), seg(Back, "ACK")]
-        }
+        (Proto::Tcp, Call::Close) if event.ok() && has_peer => vec![seg(Out, "FIN")],
         (Proto::Udp, Call::Sendto | Call::Send) if event.ok() => {
             vec![seg(Out, format!("datagram {} B", event.bytes.unwrap_or(0)))]
         }
@@ -84,7 +118,13 @@ mod tests {
     use crate::tui::fixtures;
 
     fn labels(e: &Event) -> Vec<(Dir, String)> {
-        expected(e).into_iter().map(|s| (s.dir, s.label)).collect()
+        expected(e)
+            .into_iter()
+            .map(|s| match s.ends {
+                Ends::Dir(d) => (d, s.label),
+                Ends::Actors { .. } => panic!("expected segments are relative"),
+            })
+            .collect()
     }
 
     #[test]
@@ -122,10 +162,7 @@ mod tests {
             .iter()
             .find(|e| e.call == Call::Close && e.peer.is_some())
             .unwrap();
-        assert_eq!(
-            labels(close),
-            [(Dir::Out, "FIN".into()), (Dir::Back, "ACK".into())]
-        );
+        assert_eq!(labels(close), [(Dir::Out, "FIN".into())]);
         let listener_close = events.last().unwrap();
         assert!(expected(listener_close).is_empty());
     }

@@ -1,10 +1,12 @@
 //! Recorded runs of the `tcp` and `udp` lessons, for tests that need the same
 //! screen on every run (fds, ports and times differ between real runs).
 //!
-//! The files in `src/tui/fixtures/` were recorded from real runs on loopback
-//! by the ignored test `record_fixtures` (`cargo test --lib record_fixtures --
-//! --ignored` rewrites them). Nothing here is invented: each line is an
-//! [`EngineMsg`] the engine really produced.
+//! The files in `src/tui/fixtures/` were recorded from real runs on loopback,
+//! with packet capture (as root), by the ignored test `record_fixtures`
+//! (`cargo test --lib record_fixtures -- --ignored` rewrites them). Nothing
+//! here is invented: each line is an [`EngineMsg`] the engine really
+//! produced. [`without_capture`] turns a recording into what the same run
+//! reports without capture privilege (`segments` not observed).
 
 use crate::engine::{EngineMsg, Event, Waiting};
 use serde::{Deserialize, Serialize};
@@ -44,6 +46,20 @@ pub fn udp() -> Vec<EngineMsg> {
     parse(UDP)
 }
 
+/// The same messages as a run without capture privilege reports them:
+/// every event's `segments` is `None` (not observed).
+pub fn without_capture(msgs: Vec<EngineMsg>) -> Vec<EngineMsg> {
+    msgs.into_iter()
+        .map(|m| match m {
+            EngineMsg::Event(mut e) => {
+                e.segments = None;
+                EngineMsg::Event(e)
+            }
+            other => other,
+        })
+        .collect()
+}
+
 pub fn tcp_events() -> Vec<Event> {
     crate::engine::events(&tcp()).into_iter().cloned().collect()
 }
@@ -66,7 +82,18 @@ mod tests {
             .build()
             .unwrap();
         for name in ["tcp", "udp"] {
-            let msgs = rt.block_on(crate::engine::run_to_end(lesson::builtin(name).unwrap(), 0));
+            // Captured, so the fixtures carry the real segments; tests strip
+            // them to see the screen of a run without capture privilege.
+            let config = crate::engine::EngineConfig {
+                port: 0,
+                pace: crate::engine::Pace::RunToEnd,
+                capture: true,
+            };
+            let (msgs, wire) = rt.block_on(crate::engine::run_to_end_with(
+                lesson::builtin(name).unwrap(),
+                config,
+            ));
+            assert!(wire.status().running(), "capture: {:?}", wire.status());
             let mut out = String::new();
             for m in msgs {
                 let rec = match m {
@@ -93,5 +120,12 @@ mod tests {
         }
         assert_eq!(tcp_events().len(), 22);
         assert_eq!(udp_events().len(), 7);
+        let connect = tcp_events()
+            .into_iter()
+            .find(|e| e.call == crate::engine::Call::Connect);
+        let segs = connect
+            .and_then(|e| e.segments)
+            .expect("recorded with capture");
+        assert_eq!(segs.len(), 3, "the handshake was captured");
     }
 }

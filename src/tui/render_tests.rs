@@ -21,11 +21,19 @@ const MACHINE: Machine = Machine {
 /// The app after the recorded run's messages up to step `step`, with every
 /// arrow arrived (no animation in flight).
 pub fn app_at(name: &str, step: usize) -> App {
-    let mut app = App::new(lesson::builtin(name).unwrap(), lesson::builtins(), MACHINE);
-    let msgs = match name {
+    app_from(name, recorded(name), step)
+}
+
+/// The recorded run of `name`, with its captured segments.
+fn recorded(name: &str) -> Vec<EngineMsg> {
+    match name {
         "tcp" => fixtures::tcp(),
         _ => fixtures::udp(),
-    };
+    }
+}
+
+fn app_from(name: &str, msgs: Vec<EngineMsg>, step: usize) -> App {
+    let mut app = App::new(lesson::builtin(name).unwrap(), lesson::builtins(), MACHINE);
     for m in msgs {
         let s = match &m {
             EngineMsg::Waiting(w) => w.step,
@@ -127,6 +135,34 @@ fn key_moments_at_three_sizes() {
             insta::assert_snapshot!(format!("{name}_{label}_{w}x{h}"), t.backend());
         }
     }
+}
+
+/// Without capture privilege the same run draws expected arrows, dashed,
+/// and says so.
+#[test]
+fn without_capture_the_arrows_are_expected() {
+    let theme = theme(ThemeName::Dark);
+    for (name, step) in [("tcp", 6), ("tcp", 12), ("udp", 5)] {
+        let app = app_from(name, fixtures::without_capture(recorded(name)), step);
+        let t = draw(&app, &theme, 120, 40);
+        let text = t.backend().to_string();
+        assert!(text.contains("expected: what"), "{text}");
+        assert!(!text.contains("captured on lo"), "{text}");
+        insta::assert_snapshot!(format!("{name}_step_{step}_expected_120x40"), t.backend());
+    }
+}
+
+#[test]
+fn captured_arrows_say_so() {
+    let app = app_at("tcp", 7);
+    let text = draw(&app, &theme(ThemeName::Dark), 120, 40)
+        .backend()
+        .to_string();
+    assert!(text.contains("captured on lo"), "{text}");
+    assert!(
+        text.contains("PSH-ACK 17 B"),
+        "the data segment as captured: {text}"
+    );
 }
 
 #[test]

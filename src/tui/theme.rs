@@ -116,6 +116,8 @@ pub struct Glyphs {
     pub lifeline: &'static str,
     /// An expected (not captured) segment's line.
     pub wire_expected: &'static str,
+    /// A captured segment's line.
+    pub wire_captured: &'static str,
     pub head_right: &'static str,
     pub head_left: &'static str,
     pub ok: &'static str,
@@ -135,6 +137,7 @@ pub const UNICODE: Glyphs = Glyphs {
     border: border::ROUNDED,
     lifeline: "│",
     wire_expected: "╌",
+    wire_captured: "─",
     head_right: "▶",
     head_left: "◀",
     ok: "✓",
@@ -161,7 +164,8 @@ pub const ASCII: Glyphs = Glyphs {
         horizontal_bottom: "-",
     },
     lifeline: "|",
-    wire_expected: "-",
+    wire_expected: ".",
+    wire_captured: "-",
     head_right: ">",
     head_left: "<",
     ok: "ok",
@@ -300,6 +304,7 @@ mod tests {
         for s in [
             g.lifeline,
             g.wire_expected,
+            g.wire_captured,
             g.head_right,
             g.head_left,
             g.ok,

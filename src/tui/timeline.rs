@@ -6,7 +6,7 @@
 //! exactly what was true after step 4, and nothing is stored twice.
 
 use super::app::{App, Entry, Record};
-use super::arrows::{self, Segment};
+use super::arrows::{self, Dir, Ends, Segment};
 use crate::engine::{Call, Event, Proto};
 use std::collections::BTreeMap;
 
@@ -40,11 +40,11 @@ pub enum RowKind<'a> {
 
 /// The lane of an endpoint, by its name.
 pub fn lane_of(app: &App, actor: &str) -> usize {
-    app.lesson
-        .actors
-        .iter()
-        .position(|a| a.name == actor)
-        .unwrap_or(0)
+    lane_index(app, actor).unwrap_or(0)
+}
+
+fn lane_index(app: &App, actor: &str) -> Option<usize> {
+    app.lesson.actors.iter().position(|a| a.name == actor)
 }
 
 fn port(addr: &str) -> Option<u16> {
@@ -93,15 +93,21 @@ pub fn rows(app: &App) -> Vec<Row<'_>> {
                     at_step: r.at_step,
                     kind: RowKind::Call { lane, event: e },
                 });
-                let peer_lane = e.peer.as_deref().and_then(port).and_then(|p| owner.get(&p));
-                let Some(&peer_lane) = peer_lane else {
-                    continue;
-                };
-                for segment in arrows::expected(e) {
-                    let (from, to) = match segment.dir {
-                        arrows::Dir::Out => (lane, peer_lane),
-                        arrows::Dir::Back => (peer_lane, lane),
+                let peer_lane = e
+                    .peer
+                    .as_deref()
+                    .and_then(port)
+                    .and_then(|p| owner.get(&p))
+                    .copied();
+                for segment in arrows::for_event(e) {
+                    let ends = match &segment.ends {
+                        Ends::Dir(Dir::Out) => peer_lane.map(|p| (lane, p)),
+                        Ends::Dir(Dir::Back) => peer_lane.map(|p| (p, lane)),
+                        Ends::Actors { from, to } => lane_index(app, from).zip(lane_index(app, to)),
                     };
+                    // A segment to or from an endpoint without a lane (a
+                    // port nobody in the lesson holds) has nowhere to go.
+                    let Some((from, to)) = ends else { continue };
                     let index = if r.at_step == focus {
                         arrow_index += 1;
                         arrow_index - 1

@@ -4,7 +4,7 @@
 //! time; the newest rows stay in view.
 
 use super::{fit, fit_spans, panel};
-use crate::tui::app::App;
+use crate::tui::app::{App, Entry};
 use crate::tui::arrows::Source;
 use crate::tui::theme::Theme;
 use crate::tui::timeline::{self, Row, RowKind};
@@ -19,23 +19,8 @@ const HEADER_ROWS: u16 = 2;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let g = &theme.glyphs;
-    let proto = app
-        .lesson
-        .steps
-        .iter()
-        .find_map(|s| s.proto)
-        .map(|p| p.name())
-        .unwrap_or("TCP");
-    let block = panel(" lifecycle: one lane per endpoint ", theme).title_bottom(
-        Line::styled(
-            format!(
-                " {0}{0}{1} expected: what {proto} sends, not captured ",
-                g.wire_expected, g.head_right
-            ),
-            theme.muted,
-        )
-        .right_aligned(),
-    );
+    let block = panel(" lifecycle: one lane per endpoint ", theme)
+        .title_bottom(legend(app, theme).right_aligned());
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let lanes = app.lesson.actors.len().max(1) as u16;
@@ -119,6 +104,44 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             theme.muted,
         );
     }
+}
+
+/// What the arrows are: captured on `lo`, or expected because capture did not
+/// run (each event says which).
+fn legend<'a>(app: &App, theme: &Theme) -> Line<'a> {
+    let g = &theme.glyphs;
+    let (mut captured, mut expected) = (false, false);
+    for r in app.visible() {
+        if let Entry::Event(e) = &r.entry {
+            match e.segments {
+                Some(_) => captured = true,
+                None => expected = true,
+            }
+        }
+    }
+    let proto = app
+        .lesson
+        .steps
+        .iter()
+        .find_map(|s| s.proto)
+        .map_or("TCP", |p| p.name());
+    let mut spans = Vec::new();
+    if captured {
+        spans.push(Span::styled(
+            format!(" {0}{0}{1} captured on lo ", g.wire_captured, g.head_right),
+            theme.muted,
+        ));
+    }
+    if expected || !captured {
+        spans.push(Span::styled(
+            format!(
+                " {0}{0}{1} expected: what {proto} sends, not captured ",
+                g.wire_expected, g.head_right
+            ),
+            theme.muted,
+        ));
+    }
+    Line::from(spans)
 }
 
 /// `listening`, `connected`: the first word of a state, for the heading.
@@ -207,6 +230,7 @@ fn draw_row(
             };
             let line = match segment.source {
                 Source::Expected => g.wire_expected,
+                Source::Captured => g.wire_captured,
             };
             draw_arrow(
                 buf,
