@@ -16,6 +16,10 @@ struct Serve {
     child: Child,
     port: u16,
     events: Arc<AtomicUsize>,
+    /// The longest `data` preview seen, in characters.
+    longest_preview: Arc<AtomicUsize>,
+    /// Every `data` preview seen, for checks on what a peer sent.
+    previews: Arc<std::sync::Mutex<Vec<String>>>,
 }
 
 impl Drop for Serve {
@@ -46,18 +50,29 @@ fn serve() -> Serve {
     // Keep draining stderr so the child never blocks on it.
     std::thread::spawn(move || for _ in err.lines().map_while(Result::ok) {});
     let events = Arc::new(AtomicUsize::new(0));
-    let counter = events.clone();
+    let longest_preview = Arc::new(AtomicUsize::new(0));
+    let previews = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let (counter, longest, seen) = (events.clone(), longest_preview.clone(), previews.clone());
     let out = BufReader::new(child.stdout.take().unwrap());
     std::thread::spawn(move || {
         for line in out.lines().map_while(Result::ok) {
-            assert!(line.starts_with('{'), "not a JSON event: {line}");
+            let v: serde_json::Value = serde_json::from_str(&line).expect("a JSON event");
             counter.fetch_add(1, Ordering::Relaxed);
+            if let Some(d) = v["data"].as_str().filter(|d| !d.is_empty()) {
+                longest.fetch_max(d.chars().count(), Ordering::Relaxed);
+                let mut seen = seen.lock().unwrap();
+                if seen.len() < 100 {
+                    seen.push(d.to_string());
+                }
+            }
         }
     });
     Serve {
         child,
         port,
         events,
+        longest_preview,
+        previews,
     }
 }
 
@@ -166,10 +181,58 @@ fn a_twenty_megabyte_flood_is_echoed_with_bounded_memory() {
         server.events.load(Ordering::Relaxed)
     );
     assert_eq!(fds_after, fds_before, "fd leak");
+    // 4 KB reads, but each event carries a capped preview (64 bytes, each
+    // escaped to at most 4 characters, and the ellipsis).
+    let longest = server.longest_preview.load(Ordering::Relaxed);
+    assert!(longest <= 64 * 4 + 1, "preview of {longest} characters");
     // Buffering the flood would need 20 MB; bounded reads and a bounded
     // event channel keep the server far below that.
     assert!(
         peak < rss_before + 8 * 1024,
         "memory grew with the flood: {rss_before} KiB -> peak {peak} KiB"
     );
+}
+
+#[test]
+fn a_silent_peer_blocks_nobody_and_escape_sequences_arrive_escaped() {
+    let server = serve();
+    // A peer that connects and then says nothing, ever.
+    let silent = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    // Others are still served while its recv waits.
+    echo_round_trip(server.port);
+
+    // A peer that sends a terminal escape sequence (clear screen, bell,
+    // change title) and bytes that are not UTF-8.
+    let mut rude = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    rude.set_read_timeout(Some(PATIENCE)).unwrap();
+    let payload = b"\x1b[2J\x1b]0;pwned\x07\xff\xfe\x00end";
+    rude.write_all(payload).unwrap();
+    let mut back = vec![0u8; payload.len()];
+    rude.read_exact(&mut back).unwrap();
+    assert_eq!(back, payload, "the echo is byte for byte");
+    drop(rude);
+    echo_round_trip(server.port);
+
+    // The events reach our reader a moment after the echo reaches the peer.
+    let start = Instant::now();
+    let shown = loop {
+        let previews = server.previews.lock().unwrap().clone();
+        if let Some(d) = previews.iter().find(|d| d.contains("end")) {
+            break d.clone();
+        }
+        assert!(
+            start.elapsed() < PATIENCE,
+            "no preview of the rude payload in {previews:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(
+        shown.chars().all(|c| !c.is_control()),
+        "a raw control character would reach the terminal: {shown:?}"
+    );
+    assert!(
+        shown.contains("\\x1b[2J") && shown.contains("\\xff"),
+        "{shown:?}"
+    );
+    drop(silent);
 }
