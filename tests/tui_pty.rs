@@ -90,10 +90,21 @@ fn sigterm_restores_the_terminal() {
 }
 
 #[test]
-fn a_terminal_too_small_says_what_it_needs() {
+fn a_terminal_too_small_says_what_it_needs_and_recovers_when_enlarged() {
     let mut term = Term::spawn(BIN, &[], 50, 15);
     term.wait_for(WAIT, |s| s.contents().contains("at least 60×20"))
         .unwrap_or_else(|| panic!("no size message:\n{}", term.contents()));
+    // Keys still work while the screen is too small: run the first call.
+    term.press(b" ");
+    term.resize(80, 24);
+    term.wait_for(WAIT, |s| {
+        let c = s.contents();
+        c.contains("step 1 of 22") && c.contains("socket() = ")
+    })
+    .unwrap_or_else(|| panic!("no recovery at 80x24:\n{}", term.contents()));
+    term.resize(200, 50);
+    term.wait_for(WAIT, |s| s.contents().contains("TCP/IP layers"))
+        .unwrap_or_else(|| panic!("no full layout at 200x50:\n{}", term.contents()));
     term.press(b"q");
     assert!(term.wait_exit(WAIT).expect("exits").success());
 }

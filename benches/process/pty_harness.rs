@@ -68,6 +68,24 @@ impl Term {
         }
     }
 
+    /// Resize the terminal, as dragging the window's corner does: the pty
+    /// sends the program SIGWINCH, and the screen model gets the new size.
+    #[allow(dead_code)] // used by tests/tui_pty.rs, not by the benchmarks
+    pub fn resize(&mut self, cols: u16, rows: u16) {
+        self._master
+            .resize(PtySize {
+                rows,
+                cols,
+                pixel_width: 0,
+                pixel_height: 0,
+            })
+            .expect("resize pty");
+        self.parser.set_size(
+            std::num::NonZero::new(rows).expect("rows > 0"),
+            std::num::NonZero::new(cols).expect("cols > 0"),
+        );
+    }
+
     pub fn pid(&self) -> u32 {
         self.child.process_id().expect("child pid")
     }

@@ -125,10 +125,14 @@ pub struct Glyphs {
     pub waiting: &'static str,
     /// Separates a call from the state it leaves.
     pub leads_to: &'static str,
+    /// Joins a connection's two ends.
+    pub both: &'static str,
     pub down: &'static str,
     pub up: &'static str,
+    /// The port bar: well-known, registered and dynamic ranges.
     pub bar_full: &'static str,
     pub bar_light: &'static str,
+    pub bar_medium: &'static str,
     pub marker: &'static str,
     pub ellipsis: &'static str,
 }
@@ -144,10 +148,12 @@ pub const UNICODE: Glyphs = Glyphs {
     fail: "✗",
     waiting: "…",
     leads_to: "▸",
+    both: "↔",
     down: "↓",
     up: "↑",
     bar_full: "█",
     bar_light: "░",
+    bar_medium: "▒",
     marker: "▲",
     ellipsis: "…",
 };
@@ -172,10 +178,12 @@ pub const ASCII: Glyphs = Glyphs {
     fail: "X",
     waiting: "...",
     leads_to: ">",
+    both: "<->",
     down: "v",
     up: "^",
     bar_full: "#",
     bar_light: ".",
+    bar_medium: ":",
     marker: "^",
     ellipsis: "~",
 };
@@ -311,10 +319,12 @@ mod tests {
             g.fail,
             g.waiting,
             g.leads_to,
+            g.both,
             g.down,
             g.up,
             g.bar_full,
             g.bar_light,
+            g.bar_medium,
             g.marker,
             g.ellipsis,
             g.border.top_left,

@@ -4,6 +4,7 @@
 //! time; the newest rows stay in view.
 
 use super::{fit, fit_spans, panel};
+use crate::engine::Proto;
 use crate::tui::app::{App, Entry};
 use crate::tui::arrows::Source;
 use crate::tui::theme::Theme;
@@ -50,8 +51,21 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             .iter()
             .filter(|h| h.actor == actor.name)
             .map(|h| {
-                let port = h.port().map(|p| format!(" :{p}")).unwrap_or_default();
-                format!("fd {} {}{port}", h.fd, short_state(&h.state))
+                let port = |a: &Option<String>| {
+                    a.as_deref()
+                        .and_then(|a| a.rsplit_once(':'))
+                        .map(|(_, p)| format!(":{p}"))
+                        .unwrap_or_default()
+                };
+                match (h.proto, &h.peer) {
+                    // A connection: which peer port it talks to.
+                    (Proto::Tcp, Some(_)) if h.state.starts_with("connected") => {
+                        format!("fd {} {} {}", h.fd, g.both, port(&h.peer))
+                    }
+                    _ => format!("fd {} {} {}", h.fd, short_state(&h.state), port(&h.local))
+                        .trim_end()
+                        .to_string(),
+                }
             })
             .collect();
         let socks = if socks.is_empty() {

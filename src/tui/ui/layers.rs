@@ -76,53 +76,43 @@ pub fn touch(e: &Event) -> Touch {
         Call::Socket => t(
             TOP,
             Flow::Stays,
-            "socket creates an endpoint between your program and the transport layer",
+            "a new endpoint between program and transport",
         ),
         Call::Setsockopt => t(
             TRANSPORT,
             Flow::Stays,
-            "an option on the transport layer's socket: nothing is sent",
+            "a transport-layer option: nothing is sent",
         ),
         Call::Bind => t(
             TRANSPORT,
             Flow::Stays,
-            "transport-layer bookkeeping: the port is reserved, nothing is sent",
+            "transport bookkeeping: the port is reserved",
         ),
         Call::Listen => t(
             TRANSPORT,
             Flow::Stays,
-            "transport-layer bookkeeping: the socket now takes connections, nothing is sent",
+            "transport bookkeeping: nothing is sent",
         ),
-        Call::Accept => t(
-            TOP,
-            Flow::Up,
-            "the handshake already happened below; accept takes the finished connection from the transport layer",
-        ),
+        Call::Accept => t(TOP, Flow::Up, "takes a finished handshake from the queue"),
         Call::Connect => t(
             ALL,
             Flow::Down,
-            "the handshake goes down to the wire and the answer comes back up",
+            "the handshake goes down to the wire and back",
         ),
         Call::Send | Call::Sendto => t(
             ALL,
             Flow::Down,
-            "your bytes go down the stack, each layer adding its header",
+            "down the stack: each layer adds its header",
         ),
-        Call::Recv | Call::Recvfrom => t(
-            ALL,
-            Flow::Up,
-            "the data came up the stack when it arrived; recv copies it out of the socket's buffer",
-        ),
-        Call::Shutdown | Call::Close if e.proto == Proto::Tcp && e.peer.is_some() => t(
-            ALL,
-            Flow::Down,
-            "TCP sends a FIN down the stack to tell the peer",
-        ),
-        Call::Shutdown | Call::Close => t(
-            TOP,
-            Flow::Stays,
-            "the socket is released; with no connection, nothing is sent",
-        ),
+        Call::Recv | Call::Recvfrom => {
+            t(ALL, Flow::Up, "it came up on arrival; recv copies it out")
+        }
+        Call::Shutdown | Call::Close if e.proto == Proto::Tcp && e.peer.is_some() => {
+            t(ALL, Flow::Down, "a FIN goes down the stack to the peer")
+        }
+        Call::Shutdown | Call::Close => {
+            t(TOP, Flow::Stays, "released: no connection, nothing is sent")
+        }
     }
 }
 
@@ -167,7 +157,7 @@ fn encapsulation(e: &Event) -> Option<[String; 4]> {
         None => format!("payload, {} bytes", e.bytes.unwrap_or(0)),
     };
     let src_ip = if ip(src) == "0.0.0.0" {
-        "(source filled in by the kernel)".to_string()
+        "(kernel's choice)".to_string()
     } else {
         ip(src).to_string()
     };
@@ -180,7 +170,7 @@ fn encapsulation(e: &Event) -> Option<[String; 4]> {
             port(dst)
         ),
         format!("+ IP header: {src_ip} → {}", ip(dst)),
-        "the loopback interface: never leaves this machine".into(),
+        "lo: the packet never leaves this machine".into(),
     ])
 }
 
@@ -254,13 +244,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 /// One line: the layers as a path, the touched ones lit.
 fn strip(frame: &mut Frame, area: Rect, touch: Option<Touch>, theme: &Theme) {
     let g = &theme.glyphs;
-    let names = ["Application", "Transport", "Network", "Link"];
+    // Each layer with the OSI layers it maps to, by number.
+    let names = ["Application 7-5", "Transport 4", "Network 3", "Link 2-1"];
     let sep = match touch.map(|t| t.flow) {
         Some(Flow::Up) => format!(" {} ", g.up),
         Some(Flow::Down) => format!(" {} ", g.down),
         _ => " · ".into(),
     };
-    let mut spans = vec![Span::styled(" layers: ", theme.title)];
+    let mut spans = vec![Span::styled(" TCP/IP (OSI): ", theme.title)];
     for (i, n) in names.iter().enumerate() {
         let lit = touch.is_some_and(|t| t.layers[i]);
         spans.push(Span::styled(

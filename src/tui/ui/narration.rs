@@ -33,7 +33,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     }
     let records = timeline::focused(app);
     // The step's own call first, then the calls it woke.
-    let own = records.iter().find(|r| r.entry.step() == focus);
+    // The step's own call: its event once it has returned (a connect that
+    // waited a moment reports Waiting, then its event, in the same step).
+    let own = records
+        .iter()
+        .find(|r| r.entry.step() == focus && matches!(r.entry, Entry::Event(_)))
+        .or_else(|| records.iter().find(|r| r.entry.step() == focus));
     let step = app.lesson.steps.get(focus.wrapping_sub(1));
     // Most important first, since a small screen cuts the bottom: the call
     // and what it did, then the calls it woke, then why and a question.

@@ -91,7 +91,7 @@ fn bar(buf: &mut Buffer, x: u16, y: u16, width: u16, theme: &Theme) {
         let (glyph, style) = match Range::of(port) {
             Range::WellKnown => (g.bar_full, theme.port_system),
             Range::General => (g.bar_light, theme.port_user),
-            Range::Dynamic => (g.bar_full, theme.port_dynamic),
+            Range::Dynamic => (g.bar_medium, theme.port_dynamic),
         };
         buf.set_string(x + i, y, glyph, style);
     }
@@ -195,11 +195,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     y += 1;
     let legend = Line::from(vec![
         Span::styled("0–1023", theme.port_system),
-        Span::styled(" well-known/system · ", theme.muted),
+        Span::styled(" well-known · ", theme.muted),
         Span::styled("1024–49151", theme.port_user),
-        Span::styled(" registered/user · ", theme.muted),
+        Span::styled(" registered · ", theme.muted),
         Span::styled("49152–65535", theme.port_dynamic),
-        Span::styled(" dynamic/private", theme.muted),
+        Span::styled(" dynamic", theme.muted),
     ]);
     let legend = Line::from(fit_spans(legend.spans, w as usize, g.ellipsis));
     buf.set_line(x, y, &legend, w);
