@@ -15,14 +15,14 @@ pub struct Field {
     pub value: String,
 }
 
-/// The heading of each layer's group, as the layer diagram names the layer
-/// and what this packet has there.
+/// The heading of each layer's group, named as the layer diagram names the
+/// layer, with what this packet has there.
 pub fn layer_heading(layer: Layer, d: &Decoded) -> String {
     match layer {
-        Layer::Link => "Link: loopback pseudo-Ethernet header, 14 bytes".into(),
+        Layer::Link => "Network interface: loopback pseudo-Ethernet header, 14 bytes".into(),
         Layer::Internet => match &d.ip {
-            Some(ip) => format!("Internet: IPv4 header, {} bytes", ip.header_len),
-            None => "Internet: not IPv4".into(),
+            Some(ip) => format!("Network: IPv4 header, {} bytes", ip.header_len),
+            None => "Network: not IPv4".into(),
         },
         Layer::Transport => match &d.transport {
             Some(Transport::Tcp(t)) => format!("Transport: TCP header, {} bytes", t.header_len),
@@ -32,6 +32,21 @@ pub fn layer_heading(layer: Layer, d: &Decoded) -> String {
         },
         Layer::Application => format!("Application: payload, {} bytes", d.payload_len()),
     }
+}
+
+/// Where each layer sits in the frame, as text (`bytes 0-13`), so the
+/// hex dump's colours are never the only way to tell the layers apart.
+pub fn layer_span(layer: Layer, d: &Decoded) -> Option<String> {
+    let r = match layer {
+        Layer::Link => d.link.as_ref()?.bytes.clone(),
+        Layer::Internet => d.ip.as_ref()?.bytes.clone(),
+        Layer::Transport => d.transport.as_ref()?.bytes(),
+        Layer::Application => d.payload.clone(),
+    };
+    if r.is_empty() {
+        return None;
+    }
+    Some(format!("bytes {}-{}", r.start, r.end - 1))
 }
 
 fn mac(m: [u8; 6]) -> String {
@@ -322,6 +337,11 @@ mod tests {
         let last = rows.last().unwrap().bytes.last().unwrap();
         assert_eq!(*last, (b'\n', Layer::Application));
         assert!(rows[1].text().starts_with("0010  "));
+        let d = decode(&f);
+        assert_eq!(layer_span(Layer::Link, &d).unwrap(), "bytes 0-13");
+        assert_eq!(layer_span(Layer::Internet, &d).unwrap(), "bytes 14-33");
+        assert_eq!(layer_span(Layer::Transport, &d).unwrap(), "bytes 34-53");
+        assert_eq!(layer_span(Layer::Application, &d).unwrap(), "bytes 54-56");
     }
 
     #[test]
