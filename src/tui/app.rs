@@ -14,6 +14,7 @@ use super::arrows;
 use super::keys::{self, Action};
 use crate::engine::{EngineMsg, Event, Pace, Waiting};
 use crate::lesson::Lesson;
+use crate::wire::{CaptureStatus, Segment};
 use crossterm::event::KeyEvent;
 use std::collections::VecDeque;
 use std::time::Duration;
@@ -159,6 +160,10 @@ pub struct App {
     pub notice: Option<String>,
     /// Terminal size, cells.
     pub size: (u16, u16),
+    /// Whether the engine captures this run's packets, as it said at start.
+    pub capture: CaptureStatus,
+    /// The packet pane, when open: the number (`n`) of the packet it shows.
+    pub packet: Option<u64>,
 }
 
 /// A message for [`update`].
@@ -181,6 +186,8 @@ pub enum Effect {
     Pace(Pace),
     /// Drop the engine (closing its sockets) and start this lesson afresh.
     Restart(Box<Lesson>),
+    /// Write the run's captured packets to a pcap file.
+    SavePcap,
     Quit,
 }
 
@@ -200,7 +207,102 @@ impl App {
             machine,
             notice: None,
             size: (0, 0),
+            capture: CaptureStatus::Disabled,
+            packet: None,
         }
+    }
+
+    /// Record whether the new run captures. Without privilege the screen
+    /// says once, plainly, how to enable capture (until the next step).
+    pub fn set_capture(&mut self, status: CaptureStatus) {
+        if let Some(n) = status.notice() {
+            self.notice = Some(n);
+        }
+        self.capture = status;
+    }
+
+    /// The captured packets of the calls on screen at the focused step, in
+    /// capture order. Empty when capture did not run.
+    pub fn packets(&self) -> Vec<&Segment> {
+        let mut out: Vec<&Segment> = self
+            .visible()
+            .filter_map(|r| match &r.entry {
+                Entry::Event(e) => e.segments.as_ref(),
+                Entry::Waiting(_) => None,
+            })
+            .flatten()
+            .collect();
+        out.sort_by_key(|s| s.n);
+        out.dedup_by_key(|s| s.n);
+        out
+    }
+
+    /// The packet the pane shows: the one chosen, or, when it is not on
+    /// screen at the focused step, the latest that is.
+    pub fn shown_packet(&self) -> Option<(usize, &Segment)> {
+        let n = self.packet?;
+        let packets = self.packets();
+        let i = packets
+            .iter()
+            .position(|s| s.n == n)
+            .or_else(|| packets.len().checked_sub(1))?;
+        Some((i, packets[i]))
+    }
+
+    /// Why there are no packets to show, for the notice line.
+    fn no_packets(&self) -> String {
+        if let Some(hint) = self.capture.notice() {
+            return hint;
+        }
+        if self
+            .visible()
+            .any(|r| matches!(&r.entry, Entry::Event(e) if e.segments.is_some()))
+        {
+            "No packets yet: the calls so far put nothing on the wire.".into()
+        } else {
+            "No packets: this run does not capture.".into()
+        }
+    }
+
+    fn toggle_packets(&mut self) -> Effect {
+        if self.packet.is_some() {
+            self.packet = None;
+            return Effect::None;
+        }
+        // Open on the last packet the focused step caused, else the last one.
+        let focus = self.focus();
+        let of_focus = self
+            .history
+            .iter()
+            .filter(|r| r.at_step == focus)
+            .filter_map(|r| match &r.entry {
+                Entry::Event(e) => e.segments.as_ref()?.last().map(|s| s.n),
+                Entry::Waiting(_) => None,
+            })
+            .max();
+        match of_focus.or_else(|| self.packets().last().map(|s| s.n)) {
+            Some(n) => self.packet = Some(n),
+            None => self.notice = Some(self.no_packets()),
+        }
+        Effect::None
+    }
+
+    /// Choose the packet `delta` places away in the list.
+    fn move_packet(&mut self, delta: isize) {
+        let Some((i, _)) = self.shown_packet() else {
+            return;
+        };
+        let packets = self.packets();
+        let j = i.saturating_add_signed(delta).min(packets.len() - 1);
+        self.packet = Some(packets[j].n);
+    }
+
+    fn save_pcap(&mut self) -> Effect {
+        if self.packets().is_empty() && !self.capture.running() {
+            self.notice = Some(self.no_packets());
+            return Effect::None;
+        }
+        Effect::SavePcap
     }
 
     /// The step the screen shows: the reviewed one, or the latest.
@@ -377,9 +479,28 @@ impl App {
             }
             None => {}
         }
+        if self.packet.is_some() {
+            match action {
+                Action::Up => {
+                    self.move_packet(-1);
+                    return Effect::None;
+                }
+                Action::Down => {
+                    self.move_packet(1);
+                    return Effect::None;
+                }
+                Action::Close => {
+                    self.packet = None;
+                    return Effect::None;
+                }
+                _ => {}
+            }
+        }
         match action {
             Action::Next => self.next(),
             Action::Back => self.back(),
+            Action::Packets => self.toggle_packets(),
+            Action::SavePcap => self.save_pcap(),
             Action::Now | Action::Close => {
                 self.review = None;
                 Effect::None

@@ -21,6 +21,10 @@ enum Recorded {
 }
 
 const TCP: &str = include_str!("fixtures/tcp.jsonl");
+/// A `tcp` run recorded with the bytes of its packets: the events, and the
+/// pcap the same run wrote (events carry packet numbers, not bytes).
+const WIRE_TCP: &str = include_str!("fixtures/wire_tcp.jsonl");
+const WIRE_TCP_PCAP: &[u8] = include_bytes!("fixtures/wire_tcp.pcap");
 const UDP: &str = include_str!("fixtures/udp.jsonl");
 
 fn parse(text: &str) -> Vec<EngineMsg> {
@@ -39,6 +43,35 @@ fn parse(text: &str) -> Vec<EngineMsg> {
 /// Every message of a recorded `tcp` run, in order.
 pub fn tcp() -> Vec<EngineMsg> {
     parse(TCP)
+}
+
+/// Every message of a recorded `tcp` run whose segments carry their frames,
+/// read back from the pcap recorded with it: what the packet pane decodes.
+pub fn tcp_with_frames() -> Vec<EngineMsg> {
+    let mut reader =
+        pcap_file::pcap::PcapReader::new(WIRE_TCP_PCAP).expect("fixture pcap has a header");
+    let mut frames = Vec::new();
+    while let Some(p) = reader.next_packet() {
+        let p = p.expect("fixture pcap packet");
+        frames.push(crate::wire::Frame {
+            n: frames.len() as u64 + 1,
+            time: p.timestamp,
+            data: p.data.into_owned(),
+            orig_len: p.orig_len,
+        });
+    }
+    parse(WIRE_TCP)
+        .into_iter()
+        .map(|m| match m {
+            EngineMsg::Event(mut e) => {
+                for s in e.segments.iter_mut().flatten() {
+                    s.frame = frames[s.n as usize - 1].clone();
+                }
+                EngineMsg::Event(e)
+            }
+            other => other,
+        })
+        .collect()
 }
 
 /// Every message of a recorded `udp` run, in order.
@@ -110,6 +143,58 @@ mod tests {
                 env!("CARGO_MANIFEST_DIR")
             );
             std::fs::write(path, out).unwrap();
+        }
+    }
+
+    /// Regenerate the packet pane's fixture (events and pcap) from a real run.
+    #[test]
+    #[ignore = "rewrites src/tui/fixtures/wire_tcp.* from a real run (as root)"]
+    fn record_wire_fixture() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let config = crate::engine::EngineConfig {
+            port: 0,
+            pace: crate::engine::Pace::RunToEnd,
+            capture: true,
+        };
+        let (msgs, wire) = rt.block_on(crate::engine::run_to_end_with(
+            lesson::builtin("tcp").unwrap(),
+            config,
+        ));
+        assert!(wire.status().running(), "capture: {:?}", wire.status());
+        let mut out = String::new();
+        for m in msgs {
+            let rec = match m {
+                EngineMsg::Waiting(w) => Recorded::Waiting(w),
+                EngineMsg::Event(e) => Recorded::Event(e),
+                EngineMsg::Finished => Recorded::Finished,
+                EngineMsg::Failed(e) => panic!("tcp failed: {e}"),
+            };
+            out.push_str(&serde_json::to_string(&rec).unwrap());
+            out.push('\n');
+        }
+        let dir = format!("{}/src/tui/fixtures", env!("CARGO_MANIFEST_DIR"));
+        std::fs::write(format!("{dir}/wire_tcp.jsonl"), out).unwrap();
+        wire.write_pcap(std::path::Path::new(&format!("{dir}/wire_tcp.pcap")))
+            .unwrap();
+    }
+
+    #[test]
+    fn the_packet_fixture_carries_every_frame() {
+        let events: Vec<Event> = crate::engine::events(&tcp_with_frames())
+            .into_iter()
+            .cloned()
+            .collect();
+        let segs: Vec<_> = events
+            .iter()
+            .flat_map(|e| e.segments.iter().flatten())
+            .collect();
+        assert!(segs.len() >= 20);
+        for s in segs {
+            let d = crate::wire::decode::decode(&s.frame.data);
+            assert_eq!(d.payload.len(), s.len, "packet {}", s.n);
         }
     }
 

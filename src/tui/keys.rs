@@ -28,6 +28,10 @@ pub enum Action {
     Close,
     Up,
     Down,
+    /// Open or close the packet pane.
+    Packets,
+    /// Write the packets captured so far to a pcap file.
+    SavePcap,
     Quit,
 }
 
@@ -68,12 +72,24 @@ pub const BINDINGS: &[Binding] = &[
         does: "choose another lesson",
     },
     Binding {
+        keys: "P",
+        does: "packet pane: one captured packet, layer by layer",
+    },
+    Binding {
+        keys: "↑ ↓ k j",
+        does: "packet pane: the previous / next packet",
+    },
+    Binding {
+        keys: "w",
+        does: "save the captured packets as a pcap file",
+    },
+    Binding {
         keys: "?",
         does: "this help",
     },
     Binding {
         keys: "Esc",
-        does: "close this help or the lesson list",
+        does: "close the help, lesson list or packet pane",
     },
     Binding {
         keys: "q Ctrl-C",
@@ -105,6 +121,8 @@ pub fn action(key: KeyEvent) -> Option<Action> {
         KeyCode::Esc => A::Close,
         KeyCode::Up | KeyCode::Char('k') => A::Up,
         KeyCode::Down | KeyCode::Char('j') => A::Down,
+        KeyCode::Char('P') => A::Packets,
+        KeyCode::Char('w') => A::SavePcap,
         KeyCode::Char('q') => A::Quit,
         _ => return None,
     })

@@ -17,13 +17,15 @@
 //! - [`theme`]: colours and glyphs by role.
 //! - [`arrows`]: what each call puts on the wire (expected, until captured).
 //! - [`timeline`]: rows, sockets and ports at the focused step.
-//! - [`ui`]: one file per panel.
+//! - [`ui`]: one file per panel (the packet pane is `ui::packet`).
 
 pub mod app;
 pub mod arrows;
 #[cfg(test)]
 pub(crate) mod fixtures;
 pub mod keys;
+#[cfg(test)]
+mod packet_tests;
 #[cfg(test)]
 mod render_tests;
 pub mod theme;
@@ -153,6 +155,7 @@ async fn event_loop(
     let size = guard.terminal.size()?;
     app.size = (size.width, size.height);
     let mut engine = Engine::start(app.lesson.clone(), config(&app));
+    app.set_capture(engine.wire().status());
     let mut engine_open = true;
     let mut keys = EventStream::new();
     let mut sigint = signal(SignalKind::interrupt())?;
@@ -198,9 +201,41 @@ async fn event_loop(
             Effect::Restart(lesson) => {
                 // Dropping the old engine closes every socket it opened.
                 engine = Engine::start(*lesson, config(&app));
+                app.set_capture(engine.wire().status());
                 engine_open = true;
             }
+            Effect::SavePcap => app.notice = Some(save_pcap(&engine.wire(), &app.lesson.name)),
             Effect::Quit => return Ok(Outcome::Quit),
         }
+    }
+}
+
+/// `w`: write the run's captured packets to a new pcap file in the current
+/// directory, and say where (or why not) on the notice line.
+fn save_pcap(wire: &crate::wire::Wire, lesson: &str) -> String {
+    if let Some(why) = wire.status().notice() {
+        return format!("No pcap written: {why}");
+    }
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    // Never overwrite: a second save in the same second gets a suffix.
+    let path = (0..)
+        .map(|i| {
+            let suffix = if i == 0 {
+                String::new()
+            } else {
+                format!("-{i}")
+            };
+            std::path::PathBuf::from(format!("sockscope-{lesson}-{secs}{suffix}.pcap"))
+        })
+        .find(|p| !p.exists())
+        .expect("some name is free");
+    match wire.write_pcap(&path) {
+        Ok(n) => format!(
+            "Wrote {n} packets to {} (open it with tcpdump -r or Wireshark)",
+            path.display()
+        ),
+        Err(e) => format!("Could not write {}: {e}", path.display()),
     }
 }

@@ -86,6 +86,16 @@ pub struct ThemeSpec {
     pub review_fg: Color,
     #[serde(deserialize_with = "color")]
     pub review_bg: Color,
+    /// The packet pane: the bytes and fields of each layer (network
+    /// interface, network, transport, application), in the hex dump too.
+    #[serde(deserialize_with = "color")]
+    pub layer_link: Color,
+    #[serde(deserialize_with = "color")]
+    pub layer_network: Color,
+    #[serde(deserialize_with = "color")]
+    pub layer_transport: Color,
+    #[serde(deserialize_with = "color")]
+    pub layer_application: Color,
 }
 
 fn color<'de, D: Deserializer<'de>>(d: D) -> Result<Color, D::Error> {
@@ -211,6 +221,9 @@ pub struct Theme {
     pub port_marker: Style,
     pub key: Style,
     pub review: Style,
+    /// Network interface, network, transport, application: the packet
+    /// pane's colour for each layer.
+    pub layers: [Style; 4],
     pub glyphs: Glyphs,
     /// Draw nothing but ASCII: every other character left on screen is
     /// replaced after drawing (see `ui::asciify`).
@@ -218,6 +231,17 @@ pub struct Theme {
 }
 
 impl Theme {
+    /// The colour of one layer of a captured packet.
+    pub fn layer(&self, layer: crate::wire::decode::Layer) -> Style {
+        use crate::wire::decode::Layer;
+        self.layers[match layer {
+            Layer::Link => 0,
+            Layer::Internet => 1,
+            Layer::Transport => 2,
+            Layer::Application => 3,
+        }]
+    }
+
     /// Build a theme. `no_color` drops every colour (the `NO_COLOR`
     /// convention) and keeps the modifiers that carry meaning.
     pub fn new(spec: &ThemeSpec, no_color: bool, ascii: bool) -> Theme {
@@ -261,6 +285,12 @@ impl Theme {
             port_marker: fg(spec.port_marker).add_modifier(bold),
             key: fg(spec.key).add_modifier(bold),
             review: on(spec.review_fg, spec.review_bg),
+            layers: [
+                fg(spec.layer_link),
+                fg(spec.layer_network),
+                fg(spec.layer_transport),
+                fg(spec.layer_application),
+            ],
             glyphs: if ascii { ASCII } else { UNICODE },
             ascii,
         }

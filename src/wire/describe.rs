@@ -244,6 +244,94 @@ pub fn fields(frame: &[u8], seg: Option<&Segment>) -> Vec<Field> {
     out
 }
 
+/// The packet in one line per layer (two for TCP options), for a small
+/// screen: each line begins with the layer's name as the diagram shows it.
+pub fn summary(frame: &[u8], seg: Option<&Segment>) -> Vec<(Layer, String)> {
+    let d = decode(frame);
+    let mut out = Vec::new();
+    if let Some(l) = &d.link {
+        out.push((
+            Layer::Link,
+            format!(
+                "Network interface  {} → {}  type 0x{:04x}",
+                mac(l.src_mac),
+                mac(l.dst_mac),
+                l.ether_type
+            ),
+        ));
+    }
+    if let Some(ip) = &d.ip {
+        out.push((
+            Layer::Internet,
+            format!(
+                "Network  IPv4 {} → {}  TTL {}  length {}  protocol {} ({})  checksum 0x{:04x} {}",
+                ip.src,
+                ip.dst,
+                ip.ttl,
+                ip.total_len,
+                ip.protocol,
+                protocol_name(ip.protocol),
+                ip.checksum,
+                if ip.checksum_ok { "ok" } else { "bad" }
+            ),
+        ));
+    }
+    let ports = |a: u16, b: u16| {
+        let [a1, a0] = a.to_be_bytes();
+        let [b1, b0] = b.to_be_bytes();
+        format!("{a} ({a1:02x} {a0:02x}) → {b} ({b1:02x} {b0:02x})")
+    };
+    match &d.transport {
+        Some(Transport::Tcp(t)) => {
+            let seq = seg.and_then(|s| s.seq).unwrap_or(t.seq);
+            let mut line = format!(
+                "Transport  TCP {}  {}  seq {seq}",
+                ports(t.src_port, t.dst_port),
+                t.flags().join(" ")
+            );
+            if t.ack_flag {
+                let ack = seg.and_then(|s| s.ack).unwrap_or(t.ack);
+                line.push_str(&format!("  ack {ack}"));
+            }
+            line.push_str(&format!("  win {}", t.window));
+            out.push((Layer::Transport, line));
+            if !t.options.is_empty() {
+                out.push((
+                    Layer::Transport,
+                    format!("  options {}", t.options.join(", ")),
+                ));
+            }
+        }
+        Some(Transport::Udp(u)) => out.push((
+            Layer::Transport,
+            format!(
+                "Transport  UDP {}  length {}",
+                ports(u.src_port, u.dst_port),
+                u.length
+            ),
+        )),
+        Some(Transport::Icmp(i)) => out.push((
+            Layer::Transport,
+            format!("Transport  ICMP type {} code {}", i.icmp_type, i.code),
+        )),
+        None => {}
+    }
+    let payload = &frame[d.payload.clone()];
+    out.push((
+        Layer::Application,
+        if payload.is_empty() {
+            "Application  no payload".into()
+        } else {
+            format!(
+                "Application  {} bytes \"{}\"",
+                payload.len(),
+                escape(payload, 48)
+            )
+        },
+    ));
+    out
+}
+
 /// One row of the hex dump: its offset and its bytes with their layers.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HexRow {
@@ -342,6 +430,29 @@ mod tests {
         assert_eq!(layer_span(Layer::Internet, &d).unwrap(), "bytes 14-33");
         assert_eq!(layer_span(Layer::Transport, &d).unwrap(), "bytes 34-53");
         assert_eq!(layer_span(Layer::Application, &d).unwrap(), "bytes 54-56");
+    }
+
+    #[test]
+    fn summary_has_one_line_per_layer_with_ports_in_network_byte_order() {
+        let f = data_frame();
+        let lines = summary(&f, None);
+        let layers: Vec<Layer> = lines.iter().map(|(l, _)| *l).collect();
+        assert_eq!(
+            layers,
+            [
+                Layer::Link,
+                Layer::Internet,
+                Layer::Transport,
+                Layer::Application
+            ]
+        );
+        assert!(
+            lines[2].1.contains("40727 (9f 17) → 8080 (1f 90)"),
+            "{}",
+            lines[2].1
+        );
+        assert!(lines[2].1.contains("PSH ACK  seq 1001  ack 2002"));
+        assert!(lines[3].1.contains("3 bytes"));
     }
 
     #[test]

@@ -27,7 +27,8 @@
 //! reduced to a one-line strip and a two-line bar.
 //! ```
 //!
-//! Room for more: a kernel panel or a packet pane gets its own field in
+//! The packet pane (`P`) takes the rows of the lanes and the middle panels
+//! while it is open. Room for more: a kernel panel gets its own field in
 //! [`Areas`] and a line in [`layout`]; no other panel changes.
 
 pub mod help;
@@ -35,6 +36,7 @@ pub mod keybar;
 pub mod lanes;
 pub mod layers;
 pub mod narration;
+pub mod packet;
 pub mod picker;
 pub mod ports;
 pub mod title;
@@ -139,9 +141,20 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         return;
     };
     title::render(frame, areas.title, app, theme);
-    lanes::render(frame, areas.lanes, app, theme);
-    layers::render(frame, areas.layers, app, theme);
-    ports::render(frame, areas.ports, app, theme);
+    if app.shown_packet().is_some() {
+        // The packet pane takes the lanes' and the middle panels' rows.
+        let pane = Rect {
+            x: area.x,
+            y: areas.lanes.y,
+            width: area.width,
+            height: areas.narration.y - areas.lanes.y,
+        };
+        packet::render(frame, pane, app, theme);
+    } else {
+        lanes::render(frame, areas.lanes, app, theme);
+        layers::render(frame, areas.layers, app, theme);
+        ports::render(frame, areas.ports, app, theme);
+    }
     narration::render(frame, areas.narration, app, theme);
     keybar::render(frame, areas.keybar, app, theme);
     match app.overlay {
