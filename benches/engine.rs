@@ -3,7 +3,7 @@
 //! nothing. docs/performance.md reports the ratio of their throughputs.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use sockscope::engine;
+use sockscope::engine::{self, EngineConfig, Pace};
 use sockscope::lesson;
 use std::hint::black_box;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -44,6 +44,16 @@ fn engine_overhead(c: &mut Criterion) {
     });
     group.bench_function("sockscope_engine", |b| {
         b.iter(|| black_box(rt.block_on(engine::run_to_end(tcp.clone(), 0))));
+    });
+    // With packet capture on (needs CAP_NET_RAW; without it the run
+    // degrades to no capture and this figure equals the one above).
+    let with_capture = EngineConfig {
+        port: 0,
+        pace: Pace::RunToEnd,
+        capture: true,
+    };
+    group.bench_function("sockscope_engine_with_capture", |b| {
+        b.iter(|| black_box(rt.block_on(engine::run_to_end_with(tcp.clone(), with_capture))));
     });
     group.finish();
 }

@@ -2,9 +2,9 @@
 //! back, in one process, leaks no fds and grows no memory.
 //!
 //! This file holds a single test so no other test shares its process (their
-//! allocations would blur the RSS figures). The CI variant runs 3,000 lessons;
-//! the full soak (`cargo test --test soak -- --ignored`) runs 10,000, the
-//! figure docs/reliability.md reports.
+//! allocations and sockets would blur the figures). CI runs 3,000 lessons;
+//! the full soak, `SOCKSCOPE_SOAK_RUNS=10000 cargo test --test soak --
+//! --nocapture`, runs 10,000, the figure docs/reliability.md reports.
 
 use sockscope::engine::{self, EngineMsg};
 use sockscope::lesson;
@@ -52,13 +52,16 @@ fn soak(runs: usize) {
     );
 }
 
-#[test]
-fn three_thousand_tcp_lessons_leak_no_fds_or_memory() {
-    soak(3_000);
+/// How many lessons to run: 3,000 by default (CI), or `SOCKSCOPE_SOAK_RUNS`.
+fn runs() -> usize {
+    std::env::var("SOCKSCOPE_SOAK_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .filter(|&n| n >= 2000)
+        .unwrap_or(3_000)
 }
 
 #[test]
-#[ignore = "full soak, about 10 s in release: cargo test --release --test soak -- --ignored"]
-fn ten_thousand_tcp_lessons_leak_no_fds_or_memory() {
-    soak(10_000);
+fn thousands_of_tcp_lessons_leak_no_fds_or_memory() {
+    soak(runs());
 }
