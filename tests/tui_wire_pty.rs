@@ -70,6 +70,13 @@ fn as_root_the_arrows_are_captured_and_the_pane_decodes_a_real_packet() {
         })
         .unwrap_or_else(|| panic!("k did not choose another packet:\n{}", term.contents()));
     }
+    // A frame can arrive in pieces: wait until the whole pane is drawn.
+    term.wait_for(WAIT, |s| {
+        s.contents()
+            .contains("payload           \"hello from client\"")
+    })
+    .unwrap_or_else(|| panic!("no payload field:\n{}", term.contents()));
+    term.drain_for(Duration::from_millis(50));
     let screen = term.contents();
     for needle in [
         "payload           \"hello from client\"",
@@ -131,11 +138,19 @@ fn without_cap_net_raw_the_screen_says_how_to_enable_capture() {
         140,
         45,
     );
+    // The hint wraps over lines; each part is checked on its own.
     term.wait_for(WAIT, |s| {
-        s.contents().contains("packet capture needs CAP_NET_RAW")
+        let c = s.contents();
+        [
+            "packet capture needs CAP_NET_RAW",
+            "sudo",
+            "setcap",
+            "cap_net_raw+ep",
+        ]
+        .iter()
+        .all(|n| c.contains(n))
     })
     .unwrap_or_else(|| panic!("no hint:\n{}", term.contents()));
-    assert!(term.contents().contains("setcap cap_net_raw+ep"));
     step_to(&mut term, 6);
     term.wait_for(WAIT, |s| s.contents().contains("expected: what"))
         .unwrap_or_else(|| panic!("arrows not marked expected:\n{}", term.contents()));
