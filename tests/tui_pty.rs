@@ -108,3 +108,49 @@ fn a_terminal_too_small_says_what_it_needs_and_recovers_when_enlarged() {
     term.press(b"q");
     assert!(term.wait_exit(WAIT).expect("exits").success());
 }
+
+#[test]
+fn autoplay_restart_and_the_lesson_picker() {
+    let mut term = Term::spawn(BIN, &[], 120, 40);
+    term.wait_for(WAIT, |s| s.contents().contains("Press Space"))
+        .unwrap_or_else(|| panic!("no first frame:\n{}", term.contents()));
+    // Autoplay at 4x runs the calls on its own.
+    term.press(b"++a");
+    term.wait_for(WAIT, |s| s.contents().contains("step 2 of 22"))
+        .unwrap_or_else(|| panic!("autoplay did not run:\n{}", term.contents()));
+    assert!(term.contents().contains("autoplay · 4×"));
+    term.press(b"a");
+    term.wait_for(WAIT, |s| s.contents().contains("manual · 4×"))
+        .unwrap_or_else(|| panic!("autoplay did not stop:\n{}", term.contents()));
+
+    // Restart: new sockets, back to the start.
+    term.press(b"r");
+    term.wait_for(WAIT, |s| s.contents().contains("ready · manual"))
+        .unwrap_or_else(|| panic!("no restart:\n{}", term.contents()));
+
+    // The picker: move to udp and run it.
+    term.press(b"L");
+    term.wait_for(WAIT, |s| s.contents().contains("Lessons"))
+        .unwrap_or_else(|| panic!("no picker:\n{}", term.contents()));
+    for _ in 0..20 {
+        if term.contents().contains("▶ udp") {
+            break;
+        }
+        term.press(b"j");
+        term.drain_for(Duration::from_millis(50));
+    }
+    term.press(b"\r");
+    term.wait_for(WAIT, |s| {
+        s.contents().contains("UDP: a receiver and a sender")
+    })
+    .unwrap_or_else(|| panic!("udp did not open:\n{}", term.contents()));
+    term.press(b"   ");
+    term.wait_for(WAIT, |s| {
+        s.contents().contains("recvfrom(") && s.contents().contains("waiting")
+    })
+    .unwrap_or_else(|| panic!("no waiting recvfrom:\n{}", term.contents()));
+
+    term.press(b"q");
+    let status = term.wait_exit(WAIT).expect("the TUI exits on q");
+    assert!(status.success(), "exit status {status:?}");
+}

@@ -14,6 +14,9 @@ use super::arrows;
 use super::keys::{self, Action};
 use crate::engine::{EngineMsg, Event, Pace, Waiting};
 use crate::lesson::Lesson;
+/// This machine's port settings (ephemeral range, unprivileged start), read
+/// once at start, for the port bar.
+pub use crate::ports::machine::Machine;
 use crate::wire::{CaptureStatus, Segment};
 use crossterm::event::KeyEvent;
 use std::collections::VecDeque;
@@ -108,36 +111,6 @@ impl Anim {
     }
 }
 
-/// Facts about this machine that the port bar shows, read once at start.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Machine {
-    /// /proc/sys/net/ipv4/ip_local_port_range.
-    pub ephemeral: Option<(u16, u16)>,
-    /// /proc/sys/net/ipv4/ip_unprivileged_port_start.
-    pub unprivileged_start: Option<u16>,
-}
-
-impl Machine {
-    /// Read from /proc; a value that cannot be read is `None` and the screen
-    /// says "not observed" rather than guessing.
-    pub fn read() -> Machine {
-        let read = |p: &str| std::fs::read_to_string(p).ok();
-        let ephemeral = read("/proc/sys/net/ipv4/ip_local_port_range").and_then(|t| {
-            let mut it = t.split_whitespace().map(str::parse::<u16>);
-            match (it.next(), it.next()) {
-                (Some(Ok(lo)), Some(Ok(hi))) => Some((lo, hi)),
-                _ => None,
-            }
-        });
-        let unprivileged_start = read("/proc/sys/net/ipv4/ip_unprivileged_port_start")
-            .and_then(|t| t.trim().parse().ok());
-        Machine {
-            ephemeral,
-            unprivileged_start,
-        }
-    }
-}
-
 /// Everything the screen shows, as plain data.
 #[derive(Debug, Clone)]
 pub struct App {
@@ -158,8 +131,6 @@ pub struct App {
     pub machine: Machine,
     /// A one-line message for the presenter ("the lesson is over").
     pub notice: Option<String>,
-    /// Terminal size, cells.
-    pub size: (u16, u16),
     /// Whether the engine captures this run's packets, as it said at start.
     pub capture: CaptureStatus,
     /// The packet pane, when open: the number (`n`) of the packet it shows.
@@ -170,6 +141,7 @@ pub struct App {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Msg {
     Key(KeyEvent),
+    /// The terminal's new size, in cells.
     Resize(u16, u16),
     /// An animation frame passed.
     Tick,
@@ -206,7 +178,6 @@ impl App {
             anim: None,
             machine,
             notice: None,
-            size: (0, 0),
             capture: CaptureStatus::Disabled,
             packet: None,
         }
@@ -556,10 +527,9 @@ impl App {
 pub fn update(app: &mut App, msg: Msg) -> Effect {
     match msg {
         Msg::Key(k) => app.on_key(k),
-        Msg::Resize(w, h) => {
-            app.size = (w, h);
-            Effect::None
-        }
+        // Nothing to change: the loop draws after every message, and the
+        // layout follows the frame's size.
+        Msg::Resize(..) => Effect::None,
         Msg::Tick => {
             if let Some(a) = &mut app.anim {
                 a.frame = a.frame.saturating_add(1);
@@ -594,10 +564,7 @@ mod tests {
         App::new(
             lesson::builtin(name).unwrap(),
             lesson::builtins(),
-            Machine {
-                ephemeral: Some((32768, 60999)),
-                unprivileged_start: Some(1024),
-            },
+            crate::tui::render_tests::MACHINE,
         )
     }
 

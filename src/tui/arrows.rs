@@ -33,8 +33,15 @@ pub enum Source {
 pub enum Ends {
     /// Relative to the calling endpoint and its peer (expected segments).
     Dir(Dir),
-    /// Between two named endpoints (captured segments name them).
-    Actors { from: String, to: String },
+    /// As captured: the endpoints the wire observer named, and the ports,
+    /// for a side it could not name (a port whose socket is already closed,
+    /// like the one a refused connect aims at).
+    Wire {
+        from: Option<String>,
+        to: Option<String>,
+        src_port: Option<u16>,
+        dst_port: Option<u16>,
+    },
 }
 
 /// One packet on the wire, as an arrow between two lanes.
@@ -61,20 +68,22 @@ pub fn for_event(event: &Event) -> Vec<Segment> {
     let Some(captured) = &event.segments else {
         return expected(event);
     };
+    let port = |addr: &str| addr.rsplit_once(':').and_then(|(_, p)| p.parse().ok());
     captured
         .iter()
-        .filter_map(|s| {
-            let (from, to) = (s.from.clone()?, s.to.clone()?);
-            let label = if s.len > 0 {
+        .map(|s| Segment {
+            ends: Ends::Wire {
+                from: s.from.clone(),
+                to: s.to.clone(),
+                src_port: port(&s.src),
+                dst_port: port(&s.dst),
+            },
+            label: if s.len > 0 {
                 format!("{} {} B", s.label(), s.len)
             } else {
                 s.label()
-            };
-            Some(Segment {
-                ends: Ends::Actors { from, to },
-                label,
-                source: Source::Captured,
-            })
+            },
+            source: Source::Captured,
         })
         .collect()
 }
@@ -122,7 +131,7 @@ mod tests {
             .into_iter()
             .map(|s| match s.ends {
                 Ends::Dir(d) => (d, s.label),
-                Ends::Actors { .. } => panic!("expected segments are relative"),
+                Ends::Wire { .. } => panic!("expected segments are relative"),
             })
             .collect()
     }

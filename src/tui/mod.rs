@@ -152,8 +152,6 @@ async fn event_loop(
         capture: true,
     };
     let mut app = App::new(lesson, lessons, Machine::read());
-    let size = guard.terminal.size()?;
-    app.size = (size.width, size.height);
     let mut engine = Engine::start(app.lesson.clone(), config(&app));
     app.set_capture(engine.wire().status());
     let mut engine_open = true;

@@ -14,10 +14,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-const MACHINE: Machine = Machine {
-    ephemeral: Some((32768, 60999)),
-    unprivileged_start: Some(1024),
-};
+const MACHINE: Machine = super::render_tests::MACHINE;
 
 fn key(c: char) -> Msg {
     let m = if c.is_ascii_uppercase() {

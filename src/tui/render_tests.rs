@@ -13,9 +13,12 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 /// A fixed machine, so the port bar does not depend on where tests run.
-const MACHINE: Machine = Machine {
-    ephemeral: Some((32768, 60999)),
-    unprivileged_start: Some(1024),
+pub const MACHINE: Machine = Machine {
+    unprivileged_port_start: Some(1024),
+    ephemeral_range: Some((32768, 60999)),
+    reserved_ports: Vec::new(),
+    uid: Some(0),
+    cap_net_bind_service: Some(true),
 };
 
 /// The app after the recorded run's messages up to step `step`, with every

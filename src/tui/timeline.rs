@@ -103,7 +103,21 @@ pub fn rows(app: &App) -> Vec<Row<'_>> {
                     let ends = match &segment.ends {
                         Ends::Dir(Dir::Out) => peer_lane.map(|p| (lane, p)),
                         Ends::Dir(Dir::Back) => peer_lane.map(|p| (p, lane)),
-                        Ends::Actors { from, to } => lane_index(app, from).zip(lane_index(app, to)),
+                        Ends::Wire {
+                            from,
+                            to,
+                            src_port,
+                            dst_port,
+                        } => {
+                            // By name, or else by the endpoint that last held
+                            // the port (a refused SYN goes to a closed port).
+                            let side = |name: &Option<String>, port: &Option<u16>| {
+                                name.as_deref()
+                                    .and_then(|n| lane_index(app, n))
+                                    .or_else(|| port.and_then(|p| owner.get(&p).copied()))
+                            };
+                            side(from, src_port).zip(side(to, dst_port))
+                        }
                     };
                     // A segment to or from an endpoint without a lane (a
                     // port nobody in the lesson holds) has nowhere to go.
@@ -263,6 +277,9 @@ pub fn held(app: &App) -> Vec<Held> {
                     if !had_port && h.port().is_some() {
                         h.bound_by = Some((e.step, e.call, e.args.clone()));
                     }
+                    if !e.ok() && e.call == Call::Connect {
+                        h.state = state_after(e);
+                    }
                     if e.ok() {
                         h.state = match e.call {
                             Call::Bind => "bound".into(),
@@ -295,17 +312,14 @@ pub fn focused(app: &App) -> Vec<&Record> {
 mod tests {
     use super::*;
     use crate::lesson;
-    use crate::tui::app::{Machine, Msg, update};
+    use crate::tui::app::{Msg, update};
     use crate::tui::fixtures;
 
     pub(crate) fn app_at(name: &str, step: usize) -> App {
         let mut app = App::new(
             lesson::builtin(name).unwrap(),
             lesson::builtins(),
-            Machine {
-                ephemeral: Some((32768, 60999)),
-                unprivileged_start: Some(1024),
-            },
+            crate::tui::render_tests::MACHINE,
         );
         let msgs = if name == "tcp" {
             fixtures::tcp()
@@ -346,6 +360,60 @@ mod tests {
                 (server, client, "SYN-ACK".to_string()),
                 (client, server, "ACK".to_string()),
             ]
+        );
+    }
+
+    /// A real run of `refused`, captured where this process may: the SYN goes
+    /// to the port the probe gave back, and the kernel's RST comes back from
+    /// it, so both arrows join the client's lane and the probe's.
+    #[tokio::test]
+    async fn a_refused_connect_draws_its_syn_and_the_reset() {
+        let config = crate::engine::EngineConfig {
+            port: 0,
+            pace: crate::engine::Pace::RunToEnd,
+            capture: true,
+        };
+        let (msgs, _) =
+            crate::engine::run_to_end_with(lesson::builtin("refused").unwrap(), config).await;
+        let mut app = App::new(
+            lesson::builtin("refused").unwrap(),
+            lesson::builtins(),
+            crate::tui::render_tests::MACHINE,
+        );
+        for m in msgs {
+            update(&mut app, Msg::Engine(m));
+        }
+        let refused_step = app
+            .history
+            .iter()
+            .find_map(|r| match &r.entry {
+                Entry::Event(e) if e.result == "ECONNREFUSED" => Some(r.at_step),
+                _ => None,
+            })
+            .expect("the lesson's connect is refused");
+        app.review = Some(refused_step);
+        let (probe, client) = (lane_of(&app, "probe"), lane_of(&app, "client"));
+        let wires: Vec<_> = rows(&app)
+            .into_iter()
+            .filter(|r| r.at_step == refused_step)
+            .filter_map(|r| match r.kind {
+                RowKind::Wire {
+                    from, to, segment, ..
+                } => Some((from, to, segment.label)),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            wires
+                .iter()
+                .any(|(f, t, l)| (*f, *t) == (client, probe) && l.starts_with("SYN")),
+            "{wires:?}"
+        );
+        assert!(
+            wires
+                .iter()
+                .any(|(f, t, l)| (*f, *t) == (probe, client) && l.starts_with("RST")),
+            "{wires:?}"
         );
     }
 

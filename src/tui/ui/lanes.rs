@@ -8,15 +8,37 @@ use crate::engine::Proto;
 use crate::tui::app::{App, Entry};
 use crate::tui::arrows::Source;
 use crate::tui::theme::Theme;
-use crate::tui::timeline::{self, Row, RowKind};
+use crate::tui::timeline::{self, Held, Row, RowKind};
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
-use ratatui::style::Style;
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
 /// Rows above the calls: the endpoint's name and role, then its sockets.
 const HEADER_ROWS: u16 = 2;
+/// Narrower than this, a lane cannot show a call; the panel stays empty.
+const MIN_LANE_WIDTH: u16 = 8;
+
+/// Where the lanes are: lane `i`'s lifeline, and the text beside it.
+#[derive(Debug, Clone, Copy)]
+struct Grid {
+    x: u16,
+    lane_width: u16,
+}
+
+impl Grid {
+    /// The lifeline: one cell in from the lane's left edge.
+    fn lifeline(self, lane: usize) -> u16 {
+        self.x + 1 + lane as u16 * self.lane_width
+    }
+    fn text_x(self, lane: usize) -> u16 {
+        self.lifeline(lane) + 2
+    }
+    fn text_width(self) -> usize {
+        self.lane_width.saturating_sub(4) as usize
+    }
+}
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let g = &theme.glyphs;
@@ -25,55 +47,46 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let lanes = app.lesson.actors.len().max(1) as u16;
-    if inner.width < lanes * 8 || inner.height <= HEADER_ROWS {
+    if inner.width < lanes * MIN_LANE_WIDTH || inner.height <= HEADER_ROWS {
         return;
     }
-    let lane_width = inner.width / lanes;
-    // Each lane's lifeline: one cell in from the lane's left edge.
-    let lane_x = |i: usize| inner.x + 1 + i as u16 * lane_width;
+    let grid = Grid {
+        x: inner.x,
+        lane_width: inner.width / lanes,
+    };
     let buf = frame.buffer_mut();
 
     // Headings: name and role, then the sockets the endpoint holds now.
     let held = timeline::held(app);
+    let heading_width = grid.lane_width.saturating_sub(2) as usize;
     for (i, actor) in app.lesson.actors.iter().enumerate() {
-        let x = lane_x(i);
-        let w = lane_width.saturating_sub(2) as usize;
+        let x = grid.lifeline(i);
         let head = fit_spans(
             vec![
                 Span::styled(actor.name.clone(), theme.title),
                 Span::styled(format!(" · {}", actor.role), theme.muted),
             ],
-            w,
+            heading_width,
             g.ellipsis,
         );
-        buf.set_line(x, inner.y, &Line::from(head), w as u16);
+        buf.set_line(x, inner.y, &Line::from(head), heading_width as u16);
         let socks: Vec<String> = held
             .iter()
             .filter(|h| h.actor == actor.name)
-            .map(|h| {
-                let port = |a: &Option<String>| {
-                    a.as_deref()
-                        .and_then(|a| a.rsplit_once(':'))
-                        .map(|(_, p)| format!(":{p}"))
-                        .unwrap_or_default()
-                };
-                match (h.proto, &h.peer) {
-                    // A connection: which peer port it talks to.
-                    (Proto::Tcp, Some(_)) if h.state.starts_with("connected") => {
-                        format!("fd {} {} {}", h.fd, g.both, port(&h.peer))
-                    }
-                    _ => format!("fd {} {} {}", h.fd, short_state(&h.state), port(&h.local))
-                        .trim_end()
-                        .to_string(),
-                }
-            })
+            .map(|h| socket_summary(h, theme))
             .collect();
         let socks = if socks.is_empty() {
             "no sockets".to_string()
         } else {
             socks.join(" · ")
         };
-        buf.set_stringn(x, inner.y + 1, fit(&socks, w, g.ellipsis), w, theme.muted);
+        buf.set_stringn(
+            x,
+            inner.y + 1,
+            fit(&socks, heading_width, g.ellipsis),
+            heading_width,
+            theme.muted,
+        );
     }
 
     // Calls and arrows: the newest rows that fit.
@@ -83,40 +96,41 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         height: inner.height - HEADER_ROWS,
         ..inner
     };
-    let skip = rows.len().saturating_sub(body.height as usize);
-    let focus = app.focus();
     // Lifelines run the whole height, as in a sequence diagram.
     for y in body.y..body.y + body.height {
         for i in 0..lanes as usize {
-            buf.set_string(lane_x(i), y, g.lifeline, theme.border);
+            buf.set_string(grid.lifeline(i), y, g.lifeline, theme.border);
         }
     }
+    let skip = rows.len().saturating_sub(body.height as usize);
     for (n, row) in rows.iter().skip(skip).enumerate() {
-        let y = body.y + n as u16;
-        draw_row(
-            buf,
-            row,
-            y,
-            lane_width,
-            &lane_x,
-            app,
-            theme,
-            row.at_step == focus,
-        );
+        draw_row(buf, row, body.y + n as u16, grid, app, theme);
     }
-    if rows.is_empty() {
-        let hint = if app.latest == 0 {
-            "Press Space to run the first call."
-        } else {
-            ""
-        };
+    if app.latest == 0 {
         buf.set_stringn(
-            lane_x(0) + 2,
+            grid.text_x(0),
             body.y,
-            hint,
-            lane_width.saturating_sub(4) as usize,
+            "Press Space to run the first call.",
+            grid.text_width(),
             theme.muted,
         );
+    }
+}
+
+/// `fd 9 listening :47397`, `fd 12 ↔ :52014` (a connection, by its peer's
+/// port), `fd 11 created`.
+fn socket_summary(h: &Held, theme: &Theme) -> String {
+    let port = |a: &Option<String>| {
+        a.as_deref()
+            .and_then(|a| a.rsplit_once(':'))
+            .map(|(_, p)| format!(" :{p}"))
+            .unwrap_or_default()
+    };
+    match (h.proto, &h.peer) {
+        (Proto::Tcp, Some(_)) if h.state.starts_with("connected") => {
+            format!("fd {} {}{}", h.fd, theme.glyphs.both, port(&h.peer))
+        }
+        _ => format!("fd {} {}{}", h.fd, short_state(&h.state), port(&h.local)),
     }
 }
 
@@ -163,19 +177,10 @@ fn short_state(state: &str) -> &str {
     state.split([' ', ',', ':']).next().unwrap_or(state)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn draw_row(
-    buf: &mut Buffer,
-    row: &Row,
-    y: u16,
-    lane_width: u16,
-    lane_x: &dyn Fn(usize) -> u16,
-    app: &App,
-    theme: &Theme,
-    current: bool,
-) {
+fn draw_row(buf: &mut Buffer, row: &Row, y: u16, grid: Grid, app: &App, theme: &Theme) {
     let g = &theme.glyphs;
-    let text_width = lane_width.saturating_sub(4) as usize;
+    let current = row.at_step == app.focus();
+    let text_width = grid.text_width();
     match &row.kind {
         RowKind::Call { lane, event } => {
             let call_style = match (current, event.ok()) {
@@ -188,23 +193,18 @@ fn draw_row(
                 spans.push(Span::styled(format!("{} ", g.fail), theme.error));
             }
             spans.push(Span::styled(timeline::lane_text(event), call_style));
-            let state = timeline::state_after(event);
-            let with_state = {
-                let mut s = spans.clone();
-                s.push(Span::styled(
-                    format!(" {} {state}", g.leads_to),
-                    theme.muted,
-                ));
-                s
-            };
-            let width: usize = with_state.iter().map(Span::width).sum();
-            let spans = if width <= text_width {
-                with_state
-            } else {
-                spans
-            };
+            // The state the call leaves, when the lane has room for it (the
+            // heading above always shows the sockets' states).
+            let state = Span::styled(
+                format!(" {} {}", g.leads_to, timeline::state_after(event)),
+                theme.muted,
+            );
+            let used: usize = spans.iter().map(Span::width).sum();
+            if used + state.width() <= text_width {
+                spans.push(state);
+            }
             let line = Line::from(fit_spans(spans, text_width, g.ellipsis));
-            buf.set_line(lane_x(*lane) + 2, y, &line, text_width as u16);
+            buf.set_line(grid.text_x(*lane), y, &line, text_width as u16);
         }
         RowKind::Waiting { lane, text, done } => {
             let (label, style) = if *done {
@@ -218,7 +218,7 @@ fn draw_row(
                 style
             };
             buf.set_stringn(
-                lane_x(*lane) + 2,
+                grid.text_x(*lane),
                 y,
                 fit(&label, text_width, g.ellipsis),
                 text_width,
@@ -231,87 +231,82 @@ fn draw_row(
             segment,
             index,
         } => {
-            let progress = match app.anim {
-                Some(a) if current && a.step == row.at_step => a.progress(*index),
-                _ => 1.0,
+            let arrow = Arrow {
+                from_x: grid.lifeline(*from),
+                to_x: grid.lifeline(*to),
+                progress: match app.anim {
+                    Some(a) if current && a.step == row.at_step => a.progress(*index),
+                    _ => 1.0,
+                },
+                label: &segment.label,
+                line: match segment.source {
+                    Source::Expected => g.wire_expected,
+                    Source::Captured => g.wire_captured,
+                },
+                style: if current {
+                    theme.wire.add_modifier(Modifier::BOLD)
+                } else {
+                    theme.wire
+                },
             };
-            let style = if current {
-                theme
-                    .wire
-                    .patch(Style::new().add_modifier(ratatui::style::Modifier::BOLD))
-            } else {
-                theme.wire
-            };
-            let line = match segment.source {
-                Source::Expected => g.wire_expected,
-                Source::Captured => g.wire_captured,
-            };
-            draw_arrow(
-                buf,
-                y,
-                lane_x(*from),
-                lane_x(*to),
-                progress,
-                &segment.label,
-                line,
-                style,
-                theme,
-            );
+            arrow.draw(buf, y, theme);
         }
     }
 }
 
-/// An arrow from lifeline `from_x` to lifeline `to_x`, drawn `progress` of
-/// the way (0.0 to 1.0), head first, with its label in the middle.
-#[allow(clippy::too_many_arguments)]
-fn draw_arrow(
-    buf: &mut Buffer,
-    y: u16,
+/// A segment between two lifelines, drawn `progress` of the way (0.0 to
+/// 1.0), head first, with its label in the middle.
+struct Arrow<'a> {
     from_x: u16,
     to_x: u16,
     progress: f64,
-    label: &str,
-    line: &str,
+    label: &'a str,
+    /// The glyph the shaft is drawn with: dashed for expected, solid for
+    /// captured.
+    line: &'a str,
     style: Style,
-    theme: &Theme,
-) {
-    if progress <= 0.0 || from_x == to_x {
-        return;
-    }
-    let g = &theme.glyphs;
-    let rightward = to_x > from_x;
-    // The cells between the two lifelines.
-    let (lo, hi) = if rightward {
-        (from_x + 1, to_x - 1)
-    } else {
-        (to_x + 1, from_x - 1)
-    };
-    let len = (hi - lo + 1) as usize;
-    let drawn = ((len as f64 * progress).round() as usize).clamp(1, len);
-    let cells: Vec<u16> = if rightward {
-        (lo..lo + drawn as u16).collect()
-    } else {
-        ((hi + 1 - drawn as u16)..=hi).collect()
-    };
-    for &x in &cells {
-        buf.set_string(x, y, line, style);
-    }
-    let head_x = if rightward {
-        cells[cells.len() - 1]
-    } else {
-        cells[0]
-    };
-    let head = if rightward { g.head_right } else { g.head_left };
-    buf.set_string(head_x, y, head, style);
-    // The label sits in the middle of the whole span, once the arrow has
-    // reached it.
-    let text = format!(" {label} ");
-    let tw = text.chars().count();
-    if tw + 2 <= len {
-        let start = lo + ((len - tw) / 2) as u16;
-        let covered = cells.contains(&start) && cells.contains(&(start + tw as u16 - 1));
-        if covered {
-            buf.set_string(start, y, &text, style);
+}
+
+impl Arrow<'_> {
+    fn draw(&self, buf: &mut Buffer, y: u16, theme: &Theme) {
+        let g = &theme.glyphs;
+        let rightward = self.to_x > self.from_x;
+        // The cells strictly between the two lifelines.
+        let (lo, hi) = if rightward {
+            (self.from_x + 1, self.to_x.saturating_sub(1))
+        } else {
+            (self.to_x + 1, self.from_x.saturating_sub(1))
+        };
+        if self.progress <= 0.0 || hi < lo {
+            return;
+        }
+        let len = (hi - lo + 1) as usize;
+        let drawn = ((len as f64 * self.progress).round() as usize).clamp(1, len) as u16;
+        // A rightward arrow grows from the left lifeline, a leftward one from
+        // the right; the head leads.
+        let (start, end) = if rightward {
+            (lo, lo + drawn - 1)
+        } else {
+            (hi + 1 - drawn, hi)
+        };
+        for x in start..=end {
+            buf.set_string(x, y, self.line, self.style);
+        }
+        let (head_x, head) = if rightward {
+            (end, g.head_right)
+        } else {
+            (start, g.head_left)
+        };
+        buf.set_string(head_x, y, head, self.style);
+        // The label sits in the middle of the whole span, once the arrow
+        // has reached all of it.
+        let text = format!(" {} ", self.label);
+        let tw = text.chars().count() as u16;
+        if usize::from(tw) + 2 <= len {
+            let at = lo + (len as u16 - tw) / 2;
+            if at >= start && at + tw - 1 <= end {
+                buf.set_string(at, y, &text, self.style);
+            }
         }
     }
 }

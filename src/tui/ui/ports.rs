@@ -54,7 +54,7 @@ pub fn in_use(app: &App) -> Vec<PortUse> {
 }
 
 fn why(h: &Held, port: u16, m: &Machine) -> String {
-    let in_ephemeral = match m.ephemeral {
+    let in_ephemeral = match m.ephemeral_range {
         Some((lo, hi)) if (lo..=hi).contains(&port) => {
             format!("inside this machine's ephemeral range {lo}–{hi}")
         }
@@ -66,9 +66,10 @@ fn why(h: &Held, port: u16, m: &Machine) -> String {
         Some((_, Call::Bind, args)) if args.ends_with(":0") => format!(
             "bind asked for port 0, so the kernel chose a free port: {in_ephemeral} (IANA: {range})."
         ),
-        Some((_, Call::Bind, _)) => {
-            format!("bind asked for exactly this port ({range} range, {in_ephemeral}).")
-        }
+        Some((_, Call::Bind, _)) => format!(
+            "bind asked for exactly this port ({range} range, {in_ephemeral}). Privileged here? {}.",
+            m.privilege_text(port)
+        ),
         Some((_, Call::Connect, _)) => format!(
             "no bind: the kernel picked it when connect ran, {in_ephemeral} (IANA: {range})."
         ),
@@ -125,7 +126,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 ));
                 spans.push(Span::styled(format!(" {}  ", u.holders), theme.muted));
             }
-            if let Some((lo, hi)) = app.machine.ephemeral {
+            if let Some((lo, hi)) = app.machine.ephemeral_range {
                 spans.push(Span::styled(
                     format!("· ephemeral here {lo}–{hi}"),
                     theme.muted,
@@ -172,7 +173,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     bar(buf, x, y, w, theme);
     y += 1;
     // This machine's ephemeral range, as a bracket under the bar.
-    if let Some((lo, hi)) = app.machine.ephemeral {
+    if let Some((lo, hi)) = app.machine.ephemeral_range {
         let (a, b) = (column(lo, w), column(hi, w));
         for c in a..=b {
             buf.set_string(x + c, y, g.wire_expected, theme.port_marker);
@@ -212,7 +213,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     };
     let mut lines = Vec::new();
     if used.is_empty() {
-        lines.push(Line::styled("No port in use yet.", theme.muted));
+        let none = if app.latest == 0 {
+            "No port in use yet."
+        } else {
+            "No port in use now."
+        };
+        lines.push(Line::styled(none, theme.muted));
     }
     for u in &used {
         lines.push(Line::from(vec![
