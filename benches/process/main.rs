@@ -76,9 +76,11 @@ fn time_to_first_frame(program: &str, env_floor: bool, drawn: fn(&str) -> bool) 
     } else {
         Term::spawn(program, &[], 120, 40)
     };
-    term.wait_for(FIRST_FRAME_TIMEOUT, |s| drawn(&s.contents()))
+    let spawned = start.elapsed();
+    let waited = term
+        .wait_for(FIRST_FRAME_TIMEOUT, |s| drawn(&s.contents()))
         .unwrap_or_else(|| panic!("no first frame from {program}:\n{}", term.contents()));
-    let took = start.elapsed();
+    let took = spawned + waited;
     term.press(b"q");
     term.wait_exit(Duration::from_secs(5));
     took

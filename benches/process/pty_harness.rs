@@ -96,6 +96,11 @@ impl Term {
     }
 
     /// Feed output to the screen until `done` holds; the time it took.
+    ///
+    /// A frame can reach the pty in several reads, so once `done` holds the
+    /// rest of the frame is read too (until the output pauses briefly):
+    /// whatever the caller checks next sees a whole frame, not half of one.
+    /// The time returned is when `done` first held.
     pub fn wait_for(
         &mut self,
         timeout: Duration,
@@ -104,12 +109,28 @@ impl Term {
         let start = Instant::now();
         loop {
             if done(self.parser.screen()) {
-                return Some(start.elapsed());
+                let took = start.elapsed();
+                self.settle();
+                return Some(took);
             }
             let left = timeout.checked_sub(start.elapsed())?;
             match self.bytes.recv_timeout(left) {
                 Ok(b) => self.parser.process(&b),
                 Err(_) => return None,
+            }
+        }
+    }
+
+    /// Read until the output pauses for a moment (bounded), so the screen
+    /// holds a whole frame.
+    fn settle(&mut self) {
+        const QUIET: Duration = Duration::from_millis(30);
+        const AT_MOST: Duration = Duration::from_millis(500);
+        let start = Instant::now();
+        while start.elapsed() < AT_MOST {
+            match self.bytes.recv_timeout(QUIET) {
+                Ok(b) => self.parser.process(&b),
+                Err(_) => break,
             }
         }
     }
