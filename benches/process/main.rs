@@ -39,6 +39,7 @@ fn main() {
     }
     if wanted("memory") {
         peak_rss();
+        serve_hundred_peers();
     }
 }
 
@@ -191,4 +192,44 @@ fn size() {
         BIN,
         bytes as f64 / (1024.0 * 1024.0)
     );
+}
+
+/// The port in the `nc 127.0.0.1 PORT` command `serve` shows.
+fn nc_port(screen: &str) -> Option<u16> {
+    let at = screen.find("nc 127.0.0.1 ")? + "nc 127.0.0.1 ".len();
+    let digits: String = screen[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits.parse().ok()
+}
+
+fn serve_hundred_peers() {
+    use std::io::{Read, Write};
+    const PEERS: usize = 100;
+    let mut term = Term::spawn(BIN, &["serve", "--max-peers", "128"], 200, 50);
+    term.wait_for(FIRST_FRAME_TIMEOUT, |s| nc_port(&s.contents()).is_some())
+        .unwrap_or_else(|| panic!("serve showed no nc command:\n{}", term.contents()));
+    let port = nc_port(&term.contents()).expect("port");
+    let mut peers = Vec::with_capacity(PEERS);
+    for i in 0..PEERS {
+        let mut s = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+        s.set_read_timeout(Some(Duration::from_secs(10)))
+            .expect("timeout");
+        let msg = format!("hello from peer {i:03}");
+        s.write_all(msg.as_bytes()).expect("send");
+        let mut back = vec![0u8; msg.len()];
+        s.read_exact(&mut back).expect("echo");
+        peers.push(s);
+        term.drain_for(Duration::from_millis(5));
+    }
+    term.drain_for(Duration::from_secs(1));
+    let kib = vm_hwm_kib(term.pid());
+    println!(
+        "peak RSS of the serve TUI with {PEERS} peers connected (each echoed once): {:.1} MB; budget 40 MB",
+        kib as f64 / 1024.0
+    );
+    drop(peers);
+    term.press(b"q");
+    term.wait_exit(Duration::from_secs(5));
 }
