@@ -8,11 +8,11 @@
 //! no table; a connection in TIME_WAIT belongs to no process at all.
 
 use crate::engine::Proto;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
 /// One socket on the port, as the kernel's table lists it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Holder {
     /// Its local address, `127.0.0.1:8080` or `[::]:8080`.
     pub local: String,

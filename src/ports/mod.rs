@@ -25,12 +25,12 @@ pub use range::Range;
 pub use services::Services;
 
 use crate::engine::Proto;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// Everything `sockscope port N` says about one port. Its JSON form is a
 /// public contract (README, "Port JSON fields"): fields are added, never
 /// renamed or removed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PortReport {
     pub port: u16,
     pub range: RangeReport,
@@ -43,21 +43,21 @@ pub struct PortReport {
 }
 
 /// The port's range, as the course names it and as IANA does.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RangeReport {
     /// `well-known`, `general` or `dynamic`.
     pub name: Range,
     pub low: u16,
     pub high: u16,
     /// The course text's description.
-    pub course: &'static str,
+    pub course: String,
     /// `System`, `User` or `Dynamic` (RFC 6335).
-    pub iana: &'static str,
-    pub iana_text: &'static str,
+    pub iana: String,
+    pub iana_text: String,
 }
 
 /// This machine's treatment of the port.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MachineReport {
     /// /proc/sys/net/ipv4/ip_unprivileged_port_start.
     pub unprivileged_port_start: Option<u16>,
@@ -77,7 +77,7 @@ pub struct MachineReport {
 }
 
 /// The port's two bytes as they appear in a TCP or UDP header.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Wire {
     /// Network byte order (big-endian): `1f 90` for 8080.
     pub hex: String,
@@ -85,11 +85,11 @@ pub struct Wire {
     /// The same u16 in this machine's memory, before htons().
     pub host_hex: String,
     /// `little` or `big`.
-    pub host_endian: &'static str,
+    pub host_endian: String,
 }
 
 /// The real binds on 127.0.0.1.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BindReport {
     pub tcp: BindProbe,
     pub udp: BindProbe,
@@ -119,7 +119,8 @@ impl Wire {
                 "little"
             } else {
                 "big"
-            },
+            }
+            .to_string(),
         }
     }
 }
@@ -132,9 +133,9 @@ impl RangeReport {
             name: r,
             low,
             high,
-            course: r.course_text(),
-            iana: r.iana(),
-            iana_text: r.iana_text(),
+            course: r.course_text().to_string(),
+            iana: r.iana().to_string(),
+            iana_text: r.iana_text().to_string(),
         }
     }
 }
@@ -207,5 +208,13 @@ mod tests {
         let raw = h.to_bytes();
         assert_eq!(&raw[0..2], Wire::of(8080).bytes);
         assert_eq!(&raw[2..4], Wire::of(80).bytes);
+    }
+
+    #[test]
+    fn the_json_report_reads_back_unchanged() {
+        let r = explain(0);
+        let text = serde_json::to_string(&r).unwrap();
+        let back: PortReport = serde_json::from_str(&text).unwrap();
+        assert_eq!(back, r);
     }
 }

@@ -9,13 +9,13 @@
 use super::holder::{self, Holder};
 use super::machine::Machine;
 use crate::engine::{Proto, errno};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use socket2::{Domain, SockAddr, Socket, Type};
 use std::net::{Ipv4Addr, SocketAddr};
 use std::os::fd::OwnedFd;
 
 /// The outcome of one real bind.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BindProbe {
     /// `tcp` or `udp`.
     pub proto: Proto,

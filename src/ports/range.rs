@@ -2,11 +2,11 @@
 //! (RFC 6335, section 6). Pure arithmetic on the port number; what *this*
 //! machine does with a port is in [`super::machine`].
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The course's three ranges. The same boundaries as RFC 6335; the course
 /// describes them by use, RFC 6335 by who assigns them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Range {
     /// 0-1023: reserved for well-known services (IANA: System Ports).

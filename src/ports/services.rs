@@ -8,7 +8,7 @@
 //! should know whether a name is the registry's or this machine's.
 
 use crate::engine::Proto;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
 
 const BUNDLED_TSV: &str = include_str!("../../assets/services/services.tsv");
@@ -153,7 +153,7 @@ pub fn system() -> Option<Table> {
 }
 
 /// One service name for a port and protocol, with every source that gave it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ServiceName {
     pub name: String,
     pub aliases: Vec<String>,
@@ -164,7 +164,7 @@ pub struct ServiceName {
 }
 
 /// The names of one port, per protocol.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Services {
     pub tcp: Vec<ServiceName>,
     pub udp: Vec<ServiceName>,

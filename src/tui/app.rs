@@ -17,8 +17,9 @@ use crate::lesson::Lesson;
 /// This machine's port settings (ephemeral range, unprivileged start), read
 /// once at start, for the port bar.
 pub use crate::ports::machine::Machine;
+use crate::ports::PortReport;
 use crate::wire::{CaptureStatus, Segment};
-use crossterm::event::KeyEvent;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::VecDeque;
 use std::time::Duration;
 
@@ -111,6 +112,24 @@ impl Anim {
     }
 }
 
+/// The port panel's own question: a port the presenter typed (`:` then
+/// digits, Enter) and what sockscope found out about it on this machine.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PortInput {
+    /// What has been typed so far, while typing.
+    pub typing: Option<String>,
+    /// Why the typed text is not a port (`70000 is out of range ...`).
+    pub error: Option<String>,
+    /// The port being explained.
+    pub asked: Option<u16>,
+    /// The facts about `asked`, once the run loop has looked (a real bind).
+    pub report: Option<Box<PortReport>>,
+}
+
+/// The longest text the port prompt takes: enough for any mistake a student
+/// makes (`-1`, `70000`, `65536`), short enough for the panel.
+pub const PORT_INPUT_MAX: usize = 8;
+
 /// Everything the screen shows, as plain data.
 #[derive(Debug, Clone)]
 pub struct App {
@@ -135,6 +154,8 @@ pub struct App {
     pub capture: CaptureStatus,
     /// The packet pane, when open: the number (`n`) of the packet it shows.
     pub packet: Option<u64>,
+    /// A port typed into the port panel, and its facts.
+    pub port: PortInput,
 }
 
 /// A message for [`update`].
@@ -146,6 +167,8 @@ pub enum Msg {
     /// An animation frame passed.
     Tick,
     Engine(EngineMsg),
+    /// What [`crate::ports::explain`] found for the port asked about.
+    Port(Box<PortReport>),
 }
 
 /// What the run loop must do after an update.
@@ -160,6 +183,9 @@ pub enum Effect {
     Restart(Box<Lesson>),
     /// Write the run's captured packets to a pcap file.
     SavePcap,
+    /// Explain this port now (range, names, this machine, a real bind) and
+    /// send the answer back as [`Msg::Port`].
+    ExplainPort(u16),
     Quit,
 }
 
@@ -180,6 +206,7 @@ impl App {
             notice: None,
             capture: CaptureStatus::Disabled,
             packet: None,
+            port: PortInput::default(),
         }
     }
 
@@ -434,7 +461,48 @@ impl App {
         Effect::None
     }
 
+    /// A key while the port prompt is open: digits (and whatever else the
+    /// student types) go into the prompt, not to the lesson.
+    fn on_port_key(&mut self, key: KeyEvent) -> Effect {
+        let typed = self.port.typing.get_or_insert_with(String::new);
+        if key.modifiers.contains(KeyModifiers::CONTROL) {
+            return match key.code {
+                KeyCode::Char('c' | 'C') => Effect::Quit,
+                _ => Effect::None,
+            };
+        }
+        match key.code {
+            KeyCode::Char(c) if typed.chars().count() < PORT_INPUT_MAX => {
+                typed.push(c);
+                self.port.error = None;
+            }
+            KeyCode::Backspace => {
+                typed.pop();
+                self.port.error = None;
+            }
+            KeyCode::Esc => {
+                self.port.typing = None;
+                self.port.error = None;
+            }
+            KeyCode::Enter => match crate::cli::parse_port(typed) {
+                Ok(port) => {
+                    self.port = PortInput {
+                        asked: Some(port),
+                        ..PortInput::default()
+                    };
+                    return Effect::ExplainPort(port);
+                }
+                Err(e) => self.port.error = Some(e),
+            },
+            _ => {}
+        }
+        Effect::None
+    }
+
     fn on_key(&mut self, key: KeyEvent) -> Effect {
+        if self.port.typing.is_some() && self.overlay.is_none() {
+            return self.on_port_key(key);
+        }
         let Some(action) = keys::action(key) else {
             return Effect::None;
         };
@@ -472,8 +540,18 @@ impl App {
             Action::Back => self.back(),
             Action::Packets => self.toggle_packets(),
             Action::SavePcap => self.save_pcap(),
-            Action::Now | Action::Close => {
+            Action::Now => {
                 self.review = None;
+                Effect::None
+            }
+            Action::Close => {
+                self.review = None;
+                self.port = PortInput::default();
+                Effect::None
+            }
+            Action::Port => {
+                self.port.typing = Some(String::new());
+                self.port.error = None;
                 Effect::None
             }
             Action::Autoplay => {
@@ -540,7 +618,19 @@ pub fn update(app: &mut App, msg: Msg) -> Effect {
             Effect::None
         }
         Msg::Engine(m) => {
+            let call_returned = matches!(m, EngineMsg::Event(_));
             app.on_engine(m);
+            // The lesson's call may have taken or freed the port being
+            // explained: look again, so the bind result stays live.
+            match app.port.asked {
+                Some(port) if call_returned => Effect::ExplainPort(port),
+                _ => Effect::None,
+            }
+        }
+        Msg::Port(report) => {
+            if app.port.asked == Some(report.port) {
+                app.port.report = Some(report);
+            }
             Effect::None
         }
     }
@@ -760,5 +850,107 @@ mod tests {
             }
         }
         assert_eq!(a.history.len(), HISTORY_CAP);
+    }
+
+    fn typed(a: &mut App, text: &str) -> Vec<Effect> {
+        text.chars()
+            .map(|c| update(a, key(KeyCode::Char(c))))
+            .collect()
+    }
+
+    #[test]
+    fn colon_opens_the_port_prompt_and_the_digits_go_to_it_not_the_lesson() {
+        let mut a = app("tcp");
+        assert_eq!(update(&mut a, key(KeyCode::Char(':'))), Effect::None);
+        assert_eq!(a.port.typing.as_deref(), Some(""));
+        // `l` and `n` would step the lesson; in the prompt they are text.
+        let effects = typed(&mut a, "8l0n");
+        assert!(effects.iter().all(|e| *e == Effect::None), "{effects:?}");
+        assert_eq!(a.port.typing.as_deref(), Some("8l0n"));
+        update(&mut a, key(KeyCode::Backspace));
+        update(&mut a, key(KeyCode::Backspace));
+        update(&mut a, key(KeyCode::Backspace));
+        typed(&mut a, "0");
+        assert_eq!(a.port.typing.as_deref(), Some("80"));
+        assert_eq!(update(&mut a, key(KeyCode::Enter)), Effect::ExplainPort(80));
+        assert_eq!(a.port.typing, None);
+        assert_eq!(a.port.asked, Some(80));
+        assert_eq!(a.latest, 0, "nothing of the lesson ran");
+    }
+
+    #[test]
+    fn the_prompt_refuses_what_is_not_a_port_and_names_the_range() {
+        for bad in ["70000", "65536", "-1", "abc", ""] {
+            let mut a = app("tcp");
+            update(&mut a, key(KeyCode::Char(':')));
+            typed(&mut a, bad);
+            assert_eq!(update(&mut a, key(KeyCode::Enter)), Effect::None, "{bad}");
+            let e = a.port.error.clone().unwrap();
+            assert!(e.contains("0-65535"), "{bad}: {e}");
+            assert!(a.port.typing.is_some(), "the prompt stays open to fix it");
+            update(&mut a, key(KeyCode::Backspace));
+            assert_eq!(a.port.error, None);
+        }
+        let mut a = app("tcp");
+        update(&mut a, key(KeyCode::Char(':')));
+        typed(&mut a, "123456789012");
+        assert_eq!(a.port.typing.unwrap().len(), PORT_INPUT_MAX);
+    }
+
+    #[test]
+    fn esc_cancels_the_prompt_q_is_text_and_ctrl_c_still_quits() {
+        let mut a = app("tcp");
+        update(&mut a, key(KeyCode::Char(':')));
+        assert_eq!(update(&mut a, key(KeyCode::Char('q'))), Effect::None);
+        assert_eq!(a.port.typing.as_deref(), Some("q"));
+        update(&mut a, key(KeyCode::Esc));
+        assert_eq!(a.port, PortInput::default());
+        assert_eq!(
+            update(&mut a, space()),
+            Effect::Step,
+            "keys reach the lesson again"
+        );
+        update(&mut a, key(KeyCode::Char(':')));
+        let ctrl_c = Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+        assert_eq!(update(&mut a, ctrl_c), Effect::Quit);
+    }
+
+    #[test]
+    fn the_report_is_kept_for_the_port_asked_and_esc_puts_it_away() {
+        let mut a = app("tcp");
+        let report = fixtures::port_80_nobody();
+        // An answer for a port nobody asked about is dropped.
+        update(&mut a, Msg::Port(Box::new(report.clone())));
+        assert_eq!(a.port.report, None);
+        update(&mut a, key(KeyCode::Char(':')));
+        typed(&mut a, "80");
+        update(&mut a, key(KeyCode::Enter));
+        update(&mut a, Msg::Port(Box::new(report.clone())));
+        assert_eq!(a.port.report.as_deref(), Some(&report));
+        // Asking again keeps the old answer visible until the new one comes.
+        update(&mut a, key(KeyCode::Char(':')));
+        assert!(a.port.report.is_some());
+        update(&mut a, key(KeyCode::Esc));
+        assert!(a.port.report.is_some(), "Esc cancels only the typing");
+        update(&mut a, key(KeyCode::Esc));
+        assert_eq!(a.port, PortInput::default());
+    }
+
+    #[test]
+    fn every_call_that_returns_looks_at_the_typed_port_again() {
+        let mut a = app("tcp");
+        let msgs = fixtures::tcp();
+        // Nothing asked: engine messages need nothing.
+        assert_eq!(update(&mut a, Msg::Engine(msgs[0].clone())), Effect::None);
+        update(&mut a, key(KeyCode::Char(':')));
+        typed(&mut a, "8080");
+        update(&mut a, key(KeyCode::Enter));
+        for m in &msgs[1..] {
+            let effect = update(&mut a, Msg::Engine(m.clone()));
+            match m {
+                EngineMsg::Event(_) => assert_eq!(effect, Effect::ExplainPort(8080)),
+                _ => assert_eq!(effect, Effect::None),
+            }
+        }
     }
 }

@@ -93,6 +93,14 @@ pub fn without_capture(msgs: Vec<EngineMsg>) -> Vec<EngineMsg> {
         .collect()
 }
 
+const PORT_80_NOBODY: &str = include_str!("fixtures/port_80_nobody.json");
+
+/// `sockscope port 80 --format json`, recorded on a real machine as the user
+/// nobody (so both binds answered EACCES), for the port panel's snapshots.
+pub fn port_80_nobody() -> crate::ports::PortReport {
+    serde_json::from_str(PORT_80_NOBODY).expect("port fixture parses")
+}
+
 pub fn tcp_events() -> Vec<Event> {
     crate::engine::events(&tcp()).into_iter().cloned().collect()
 }

@@ -23,6 +23,8 @@ pub enum Action {
     /// Run the lesson again with new sockets.
     Restart,
     Lessons,
+    /// Start typing a port for the port panel to explain.
+    Port,
     Help,
     /// Close an overlay.
     Close,
@@ -84,12 +86,16 @@ pub const BINDINGS: &[Binding] = &[
         does: "save the captured packets as a pcap file",
     },
     Binding {
+        keys: ": digits Enter",
+        does: "explain a port: range, names, a real bind here",
+    },
+    Binding {
         keys: "?",
         does: "this help",
     },
     Binding {
         keys: "Esc",
-        does: "close the help, lesson list or packet pane",
+        does: "close help, lesson list, packet pane or port",
     },
     Binding {
         keys: "q Ctrl-C",
@@ -118,6 +124,7 @@ pub fn action(key: KeyEvent) -> Option<Action> {
         KeyCode::Char('r') => A::Restart,
         KeyCode::Char('L') => A::Lessons,
         KeyCode::Char('?') => A::Help,
+        KeyCode::Char(':') => A::Port,
         KeyCode::Esc => A::Close,
         KeyCode::Up | KeyCode::Char('k') => A::Up,
         KeyCode::Down | KeyCode::Char('j') => A::Down,

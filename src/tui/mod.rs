@@ -203,6 +203,13 @@ async fn event_loop(
                 engine_open = true;
             }
             Effect::SavePcap => app.notice = Some(save_pcap(&engine.wire(), &app.lesson.name)),
+            Effect::ExplainPort(port) => {
+                // A real bind on 127.0.0.1, released within microseconds. It
+                // runs here, on the loop's only thread, so it never races a
+                // lesson's own bind: the engine's actors wait meanwhile.
+                let report = crate::ports::explain(port);
+                app::update(&mut app, Msg::Port(Box::new(report)));
+            }
             Effect::Quit => return Ok(Outcome::Quit),
         }
     }

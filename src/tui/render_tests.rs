@@ -327,3 +327,129 @@ async fn a_real_run_shows_its_real_values() {
         theme(ThemeName::Dark).glyphs.marker
     )));
 }
+
+/// The app at tcp step 6 with port 80 typed and explained (recorded as the
+/// user nobody, so both binds say EACCES).
+fn with_port_80() -> App {
+    let mut app = app_at("tcp", 6);
+    for c in ":80".chars() {
+        update(&mut app, Msg::Key(key(c)));
+    }
+    let effect = update(
+        &mut app,
+        Msg::Key(crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Enter,
+            crossterm::event::KeyModifiers::NONE,
+        )),
+    );
+    assert_eq!(effect, super::app::Effect::ExplainPort(80));
+    update(&mut app, Msg::Port(Box::new(fixtures::port_80_nobody())));
+    app
+}
+
+fn key(c: char) -> crossterm::event::KeyEvent {
+    crossterm::event::KeyEvent::new(
+        crossterm::event::KeyCode::Char(c),
+        crossterm::event::KeyModifiers::NONE,
+    )
+}
+
+#[test]
+fn a_typed_port_is_explained_in_the_port_panel_at_three_sizes() {
+    let theme = theme(ThemeName::Dark);
+    let app = with_port_80();
+    let lesson_ports: Vec<u16> = super::ui::ports::in_use(&app)
+        .iter()
+        .map(|u| u.port)
+        .collect();
+    assert!(!lesson_ports.is_empty());
+    for (w, h) in SIZES {
+        let t = draw(&app, &theme, w, h);
+        let text = t.backend().to_string();
+        // The typed port's facts...
+        assert!(
+            text.contains(&format!("{} 80", theme.glyphs.down)),
+            "{w}x{h}\n{text}"
+        );
+        assert!(text.contains("EACCES"), "{w}x{h}\n{text}");
+        assert!(text.contains("http"), "{w}x{h}\n{text}");
+        // ...and the lesson's own ports are still marked on the bar.
+        assert!(text.contains(theme.glyphs.marker), "{w}x{h}\n{text}");
+        insta::assert_snapshot!(format!("typed_port_80_{w}x{h}"), t.backend());
+    }
+    // The full panel spells out the privilege rule and the real bytes.
+    let text = draw(&app, &theme, 200, 50).backend().to_string();
+    for needle in [
+        "00 50",
+        "threshold 1024",
+        "ip_unprivileged_port_start",
+        "32768–60999",
+    ] {
+        assert!(text.contains(needle), "{needle}\n{text}");
+    }
+}
+
+#[test]
+fn the_port_prompt_and_its_error_are_on_screen() {
+    let theme = theme(ThemeName::Dark);
+    let mut app = app_at("tcp", 6);
+    for c in ":70000".chars() {
+        update(&mut app, Msg::Key(key(c)));
+    }
+    let text = draw(&app, &theme, 120, 40).backend().to_string();
+    assert!(text.contains("port: 70000_"), "{text}");
+    assert!(text.contains("Enter explain"), "{text}");
+    update(
+        &mut app,
+        Msg::Key(crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Enter,
+            crossterm::event::KeyModifiers::NONE,
+        )),
+    );
+    for (w, h) in [(80, 24), (120, 40)] {
+        let t = draw(&app, &theme, w, h);
+        let text = t.backend().to_string();
+        assert!(text.contains("out of range"), "{w}x{h}\n{text}");
+        insta::assert_snapshot!(format!("port_prompt_error_{w}x{h}"), t.backend());
+    }
+}
+
+#[test]
+fn a_typed_port_draws_in_ascii_and_without_colour() {
+    let app = with_port_80();
+    let ascii = Theme::new(&ThemeSpec::builtin(ThemeName::Dark), false, true);
+    for (w, h) in SIZES {
+        let text = draw(&app, &ascii, w, h).backend().to_string();
+        let odd: String = text.chars().filter(|c| !c.is_ascii()).collect();
+        assert!(odd.is_empty(), "{w}x{h}: {odd}");
+    }
+}
+
+/// A real port, explained for real while a real lesson runs: the panel
+/// shows the bind result the kernel gives now, and the lesson's own port.
+#[test]
+fn a_real_port_report_shows_the_kernels_answer() {
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = held.local_addr().unwrap().port();
+    let mut app = app_at("tcp", 6);
+    for c in format!(":{port}").chars() {
+        update(&mut app, Msg::Key(key(c)));
+    }
+    let effect = update(
+        &mut app,
+        Msg::Key(crossterm::event::KeyEvent::new(
+            crossterm::event::KeyCode::Enter,
+            crossterm::event::KeyModifiers::NONE,
+        )),
+    );
+    assert_eq!(effect, super::app::Effect::ExplainPort(port));
+    update(&mut app, Msg::Port(Box::new(crate::ports::explain(port))));
+    let text = draw(&app, &theme(ThemeName::Dark), 200, 50)
+        .backend()
+        .to_string();
+    assert!(text.contains("TCP EADDRINUSE"), "{text}");
+    assert!(
+        text.contains(&format!("held by pid {}", std::process::id())),
+        "{text}"
+    );
+}

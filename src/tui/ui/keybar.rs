@@ -9,7 +9,13 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let mut items: Vec<(&str, &str)> = if app.review.is_some() {
+    let mut items: Vec<(&str, &str)> = if app.port.typing.is_some() {
+        vec![
+            ("0-65535", "type a port"),
+            ("Enter", "explain it"),
+            ("Esc", "cancel"),
+        ]
+    } else if app.review.is_some() {
         vec![("→", "forward"), ("←", "back"), ("End", "back to now")]
     } else {
         vec![

@@ -2,11 +2,18 @@
 //! this machine's real ephemeral range (read from /proc) marked on it, and a
 //! marker for every port in use at the focused step, with one sentence on
 //! why that port is where it is.
+//!
+//! The presenter can also type a port (`:` then digits, Enter): it is marked
+//! above the bar, and the panel shows what `sockscope port N` says about it
+//! (range, service names, this machine's settings, its bytes on the wire, and
+//! a real bind tried now), while the lesson's own ports stay marked.
 
 use super::{fit_spans, panel};
 use crate::engine::Call;
+use crate::ports::PortReport;
+use crate::ports::probe::BindProbe;
 use crate::ports::range::Range;
-use crate::tui::app::{App, Machine};
+use crate::tui::app::{App, Machine, PortInput};
 use crate::tui::theme::Theme;
 use crate::tui::timeline::{self, Held};
 use ratatui::Frame;
@@ -80,6 +87,101 @@ fn why(h: &Held, port: u16, m: &Machine) -> String {
     }
 }
 
+/// A source label, short: `IANA (bundled, via Debian netbase 6.4)` → `IANA`.
+fn short_source(source: &str) -> &str {
+    source.split(" (").next().unwrap_or(source)
+}
+
+/// `http (www) [IANA, /etc/services]`, or `none`.
+fn names(r: &PortReport, proto: crate::engine::Proto) -> String {
+    let names = r.services.of(proto);
+    if names.is_empty() {
+        return "none".into();
+    }
+    names
+        .iter()
+        .map(|n| {
+            let aliases = if n.aliases.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", n.aliases.join(", "))
+            };
+            let sources: Vec<&str> = n.sources.iter().map(|s| short_source(s)).collect();
+            format!("{}{aliases} [{}]", n.name, sources.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// `EACCES`, `ok`, or `ok -> 127.0.0.1:40123` for port 0.
+fn bind_result(p: &BindProbe) -> String {
+    match (&p.bound, p.addr.ends_with(":0")) {
+        (Some(b), true) if p.ok() => format!("ok, got {b}"),
+        _ => p.result.clone(),
+    }
+}
+
+/// The typed port's facts, as short lines for the panel: the same facts as
+/// `sockscope port N`, in fewer words.
+pub fn report_lines(r: &PortReport) -> Vec<(&'static str, String)> {
+    let m = &r.machine;
+    let yes_no = |b: Option<bool>| match b {
+        Some(true) => "yes",
+        Some(false) => "no",
+        None => "not observed",
+    };
+    let privileged = match (m.unprivileged_port_start, r.port) {
+        (_, 0) => "no (port 0: the kernel picks)".to_string(),
+        (Some(start), _) => format!("{} (threshold {start})", yes_no(m.privileged)),
+        (None, _) => "not observed".to_string(),
+    };
+    let ephemeral = match m.ephemeral_range {
+        Some((lo, hi)) if r.port != 0 => format!("{} (here {lo}–{hi})", yes_no(m.ephemeral)),
+        Some((lo, hi)) => format!("picked from {lo}–{hi}"),
+        None => "not observed".to_string(),
+    };
+    let mut out = vec![
+        (
+            "range",
+            format!(
+                "{}–{}, {} · IANA {} · wire {}",
+                r.range.low, r.range.high, r.range.course, r.range.iana, r.wire.hex
+            ),
+        ),
+        (
+            "names",
+            format!(
+                "TCP {} · UDP {}",
+                names(r, crate::engine::Proto::Tcp),
+                names(r, crate::engine::Proto::Udp)
+            ),
+        ),
+        (
+            "here",
+            format!("privileged: {privileged} · ephemeral: {ephemeral}"),
+        ),
+        (
+            "bind",
+            format!(
+                "127.0.0.1 now: TCP {} · UDP {}",
+                bind_result(&r.bind.tcp),
+                bind_result(&r.bind.udp)
+            ),
+        ),
+    ];
+    // One reason, the first the probes gave (TCP's, else UDP's).
+    if let Some(why) = r.bind.tcp.why.as_ref().or(r.bind.udp.why.as_ref()) {
+        out.push(("why", why.clone()));
+    }
+    out
+}
+
+/// The prompt line while the presenter types a port.
+fn prompt(input: &PortInput) -> Option<String> {
+    let typed = input.typing.as_ref()?;
+    Some(format!("port: {typed}_  Enter explains · Esc cancels"))
+}
+
 /// The column of `port` on a bar `width` cells wide.
 fn column(port: u16, width: u16) -> u16 {
     ((u32::from(port) * u32::from(width.saturating_sub(1))) / 65535) as u16
@@ -114,7 +216,15 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         for u in &used {
             buf.set_string(bx + column(u.port, bw), area.y, g.marker, theme.port_marker);
         }
+        if let Some(p) = app.port.asked {
+            buf.set_string(bx + column(p, bw), area.y, g.down, theme.key);
+        }
         if area.height > 1 {
+            if let Some(line) = compact_port_line(app, theme) {
+                let line = Line::from(fit_spans(line.spans, area.width as usize, g.ellipsis));
+                buf.set_line(area.x, area.y + 1, &line, area.width);
+                return;
+            }
             let mut spans = vec![Span::styled(" in use: ", theme.muted)];
             if used.is_empty() {
                 spans.push(Span::styled("none yet", theme.muted));
@@ -169,6 +279,10 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         free_from = start + text.len() + 1;
     }
     buf.set_string(x, y, scale.iter().collect::<String>(), theme.muted);
+    // The typed port points down at the bar, above the lesson's markers.
+    if let Some(p) = app.port.asked {
+        buf.set_string(x + column(p, w), y, g.down, theme.key);
+    }
     y += 1;
     bar(buf, x, y, w, theme);
     y += 1;
@@ -211,8 +325,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         width: w,
         height: (inner.y + inner.height).saturating_sub(y),
     };
-    let mut lines = Vec::new();
-    if used.is_empty() {
+    let mut lines = port_lines(app, theme);
+    if used.is_empty() && lines.is_empty() {
         let none = if app.latest == 0 {
             "No port in use yet."
         } else {
@@ -220,16 +334,113 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         };
         lines.push(Line::styled(none, theme.muted));
     }
-    for u in &used {
-        lines.push(Line::from(vec![
-            Span::styled(
-                format!("{} {} {}: ", g.marker, u.port, u.holders),
+    if lines.is_empty() {
+        for u in &used {
+            lines.push(Line::from(vec![
+                Span::styled(
+                    format!("{} {} {}: ", g.marker, u.port, u.holders),
+                    theme.port_marker,
+                ),
+                Span::styled(u.why.clone(), theme.text),
+            ]));
+        }
+    } else if !used.is_empty() {
+        // A typed port takes the room; the lesson's ports stay marked on the
+        // bar and are named in one line.
+        let mut spans = vec![Span::styled("lesson: ", theme.muted)];
+        for u in &used {
+            spans.push(Span::styled(
+                format!("{} {} {}  ", g.marker, u.port, u.holders),
                 theme.port_marker,
-            ),
-            Span::styled(u.why.clone(), theme.text),
-        ]));
+            ));
+        }
+        lines.push(Line::from(spans));
     }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: true }), rest);
+}
+
+/// The typed port's lines for the full panel: the prompt while typing, then
+/// the facts of the port asked about.
+fn port_lines<'a>(app: &'a App, theme: &Theme) -> Vec<Line<'a>> {
+    let g = &theme.glyphs;
+    let mut lines = Vec::new();
+    if let Some(p) = prompt(&app.port) {
+        lines.push(Line::styled(p, theme.key));
+    }
+    if let Some(e) = &app.port.error {
+        lines.push(Line::styled(e.clone(), theme.error));
+    }
+    match (&app.port.report, app.port.asked) {
+        (Some(r), _) => {
+            for (i, (label, text)) in report_lines(r).into_iter().enumerate() {
+                // The first row carries the port itself, as marked above the bar.
+                let head = if i == 0 {
+                    format!("{} {} ", g.down, r.port)
+                } else {
+                    format!("{label:<6}")
+                };
+                let style = if i == 0 { theme.key } else { theme.muted };
+                lines.push(Line::from(vec![
+                    Span::styled(head, style),
+                    Span::styled(text, theme.text),
+                ]));
+            }
+        }
+        (None, Some(p)) => lines.push(Line::styled(
+            format!("{} {p}: checking on this machine", g.down),
+            theme.muted,
+        )),
+        (None, None) => {}
+    }
+    lines
+}
+
+/// The compact layout's second row for the typed port: the prompt, the
+/// error, or the facts in one line.
+fn compact_port_line<'a>(app: &App, theme: &Theme) -> Option<Line<'a>> {
+    let g = &theme.glyphs;
+    if let Some(p) = prompt(&app.port) {
+        let mut spans = vec![Span::styled(format!(" {p}"), theme.key)];
+        if let Some(e) = &app.port.error {
+            spans.push(Span::styled(format!("  {e}"), theme.error));
+        }
+        return Some(Line::from(spans));
+    }
+    let r = app.port.report.as_ref()?;
+    let names = |proto| {
+        let n: Vec<&str> = r
+            .services
+            .of(proto)
+            .iter()
+            .map(|n| n.name.as_str())
+            .collect();
+        if n.is_empty() {
+            "none".to_string()
+        } else {
+            n.join(",")
+        }
+    };
+    let privileged = match r.machine.privileged {
+        Some(true) => "privileged here",
+        Some(false) => "not privileged here",
+        None => "privilege not observed",
+    };
+    Some(Line::from(vec![
+        Span::styled(format!(" {} {} ", g.down, r.port), theme.key),
+        Span::styled(
+            format!(
+                "{} (IANA {}) · TCP {} · UDP {} · bind TCP {} UDP {} · {privileged} · wire {}",
+                range_name(r.port),
+                r.range.iana,
+                names(crate::engine::Proto::Tcp),
+                names(crate::engine::Proto::Udp),
+                bind_result(&r.bind.tcp),
+                bind_result(&r.bind.udp),
+                r.wire.hex,
+            ),
+            theme.text,
+        ),
+    ]))
 }
 
 #[cfg(test)]
