@@ -14,10 +14,10 @@ use super::arrows;
 use super::keys::{self, Action};
 use crate::engine::{EngineMsg, Event, Pace, Waiting};
 use crate::lesson::Lesson;
+use crate::ports::PortReport;
 /// This machine's port settings (ephemeral range, unprivileged start), read
 /// once at start, for the port bar.
 pub use crate::ports::machine::Machine;
-use crate::ports::PortReport;
 use crate::wire::{CaptureStatus, Segment};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::VecDeque;
