@@ -20,6 +20,9 @@ use std::net::SocketAddr;
 /// "Kernel state" by its JSON name, so new observations reach handouts
 /// without changes here.
 const SHOWN: &[&str] = &[
+    "tcp_state",
+    "kernel",
+    "sockets",
     "seq",
     "t_us",
     "step",
@@ -124,9 +127,34 @@ fn write_doc(s: &mut String, lesson: &Lesson, msgs: &[EngineMsg]) -> std::fmt::R
         writeln!(s, "- **{}**: {}", a.name, a.role)?;
     }
     writeln!(s, "\n## Steps\n")?;
+    // A `repeat` step makes many identical calls: the handout shows the first
+    // and the last of them, and says how many ran in between.
+    let per_step = |step: usize| {
+        msgs.iter()
+            .filter(|m| matches!(m, EngineMsg::Event(e) if e.step == step))
+            .count()
+    };
+    let mut seen_of_step = (0, 0);
     for m in msgs {
         match m {
-            EngineMsg::Event(e) => write_step(s, lesson, e)?,
+            EngineMsg::Event(e) => {
+                let n = if seen_of_step.0 == e.step {
+                    seen_of_step.1 + 1
+                } else {
+                    1
+                };
+                seen_of_step = (e.step, n);
+                let total = per_step(e.step);
+                if n == 1 || n == total {
+                    write_step(s, lesson, e)?;
+                } else if n == 2 {
+                    writeln!(
+                        s,
+                        "> ... {} more calls of this step ran here, the same way.\n",
+                        total - 2
+                    )?;
+                }
+            }
             EngineMsg::Waiting(w) => {
                 let answer = if w.call == crate::engine::Call::Connect {
                     "EINPROGRESS: the handshake is under way"
@@ -235,7 +263,15 @@ fn kernel_state(e: &Event) -> Vec<String> {
     for f in &e.flags {
         out.push(format!("flag: {f}"));
     }
-    // Observations other modules add to the event (TCP state, queues...).
+    if let Some(k) = crate::headless::kernel_note(e) {
+        out.push(format!("kernel: {k}"));
+    }
+    for (name, v) in &e.sockets {
+        if name != &format!("{}:{}", e.actor, e.sock) {
+            out.push(format!("{name}: {}", crate::headless::sock_view_note(v)));
+        }
+    }
+    // Observations other modules add to the event.
     if let Ok(serde_json::Value::Object(map)) = serde_json::to_value(e) {
         for (k, v) in map {
             if SHOWN.contains(&k.as_str()) || v.is_null() {

@@ -73,6 +73,9 @@ pub fn text_line(e: &Event) -> String {
     if let Some(w) = e.waited_us {
         extra.push(format!("waited {:.3} ms", w as f64 / 1000.0));
     }
+    if let Some(k) = kernel_note(e) {
+        extra.push(k);
+    }
     if !extra.is_empty() {
         line = format!("{line:<62}  {}", extra.join("  "));
     }
@@ -123,14 +126,83 @@ pub fn segment_line(s: &Segment) -> String {
     line
 }
 
+/// What the kernel reported after the call, in `ss` terms:
+/// `[FIN_WAIT2 recv-q 0 send-q 0]`, `[LISTEN accept-q 1/4]`,
+/// `[TIME_WAIT timewait 59.7s]`, `[gone]`, `[udp recv-q 768 drops 3]`.
+pub fn kernel_note(e: &Event) -> Option<String> {
+    let k = e.kernel.as_ref()?;
+    let mut parts = Vec::new();
+    match (&e.tcp_state, e.proto) {
+        (Some(s), _) => parts.push(s.clone()),
+        (None, crate::engine::Proto::Tcp) if k.source == "none" => parts.push("gone".into()),
+        _ => {}
+    }
+    if let (Some(first), Some(ms)) = (&k.first_state, k.settle_ms) {
+        parts.push(format!("(was {first} for {ms} ms)"));
+    }
+    if let (Some(q), Some(b)) = (k.accept_q, k.backlog) {
+        parts.push(format!("accept-q {q}/{b}"));
+    }
+    if let Some(q) = k.recv_q {
+        parts.push(format!("recv-q {q}"));
+    }
+    if let Some(q) = k.send_q {
+        parts.push(format!("send-q {q}"));
+    }
+    if let (Some(t), Some(ms)) = (&k.timer, k.timer_ms) {
+        parts.push(format!("{t} {:.1}s", ms as f64 / 1000.0));
+    }
+    if let Some(d) = k.drops.filter(|&d| d > 0) {
+        parts.push(format!("drops {d}"));
+    }
+    (!parts.is_empty()).then(|| format!("[{}]", parts.join(" ")))
+}
+
+/// One socket of the kernel view in `ss` terms: `TIME_WAIT (no fd) timewait
+/// 59.1s`, `LISTEN accept-q 2/1`, `gone`.
+pub fn sock_view_note(v: &crate::kernel::SockView) -> String {
+    let mut parts = Vec::new();
+    match (&v.tcp_state, v.seen_in.as_str()) {
+        (_, "gone") => parts.push("gone".to_string()),
+        (Some(s), _) => parts.push(s.clone()),
+        (None, _) => parts.push(v.proto.name().to_string()),
+    }
+    if v.seen_in == "table" && !v.has_fd {
+        parts.push("(no fd)".into());
+    }
+    if let Some(q) = v.accept_q {
+        match v.backlog {
+            Some(b) => parts.push(format!("accept-q {q}/{b}")),
+            None => parts.push(format!("accept-q {q}")),
+        }
+    }
+    if let Some(q) = v.recv_q.filter(|&q| q > 0) {
+        parts.push(format!("recv-q {q}"));
+    }
+    if let Some(q) = v.send_q.filter(|&q| q > 0) {
+        parts.push(format!("send-q {q}"));
+    }
+    if let (Some(t), Some(ms)) = (&v.timer, v.timer_ms) {
+        parts.push(format!("{t} {:.1}s", ms as f64 / 1000.0));
+    }
+    if let Some(d) = v.drops.filter(|&d| d > 0) {
+        parts.push(format!("drops {d}"));
+    }
+    parts.join(" ")
+}
+
 /// `          0.456  server    accept(3) ... waiting`
 pub fn waiting_line(w: &Waiting) -> String {
     format!(
-        "  {:>4} {:>9.3}  {:<9} {}({}) ... waiting",
+        "  {:>4} {:>9.3}  {:<9} {}({}) ... waiting{}",
         "",
         w.t_us as f64 / 1000.0,
         w.actor,
         w.call,
-        w.args
+        w.args,
+        w.tcp_state
+            .as_deref()
+            .map(|s| format!("  [{s}]"))
+            .unwrap_or_default()
     )
 }

@@ -8,6 +8,9 @@
 //!   before every syscall, and one [`engine::Event`] per call. No terminal code.
 //!   [`engine::serve`] is the other driver: a real echo server for peers the
 //!   user brings (`sockscope serve`), emitting the same events.
+//! - [`kernel`]: the kernel observer: TCP state, queues and timers of each
+//!   socket (TCP_INFO through the fd, /proc/net/tcp and /proc/net/udp by
+//!   address for connections without one), and the UDP drop counters.
 //! - [`lesson`]: lessons as data (`assets/lessons/*.toml`): endpoints, calls in
 //!   order, narration, and the claims each step makes about the kernel; and the
 //!   catalogue: built-ins plus a teacher's own lessons folder.
@@ -33,6 +36,7 @@ pub mod config;
 pub mod engine;
 pub mod handout;
 pub mod headless;
+pub mod kernel;
 pub mod lesson;
 pub mod ports;
 pub mod sys;

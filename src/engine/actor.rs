@@ -9,6 +9,7 @@
 use super::event::{Call, Event, Proto};
 use super::sock::Sock;
 use super::{errno, preview};
+use crate::kernel;
 use crate::lesson::{ShutdownHow, SockOpt};
 use std::collections::HashMap;
 use std::io;
@@ -23,12 +24,15 @@ pub enum Op {
     Setsockopt(SockOpt),
     Bind(SocketAddr),
     Listen(i32),
-    Accept { new: String },
+    Accept {
+        new: String,
+    },
     Connect(SocketAddr),
     Send(Vec<u8>),
-    Recv(usize),
+    /// Buffer size, and whether to pass MSG_DONTWAIT.
+    Recv(usize, bool),
     Sendto(Vec<u8>, SocketAddr),
-    Recvfrom(usize),
+    Recvfrom(usize, bool),
     Shutdown(ShutdownHow),
     Close,
 }
@@ -43,9 +47,9 @@ impl Op {
             Op::Accept { .. } => Call::Accept,
             Op::Connect(_) => Call::Connect,
             Op::Send(_) => Call::Send,
-            Op::Recv(_) => Call::Recv,
+            Op::Recv(..) => Call::Recv,
             Op::Sendto(..) => Call::Sendto,
-            Op::Recvfrom(_) => Call::Recvfrom,
+            Op::Recvfrom(..) => Call::Recvfrom,
             Op::Shutdown(_) => Call::Shutdown,
             Op::Close => Call::Close,
         }
@@ -74,6 +78,12 @@ pub enum Reply {
         fd: Option<i32>,
         args: String,
         at: Instant,
+        /// The socket's local address at that moment.
+        local: Option<SocketAddr>,
+        /// Where a waiting connect is going.
+        peer: Option<SocketAddr>,
+        /// TCP: the kernel's state at that moment.
+        tcp_state: Option<String>,
     },
     /// The call returned; `at` is when.
     Done { event: Box<Event>, at: Instant },
@@ -83,11 +93,28 @@ pub enum Reply {
 /// open when it ends are closed by their `Drop`.
 pub async fn run(name: String, mut jobs: mpsc::UnboundedReceiver<Job>) {
     let mut socks: HashMap<String, Sock> = HashMap::new();
+    // The last peer each TCP socket had: after the peer's FIN a socket may
+    // no longer report one (getpeername fails once it is CLOSE), but close
+    // still needs it to find the connection the kernel keeps.
+    let mut peers: HashMap<String, String> = HashMap::new();
     while let Some(job) = jobs.recv().await {
-        let event = perform(&name, &mut socks, &job).await;
+        let mut event = perform(&name, &mut socks, &job).await;
+        // When the call returned, before the kernel is observed.
+        let returned = Instant::now();
+        let named = match &job.op {
+            Op::Accept { new } => new.clone(),
+            _ => job.sock.clone(),
+        };
+        if event.call == Call::Close && event.peer.is_none() {
+            event.peer = peers.get(&named).cloned();
+        }
+        if let Some(p) = socks.get(&named).and_then(Sock::peer_addr) {
+            peers.insert(named, p.to_string());
+        }
+        observe(&socks, &job, &mut event).await;
         let _ = job.reply.send(Reply::Done {
             event: Box::new(event),
-            at: Instant::now(),
+            at: returned,
         });
     }
 }
@@ -127,14 +154,54 @@ fn blank(actor: &str, job: &Job, proto: Proto, fd: Option<i32>) -> Event {
         flags: Vec::new(),
         checks: Vec::new(),
         segments: None,
+        tcp_state: None,
+        kernel: None,
+        sockets: std::collections::BTreeMap::new(),
     }
+}
+
+/// Read the kernel's view of the socket the call acted on, right after the
+/// call (this actor holds the fd, so nothing can happen to the socket in
+/// between). After close, the fd is gone: the connection is looked up in
+/// /proc/net/tcp by the addresses it had.
+async fn observe(socks: &HashMap<String, Sock>, job: &Job, event: &mut Event) {
+    let (state, observed) = if event.call == Call::Close {
+        if event.proto != Proto::Tcp {
+            return;
+        }
+        let addr = |a: &Option<String>| a.as_deref().and_then(|a| a.parse().ok());
+        let Some(local) = addr(&event.local) else {
+            // Closed before it ever had an address: it was in no table.
+            return;
+        };
+        let peer = addr(&event.peer);
+        kernel::settle(kernel::Settle::Immediate, || {
+            kernel::observe_closed_tcp(local, peer)
+        })
+        .await
+    } else {
+        let Some(sock) = socks.get(&job.sock) else {
+            return;
+        };
+        let proto = sock.proto();
+        kernel::settle(kernel::Settle::Acknowledged, || {
+            kernel::observe_fd(sock.socket(), proto)
+        })
+        .await
+    };
+    event.tcp_state = state;
+    event.kernel = Some(observed);
 }
 
 fn fail(event: &mut Event, err: &io::Error) {
     let info = errno::from_io(err);
     event.result = info.name.to_string();
     event.errno = Some(info.number);
-    event.explain = Some(info.explain.to_string());
+    let explain = match event.proto {
+        Proto::Udp => errno::udp_explain(info.number).unwrap_or(info.explain),
+        Proto::Tcp => info.explain,
+    };
+    event.explain = Some(explain.to_string());
 }
 
 fn record_addrs(event: &mut Event, sock: &Sock) {
@@ -184,10 +251,20 @@ async fn perform(actor: &str, socks: &mut HashMap<String, Sock>, job: &Job) -> E
     let notify = |args: String, waited_at: &mut Option<Instant>| {
         let at = Instant::now();
         *waited_at = Some(at);
+        let tcp_state = match sock.proto() {
+            Proto::Tcp => kernel::observe_fd(sock.socket(), Proto::Tcp).0,
+            Proto::Udp => None,
+        };
         let _ = job.reply.send(Reply::Waiting {
             fd: Some(fd),
             args,
             at,
+            local: sock.local_addr(),
+            peer: match &job.op {
+                Op::Connect(to) => Some(*to),
+                _ => None,
+            },
+            tcp_state,
         });
     };
     match &job.op {
@@ -248,11 +325,11 @@ async fn perform(actor: &str, socks: &mut HashMap<String, Sock>, job: &Job) -> E
                 Err(e) => fail(&mut ev, &e),
             }
         }
-        Op::Recv(max) => {
-            ev.args = format!("{fd}, {max}");
+        Op::Recv(max, dontwait) => {
+            ev.args = format!("{fd}, {max}{}", flags_arg(*dontwait));
             waiting_args = ev.args.clone();
             let mut on_wait = || notify(waiting_args.clone(), &mut waited_at);
-            match sock.recv(*max, &mut on_wait).await {
+            match sock.recv(*max, &mut on_wait, !dontwait).await {
                 Ok(buf) => {
                     ev.bytes = Some(buf.len());
                     ev.data = Some(preview::preview(&buf));
@@ -276,15 +353,20 @@ async fn perform(actor: &str, socks: &mut HashMap<String, Sock>, job: &Job) -> E
                 Err(e) => fail(&mut ev, &e),
             }
         }
-        Op::Recvfrom(max) => {
-            ev.args = format!("{fd}, {max}");
+        Op::Recvfrom(max, dontwait) => {
+            ev.args = format!("{fd}, {max}{}", flags_arg(*dontwait));
             waiting_args = ev.args.clone();
             let mut on_wait = || notify(waiting_args.clone(), &mut waited_at);
-            match sock.recv_from(*max, &mut on_wait).await {
-                Ok((buf, from)) => {
+            match sock.recv_from(*max, &mut on_wait, !dontwait).await {
+                Ok((buf, from, truncated)) => {
                     ev.bytes = Some(buf.len());
                     ev.data = Some(preview::preview(&buf));
                     ev.peer = Some(from.to_string());
+                    if truncated {
+                        // recvmsg's msg_flags: the datagram was longer than
+                        // the buffer and the kernel discarded the rest.
+                        ev.flags.push("MSG_TRUNC".into());
+                    }
                 }
                 Err(e) => fail(&mut ev, &e),
             }
@@ -308,6 +390,11 @@ async fn perform(actor: &str, socks: &mut HashMap<String, Sock>, job: &Job) -> E
         ev.peer = peer_before;
     }
     ev
+}
+
+/// The flags argument as C would write it, when it is not 0.
+fn flags_arg(dontwait: bool) -> &'static str {
+    if dontwait { ", MSG_DONTWAIT" } else { "" }
 }
 
 fn waited_for(waited_at: Option<Instant>, started: Instant) -> Option<u64> {

@@ -154,6 +154,15 @@ pub fn lookup(number: i32) -> ErrnoInfo {
 /// Name and number for an `io::Error` that came from a syscall; errors that
 /// did not come from the kernel (none are expected) map to `EIO`-like
 /// "EUNKNOWN" with number 0.
+/// The explanation of `number` for a UDP socket, where it differs from TCP's:
+/// UDP has no connection attempt to refuse, so ECONNREFUSED there reports an
+/// ICMP message about an earlier datagram.
+pub fn udp_explain(number: i32) -> Option<&'static str> {
+    (number == libc::ECONNREFUSED).then_some(
+        "An earlier datagram from this socket was answered with ICMP \"port unreachable\": nobody is bound to that port.",
+    )
+}
+
 pub fn from_io(err: &io::Error) -> ErrnoInfo {
     match err.raw_os_error() {
         Some(n) => lookup(n),

@@ -177,6 +177,22 @@ pub struct Event {
     /// when capture did not run (no privilege, `--no-capture`): not observed,
     /// which is different from an empty list (observed: no packets).
     pub segments: Option<Vec<Segment>>,
+    /// TCP only: the kernel's state of the socket the call acted on (`fd`),
+    /// read right after the call: `LISTEN`, `SYN_SENT`, `SYN_RECV`,
+    /// `ESTABLISHED`, `FIN_WAIT1`, `FIN_WAIT2`, `CLOSE_WAIT`, `CLOSING`,
+    /// `LAST_ACK`, `TIME_WAIT`, `CLOSE`. After `close`, the state of the
+    /// connection the kernel still keeps without an fd, or `null` when it
+    /// keeps nothing (then `kernel.source` is `none`). `not observed` if the
+    /// kernel could not be asked.
+    pub tcp_state: Option<String>,
+    /// The kernel's figures for that socket: queues, accept queue and backlog,
+    /// timer, granted SO_RCVBUF, UDP drops. `null` when there is no socket.
+    pub kernel: Option<crate::kernel::Observed>,
+    /// Every socket of the lesson that has had an address, keyed
+    /// `actor:sock`, as the kernel's tables list it right after this call:
+    /// including the other side of the connection and connections without an
+    /// fd.
+    pub sockets: std::collections::BTreeMap<String, crate::kernel::SockView>,
 }
 
 impl Event {
@@ -224,4 +240,10 @@ pub struct Waiting {
     /// Microseconds from the start of the lesson to the moment the kernel
     /// first said the call would block (EAGAIN / EINPROGRESS).
     pub t_us: u64,
+    /// The socket's local address at that moment (a connecting client already
+    /// has its kernel-chosen port).
+    pub local: Option<String>,
+    /// TCP only: the kernel's state of the socket at that moment (`SYN_SENT`
+    /// for a connect whose handshake has not completed).
+    pub tcp_state: Option<String>,
 }

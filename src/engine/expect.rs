@@ -47,9 +47,12 @@ fn seen(event: &Event, what: &str) -> Seen {
         "local" => opt(event.local.clone()),
         "peer" => opt(event.peer.clone()),
         "flags" => Seen::List(event.flags.clone()),
+        "tcp_state" => opt(event.tcp_state.clone()),
         _ => {
             let json = serde_json::to_value(event).unwrap_or_default();
-            match json.get(what) {
+            // A key with dots walks into objects: `kernel.accept_q`,
+            // `sockets.client:sock.tcp_state`.
+            match what.split('.').try_fold(&json, |v, key| v.get(key)) {
                 Some(serde_json::Value::Array(items)) => {
                     Seen::List(items.iter().map(json_text).collect())
                 }
@@ -62,7 +65,9 @@ fn seen(event: &Event, what: &str) -> Seen {
 
 /// Check every expectation against `event`.
 ///
-/// A list field (`flags`) passes when it contains the expected value.
+/// A list field (`flags`) passes when it contains the expected value. A key
+/// with dots names a field inside an object: `kernel.accept_q`,
+/// `sockets.client:sock.tcp_state`.
 pub fn check(expect: &BTreeMap<String, toml::Value>, event: &Event) -> Vec<Check> {
     expect
         .iter()
@@ -156,5 +161,25 @@ mod tests {
         assert!(checks[0].ok);
         assert!(!checks[1].ok);
         assert_eq!(checks[1].seen, "(not observed)");
+    }
+
+    #[test]
+    fn dotted_keys_walk_into_the_kernel_view() {
+        let mut e = event();
+        e.kernel = Some(crate::kernel::Observed {
+            accept_q: Some(2),
+            ..Default::default()
+        });
+        let checks = check(
+            &expect(&[
+                ("kernel.accept_q", toml::Value::Integer(2)),
+                ("kernel.nope", toml::Value::Integer(2)),
+                ("sockets.a:b.tcp_state", toml::Value::String("X".into())),
+            ]),
+            &e,
+        );
+        assert!(checks[0].ok);
+        assert_eq!(checks[1].seen, "(not observed)");
+        assert!(!checks[2].ok);
     }
 }

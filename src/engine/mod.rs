@@ -26,12 +26,13 @@ pub mod stepper;
 pub use event::{Call, Check, Event, Proto, Waiting};
 pub use stepper::{Control, Pace};
 
+use crate::kernel::{self, snmp::UdpCounters};
 use crate::lesson::{Lesson, Step, parse::is_literal_addr};
 use crate::wire::capture::{Capture, CaptureStatus};
 use crate::wire::track::Tracker;
 use crate::wire::{Segment, Wire};
 use actor::{DEFAULT_BACKLOG, DEFAULT_RECV_MAX, Job, Op, Reply, duration_us};
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -245,6 +246,14 @@ struct Run {
     capture: Option<Capture>,
     tracker: Tracker,
     wire: Wire,
+    /// Every socket that has had an address, keyed `actor:sock`, to find it
+    /// in the kernel's tables after each call.
+    known: BTreeMap<String, kernel::Known>,
+    /// The machine's UDP counters when the run started, to report how far
+    /// they moved.
+    udp_start: Option<UdpCounters>,
+    /// The result of the last recorded call, for `until`.
+    last_result: Option<String>,
 }
 
 impl Run {
@@ -279,6 +288,9 @@ impl Run {
                     .unwrap_or_default(),
             ),
             wire,
+            known: BTreeMap::new(),
+            udp_start: UdpCounters::read().ok(),
+            last_result: None,
         }
     }
 
@@ -305,7 +317,12 @@ impl Run {
             if let Some(p) = self.pending.remove(&step.actor) {
                 self.finish_pending(&step.actor, p, index + 1).await?;
             }
-            self.run_step(index, step).await?;
+            for _ in 0..step.repeat.unwrap_or(1) {
+                self.run_step(index, step).await?;
+                if step.until.is_some() && step.until == self.last_result {
+                    break;
+                }
+            }
             for woken in &step.wakes {
                 if let Some(p) = self.pending.remove(woken) {
                     self.finish_pending(woken, p, index + 1).await?;
@@ -342,7 +359,32 @@ impl Run {
             .send(job)
             .map_err(|_| gone())?;
         match replies.recv().await.ok_or_else(gone)? {
-            Reply::Waiting { fd, args, at } => {
+            Reply::Waiting {
+                fd,
+                args,
+                at,
+                local,
+                peer,
+                tcp_state,
+            } => {
+                if let Some(local) = local {
+                    // A connecting client is in the kernel's tables (in
+                    // SYN_SENT) before its connect returns.
+                    let name = format!("{}:{}", step.actor, step.sock);
+                    let backlog = self.known.get(&name).and_then(|k| k.backlog);
+                    let peer = peer.or_else(|| self.known.get(&name).and_then(|k| k.peer));
+                    self.known.insert(
+                        name,
+                        kernel::Known {
+                            proto: self.proto_of(&step.actor, &step.sock),
+                            local,
+                            peer,
+                            open: true,
+                            last_state: tcp_state.clone(),
+                            backlog,
+                        },
+                    );
+                }
                 self.emit(EngineMsg::Waiting(Waiting {
                     step: index + 1,
                     actor: step.actor.clone(),
@@ -351,6 +393,8 @@ impl Run {
                     fd,
                     args,
                     t_us: self.since_start(at),
+                    local: local.map(|l| l.to_string()),
+                    tcp_state,
                 }));
                 let pending = Pending {
                     step: index + 1,
@@ -404,7 +448,9 @@ impl Run {
             };
             self.addrs.insert((step.actor.clone(), name), local);
         }
-        event.checks = expect::check(&step.expect, &event);
+        self.observe(index, &mut event);
+        self.last_result = Some(event.result.clone());
+        event.checks = expect::check(&self.lesson.steps[index].expect, &event);
         event.segments = self.captured_for(&event);
         self.emit(EngineMsg::Event(Box::new(event)));
     }
@@ -483,6 +529,72 @@ impl Run {
             .set_after_last_call(self.tracker.take_unattached());
     }
 
+    fn proto_of(&self, actor: &str, sock: &str) -> Proto {
+        self.lesson.proto_of(actor, sock).unwrap_or(Proto::Tcp)
+    }
+
+    /// Bring the list of known sockets up to date with `event`, then read the
+    /// kernel's tables for all of them, and for UDP how far the machine's
+    /// drop counters moved.
+    fn observe(&mut self, index: usize, event: &mut Event) {
+        let step = &self.lesson.steps[index];
+        let acted = format!("{}:{}", step.actor, step.sock);
+        let name = match (&step.new, event.call) {
+            (Some(new), Call::Accept) => format!("{}:{new}", step.actor),
+            _ => acted.clone(),
+        };
+        let parse = |a: &Option<String>| a.as_deref().and_then(|a| a.parse().ok());
+        if let Some(local) = parse(&event.local) {
+            let previous = self.known.get(&name).and_then(|k| k.peer);
+            let backlog = self.known.get(&name).and_then(|k| k.backlog);
+            // The peer that identifies the socket in the tables: a TCP
+            // socket's connected peer, a UDP socket's only once connected
+            // (sendto's destination is not a connection).
+            let peer = match (event.proto, event.call) {
+                (Proto::Tcp, Call::Connect) | (Proto::Udp, Call::Connect) if !event.ok() => {
+                    previous
+                }
+                (Proto::Tcp, _) | (Proto::Udp, Call::Connect) => parse(&event.peer).or(previous),
+                (Proto::Udp, _) => previous,
+            };
+            self.known.insert(
+                name.clone(),
+                kernel::Known {
+                    proto: event.proto,
+                    local,
+                    peer,
+                    open: true,
+                    last_state: None,
+                    backlog,
+                },
+            );
+        }
+        if let Some(k) = self.known.get_mut(&acted) {
+            if event.call == Call::Close {
+                k.open = false;
+            } else if event.call != Call::Accept || name == acted {
+                k.last_state.clone_from(&event.tcp_state);
+            }
+            if let Some(b) = event.kernel.as_ref().and_then(|o| o.backlog) {
+                k.backlog = Some(b);
+            }
+        }
+        if event.call == Call::Accept
+            && let Some(k) = self.known.get_mut(&name)
+        {
+            k.last_state = Some("ESTABLISHED".into()).filter(|_| event.ok());
+        }
+        if let (Proto::Udp, Some(obs), Some(start)) =
+            (event.proto, event.kernel.as_mut(), self.udp_start)
+            && let Ok(now) = UdpCounters::read()
+        {
+            let moved = now.since(start);
+            obs.udp_rcvbuf_errors = Some(moved.rcvbuf_errors);
+            obs.udp_in_errors = Some(moved.in_errors);
+        }
+        event.sockets = kernel::snapshot(&self.known);
+    }
+
     fn addr(&self, step: usize, spec: &str) -> Result<SocketAddr, EngineError> {
         let unresolved = || EngineError::Unresolved {
             step,
@@ -514,9 +626,9 @@ impl Run {
             },
             Call::Connect => Op::Connect(addr(&step.to)?),
             Call::Send => Op::Send(text(&step.data)),
-            Call::Recv => Op::Recv(step.max.unwrap_or(DEFAULT_RECV_MAX)),
+            Call::Recv => Op::Recv(step.max.unwrap_or(DEFAULT_RECV_MAX), step.dontwait),
             Call::Sendto => Op::Sendto(text(&step.data), addr(&step.to)?),
-            Call::Recvfrom => Op::Recvfrom(step.max.unwrap_or(DEFAULT_RECV_MAX)),
+            Call::Recvfrom => Op::Recvfrom(step.max.unwrap_or(DEFAULT_RECV_MAX), step.dontwait),
             Call::Shutdown => Op::Shutdown(step.how.expect("validated: shutdown has how")),
             Call::Close => Op::Close,
         })

@@ -99,6 +99,8 @@ impl Emitter {
             fd: Some(fd),
             args,
             t_us: duration_us(self.started.elapsed()),
+            local: None,
+            tcp_state: None,
         };
         let inner = self.inner.lock().await;
         let _ = inner.1.send(EngineMsg::Waiting(w)).await;
@@ -130,6 +132,10 @@ fn event(actor: &str, call: Call, sock: &str, proto: Proto, fd: Option<i32>) -> 
         checks: Vec::new(),
         // serve does not capture: its peers' packets are not observed.
         segments: None,
+        // Nor does it read the kernel's view of its sockets: not observed.
+        tcp_state: None,
+        kernel: None,
+        sockets: std::collections::BTreeMap::new(),
     }
 }
 
@@ -382,7 +388,7 @@ async fn serve_peer(emit: &Emitter, actor: &str, conn: Sock) {
             emit,
             actor,
             (Call::Recv, "conn", fd, &args),
-            conn.recv(TCP_READ_MAX, &mut || {}),
+            conn.recv(TCP_READ_MAX, &mut || {}, true),
         )
         .await;
         let at = Instant::now();
@@ -474,11 +480,11 @@ async fn serve_udp(emit: Emitter, sock: Sock, max_peers: usize, mut stop: onesho
         let received = tokio::select! {
             _ = &mut stop => break,
             r = watched(&emit, "server", (Call::Recvfrom, "listener", fd, &args),
-                async { sock.recv_from(UDP_READ_MAX, &mut || {}).await }) => r,
+                async { sock.recv_from(UDP_READ_MAX, &mut || {}, true).await }) => r,
         };
         let at = Instant::now();
         let (r, waited) = received;
-        let (buf, from) = match r {
+        let (buf, from, truncated) = match r {
             Ok(x) => x,
             Err(e) => {
                 // An ICMP error from an earlier reply (ECONNREFUSED: the
@@ -501,6 +507,9 @@ async fn serve_udp(emit: Emitter, sock: Sock, max_peers: usize, mut stop: onesho
         ev.peer = Some(from.to_string());
         ev.bytes = Some(buf.len());
         ev.data = Some(preview::preview(&buf));
+        if truncated {
+            ev.flags.push("MSG_TRUNC".into());
+        }
         emit.event(ev, at).await;
 
         let args = format!(

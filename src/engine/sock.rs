@@ -180,10 +180,13 @@ impl Sock {
 
     /// recv(2) into a buffer of `max` bytes. 0 means the peer shut down its
     /// sending direction (end of file).
-    pub async fn recv(&self, max: usize, on_wait: OnWait<'_>) -> io::Result<Vec<u8>> {
+    ///
+    /// With `wait` false this is recv(..., MSG_DONTWAIT): an empty queue is
+    /// answered with EAGAIN at once.
+    pub async fn recv(&self, max: usize, on_wait: OnWait<'_>, wait: bool) -> io::Result<Vec<u8>> {
         let mut buf = vec![0u8; max];
         let n = self
-            .retry(Interest::READABLE, on_wait, |mut s| s.read(&mut buf))
+            .retry_if(wait, Interest::READABLE, on_wait, |mut s| s.read(&mut buf))
             .await?;
         buf.truncate(n);
         Ok(buf)
@@ -204,23 +207,29 @@ impl Sock {
     }
 
     /// recvfrom(2): one datagram, or as much of it as fits in `max` bytes (a
-    /// datagram's excess is discarded by the kernel).
+    /// datagram's excess is discarded by the kernel). Made with recvmsg(2),
+    /// the same call with one buffer, because only recvmsg reports
+    /// MSG_TRUNC: the third value says the datagram did not fit.
     pub async fn recv_from(
         &self,
         max: usize,
         on_wait: OnWait<'_>,
-    ) -> io::Result<(Vec<u8>, SocketAddr)> {
+        wait: bool,
+    ) -> io::Result<(Vec<u8>, SocketAddr, bool)> {
         let mut buf = vec![0u8; max];
-        let (n, from) = self
-            .retry(Interest::READABLE, on_wait, |s| {
-                s.recv_from(crate::sys::as_uninit(&mut buf))
+        let (n, flags, from) = self
+            .retry_if(wait, Interest::READABLE, on_wait, |s| {
+                let mut bufs = [socket2::MaybeUninitSlice::new(crate::sys::as_uninit(
+                    &mut buf,
+                ))];
+                s.recv_from_vectored(&mut bufs)
             })
             .await?;
         buf.truncate(n);
         let from = from
             .as_socket()
             .ok_or_else(|| io::Error::from_raw_os_error(libc::EAFNOSUPPORT))?;
-        Ok((buf, from))
+        Ok((buf, from, flags.is_truncated()))
     }
 
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
@@ -232,6 +241,22 @@ impl Sock {
         let Sock { io, socket, .. } = self;
         drop(io);
         crate::sys::close(OwnedFd::from(socket))
+    }
+
+    /// `retry` when `wait`, else one try whose EAGAIN is the answer.
+    async fn retry_if<T>(
+        &self,
+        wait: bool,
+        interest: Interest,
+        on_wait: OnWait<'_>,
+        op: impl FnMut(&Socket) -> io::Result<T>,
+    ) -> io::Result<T> {
+        if wait {
+            self.retry(interest, on_wait, op).await
+        } else {
+            let mut op = op;
+            op(self.socket())
+        }
     }
 
     /// Run `op` until it stops saying EAGAIN, waiting on readiness between

@@ -22,6 +22,30 @@ const FILES: &[(&str, &str)] = &[
         "privileged.toml",
         include_str!("../../assets/lessons/privileged.toml"),
     ),
+    (
+        "half-close.toml",
+        include_str!("../../assets/lessons/half-close.toml"),
+    ),
+    (
+        "abort.toml",
+        include_str!("../../assets/lessons/abort.toml"),
+    ),
+    (
+        "backlog.toml",
+        include_str!("../../assets/lessons/backlog.toml"),
+    ),
+    (
+        "boundaries.toml",
+        include_str!("../../assets/lessons/boundaries.toml"),
+    ),
+    (
+        "udp-loss.toml",
+        include_str!("../../assets/lessons/udp-loss.toml"),
+    ),
+    (
+        "udp-refused.toml",
+        include_str!("../../assets/lessons/udp-refused.toml"),
+    ),
 ];
 
 /// Every built-in lesson, parsed. The files are part of the binary and are

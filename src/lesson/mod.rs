@@ -90,6 +90,18 @@ pub struct Step {
     /// later step wakes it.
     #[serde(default)]
     pub park: Option<bool>,
+    /// recv / recvfrom: pass MSG_DONTWAIT, so an empty queue is reported at
+    /// once as EAGAIN instead of waiting.
+    #[serde(default)]
+    pub dontwait: bool,
+    /// Make the same call this many times in a row, each one a real call and
+    /// an event of its own (a sender outrunning a receiver, a receiver
+    /// draining its queue).
+    #[serde(default)]
+    pub repeat: Option<u32>,
+    /// With `repeat`: stop early after a call whose result is this (`EAGAIN`).
+    #[serde(default)]
+    pub until: Option<String>,
     /// Actors whose waiting call this step lets finish (connect wakes the
     /// server's accept). The engine waits for them before the next step, so
     /// every run prints the same sequence.
@@ -161,11 +173,29 @@ impl Lesson {
 }
 
 /// A step's narration with this run's values filled in: `{fd}`, `{new_fd}`,
-/// `{local}`, `{peer}`, `{bytes}`, `{data}`, `{result}`. A placeholder whose
-/// value the call did not produce reads "(none)", never a made-up value.
+/// `{local}`, `{peer}`, `{bytes}`, `{data}`, `{result}`, and what the kernel
+/// reported after the call: `{tcp_state}`, `{recv_q}`, `{send_q}`,
+/// `{accept_q}`, `{backlog}`, `{timer_s}` (seconds left on its timer),
+/// `{rcvbuf}`, `{drops}`, `{rcvbuf_errors}`, `{waited_ms}`, and
+/// `{settle_ms}` (how long the kernel took to reach the reported state; 0 if
+/// it was there at once). A placeholder whose value the
+/// call did not produce reads "(none)", never a made-up value.
 pub fn narrate(text: &str, event: &crate::engine::Event) -> String {
     let opt = |v: Option<String>| v.unwrap_or_else(|| "(none)".into());
-    text.replace("{fd}", &opt(event.fd.map(|f| f.to_string())))
+    let k = event.kernel.clone().unwrap_or_default();
+    let num = |v: Option<u64>| opt(v.map(|n| n.to_string()));
+    text.replace("{tcp_state}", &opt(event.tcp_state.clone()))
+        .replace("{recv_q}", &num(k.recv_q))
+        .replace("{send_q}", &num(k.send_q))
+        .replace("{accept_q}", &num(k.accept_q))
+        .replace("{backlog}", &num(k.backlog))
+        .replace("{timer_s}", &num(k.timer_ms.map(|t| t / 1000)))
+        .replace("{rcvbuf}", &num(k.rcvbuf))
+        .replace("{drops}", &num(k.drops))
+        .replace("{rcvbuf_errors}", &num(k.udp_rcvbuf_errors))
+        .replace("{waited_ms}", &num(event.waited_us.map(|w| w / 1000)))
+        .replace("{settle_ms}", &num(Some(k.settle_ms.unwrap_or(0))))
+        .replace("{fd}", &opt(event.fd.map(|f| f.to_string())))
         .replace("{new_fd}", &opt(event.new_fd.map(|f| f.to_string())))
         .replace("{local}", &opt(event.local.clone()))
         .replace("{peer}", &opt(event.peer.clone()))

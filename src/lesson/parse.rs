@@ -128,6 +128,18 @@ fn validate(lesson: &Lesson) -> Result<(), Invalid> {
             ));
         }
         check_args(step).or_else(err)?;
+        if step.dontwait && !matches!(step.call, Call::Recv | Call::Recvfrom) {
+            return err("`dontwait` applies to recv and recvfrom only".into());
+        }
+        if step.repeat == Some(0) {
+            return err("`repeat` must be at least 1".into());
+        }
+        if step.until.is_some() && step.repeat.is_none() {
+            return err("`until` needs `repeat` (the most times to try)".into());
+        }
+        if step.repeat.is_some() && (step.park == Some(true) || !step.wakes.is_empty()) {
+            return err("a repeated step cannot park or wake others".into());
+        }
         for spec in [&step.addr, &step.to].into_iter().flatten() {
             if !is_literal_addr(spec) {
                 let Some((a, s)) = spec.split_once(':') else {

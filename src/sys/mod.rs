@@ -10,6 +10,7 @@
 #![allow(unsafe_code)]
 
 pub mod packet;
+pub mod tcp_info;
 
 use std::io;
 use std::mem::MaybeUninit;
