@@ -184,14 +184,17 @@ pub struct Event {
     /// connection the kernel still keeps without an fd, or `null` when it
     /// keeps nothing (then `kernel.source` is `none`). `not observed` if the
     /// kernel could not be asked.
+    #[serde(default)]
     pub tcp_state: Option<String>,
     /// The kernel's figures for that socket: queues, accept queue and backlog,
     /// timer, granted SO_RCVBUF, UDP drops. `null` when there is no socket.
+    #[serde(default)]
     pub kernel: Option<crate::kernel::Observed>,
     /// Every socket of the lesson that has had an address, keyed
     /// `actor:sock`, as the kernel's tables list it right after this call:
     /// including the other side of the connection and connections without an
     /// fd.
+    #[serde(default)]
     pub sockets: std::collections::BTreeMap<String, crate::kernel::SockView>,
 }
 
@@ -242,8 +245,10 @@ pub struct Waiting {
     pub t_us: u64,
     /// The socket's local address at that moment (a connecting client already
     /// has its kernel-chosen port).
+    #[serde(default)]
     pub local: Option<String>,
     /// TCP only: the kernel's state of the socket at that moment (`SYN_SENT`
     /// for a connect whose handshake has not completed).
+    #[serde(default)]
     pub tcp_state: Option<String>,
 }
