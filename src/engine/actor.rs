@@ -189,6 +189,12 @@ async fn observe(socks: &HashMap<String, Sock>, job: &Job, event: &mut Event) {
         })
         .await
     };
+    let mut observed = observed;
+    if let Some(before) = event.kernel.take() {
+        observed.state_before = before.state_before;
+        observed.unread_before = before.unread_before;
+        observed.linger_zero = before.linger_zero;
+    }
     event.tcp_state = state;
     event.kernel = Some(observed);
 }
@@ -234,6 +240,11 @@ async fn perform(actor: &str, socks: &mut HashMap<String, Sock>, job: &Job) -> E
         // Addresses as they were just before the close, so observers can find
         // the connection the kernel may keep (TIME_WAIT) after the fd is gone.
         record_addrs(&mut ev, &sock);
+        if sock.proto() == Proto::Tcp {
+            // What decides whether close sends FIN, RST or nothing, read just
+            // before the fd goes away.
+            ev.kernel = Some(kernel::before_close(sock.socket()));
+        }
         if let Err(e) = sock.close() {
             fail(&mut ev, &e);
         }

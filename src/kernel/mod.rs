@@ -71,6 +71,16 @@ pub struct Observed {
     /// answer: the state the kernel reported first, right after the call
     /// (e.g. `FIN_WAIT1` until the peer acknowledged the FIN).
     pub first_state: Option<String>,
+    /// close only, read through the fd just before close(2): the TCP state
+    /// the socket was in. With the next two it decides what close sends: a
+    /// FIN from ESTABLISHED or CLOSE_WAIT, an RST if data was unread or
+    /// SO_LINGER was 0, nothing if the FIN had already gone (shutdown) or
+    /// the connection was reset.
+    pub state_before: Option<String>,
+    /// close only: bytes received and never read when close was called.
+    pub unread_before: Option<u64>,
+    /// close only: SO_LINGER was on with a zero timeout.
+    pub linger_zero: Option<bool>,
     /// How many milliseconds the observer waited for the kernel to settle
     /// (for the peer's ACK); `null` when it did not have to wait.
     pub settle_ms: Option<u64>,
@@ -253,6 +263,18 @@ pub fn observe_fd(socket: &socket2::Socket, proto: Proto) -> (Option<String>, Ob
             }
             (None, o)
         }
+    }
+}
+
+/// What a TCP socket looks like just before close(2): its state, the bytes
+/// it never read, and whether SO_LINGER is 0 (see [`Observed::state_before`]).
+pub fn before_close(socket: &socket2::Socket) -> Observed {
+    let info = crate::sys::tcp_info::tcp_info(socket.as_raw_fd()).ok();
+    Observed {
+        state_before: info.and_then(|i| state::name(i.state)).map(str::to_string),
+        unread_before: info.and_then(|i| i.recv_q).map(u64::from),
+        linger_zero: socket.linger().ok().map(|l| l == Some(Duration::ZERO)),
+        ..Observed::default()
     }
 }
 

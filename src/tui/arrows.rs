@@ -112,11 +112,35 @@ pub fn expected(event: &Event) -> Vec<Segment> {
         (Proto::Tcp, Call::Shutdown) if event.ok() && has_peer && sends_fin(event) => {
             vec![seg(Out, "FIN")]
         }
-        (Proto::Tcp, Call::Close) if event.ok() && has_peer => vec![seg(Out, "FIN")],
+        (Proto::Tcp, Call::Close) if event.ok() && has_peer => close_sends(event)
+            .map(|flag| vec![seg(Out, flag)])
+            .unwrap_or_default(),
         (Proto::Udp, Call::Sendto | Call::Send) if event.ok() => {
             vec![seg(Out, format!("datagram {} B", event.bytes.unwrap_or(0)))]
         }
         _ => Vec::new(),
+    }
+}
+
+/// What close puts on the wire, from the socket's state just before it
+/// (the kernel observer reads it): FIN from a connection still sending
+/// (ESTABLISHED, CLOSE_WAIT, SYN_RECV), RST instead if data was left unread
+/// or SO_LINGER was 0, nothing once the FIN has gone (after shutdown) or the
+/// connection was reset. Without that observation (an older recording), a
+/// FIN as before.
+fn close_sends(event: &Event) -> Option<&'static str> {
+    let Some(k) = event.kernel.as_ref().filter(|k| k.state_before.is_some()) else {
+        return Some("FIN");
+    };
+    match k.state_before.as_deref() {
+        Some("ESTABLISHED" | "CLOSE_WAIT" | "SYN_RECV") => {
+            if k.unread_before.unwrap_or(0) > 0 || k.linger_zero == Some(true) {
+                Some("RST")
+            } else {
+                Some("FIN")
+            }
+        }
+        _ => None,
     }
 }
 
