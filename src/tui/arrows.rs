@@ -54,6 +54,10 @@ pub struct Segment {
     pub ends: Ends,
     /// `SYN`, `SYN-ACK`, `data 17 B`, `PSH-ACK 17 B`, `datagram 14 B`, `FIN`.
     pub label: String,
+    /// For a captured TCP segment, its numbers: `seq=1 ack=1 win=64` (relative
+    /// sequence and acknowledgment numbers, the raw window), shown after the
+    /// label where the arrow is long enough.
+    pub detail: Option<String>,
     pub source: Source,
 }
 
@@ -61,6 +65,7 @@ fn seg(dir: Dir, label: impl Into<String>) -> Segment {
     Segment {
         ends: Ends::Dir(dir),
         label: label.into(),
+        detail: None,
         source: Source::Expected,
     }
 }
@@ -87,9 +92,25 @@ pub fn for_event(event: &Event) -> Vec<Segment> {
             } else {
                 s.label()
             },
+            detail: numbers(s),
             source: Source::Captured,
         })
         .collect()
+}
+
+/// `seq=1 ack=18 win=64`: the numbers of a captured TCP segment.
+fn numbers(s: &crate::wire::Segment) -> Option<String> {
+    let mut out = Vec::new();
+    if let Some(seq) = s.seq {
+        out.push(format!("seq={seq}"));
+    }
+    if let Some(ack) = s.ack {
+        out.push(format!("ack={ack}"));
+    }
+    if let Some(win) = s.window {
+        out.push(format!("win={win}"));
+    }
+    (!out.is_empty()).then(|| out.join(" "))
 }
 
 /// The segments the protocol sends because of `event`.

@@ -196,3 +196,18 @@ fn hex_bytes_are_coloured_by_their_layer() {
         format!("{:?}", draw(&app, &theme, 120, 40).backend().buffer())
     );
 }
+
+#[test]
+fn captured_arrows_carry_their_real_flags_and_relative_numbers() {
+    let app = app_at(6);
+    let text = draw(&app, &dark(), 200, 50).backend().to_string();
+    // The recorded handshake, as the capture numbered it.
+    for needle in [
+        "SYN seq=0 win=65495",
+        "SYN-ACK seq=0 ack=1 win=65483",
+        "ACK seq=1 ack=1",
+        "captured on lo",
+    ] {
+        assert!(text.contains(needle), "{needle}\n{text}");
+    }
+}

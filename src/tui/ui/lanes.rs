@@ -239,6 +239,7 @@ fn draw_row(buf: &mut Buffer, row: &Row, y: u16, grid: Grid, app: &App, theme: &
                     _ => 1.0,
                 },
                 label: &segment.label,
+                detail: segment.detail.as_deref(),
                 line: match segment.source {
                     Source::Expected => g.wire_expected,
                     Source::Captured => g.wire_captured,
@@ -261,6 +262,8 @@ struct Arrow<'a> {
     to_x: u16,
     progress: f64,
     label: &'a str,
+    /// The segment's numbers, added after the label when they fit.
+    detail: Option<&'a str>,
     /// The glyph the shaft is drawn with: dashed for expected, solid for
     /// captured.
     line: &'a str,
@@ -299,8 +302,14 @@ impl Arrow<'_> {
         };
         buf.set_string(head_x, y, head, self.style);
         // The label sits in the middle of the whole span, once the arrow
-        // has reached all of it.
-        let text = format!(" {} ", self.label);
+        // has reached all of it; with the segment's numbers when they fit.
+        let short = format!(" {} ", self.label);
+        let text = match self.detail {
+            Some(d) if short.chars().count() + d.chars().count() + 3 <= len => {
+                format!(" {} {d} ", self.label)
+            }
+            _ => short,
+        };
         let tw = text.chars().count() as u16;
         if usize::from(tw) + 2 <= len {
             let at = lo + (len as u16 - tw) / 2;
