@@ -119,11 +119,19 @@ fn tcp_lesson_captures_handshake_data_and_teardown_of_each_client() {
                 .flat_map(|e| e.data.clone().unwrap().into_bytes())
                 .collect();
             assert!(!sent.is_empty());
-            let on_wire: Vec<u8> = segs
+            // Placed by relative sequence number (data starts at 1), so a
+            // retransmitted segment would land on the same bytes.
+            let mut on_wire = vec![None::<u8>; sent.len()];
+            for g in segs
                 .iter()
                 .filter(|g| (g.src == c) == sender_is_client && g.len > 0)
-                .flat_map(|g| payload(g))
-                .collect();
+            {
+                let start = g.seq.unwrap() as usize - 1;
+                for (i, b) in payload(g).into_iter().enumerate() {
+                    on_wire[start + i] = Some(b);
+                }
+            }
+            let on_wire: Vec<u8> = on_wire.into_iter().map(Option::unwrap).collect();
             assert_eq!(on_wire, sent, "{client} conversation, {side} sending");
         }
         // Each data segment is on its send's event, or arrived after it and
@@ -440,19 +448,45 @@ fn large_sends_are_captured_whole_even_as_gso_frames_bigger_than_the_mtu() {
     assert_eq!(got, sent);
     let mut frames = Vec::new();
     cap.drain(&mut frames).unwrap();
-    let mut on_wire = Vec::new();
+    // Rebuild the client's byte stream from the captured segments by their
+    // sequence numbers: a segment TCP retransmitted (the receiver's buffer
+    // was full) lands on the same bytes again.
+    let mut isn = None;
+    let mut stream = vec![None::<u8>; N];
     let mut largest = 0;
     for f in &frames {
         assert_eq!(f.data.len() as u32, f.orig_len, "no frame was cut short");
         let d = decode(&f.data);
-        if let Some((src, _)) = d.endpoints()
-            && src.port() != port
-        {
-            on_wire.extend_from_slice(&f.data[d.payload.clone()]);
-            largest = largest.max(f.data.len());
+        let Some(Transport::Tcp(t)) = &d.transport else {
+            continue;
+        };
+        if t.src_port == port {
+            continue;
         }
+        if t.syn {
+            isn = Some(t.seq);
+            continue;
+        }
+        let start = t
+            .seq
+            .wrapping_sub(isn.expect("the SYN comes first"))
+            .wrapping_sub(1) as usize;
+        for (i, b) in f.data[d.payload.clone()].iter().enumerate() {
+            let at = start + i;
+            assert!(at < N, "byte beyond what was sent");
+            assert!(
+                stream[at].is_none_or(|old| old == *b),
+                "a retransmission changed byte {at}"
+            );
+            stream[at] = Some(*b);
+        }
+        largest = largest.max(f.data.len());
     }
-    assert_eq!(on_wire.len(), N, "every byte captured once");
+    let on_wire: Vec<u8> = stream
+        .iter()
+        .enumerate()
+        .map(|(i, b)| b.unwrap_or_else(|| panic!("byte {i} never captured")))
+        .collect();
     assert_eq!(on_wire, sent);
     // lo's MTU is 64 KiB and it takes GSO frames: far above Ethernet's 1500.
     assert!(largest > 16 * 1024, "largest frame {largest} bytes");
