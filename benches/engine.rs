@@ -3,7 +3,7 @@
 //! nothing. docs/performance.md reports the ratio of their throughputs.
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use sockscope::engine::{self, EngineConfig, Pace};
+use sockscope::engine::{self, EngineConfig, Observers, Pace};
 use sockscope::lesson;
 use std::hint::black_box;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -42,18 +42,44 @@ fn engine_overhead(c: &mut Criterion) {
     group.bench_function("plain_tokio_floor", |b| {
         b.iter(|| rt.block_on(plain_tcp_lesson()));
     });
-    group.bench_function("sockscope_engine", |b| {
-        b.iter(|| black_box(rt.block_on(engine::run_to_end(tcp.clone(), 0))));
-    });
-    // With packet capture on (needs CAP_NET_RAW; without it the run
-    // degrades to no capture and this figure equals the one above).
-    let with_capture = EngineConfig {
+    // The budget case: the engine's own work (actors, stepper, events,
+    // checked claims), no observers.
+    let bare = EngineConfig {
         port: 0,
         pace: Pace::RunToEnd,
+        capture: false,
+    };
+    let no_kernel = Observers { kernel: false };
+    group.bench_function("sockscope_engine", |b| {
+        b.iter(|| {
+            black_box(rt.block_on(engine::run_to_end_observed(tcp.clone(), bare, no_kernel)))
+        });
+    });
+    // With the kernel observer (TCP_INFO and the kernel's tables after every
+    // call, waiting for the peer's ACK where a state is passing).
+    group.bench_function("sockscope_engine_with_kernel_view", |b| {
+        b.iter(|| {
+            black_box(rt.block_on(engine::run_to_end_observed(
+                tcp.clone(),
+                bare,
+                Observers::default(),
+            )))
+        });
+    });
+    // With packet capture on (needs CAP_NET_RAW; without it the run
+    // degrades to no capture).
+    let with_capture = EngineConfig {
         capture: true,
+        ..bare
     };
     group.bench_function("sockscope_engine_with_capture", |b| {
-        b.iter(|| black_box(rt.block_on(engine::run_to_end_with(tcp.clone(), with_capture))));
+        b.iter(|| {
+            black_box(rt.block_on(engine::run_to_end_observed(
+                tcp.clone(),
+                with_capture,
+                no_kernel,
+            )))
+        });
     });
     group.finish();
 }

@@ -75,6 +75,11 @@ pub enum Command {
         /// are then null.
         #[arg(long, conflicts_with = "pcap")]
         no_capture: bool,
+        /// Do not read the kernel's view after each call (TCP states,
+        /// queues, timers); events' `tcp_state` and `kernel` are then null.
+        /// The calls and their results are the same.
+        #[arg(long)]
+        no_kernel: bool,
     },
     /// Explain one port number: its range, its well-known services, how this
     /// machine treats it, its bytes on the wire, and what binding it here does.

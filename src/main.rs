@@ -94,6 +94,7 @@ fn main() -> Result<ExitCode> {
             repeat,
             pcap,
             no_capture,
+            no_kernel,
         }) => {
             let Some(lesson) = catalog.get(&lesson).cloned() else {
                 return Ok(usage(&format!(
@@ -101,7 +102,16 @@ fn main() -> Result<ExitCode> {
                     catalog.names().join(", ")
                 )));
             };
-            trace(lesson, format, port, repeat, pcap.as_deref(), !no_capture)
+            let observers = engine::Observers { kernel: !no_kernel };
+            trace(
+                lesson,
+                format,
+                port,
+                repeat,
+                pcap.as_deref(),
+                !no_capture,
+                observers,
+            )
         }
         Some(Command::Port { port, format }) => port_report(port, format),
         Some(Command::Serve {
@@ -219,6 +229,7 @@ fn trace(
     repeat: u32,
     pcap: Option<&Path>,
     capture: bool,
+    observers: engine::Observers,
 ) -> Result<ExitCode> {
     let lesson = std::sync::Arc::new(lesson);
     let runtime = tokio::runtime::Builder::new_current_thread()
@@ -239,7 +250,11 @@ fn trace(
             if repeat > 1 && format == headless::Format::Text {
                 writeln!(out, "# run {run} of {repeat}")?;
             }
-            let (msgs, wire) = runtime.block_on(engine::run_to_end_with(lesson.clone(), config));
+            let (msgs, wire) = runtime.block_on(engine::run_to_end_observed(
+                lesson.clone(),
+                config,
+                observers,
+            ));
             // Said once, before the events, so it is not lost under them.
             if run == 1
                 && let Some(notice) = wire.status().notice()

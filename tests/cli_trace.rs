@@ -149,3 +149,40 @@ fn lessons_lists_one_a_line_with_a_summary() {
         assert!(line.contains(&l.summary));
     }
 }
+
+#[test]
+fn no_kernel_makes_the_same_calls_without_the_kernel_view() {
+    let run = |extra: &[&str]| -> Vec<serde_json::Value> {
+        let out = bin()
+            .args(["trace", "tcp", "--format", "json", "--no-capture"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let with = run(&[]);
+    let without = run(&["--no-kernel"]);
+    let shape = |v: &[serde_json::Value]| -> Vec<(String, String, String)> {
+        v.iter()
+            .map(|e| {
+                (
+                    e["actor"].to_string(),
+                    e["call"].to_string(),
+                    e["result"].to_string(),
+                )
+            })
+            .collect()
+    };
+    assert_eq!(shape(&with), shape(&without));
+    assert!(with.iter().any(|e| e["tcp_state"] == "ESTABLISHED"));
+    assert!(
+        without
+            .iter()
+            .all(|e| e["tcp_state"].is_null() && e["kernel"].is_null())
+    );
+}

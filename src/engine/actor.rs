@@ -91,14 +91,15 @@ pub enum Reply {
 
 /// The actor's task: run jobs until the orchestrator hangs up. Sockets still
 /// open when it ends are closed by their `Drop`.
-pub async fn run(name: String, mut jobs: mpsc::UnboundedReceiver<Job>) {
+/// `kernel`: observe the kernel after each call (TCP_INFO, the tables).
+pub async fn run(name: String, mut jobs: mpsc::UnboundedReceiver<Job>, kernel: bool) {
     let mut socks: HashMap<String, Sock> = HashMap::new();
     // The last peer each TCP socket had: after the peer's FIN a socket may
     // no longer report one (getpeername fails once it is CLOSE), but close
     // still needs it to find the connection the kernel keeps.
     let mut peers: HashMap<String, String> = HashMap::new();
     while let Some(job) = jobs.recv().await {
-        let mut event = perform(&name, &mut socks, &job).await;
+        let mut event = perform(&name, &mut socks, &job, kernel).await;
         // When the call returned, before the kernel is observed.
         let returned = Instant::now();
         let named = match &job.op {
@@ -111,7 +112,9 @@ pub async fn run(name: String, mut jobs: mpsc::UnboundedReceiver<Job>) {
         if let Some(p) = socks.get(&named).and_then(Sock::peer_addr) {
             peers.insert(named, p.to_string());
         }
-        observe(&socks, &job, &mut event).await;
+        if kernel {
+            observe(&socks, &job, &mut event).await;
+        }
         let _ = job.reply.send(Reply::Done {
             event: Box::new(event),
             at: returned,
@@ -217,7 +220,12 @@ fn record_addrs(event: &mut Event, sock: &Sock) {
     }
 }
 
-async fn perform(actor: &str, socks: &mut HashMap<String, Sock>, job: &Job) -> Event {
+async fn perform(
+    actor: &str,
+    socks: &mut HashMap<String, Sock>,
+    job: &Job,
+    observe_kernel: bool,
+) -> Event {
     if let Op::Socket(proto) = job.op {
         let mut ev = blank(actor, job, proto, None);
         ev.args = format!("AF_INET, {}, 0", proto_c(proto));
@@ -240,7 +248,7 @@ async fn perform(actor: &str, socks: &mut HashMap<String, Sock>, job: &Job) -> E
         // Addresses as they were just before the close, so observers can find
         // the connection the kernel may keep (TIME_WAIT) after the fd is gone.
         record_addrs(&mut ev, &sock);
-        if sock.proto() == Proto::Tcp {
+        if observe_kernel && sock.proto() == Proto::Tcp {
             // What decides whether close sends FIN, RST or nothing, read just
             // before the fd goes away.
             ev.kernel = Some(kernel::before_close(sock.socket()));
@@ -263,8 +271,8 @@ async fn perform(actor: &str, socks: &mut HashMap<String, Sock>, job: &Job) -> E
         let at = Instant::now();
         *waited_at = Some(at);
         let tcp_state = match sock.proto() {
-            Proto::Tcp => kernel::observe_fd(sock.socket(), Proto::Tcp).0,
-            Proto::Udp => None,
+            Proto::Tcp if observe_kernel => kernel::observe_fd(sock.socket(), Proto::Tcp).0,
+            _ => None,
         };
         let _ = job.reply.send(Reply::Waiting {
             fd: Some(fd),

@@ -55,6 +55,22 @@ pub struct EngineConfig {
     pub capture: bool,
 }
 
+/// Which observers look at the kernel after each call. The kernel view is on
+/// in every run a user sees; without it the engine still makes every call
+/// and reports what each returned, which is how the benchmarks measure the
+/// engine's own overhead and what `trace --no-kernel` prints.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Observers {
+    /// TCP_INFO, the kernel's socket tables and UDP counters after each call.
+    pub kernel: bool,
+}
+
+impl Default for Observers {
+    fn default() -> Self {
+        Observers { kernel: true }
+    }
+}
+
 impl Default for EngineConfig {
     fn default() -> Self {
         EngineConfig {
@@ -108,6 +124,15 @@ impl Engine {
     /// Start `lesson`. Must be called from inside a tokio runtime. Pass an
     /// `Arc<Lesson>` to run one lesson many times without copying it.
     pub fn start(lesson: impl Into<Arc<Lesson>>, config: EngineConfig) -> Engine {
+        Engine::start_observed(lesson, config, Observers::default())
+    }
+
+    /// Start `lesson` with a choice of observers.
+    pub fn start_observed(
+        lesson: impl Into<Arc<Lesson>>,
+        config: EngineConfig,
+        observers: Observers,
+    ) -> Engine {
         let lesson = lesson.into();
         let (controls, control_rx) = mpsc::unbounded_channel();
         let (msg_tx, msgs) = mpsc::unbounded_channel();
@@ -126,7 +151,7 @@ impl Engine {
         let mut task = JoinSet::new();
         task.spawn(async move {
             let gate = stepper::Gate::new(config.pace, control_rx);
-            let mut run = Run::new(lesson, config, msg_tx, capture, run_wire);
+            let mut run = Run::new(lesson, config, msg_tx, capture, run_wire, observers);
             match run.drive(gate).await {
                 Ok(true) => run.emit(EngineMsg::Finished),
                 Ok(false) => {}
@@ -193,12 +218,22 @@ pub async fn run_to_end_with(
     lesson: impl Into<Arc<Lesson>>,
     config: EngineConfig,
 ) -> (Vec<EngineMsg>, Wire) {
-    let mut engine = Engine::start(
+    run_to_end_observed(lesson, config, Observers::default()).await
+}
+
+/// [`run_to_end_with`], with a choice of observers.
+pub async fn run_to_end_observed(
+    lesson: impl Into<Arc<Lesson>>,
+    config: EngineConfig,
+    observers: Observers,
+) -> (Vec<EngineMsg>, Wire) {
+    let mut engine = Engine::start_observed(
         lesson,
         EngineConfig {
             pace: Pace::RunToEnd,
             ..config
         },
+        observers,
     );
     let wire = engine.wire();
     let mut out = Vec::new();
@@ -252,6 +287,7 @@ struct Run {
     /// The machine's UDP counters when the run started, to report how far
     /// they moved.
     udp_start: Option<UdpCounters>,
+    observers: Observers,
     /// The result of the last recorded call, for `until`.
     last_result: Option<String>,
 }
@@ -263,12 +299,13 @@ impl Run {
         out: mpsc::UnboundedSender<EngineMsg>,
         capture: Option<Capture>,
         wire: Wire,
+        observers: Observers,
     ) -> Run {
         let mut tasks = JoinSet::new();
         let mut actors = HashMap::new();
         for a in &lesson.actors {
             let (tx, rx) = mpsc::unbounded_channel();
-            tasks.spawn(actor::run(a.name.clone(), rx));
+            tasks.spawn(actor::run(a.name.clone(), rx, observers.kernel));
             actors.insert(a.name.clone(), tx);
         }
         Run {
@@ -289,7 +326,8 @@ impl Run {
             ),
             wire,
             known: BTreeMap::new(),
-            udp_start: UdpCounters::read().ok(),
+            udp_start: UdpCounters::read().ok().filter(|_| observers.kernel),
+            observers,
             last_result: None,
         }
     }
@@ -537,6 +575,9 @@ impl Run {
     /// kernel's tables for all of them, and for UDP how far the machine's
     /// drop counters moved.
     fn observe(&mut self, index: usize, event: &mut Event) {
+        if !self.observers.kernel {
+            return;
+        }
         let step = &self.lesson.steps[index];
         let acted = format!("{}:{}", step.actor, step.sock);
         let name = match (&step.new, event.call) {
