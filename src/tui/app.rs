@@ -313,6 +313,14 @@ impl App {
         self.anim.is_some_and(|a| a.running())
     }
 
+    /// Every event in the history, oldest first.
+    pub fn events(&self) -> impl Iterator<Item = &Event> {
+        self.history.iter().filter_map(|r| match &r.entry {
+            Entry::Event(e) => Some(e.as_ref()),
+            Entry::Waiting(_) => None,
+        })
+    }
+
     /// The records on screen at the focused step, oldest first.
     pub fn visible(&self) -> impl Iterator<Item = &Record> {
         let focus = self.focus();
@@ -364,7 +372,8 @@ impl App {
         match msg {
             EngineMsg::Waiting(w) => self.push(Entry::Waiting(w)),
             EngineMsg::Event(e) => {
-                let arrows = arrows::for_event(&e).len() as u32;
+                let earlier: Vec<&Event> = self.events().collect();
+                let arrows = arrows::for_event(&e, &earlier).len() as u32;
                 self.push(Entry::Event(e));
                 if arrows > 0 {
                     let per_arrow = self.frames_per_arrow();

@@ -6,11 +6,14 @@
 //! derived from the call, its protocol and its result, and labelled so on
 //! screen. The expected set is what the call itself makes the kernel send
 //! and no more: the handshake for connect, one data segment per send, one
-//! datagram per sendto, a FIN for a close. Not the peer's ACK of that FIN: it
-//! may be delayed, ride on the peer's own FIN, or never come (the `refused`
-//! lesson's listener closes and the kernel answers with a reset instead), so
-//! only capture may draw it. A test runs every built-in lesson with capture
-//! and checks each expected segment against what really crossed `lo`.
+//! datagram per sendto; for a close, a FIN, an RST (unread data, SO_LINGER 0)
+//! or nothing (the FIN already went with shutdown, or the connection was
+//! reset), as the socket's state just before the close says. Not the peer's
+//! ACK of that FIN: it may be delayed, ride on the peer's own FIN, or never
+//! come (the `refused` lesson's listener closes and the kernel answers with a
+//! reset instead), so only capture may draw it. A test runs every built-in
+//! lesson with capture and checks each expected segment against what really
+//! crossed `lo`.
 
 use crate::engine::{Call, Event, Proto};
 
@@ -72,10 +75,11 @@ fn seg(dir: Dir, label: impl Into<String>) -> Segment {
 
 /// The arrows for `event`: what was captured when capture ran, otherwise
 /// what the protocol is expected to send. A captured empty list means the
-/// call sent nothing, and nothing is drawn.
-pub fn for_event(event: &Event) -> Vec<Segment> {
+/// call sent nothing, and nothing is drawn. `earlier` are the run's events
+/// before this one (what a close sends depends on them).
+pub fn for_event(event: &Event, earlier: &[&Event]) -> Vec<Segment> {
     let Some(captured) = &event.segments else {
-        return expected(event);
+        return expected(event, earlier);
     };
     let port = |addr: &str| addr.rsplit_once(':').and_then(|(_, p)| p.parse().ok());
     captured
@@ -113,12 +117,62 @@ fn numbers(s: &crate::wire::Segment) -> Option<String> {
     (!out.is_empty()).then(|| out.join(" "))
 }
 
-/// The segments the protocol sends because of `event`.
+/// What earlier calls changed about what a close sends.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Earlier {
+    /// A shutdown already sent the FIN: close sends no second one.
+    fin_sent: bool,
+    /// SO_LINGER on with a zero timeout: close aborts with a reset.
+    linger_zero: bool,
+    /// The connection was already reset (a call failed with ECONNRESET or
+    /// EPIPE): there is nothing left to close on the wire.
+    reset: bool,
+    /// Bytes the peer sent that this socket never read: closing with unread
+    /// data discards it and resets the connection (RFC 2525, 2.17).
+    unread: usize,
+}
+
+impl Earlier {
+    fn of(event: &Event, earlier: &[&Event]) -> Earlier {
+        let same = |p: &&&Event| p.actor == event.actor && p.sock == event.sock;
+        let mine = || earlier.iter().filter(same);
+        // The peer's socket is the one whose addresses are ours, swapped.
+        let from_peer = |p: &&&Event| {
+            p.actor != event.actor
+                && p.local.is_some()
+                && p.local == event.peer
+                && p.peer == event.local
+        };
+        let sent_to_me: usize = earlier
+            .iter()
+            .filter(from_peer)
+            .filter(|p| p.ok() && p.call == Call::Send)
+            .filter_map(|p| p.bytes)
+            .sum();
+        let read: usize = mine()
+            .filter(|p| p.ok() && p.call == Call::Recv)
+            .filter_map(|p| p.bytes)
+            .sum();
+        Earlier {
+            fin_sent: mine().any(|p| p.ok() && p.call == Call::Shutdown && sends_fin(p)),
+            linger_zero: mine()
+                .filter(|p| p.ok())
+                .rfind(|p| p.call == Call::Setsockopt && p.args.contains("SO_LINGER"))
+                .is_some_and(|p| p.args.contains("l_linger=0}")),
+            reset: mine().any(|p| matches!(p.result.as_str(), "ECONNRESET" | "EPIPE")),
+            unread: sent_to_me.saturating_sub(read),
+        }
+    }
+}
+
+/// The segments the protocol sends because of `event`, given the run's
+/// `earlier` events.
 ///
 /// A call with no peer (bind, listen, closing a listener) sends nothing.
-pub fn expected(event: &Event) -> Vec<Segment> {
+pub fn expected(event: &Event, earlier: &[&Event]) -> Vec<Segment> {
     use Dir::{Back, Out};
     let has_peer = event.peer.is_some();
+    let before = Earlier::of(event, earlier);
     match (event.proto, event.call) {
         // The three-way handshake, or a SYN answered by a reset.
         (Proto::Tcp, Call::Connect) if event.ok() => {
@@ -130,10 +184,12 @@ pub fn expected(event: &Event) -> Vec<Segment> {
         (Proto::Tcp, Call::Send) if event.ok() && event.bytes.unwrap_or(0) > 0 => {
             vec![seg(Out, format!("data {} B", event.bytes.unwrap_or(0)))]
         }
-        (Proto::Tcp, Call::Shutdown) if event.ok() && has_peer && sends_fin(event) => {
+        (Proto::Tcp, Call::Shutdown)
+            if event.ok() && has_peer && sends_fin(event) && !before.fin_sent =>
+        {
             vec![seg(Out, "FIN")]
         }
-        (Proto::Tcp, Call::Close) if event.ok() && has_peer => close_sends(event)
+        (Proto::Tcp, Call::Close) if event.ok() && has_peer => close_sends(event, before)
             .map(|flag| vec![seg(Out, flag)])
             .unwrap_or_default(),
         (Proto::Udp, Call::Sendto | Call::Send) if event.ok() => {
@@ -147,11 +203,18 @@ pub fn expected(event: &Event) -> Vec<Segment> {
 /// (the kernel observer reads it): FIN from a connection still sending
 /// (ESTABLISHED, CLOSE_WAIT, SYN_RECV), RST instead if data was left unread
 /// or SO_LINGER was 0, nothing once the FIN has gone (after shutdown) or the
-/// connection was reset. Without that observation (an older recording), a
-/// FIN as before.
-fn close_sends(event: &Event) -> Option<&'static str> {
+/// connection was reset. Without that observation (a recording made before
+/// the kernel view existed), the same rules applied to the run's earlier
+/// calls.
+fn close_sends(event: &Event, before: Earlier) -> Option<&'static str> {
     let Some(k) = event.kernel.as_ref().filter(|k| k.state_before.is_some()) else {
-        return Some("FIN");
+        return if before.reset || before.fin_sent {
+            None
+        } else if before.linger_zero || before.unread > 0 {
+            Some("RST")
+        } else {
+            Some("FIN")
+        };
     };
     match k.state_before.as_deref() {
         Some("ESTABLISHED" | "CLOSE_WAIT" | "SYN_RECV") => {
@@ -176,7 +239,7 @@ mod tests {
     use crate::tui::fixtures;
 
     fn labels(e: &Event) -> Vec<(Dir, String)> {
-        expected(e)
+        expected(e, &[])
             .into_iter()
             .map(|s| match s.ends {
                 Ends::Dir(d) => (d, s.label),
@@ -206,7 +269,7 @@ mod tests {
                 e.call,
                 Call::Bind | Call::Listen | Call::Accept | Call::Recv
             ) {
-                assert!(expected(&e).is_empty(), "{}", e.syscall_line());
+                assert!(expected(&e, &[]).is_empty(), "{}", e.syscall_line());
             }
         }
     }
@@ -222,7 +285,7 @@ mod tests {
             .unwrap();
         assert_eq!(labels(close), [(Dir::Out, "FIN".into())]);
         let listener_close = events.last().unwrap();
-        assert!(expected(listener_close).is_empty());
+        assert!(expected(listener_close, &[]).is_empty());
     }
 
     /// Does captured segment `c` show what expected label `want` claims?
@@ -268,8 +331,8 @@ mod tests {
                 return;
             }
             let events: Vec<&Event> = crate::engine::events(&msgs);
-            for e in events {
-                for x in expected(e) {
+            for (i, e) in events.iter().enumerate() {
+                for x in expected(e, &events[..i]) {
                     let Ends::Dir(dir) = x.ends else { continue };
                     let way = match dir {
                         Dir::Out => Direction::Out,
@@ -301,7 +364,7 @@ mod tests {
         let sendto = events.iter().find(|e| e.call == Call::Sendto).unwrap();
         assert_eq!(labels(sendto), [(Dir::Out, "datagram 14 B".into())]);
         for e in events.iter().filter(|e| e.call == Call::Close) {
-            assert!(expected(e).is_empty());
+            assert!(expected(e, &[]).is_empty());
         }
     }
 }

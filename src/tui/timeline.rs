@@ -60,6 +60,7 @@ pub fn rows(app: &App) -> Vec<Row<'_>> {
     // a segment sent to that port is drawn to that endpoint's lane.
     let mut owner: BTreeMap<u16, usize> = BTreeMap::new();
     let mut arrow_index = 0;
+    let mut earlier: Vec<&Event> = Vec::new();
     for r in &visible {
         match &r.entry {
             Entry::Waiting(w) => {
@@ -99,7 +100,9 @@ pub fn rows(app: &App) -> Vec<Row<'_>> {
                     .and_then(port)
                     .and_then(|p| owner.get(&p))
                     .copied();
-                for segment in arrows::for_event(e) {
+                let segments = arrows::for_event(e, &earlier);
+                earlier.push(e);
+                for segment in segments {
                     let ends = match &segment.ends {
                         Ends::Dir(Dir::Out) => peer_lane.map(|p| (lane, p)),
                         Ends::Dir(Dir::Back) => peer_lane.map(|p| (p, lane)),
