@@ -32,6 +32,10 @@ pub struct Lesson {
     /// Shown before the first step: what the lesson is about.
     #[serde(default)]
     pub intro: String,
+    /// Start the TUI with the kernel panel (TCP states, queues, timers) in
+    /// place of the layer diagram; `K` switches between them.
+    #[serde(default)]
+    pub kernel_panel: bool,
     #[serde(rename = "actor")]
     pub actors: Vec<Actor>,
     #[serde(rename = "step")]

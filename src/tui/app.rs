@@ -13,6 +13,7 @@
 use super::arrows;
 use super::keys::{self, Action};
 use crate::engine::{EngineMsg, Event, Pace, Waiting};
+use crate::kernel::SockView;
 use crate::lesson::Lesson;
 use crate::ports::PortReport;
 /// This machine's port settings (ephemeral range, unprivileged start), read
@@ -20,7 +21,7 @@ use crate::ports::PortReport;
 pub use crate::ports::machine::Machine;
 use crate::wire::{CaptureStatus, Segment};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 /// How many engine messages are kept for review. The longest built-in lesson
@@ -156,6 +157,12 @@ pub struct App {
     pub packet: Option<u64>,
     /// A port typed into the port panel, and its facts.
     pub port: PortInput,
+    /// Show the kernel panel in place of the layer diagram.
+    pub kernel_panel: bool,
+    /// The kernel's view of the lesson's sockets read again while the
+    /// lesson waits between calls (TIME_WAIT counts down), replacing the
+    /// latest event's view until the next call.
+    pub kernel_live: Option<BTreeMap<String, SockView>>,
 }
 
 /// A message for [`update`].
@@ -169,6 +176,8 @@ pub enum Msg {
     Engine(EngineMsg),
     /// What [`crate::ports::explain`] found for the port asked about.
     Port(Box<PortReport>),
+    /// The kernel's view of the latest sockets, read again just now.
+    Kernel(BTreeMap<String, SockView>),
 }
 
 /// What the run loop must do after an update.
@@ -191,6 +200,7 @@ pub enum Effect {
 
 impl App {
     pub fn new(lesson: Lesson, lessons: Vec<Lesson>, machine: Machine) -> App {
+        let lesson_kernel_panel = lesson.kernel_panel;
         App {
             lesson,
             lessons,
@@ -207,7 +217,51 @@ impl App {
             capture: CaptureStatus::Disabled,
             packet: None,
             port: PortInput::default(),
+            kernel_panel: lesson_kernel_panel,
+            kernel_live: None,
         }
+    }
+
+    /// The event the screen is about: the newest one at the focused step.
+    pub fn focused_event(&self) -> Option<&Event> {
+        self.visible()
+            .filter_map(|r| match &r.entry {
+                Entry::Event(e) => Some(e.as_ref()),
+                Entry::Waiting(_) => None,
+            })
+            .last()
+    }
+
+    /// The kernel's view of the lesson's sockets at the focused step, and
+    /// whether it was read again after that step's call (only when showing
+    /// the latest step).
+    pub fn kernel_view(&self) -> Option<(&BTreeMap<String, SockView>, bool)> {
+        if self.review.is_none()
+            && let Some(live) = &self.kernel_live
+        {
+            return Some((live, true));
+        }
+        self.visible()
+            .filter_map(|r| match &r.entry {
+                Entry::Event(e) if !e.sockets.is_empty() => Some(&e.sockets),
+                _ => None,
+            })
+            .last()
+            .map(|s| (s, false))
+    }
+
+    /// The sockets to read again on the slow refresh: the latest view, while
+    /// the kernel panel is on screen at the latest step.
+    pub fn kernel_to_refresh(&self) -> Option<&BTreeMap<String, SockView>> {
+        if !self.kernel_panel || self.review.is_some() {
+            return None;
+        }
+        self.kernel_live.as_ref().or_else(|| {
+            self.history.iter().rev().find_map(|r| match &r.entry {
+                Entry::Event(e) if !e.sockets.is_empty() => Some(&e.sockets),
+                _ => None,
+            })
+        })
     }
 
     /// Record whether the new run captures. Without privilege the screen
@@ -355,6 +409,8 @@ impl App {
         self.run = RunState::Running;
         self.anim = None;
         self.notice = None;
+        self.kernel_live = None;
+        self.kernel_panel = self.lesson.kernel_panel;
     }
 
     fn push(&mut self, entry: Entry) {
@@ -372,6 +428,8 @@ impl App {
         match msg {
             EngineMsg::Waiting(w) => self.push(Entry::Waiting(w)),
             EngineMsg::Event(e) => {
+                // The new call's own reading replaces any refreshed one.
+                self.kernel_live = None;
                 let earlier: Vec<&Event> = self.events().collect();
                 let arrows = arrows::for_event(&e, &earlier).len() as u32;
                 self.push(Entry::Event(e));
@@ -549,6 +607,10 @@ impl App {
             Action::Back => self.back(),
             Action::Packets => self.toggle_packets(),
             Action::SavePcap => self.save_pcap(),
+            Action::Kernel => {
+                self.kernel_panel = !self.kernel_panel;
+                Effect::None
+            }
             Action::Now => {
                 self.review = None;
                 Effect::None
@@ -639,6 +701,12 @@ pub fn update(app: &mut App, msg: Msg) -> Effect {
         Msg::Port(report) => {
             if app.port.asked == Some(report.port) {
                 app.port.report = Some(report);
+            }
+            Effect::None
+        }
+        Msg::Kernel(view) => {
+            if app.review.is_none() {
+                app.kernel_live = Some(view);
             }
             Effect::None
         }

@@ -74,6 +74,14 @@ pub fn tcp_with_frames() -> Vec<EngineMsg> {
         .collect()
 }
 
+const HALF_CLOSE: &str = include_str!("fixtures/half_close.jsonl");
+
+/// Every message of a recorded `half-close` run (without capture), whose
+/// events carry the kernel view: TCP states, queues, the TIME_WAIT timer.
+pub fn half_close() -> Vec<EngineMsg> {
+    parse(HALF_CLOSE)
+}
+
 /// Every message of a recorded `udp` run, in order.
 pub fn udp() -> Vec<EngineMsg> {
     parse(UDP)
@@ -152,6 +160,41 @@ mod tests {
             );
             std::fs::write(path, out).unwrap();
         }
+    }
+
+    /// Regenerate the kernel panel's fixture from a real run.
+    #[test]
+    #[ignore = "rewrites src/tui/fixtures/half_close.jsonl from a real run"]
+    fn record_kernel_fixture() {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let config = crate::engine::EngineConfig {
+            port: 0,
+            pace: crate::engine::Pace::RunToEnd,
+            capture: false,
+        };
+        let (msgs, _) = rt.block_on(crate::engine::run_to_end_with(
+            lesson::builtin("half-close").unwrap(),
+            config,
+        ));
+        let mut out = String::new();
+        for m in msgs {
+            let rec = match m {
+                EngineMsg::Waiting(w) => Recorded::Waiting(w),
+                EngineMsg::Event(e) => Recorded::Event(e),
+                EngineMsg::Finished => Recorded::Finished,
+                EngineMsg::Failed(e) => panic!("half-close failed: {e}"),
+            };
+            out.push_str(&serde_json::to_string(&rec).unwrap());
+            out.push('\n');
+        }
+        let path = format!(
+            "{}/src/tui/fixtures/half_close.jsonl",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        std::fs::write(path, out).unwrap();
     }
 
     /// Regenerate the packet pane's fixture (events and pcap) from a real run.

@@ -34,6 +34,9 @@ pub enum Action {
     Packets,
     /// Write the packets captured so far to a pcap file.
     SavePcap,
+    /// Switch the middle panel between the layer diagram and the kernel
+    /// panel.
+    Kernel,
     Quit,
 }
 
@@ -76,6 +79,10 @@ pub const BINDINGS: &[Binding] = &[
     Binding {
         keys: "P",
         does: "packet pane: one captured packet, layer by layer",
+    },
+    Binding {
+        keys: "K",
+        does: "kernel panel (TCP states, queues, timers) / layer diagram",
     },
     Binding {
         keys: "↑ ↓ k j",
@@ -129,6 +136,7 @@ pub fn action(key: KeyEvent) -> Option<Action> {
         KeyCode::Up | KeyCode::Char('k') => A::Up,
         KeyCode::Down | KeyCode::Char('j') => A::Down,
         KeyCode::Char('P') => A::Packets,
+        KeyCode::Char('K') => A::Kernel,
         KeyCode::Char('w') => A::SavePcap,
         KeyCode::Char('q') => A::Quit,
         _ => return None,

@@ -23,6 +23,8 @@ pub mod app;
 pub mod arrows;
 #[cfg(test)]
 pub(crate) mod fixtures;
+#[cfg(test)]
+mod kernel_tests;
 pub mod keys;
 #[cfg(test)]
 mod packet_tests;
@@ -156,6 +158,10 @@ async fn event_loop(
     app.set_capture(engine.wire().status());
     let mut engine_open = true;
     let mut keys = EventStream::new();
+    // The slow refresh of the kernel panel while the lesson waits between
+    // calls: once a second, and only while the panel shows the latest step.
+    let mut kernel_tick = tokio::time::interval(Duration::from_secs(1));
+    kernel_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut sigint = signal(SignalKind::interrupt())?;
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
@@ -188,6 +194,12 @@ async fn event_loop(
                 }
             },
             () = tokio::time::sleep(frame), if app.animating() => Msg::Tick,
+            _ = kernel_tick.tick(), if app.kernel_to_refresh().is_some() => {
+                match app.kernel_to_refresh() {
+                    Some(view) => Msg::Kernel(crate::kernel::refresh(view)),
+                    None => continue,
+                }
+            }
             _ = sigint.recv() => return Ok(Outcome::Signal(libc::SIGINT)),
             _ = sigterm.recv() => return Ok(Outcome::Signal(libc::SIGTERM)),
             _ = sighup.recv() => return Ok(Outcome::Signal(libc::SIGHUP)),

@@ -70,11 +70,37 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             g.ellipsis,
         );
         buf.set_line(x, inner.y, &Line::from(head), heading_width as u16);
-        let socks: Vec<String> = held
+        let view = app.kernel_view().map(|(v, _)| v);
+        let mut socks: Vec<String> = held
             .iter()
             .filter(|h| h.actor == actor.name)
-            .map(|h| socket_summary(h, theme))
+            .map(|h| {
+                let mut s = socket_summary(h, theme);
+                // The kernel's own name for the socket's TCP state.
+                let key = format!("{}:{}", h.actor, h.sock);
+                if let Some(st) = view
+                    .and_then(|v| v.get(&key))
+                    .and_then(|v| v.tcp_state.as_ref())
+                {
+                    s.push(' ');
+                    s.push_str(st);
+                }
+                s
+            })
             .collect();
+        // Connections the program closed but the kernel still keeps.
+        for (key, v) in view.into_iter().flatten() {
+            let mine = key.split_once(':').is_some_and(|(a, _)| a == actor.name);
+            if mine && v.seen_in == "table" && !v.has_fd {
+                let held_too = held
+                    .iter()
+                    .any(|h| format!("{}:{}", h.actor, h.sock) == *key);
+                if !held_too {
+                    let st = v.tcp_state.as_deref().unwrap_or("?");
+                    socks.push(format!("{st} (no fd)"));
+                }
+            }
+        }
         let socks = if socks.is_empty() {
             "no sockets".to_string()
         } else {

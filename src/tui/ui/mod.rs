@@ -28,10 +28,12 @@
 //! ```
 //!
 //! The packet pane (`P`) takes the rows of the lanes and the middle panels
-//! while it is open. Room for more: a kernel panel gets its own field in
-//! [`Areas`] and a line in [`layout`]; no other panel changes.
+//! while it is open. The kernel panel (`K`, on from the start in the lessons
+//! about TCP states and UDP buffers) takes the layer diagram's place: a
+//! panel in the wide layout, a one-line strip in the compact one.
 
 pub mod help;
+pub mod kernel;
 pub mod keybar;
 pub mod lanes;
 pub mod layers;
@@ -152,7 +154,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         packet::render(frame, pane, app, theme);
     } else {
         lanes::render(frame, areas.lanes, app, theme);
-        layers::render(frame, areas.layers, app, theme);
+        if app.kernel_panel {
+            kernel::render(frame, areas.layers, app, theme);
+        } else {
+            layers::render(frame, areas.layers, app, theme);
+        }
         ports::render(frame, areas.ports, app, theme);
     }
     narration::render(frame, areas.narration, app, theme);

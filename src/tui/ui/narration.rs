@@ -142,13 +142,14 @@ fn explain_lines(lines: &mut Vec<Line<'_>>, e: &Event, step: &Step, theme: &Them
     if !step.why.is_empty() {
         lines.push(Line::from(vec![
             Span::styled("Why it matters: ", theme.title),
-            Span::styled(step.why.clone(), theme.text),
+            // The why can quote this run's figures too ({settle_ms}, ...).
+            Span::styled(lesson::narrate(&step.why, e), theme.text),
         ]));
     }
     if !step.ask.is_empty() {
         lines.push(Line::from(vec![
             Span::styled("Ask the room: ", theme.key),
-            Span::styled(step.ask.clone(), theme.muted),
+            Span::styled(lesson::narrate(&step.ask, e), theme.muted),
         ]));
     }
 }
