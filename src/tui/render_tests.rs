@@ -258,6 +258,51 @@ fn the_help_lists_every_key_of_the_table() {
     }
 }
 
+/// A real run with the kernel view: on a wide screen each TCP call's row
+/// carries the state the kernel reported after it, and a close says what the
+/// kernel keeps.
+#[tokio::test]
+async fn lanes_show_the_kernels_tcp_states() {
+    let config = crate::engine::EngineConfig {
+        port: 0,
+        pace: crate::engine::Pace::RunToEnd,
+        capture: false,
+    };
+    let lesson = lesson::builtin("tcp").unwrap();
+    let (msgs, _) = crate::engine::run_to_end_with(lesson.clone(), config).await;
+    // The client's close, step 11: stop there.
+    let mut app = App::new(lesson, lesson::builtins(), MACHINE);
+    for m in msgs {
+        let past = matches!(&m, EngineMsg::Event(e) if e.step > 11);
+        if past {
+            break;
+        }
+        update(&mut app, Msg::Engine(m));
+    }
+    let events: Vec<_> = app.events().cloned().collect();
+    let text = draw(&app, &theme(ThemeName::Dark), 200, 50)
+        .backend()
+        .to_string();
+    let listen = events
+        .iter()
+        .find(|e| e.call == crate::engine::Call::Listen)
+        .unwrap();
+    let close = events.iter().find(|e| e.step == 11).unwrap();
+    match (&listen.tcp_state, &close.tcp_state) {
+        (Some(l), kept) if l != "not observed" => {
+            assert_eq!(l, "LISTEN");
+            assert!(text.contains("listening · LISTEN"), "{text}");
+            if let Some(k) = kept {
+                assert!(
+                    text.contains(&format!("closed · kernel keeps {k}")),
+                    "{text}"
+                );
+            }
+        }
+        other => println!("skipped: the kernel view was not observed here ({other:?})"),
+    }
+}
+
 /// A real run, not a recording: the screen shows the fds and ports the
 /// kernel really handed out in this run.
 #[tokio::test]

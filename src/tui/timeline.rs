@@ -168,6 +168,20 @@ pub fn lane_text(e: &Event) -> String {
     }
 }
 
+/// The TCP state the kernel reported right after the call, when it was
+/// observed: `LISTEN`, `ESTABLISHED`, `FIN_WAIT2`. After a close, what the
+/// kernel still keeps without an fd (`kernel keeps TIME_WAIT`), or nothing
+/// when it keeps nothing; after accept, the listener's (`listener LISTEN`).
+pub fn kernel_state(e: &Event) -> Option<String> {
+    let s = e.tcp_state.as_deref().filter(|s| *s != "not observed")?;
+    Some(match e.call {
+        Call::Close => format!("kernel keeps {s}"),
+        // The state is the listening socket's (the fd accept acted on).
+        Call::Accept => format!("listener {s}"),
+        _ => s.to_string(),
+    })
+}
+
 /// The state a call leaves its socket in, in a word or two.
 pub fn state_after(e: &Event) -> String {
     let local_port = e.local.as_deref().and_then(port);

@@ -220,14 +220,21 @@ fn draw_row(buf: &mut Buffer, row: &Row, y: u16, grid: Grid, app: &App, theme: &
             }
             spans.push(Span::styled(timeline::lane_text(event), call_style));
             // The state the call leaves, when the lane has room for it (the
-            // heading above always shows the sockets' states).
-            let state = Span::styled(
-                format!(" {} {}", g.leads_to, timeline::state_after(event)),
-                theme.muted,
-            );
+            // heading above always shows the sockets' states): with the
+            // kernel's own word for it on a wide lane, in plain words on a
+            // narrower one, not at all on the narrowest.
+            let friendly = timeline::state_after(event);
+            let mut states = Vec::new();
+            if let Some(k) = timeline::kernel_state(event) {
+                states.push(format!(" {} {friendly} · {k}", g.leads_to));
+            }
+            states.push(format!(" {} {friendly}", g.leads_to));
             let used: usize = spans.iter().map(Span::width).sum();
-            if used + state.width() <= text_width {
-                spans.push(state);
+            if let Some(state) = states
+                .into_iter()
+                .find(|s| used + Span::raw(s.as_str()).width() <= text_width)
+            {
+                spans.push(Span::styled(state, theme.muted));
             }
             let line = Line::from(fit_spans(spans, text_width, g.ellipsis));
             buf.set_line(grid.text_x(*lane), y, &line, text_width as u16);
