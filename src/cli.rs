@@ -37,6 +37,10 @@ pub struct Cli {
     /// Draw with plain ASCII, for terminals without box-drawing glyphs.
     #[arg(long, global = true)]
     pub ascii: bool,
+    /// Presenter mode: high contrast, large heading and narration, less
+    /// clutter (key P toggles it; b or . blanks the screen, f freezes it).
+    #[arg(long, global = true)]
+    pub present: bool,
 }
 
 #[derive(Debug, Subcommand)]

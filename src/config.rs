@@ -85,6 +85,10 @@ pub struct KeyConfig {
     pub slower: Option<Keys>,
     pub restart: Option<Keys>,
     pub lessons: Option<Keys>,
+    pub port: Option<Keys>,
+    pub packets: Option<Keys>,
+    pub kernel: Option<Keys>,
+    pub save_pcap: Option<Keys>,
     pub help: Option<Keys>,
     pub quit: Option<Keys>,
     pub present: Option<Keys>,
@@ -168,6 +172,10 @@ pub struct KeyMap {
     pub slower: Vec<KeyCode>,
     pub restart: Vec<KeyCode>,
     pub lessons: Vec<KeyCode>,
+    pub port: Vec<KeyCode>,
+    pub packets: Vec<KeyCode>,
+    pub kernel: Vec<KeyCode>,
+    pub save_pcap: Vec<KeyCode>,
     pub help: Vec<KeyCode>,
     pub quit: Vec<KeyCode>,
     pub present: Vec<KeyCode>,
@@ -188,6 +196,11 @@ impl Default for KeyMap {
             slower: vec![Char('-'), Char('_')],
             restart: vec![Char('r')],
             lessons: vec![Char('L')],
+            port: vec![Char(':')],
+            // P is presenter mode; the packet pane shows the hex: x.
+            packets: vec![Char('x')],
+            kernel: vec![Char('K')],
+            save_pcap: vec![Char('w')],
             help: vec![Char('?')],
             quit: vec![Char('q')],
             present: vec![Char('P')],
@@ -195,6 +208,45 @@ impl Default for KeyMap {
             freeze: vec![Char('f')],
             handout: vec![Char('e')],
         }
+    }
+}
+
+impl KeyMap {
+    /// Every action with its config name and keys.
+    pub fn named(&self) -> [(&'static str, &Vec<KeyCode>); 18] {
+        [
+            ("step", &self.step),
+            ("back", &self.back),
+            ("now", &self.now),
+            ("autoplay", &self.autoplay),
+            ("faster", &self.faster),
+            ("slower", &self.slower),
+            ("restart", &self.restart),
+            ("lessons", &self.lessons),
+            ("port", &self.port),
+            ("packets", &self.packets),
+            ("kernel", &self.kernel),
+            ("save_pcap", &self.save_pcap),
+            ("help", &self.help),
+            ("quit", &self.quit),
+            ("present", &self.present),
+            ("blank", &self.blank),
+            ("freeze", &self.freeze),
+            ("handout", &self.handout),
+        ]
+    }
+
+    /// A key bound to two actions: (the key, one action, the other).
+    pub fn duplicate(&self) -> Option<(KeyCode, &'static str, &'static str)> {
+        let named = self.named();
+        for (i, (a, keys)) in named.iter().enumerate() {
+            for k in keys.iter() {
+                if let Some((b, _)) = named[i + 1..].iter().find(|(_, ks)| ks.contains(k)) {
+                    return Some((*k, a, b));
+                }
+            }
+        }
+        None
     }
 }
 
@@ -212,6 +264,10 @@ impl KeyConfig {
             slower: pick(&self.slower, d.slower),
             restart: pick(&self.restart, d.restart),
             lessons: pick(&self.lessons, d.lessons),
+            port: pick(&self.port, d.port),
+            packets: pick(&self.packets, d.packets),
+            kernel: pick(&self.kernel, d.kernel),
+            save_pcap: pick(&self.save_pcap, d.save_pcap),
             help: pick(&self.help, d.help),
             quit: pick(&self.quit, d.quit),
             present: pick(&self.present, d.present),
@@ -375,7 +431,12 @@ mod tests {
         let text = uncommented_template();
         let c = parse(Path::new("t.toml"), &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
         assert_eq!(c.theme, Some(ThemeName::Dark));
-        assert_eq!(c.autoplay_ms, Some(Millis(1500)));
+        assert_eq!(c.autoplay_ms, Some(Millis(3000)));
+        assert_eq!(
+            std::time::Duration::from_millis(3000),
+            crate::tui::app::AUTOPLAY,
+            "the template shows the TUI's real default"
+        );
         assert_eq!(c.default_lesson.as_deref(), Some("tcp"));
         assert_eq!(c.present, Some(false));
         assert_eq!(c.keys.resolve(), KeyMap::default());
@@ -419,6 +480,14 @@ mod tests {
             vec![KeyCode::Char(' '), KeyCode::F(5), KeyCode::Char('j')]
         );
         assert_eq!(k.back, KeyMap::default().back);
+    }
+
+    #[test]
+    fn the_defaults_bind_each_key_once_and_a_clash_is_found() {
+        assert_eq!(KeyMap::default().duplicate(), None);
+        let c = parse(Path::new("k.toml"), "[keys]\nquit = \"x\"\n").unwrap();
+        let (k, a, b) = c.keys.resolve().duplicate().unwrap();
+        assert_eq!((k, a, b), (KeyCode::Char('x'), "packets", "quit"));
     }
 
     #[test]

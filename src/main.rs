@@ -66,6 +66,17 @@ fn main() -> Result<ExitCode> {
         );
         return Ok(usage(&e.to_string()));
     }
+    let keys = loaded.config.keys.resolve();
+    if let Some((key, a, b)) = keys.duplicate() {
+        let e = loaded.error_at(
+            b,
+            format!(
+                "key `{}` is bound to both `{a}` and `{b}` in [keys]; give one of them another key",
+                tui::keys::label(key)
+            ),
+        );
+        return Ok(usage(&e.to_string()));
+    }
     let options = tui::Options {
         theme: cli.theme.unwrap_or(match loaded.config.theme {
             Some(config::ThemeName::HighContrast) => tui::theme::ThemeName::HighContrast,
@@ -74,6 +85,11 @@ fn main() -> Result<ExitCode> {
         }),
         ascii: cli.ascii,
         port: 0,
+        present: cli.present || loaded.config.present.unwrap_or(false),
+        keys,
+        autoplay: loaded.config.autoplay_ms.map_or(tui::app::AUTOPLAY, |m| {
+            std::time::Duration::from_millis(m.0)
+        }),
     };
     match cli.command {
         None => {
@@ -127,6 +143,7 @@ fn main() -> Result<ExitCode> {
                 max_peers,
             },
             headless,
+            options,
         ),
         Some(Command::Completions { .. } | Command::Man) => unreachable!("handled above"),
     }
@@ -309,10 +326,29 @@ fn write_pcap(path: &Path, wire: &sockscope::wire::Wire) -> ExitCode {
     }
 }
 
-/// `sockscope serve`: serve until SIGINT or SIGTERM. With `--headless` the
-/// events go to stdout as JSON Lines (and the connect command and warnings to
-/// stderr); without it, as a live readable transcript.
-fn serve(config: ServeConfig, headless: bool) -> Result<ExitCode> {
+/// `sockscope serve`: serve until SIGINT or SIGTERM. On a terminal, the serve
+/// screen (until q). With `--headless` the events go to stdout as JSON Lines
+/// (and the connect command and warnings to stderr); without a terminal and
+/// without `--headless`, as a live readable transcript.
+fn serve(config: ServeConfig, headless: bool, options: tui::Options) -> Result<ExitCode> {
+    // On a terminal, the screen: lanes per peer, the command to connect.
+    if !headless && tui::check_terminal().is_ok() {
+        return match tui::run_serve(config, options)? {
+            tui::ServeEnd::Ran(tui::Outcome::Quit) => Ok(ExitCode::SUCCESS),
+            tui::ServeEnd::Ran(tui::Outcome::Signal(n)) => Ok(ExitCode::from(128 + n as u8)),
+            tui::ServeEnd::SetupFailed(msgs) => {
+                let mut out = std::io::stdout().lock();
+                for m in &msgs {
+                    headless::write_msg(&mut out, headless::Format::Text, m)?;
+                }
+                eprintln!(
+                    "sockscope: cannot serve on {}: the server socket could not be set up (see the failed call above)",
+                    config.bind
+                );
+                Ok(ExitCode::FAILURE)
+            }
+        };
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -315,3 +315,69 @@ fn the_worked_example_in_the_docs_runs_and_its_claims_hold() {
         "the datagram came from itself"
     );
 }
+
+#[test]
+fn a_key_bound_twice_is_a_config_error_at_its_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("config.toml");
+    std::fs::write(&cfg, "[keys]\nhelp = \"h\"\n").unwrap();
+    let o = bin()
+        .arg("--config")
+        .arg(&cfg)
+        .arg("lessons")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let err = stderr(&o);
+    assert!(err.contains(&format!("{}:2:", cfg.display())), "{err}");
+    assert!(
+        err.contains("`h` is bound to both `back` and `help`"),
+        "{err}"
+    );
+}
+
+/// docs/course-map.md: every `lesson:step:call` it cites is a real step
+/// making that call, every course point cites at least one, and every
+/// built-in lesson is on the map.
+#[test]
+fn the_course_map_cites_real_steps_and_every_lesson() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/course-map.md"))
+        .unwrap();
+    let lessons = lesson::builtins();
+    let mut cited = std::collections::BTreeSet::new();
+    let mut sections = 0;
+    for section in doc.split("\n## ").skip(1) {
+        sections += 1;
+        let mut refs = 0;
+        for quoted in section.split('`').skip(1).step_by(2) {
+            let parts: Vec<&str> = quoted.split(':').collect();
+            let [name, step, call] = parts[..] else {
+                continue;
+            };
+            let Ok(step) = step.parse::<usize>() else {
+                continue;
+            };
+            let l = lessons
+                .iter()
+                .find(|l| l.name == name)
+                .unwrap_or_else(|| panic!("`{quoted}`: no lesson {name}"));
+            let s = l
+                .steps
+                .get(step - 1)
+                .unwrap_or_else(|| panic!("`{quoted}`: {name} has {} steps", l.steps.len()));
+            assert_eq!(s.call.to_string(), call, "`{quoted}`");
+            cited.insert(name.to_string());
+            refs += 1;
+        }
+        let title = section.lines().next().unwrap_or_default();
+        assert!(refs > 0, "course point without a lesson step: {title}");
+    }
+    assert_eq!(sections, 10, "the ten course points of DESIGN.md");
+    for l in &lessons {
+        assert!(
+            cited.contains(&l.name),
+            "lesson {} is not on the course map",
+            l.name
+        );
+    }
+}

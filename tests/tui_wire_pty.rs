@@ -52,7 +52,7 @@ fn as_root_the_arrows_are_captured_and_the_pane_decodes_a_real_packet() {
     })
     .unwrap_or_else(|| panic!("no captured data arrow:\n{}", term.contents()));
 
-    term.press(b"P");
+    term.press(b"x");
     // The pane's own line (the layer diagram names the layers too).
     term.wait_for(WAIT, |s| s.contents().contains("another packet"))
         .unwrap_or_else(|| panic!("no packet pane:\n{}", term.contents()));

@@ -12,6 +12,7 @@
 
 use super::arrows;
 use super::keys::{self, Action};
+use crate::config::KeyMap;
 use crate::engine::{EngineMsg, Event, Pace, Waiting};
 use crate::kernel::SockView;
 use crate::lesson::Lesson;
@@ -38,9 +39,10 @@ pub const SPEEDS: [f64; 5] = [0.25, 0.5, 1.0, 2.0, 4.0];
 const DEFAULT_SPEED: usize = 2;
 
 /// At 1× an arrow takes half a second to cross, and autoplay runs one call
-/// every three seconds: time to read the lane and the narration.
+/// every three seconds (the config file's `autoplay_ms` changes that): time
+/// to read the lane and the narration.
 const ARROW_SECONDS: f64 = 0.5;
-const AUTOPLAY_SECONDS: f64 = 3.0;
+pub const AUTOPLAY: Duration = Duration::from_secs(3);
 
 /// One thing the engine reported, and the step that was the latest when it
 /// arrived (a woken `accept` of step 4 arrives during step 6).
@@ -163,6 +165,18 @@ pub struct App {
     /// lesson waits between calls (TIME_WAIT counts down), replacing the
     /// latest event's view until the next call.
     pub kernel_live: Option<BTreeMap<String, SockView>>,
+    /// The key bindings in force (the config file's, or the defaults).
+    pub keys: KeyMap,
+    /// Autoplay interval at 1×.
+    pub autoplay_base: Duration,
+    /// Presenter mode: high contrast, large heading and narration, no
+    /// layer, port or key panels.
+    pub present: bool,
+    /// The screen is blanked, as slide software does; any key shows it again.
+    pub blank: bool,
+    /// What the screen showed when it was frozen; the lesson goes on behind
+    /// it, and thawing shows the present state.
+    pub frozen: Option<Box<App>>,
 }
 
 /// A message for [`update`].
@@ -178,6 +192,8 @@ pub enum Msg {
     Port(Box<PortReport>),
     /// The kernel's view of the latest sockets, read again just now.
     Kernel(BTreeMap<String, SockView>),
+    /// A line for the presenter from the run loop (where a handout went).
+    Notice(String),
 }
 
 /// What the run loop must do after an update.
@@ -195,6 +211,8 @@ pub enum Effect {
     /// Explain this port now (range, names, this machine, a real bind) and
     /// send the answer back as [`Msg::Port`].
     ExplainPort(u16),
+    /// Write a markdown handout of this lesson from these messages.
+    Handout(Box<Lesson>, Vec<EngineMsg>),
     Quit,
 }
 
@@ -219,6 +237,11 @@ impl App {
             port: PortInput::default(),
             kernel_panel: lesson_kernel_panel,
             kernel_live: None,
+            keys: KeyMap::default(),
+            autoplay_base: AUTOPLAY,
+            present: false,
+            blank: false,
+            frozen: None,
         }
     }
 
@@ -262,6 +285,22 @@ impl App {
                 _ => None,
             })
         })
+    }
+
+    /// The run so far as engine messages, for a handout.
+    pub fn handout_msgs(&self) -> Vec<EngineMsg> {
+        let mut msgs: Vec<EngineMsg> = self
+            .history
+            .iter()
+            .map(|r| match &r.entry {
+                Entry::Waiting(w) => EngineMsg::Waiting(w.clone()),
+                Entry::Event(e) => EngineMsg::Event(e.clone()),
+            })
+            .collect();
+        if self.run == RunState::Finished {
+            msgs.push(EngineMsg::Finished);
+        }
+        msgs
     }
 
     /// Record whether the new run captures. Without privilege the screen
@@ -389,7 +428,7 @@ impl App {
     pub fn pace(&self) -> Pace {
         if self.autoplay {
             Pace::Autoplay(Duration::from_secs_f64(
-                AUTOPLAY_SECONDS / self.speed_factor(),
+                self.autoplay_base.as_secs_f64() / self.speed_factor(),
             ))
         } else {
             Pace::Manual
@@ -567,12 +606,53 @@ impl App {
     }
 
     fn on_key(&mut self, key: KeyEvent) -> Effect {
+        let action = keys::action(key, &self.keys);
+        if self.blank {
+            // Like slide software: any key brings the screen back, and does
+            // nothing else (Ctrl-C still quits).
+            self.blank = false;
+            let ctrl_c = key
+                .modifiers
+                .contains(crossterm::event::KeyModifiers::CONTROL);
+            return if ctrl_c && action == Some(Action::Quit) {
+                Effect::Quit
+            } else {
+                Effect::None
+            };
+        }
         if self.port.typing.is_some() && self.overlay.is_none() {
             return self.on_port_key(key);
         }
-        let Some(action) = keys::action(key) else {
+        let Some(action) = action else {
             return Effect::None;
         };
+        // Presenter keys work everywhere, over any overlay.
+        match action {
+            Action::Present => {
+                self.present = !self.present;
+                return Effect::None;
+            }
+            Action::Blank => {
+                self.blank = true;
+                return Effect::None;
+            }
+            Action::Freeze => {
+                self.frozen = match self.frozen.take() {
+                    Some(_) => None,
+                    None => {
+                        let mut still = self.clone();
+                        // Show arrows arrived, not caught mid-flight.
+                        still.anim = None;
+                        Some(Box::new(still))
+                    }
+                };
+                return Effect::None;
+            }
+            Action::Handout => {
+                return Effect::Handout(Box::new(self.lesson.clone()), self.handout_msgs());
+            }
+            _ => {}
+        }
         match self.overlay {
             Some(Overlay::Picker { selected }) => return self.picker(action, selected),
             Some(Overlay::Help) => {
@@ -668,6 +748,9 @@ impl App {
             }
             Action::Quit => Effect::Quit,
             Action::Up | Action::Down => Effect::None,
+            Action::Present | Action::Blank | Action::Freeze | Action::Handout => {
+                unreachable!("handled above")
+            }
         }
     }
 }
@@ -708,6 +791,10 @@ pub fn update(app: &mut App, msg: Msg) -> Effect {
             if app.review.is_none() {
                 app.kernel_live = Some(view);
             }
+            Effect::None
+        }
+        Msg::Notice(n) => {
+            app.notice = Some(n);
             Effect::None
         }
     }
@@ -1029,5 +1116,78 @@ mod tests {
                 _ => assert_eq!(effect, Effect::None),
             }
         }
+    }
+
+    #[test]
+    fn p_toggles_presenter_mode_even_over_an_overlay() {
+        let mut a = app("tcp");
+        update(&mut a, key(KeyCode::Char('?')));
+        assert_eq!(update(&mut a, key(KeyCode::Char('P'))), Effect::None);
+        assert!(a.present);
+        assert_eq!(a.overlay, Some(Overlay::Help), "the help stays open");
+        update(&mut a, key(KeyCode::Char('P')));
+        assert!(!a.present);
+    }
+
+    #[test]
+    fn blank_comes_back_on_any_key_which_does_nothing_else() {
+        let mut a = app("tcp");
+        for blank in ['b', '.'] {
+            update(&mut a, key(KeyCode::Char(blank)));
+            assert!(a.blank);
+            // Space would run a call; on a blank screen it only unblanks.
+            assert_eq!(update(&mut a, space()), Effect::None);
+            assert!(!a.blank);
+        }
+        update(&mut a, key(KeyCode::Char('b')));
+        let ctrl_c = Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+        assert_eq!(update(&mut a, ctrl_c), Effect::Quit);
+    }
+
+    #[test]
+    fn freeze_keeps_the_picture_while_the_lesson_goes_on() {
+        let msgs = fixtures::tcp();
+        let mut a = app("tcp");
+        run_to(&mut a, &msgs, 3);
+        update(&mut a, key(KeyCode::Char('f')));
+        let still = a.frozen.as_ref().expect("frozen").latest;
+        assert_eq!(still, 3);
+        // The lesson goes on: keys still step, events still arrive.
+        assert_eq!(update(&mut a, space()), Effect::Step);
+        run_to(&mut a, &msgs, 8);
+        assert_eq!(a.latest, 8);
+        assert_eq!(a.frozen.as_ref().unwrap().latest, 3);
+        update(&mut a, key(KeyCode::Char('f')));
+        assert!(a.frozen.is_none());
+    }
+
+    #[test]
+    fn e_asks_for_a_handout_of_the_run_so_far() {
+        let msgs = fixtures::tcp();
+        let mut a = app("tcp");
+        run_to(&mut a, &msgs, 6);
+        let Effect::Handout(lesson, got) = update(&mut a, key(KeyCode::Char('e'))) else {
+            panic!("e should ask for a handout")
+        };
+        assert_eq!(lesson.name, "tcp");
+        assert_eq!(got.len(), a.history.len());
+        let md = crate::handout::render(&lesson, &got);
+        assert!(md.contains("### 6. server: `accept`") || md.contains(": `accept`"));
+        assert!(!md.contains("### 7."), "only what ran so far");
+        assert_eq!(
+            update(&mut a, Msg::Notice("Handout written: x.md".into())),
+            Effect::None
+        );
+        assert_eq!(a.notice.as_deref(), Some("Handout written: x.md"));
+    }
+
+    #[test]
+    fn the_configured_autoplay_interval_sets_the_pace() {
+        let mut a = app("tcp");
+        a.autoplay_base = Duration::from_millis(1200);
+        update(&mut a, key(KeyCode::Char('a')));
+        assert_eq!(a.pace(), Pace::Autoplay(Duration::from_millis(1200)));
+        update(&mut a, key(KeyCode::Char('+')));
+        assert_eq!(a.pace(), Pace::Autoplay(Duration::from_millis(600)));
     }
 }

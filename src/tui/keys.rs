@@ -1,10 +1,14 @@
-//! Key bindings: which key does what. One table, [`BINDINGS`], drives both
-//! [`action`] and the help overlay, so the help can never list a key that
-//! does nothing or miss one that does something.
+//! Key bindings: which key does what. The bindings are data: a
+//! [`KeyMap`] from the config file's `[keys]` table (or the defaults), and
+//! one function, [`bindings`], turns it into the rows of the help overlay,
+//! so the help can never list a key that does nothing or miss one that does
+//! something.
 //!
 //! Presenter clickers send PageDown / PageUp (some send → / ←), so those
-//! step forward and back too.
+//! step forward and back by default; many also send `b` or `.` to blank the
+//! screen, as slide software does.
 
+use crate::config::KeyMap;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// What a key asks for. The app decides what it means in context (in the
@@ -32,115 +36,169 @@ pub enum Action {
     Down,
     /// Open or close the packet pane.
     Packets,
+    /// Switch the layer diagram and the kernel panel.
+    Kernel,
     /// Write the packets captured so far to a pcap file.
     SavePcap,
-    /// Switch the middle panel between the layer diagram and the kernel
-    /// panel.
-    Kernel,
     Quit,
+    /// Presenter mode on / off.
+    Present,
+    /// Blank the screen (like slide software), and back.
+    Blank,
+    /// Freeze the display while the lesson goes on, and thaw it.
+    Freeze,
+    /// Write a markdown handout of the lesson as it ran.
+    Handout,
 }
 
 /// One row of the help overlay: the keys as a presenter reads them, and what
 /// they do.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Binding {
-    pub keys: &'static str,
+    pub keys: String,
     pub does: &'static str,
 }
 
-pub const BINDINGS: &[Binding] = &[
-    Binding {
-        keys: "Space → l n Enter PgDn",
-        does: "next step: run the next real call",
-    },
-    Binding {
-        keys: "← h p PgUp",
-        does: "step back: review what already happened",
-    },
-    Binding {
-        keys: "End Esc",
-        does: "stop reviewing, return to the latest step",
-    },
-    Binding {
-        keys: "a",
-        does: "autoplay on / off",
-    },
-    Binding {
-        keys: "+ -",
-        does: "faster / slower (autoplay and arrows)",
-    },
-    Binding {
-        keys: "r",
-        does: "restart the lesson with new real sockets",
-    },
-    Binding {
-        keys: "L",
-        does: "choose another lesson",
-    },
-    Binding {
-        keys: "P",
-        does: "packet pane: one captured packet, layer by layer",
-    },
-    Binding {
-        keys: "K",
-        does: "kernel panel (TCP states, queues, timers) / layer diagram",
-    },
-    Binding {
-        keys: "↑ ↓ k j",
-        does: "packet pane: the previous / next packet",
-    },
-    Binding {
-        keys: "w",
-        does: "save the captured packets as a pcap file",
-    },
-    Binding {
-        keys: ": digits Enter",
-        does: "explain a port: range, names, a real bind here",
-    },
-    Binding {
-        keys: "?",
-        does: "this help",
-    },
-    Binding {
-        keys: "Esc",
-        does: "close help, lesson list, packet pane or port",
-    },
-    Binding {
-        keys: "q Ctrl-C",
-        does: "quit",
-    },
-];
+/// The configurable actions, in the order the help lists them, with what
+/// each does.
+fn table(map: &KeyMap) -> [(Action, &[KeyCode], &'static str); 18] {
+    [
+        (Action::Next, &map.step, "next step: run the next real call"),
+        (
+            Action::Back,
+            &map.back,
+            "step back: review what already happened",
+        ),
+        (
+            Action::Now,
+            &map.now,
+            "stop reviewing, return to the latest step",
+        ),
+        (Action::Autoplay, &map.autoplay, "autoplay on / off"),
+        (Action::Faster, &map.faster, "faster (autoplay and arrows)"),
+        (Action::Slower, &map.slower, "slower"),
+        (
+            Action::Restart,
+            &map.restart,
+            "restart the lesson with new real sockets",
+        ),
+        (Action::Lessons, &map.lessons, "choose another lesson"),
+        (
+            Action::Port,
+            &map.port,
+            "explain a port (then digits, Enter): range, names, a real bind here",
+        ),
+        (
+            Action::Packets,
+            &map.packets,
+            "packet pane: one captured packet, layer by layer (↑ ↓ k j: another)",
+        ),
+        (
+            Action::Kernel,
+            &map.kernel,
+            "kernel panel: TCP states, queues, timers (or back to layers)",
+        ),
+        (
+            Action::SavePcap,
+            &map.save_pcap,
+            "save the captured packets as a pcap file",
+        ),
+        (
+            Action::Present,
+            &map.present,
+            "presenter mode: high contrast, large type",
+        ),
+        (
+            Action::Blank,
+            &map.blank,
+            "blank the screen; again to show it",
+        ),
+        (
+            Action::Freeze,
+            &map.freeze,
+            "freeze the display; the lesson goes on",
+        ),
+        (
+            Action::Handout,
+            &map.handout,
+            "write a markdown handout of this run",
+        ),
+        (Action::Help, &map.help, "this help"),
+        (Action::Quit, &map.quit, "quit"),
+    ]
+}
 
-/// The action a key press asks for, if any.
-pub fn action(key: KeyEvent) -> Option<Action> {
-    use Action as A;
+/// How a key is written on screen: `Space`, `→`, `PgDn`, `q`.
+pub fn label(code: KeyCode) -> String {
+    match code {
+        KeyCode::Char(' ') => "Space".into(),
+        KeyCode::Char(c) => c.to_string(),
+        KeyCode::Right => "→".into(),
+        KeyCode::Left => "←".into(),
+        KeyCode::Up => "↑".into(),
+        KeyCode::Down => "↓".into(),
+        KeyCode::Enter => "Enter".into(),
+        KeyCode::Esc => "Esc".into(),
+        KeyCode::Tab => "Tab".into(),
+        KeyCode::Backspace => "Backspace".into(),
+        KeyCode::Home => "Home".into(),
+        KeyCode::End => "End".into(),
+        KeyCode::PageUp => "PgUp".into(),
+        KeyCode::PageDown => "PgDn".into(),
+        KeyCode::F(n) => format!("F{n}"),
+        other => format!("{other:?}"),
+    }
+}
+
+/// The first key bound to an action, as the key bar shows it.
+pub fn first(keys: &[KeyCode]) -> String {
+    keys.first().map_or_else(|| "-".into(), |k| label(*k))
+}
+
+/// Every binding, for the help overlay.
+pub fn bindings(map: &KeyMap) -> Vec<Binding> {
+    let mut out: Vec<Binding> = table(map)
+        .iter()
+        .map(|(action, keys, does)| {
+            let mut names: Vec<String> = keys.iter().map(|k| label(*k)).collect();
+            if *action == Action::Quit {
+                names.push("Ctrl-C".into());
+            }
+            Binding {
+                keys: names.join(" "),
+                does,
+            }
+        })
+        .collect();
+    out.push(Binding {
+        keys: "Esc".into(),
+        does: "close help, lesson list, packet pane or port",
+    });
+    out
+}
+
+/// The action a key press asks for under `map`, if any. Ctrl-C always
+/// quits, Esc always closes an overlay, and ↑ ↓ j k always move in the
+/// lesson list (unless the map gives those keys another action).
+pub fn action(key: KeyEvent, map: &KeyMap) -> Option<Action> {
     if key.modifiers.contains(KeyModifiers::CONTROL) {
         return match key.code {
-            KeyCode::Char('c' | 'C') => Some(A::Quit),
+            KeyCode::Char('c' | 'C') => Some(Action::Quit),
             _ => None,
         };
     }
-    Some(match key.code {
-        KeyCode::Char(' ' | 'l' | 'n') | KeyCode::Right | KeyCode::Enter | KeyCode::PageDown => {
-            A::Next
-        }
-        KeyCode::Char('h' | 'p') | KeyCode::Left | KeyCode::PageUp => A::Back,
-        KeyCode::End => A::Now,
-        KeyCode::Char('a') => A::Autoplay,
-        KeyCode::Char('+' | '=') => A::Faster,
-        KeyCode::Char('-' | '_') => A::Slower,
-        KeyCode::Char('r') => A::Restart,
-        KeyCode::Char('L') => A::Lessons,
-        KeyCode::Char('?') => A::Help,
-        KeyCode::Char(':') => A::Port,
-        KeyCode::Esc => A::Close,
-        KeyCode::Up | KeyCode::Char('k') => A::Up,
-        KeyCode::Down | KeyCode::Char('j') => A::Down,
-        KeyCode::Char('P') => A::Packets,
-        KeyCode::Char('K') => A::Kernel,
-        KeyCode::Char('w') => A::SavePcap,
-        KeyCode::Char('q') => A::Quit,
-        _ => return None,
-    })
+    if let Some((action, _, _)) = table(map)
+        .iter()
+        .find(|(_, keys, _)| keys.contains(&key.code))
+    {
+        return Some(*action);
+    }
+    match key.code {
+        KeyCode::Esc => Some(Action::Close),
+        KeyCode::Up | KeyCode::Char('k') => Some(Action::Up),
+        KeyCode::Down | KeyCode::Char('j') => Some(Action::Down),
+        _ => None,
+    }
 }
 
 #[cfg(test)]
@@ -149,6 +207,10 @@ mod tests {
 
     fn key(code: KeyCode) -> KeyEvent {
         KeyEvent::new(code, KeyModifiers::NONE)
+    }
+
+    fn map() -> KeyMap {
+        KeyMap::default()
     }
 
     #[test]
@@ -161,7 +223,7 @@ mod tests {
             KeyCode::Enter,
             KeyCode::PageDown,
         ] {
-            assert_eq!(action(key(code)), Some(Action::Next), "{code:?}");
+            assert_eq!(action(key(code), &map()), Some(Action::Next), "{code:?}");
         }
         for code in [
             KeyCode::Left,
@@ -169,22 +231,69 @@ mod tests {
             KeyCode::Char('p'),
             KeyCode::PageUp,
         ] {
-            assert_eq!(action(key(code)), Some(Action::Back), "{code:?}");
+            assert_eq!(action(key(code), &map()), Some(Action::Back), "{code:?}");
         }
     }
 
     #[test]
     fn ctrl_c_quits_and_other_ctrl_keys_do_nothing() {
         let c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        assert_eq!(action(c), Some(Action::Quit));
+        assert_eq!(action(c, &map()), Some(Action::Quit));
         let l = KeyEvent::new(KeyCode::Char('l'), KeyModifiers::CONTROL);
-        assert_eq!(action(l), None);
+        assert_eq!(action(l, &map()), None);
     }
 
     #[test]
     fn capital_l_is_the_lesson_picker_and_small_l_is_next() {
         let big = KeyEvent::new(KeyCode::Char('L'), KeyModifiers::SHIFT);
-        assert_eq!(action(big), Some(Action::Lessons));
-        assert_eq!(action(key(KeyCode::Char('l'))), Some(Action::Next));
+        assert_eq!(action(big, &map()), Some(Action::Lessons));
+        assert_eq!(action(key(KeyCode::Char('l')), &map()), Some(Action::Next));
+    }
+
+    #[test]
+    fn presenter_keys_by_default() {
+        let m = map();
+        assert_eq!(action(key(KeyCode::Char('P')), &m), Some(Action::Present));
+        assert_eq!(action(key(KeyCode::Char('b')), &m), Some(Action::Blank));
+        assert_eq!(action(key(KeyCode::Char('.')), &m), Some(Action::Blank));
+        assert_eq!(action(key(KeyCode::Char('f')), &m), Some(Action::Freeze));
+        assert_eq!(action(key(KeyCode::Char('e')), &m), Some(Action::Handout));
+    }
+
+    #[test]
+    fn a_config_file_rebinds_keys_and_the_help_follows() {
+        let cfg = crate::config::parse(
+            std::path::Path::new("k.toml"),
+            "[keys]\nstep = [\"j\", \"F5\"]\nquit = \"Q\"\n",
+        )
+        .unwrap();
+        let m = cfg.keys.resolve();
+        assert_eq!(action(key(KeyCode::Char('j')), &m), Some(Action::Next));
+        assert_eq!(action(key(KeyCode::F(5)), &m), Some(Action::Next));
+        assert_eq!(
+            action(key(KeyCode::Char(' ')), &m),
+            None,
+            "space was unbound"
+        );
+        assert_eq!(action(key(KeyCode::Char('Q')), &m), Some(Action::Quit));
+        assert_eq!(action(key(KeyCode::Char('q')), &m), None);
+        let help = bindings(&m);
+        assert!(
+            help.iter()
+                .any(|b| b.keys == "j F5" && b.does.starts_with("next"))
+        );
+        assert!(help.iter().any(|b| b.keys == "Q Ctrl-C"));
+    }
+
+    #[test]
+    fn every_default_binding_is_in_the_help_once() {
+        let m = map();
+        let help = bindings(&m);
+        for (action, keys, _) in table(&m) {
+            for k in keys {
+                assert_eq!(super::action(key(*k), &m), Some(action), "{k:?}");
+            }
+            assert!(help.iter().any(|b| b.keys.starts_with(&label(keys[0]))));
+        }
     }
 }

@@ -30,6 +30,7 @@ pub mod keys;
 mod packet_tests;
 #[cfg(test)]
 mod render_tests;
+pub mod serve;
 pub mod theme;
 pub mod timeline;
 pub mod ui;
@@ -47,13 +48,32 @@ use std::time::Duration;
 use theme::{Theme, ThemeName};
 use tokio::signal::unix::{SignalKind, signal};
 
-/// How the TUI was asked to look.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+/// How the TUI was asked to look and behave: the command line over the
+/// config file over the defaults (`main` merges them).
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
     pub theme: ThemeName,
     pub ascii: bool,
     /// The port `$port` stands for in lessons; 0 lets the kernel choose.
     pub port: u16,
+    /// Start in presenter mode.
+    pub present: bool,
+    pub keys: crate::config::KeyMap,
+    /// Autoplay interval at 1×.
+    pub autoplay: Duration,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            theme: ThemeName::default(),
+            ascii: false,
+            port: 0,
+            present: false,
+            keys: crate::config::KeyMap::default(),
+            autoplay: app::AUTOPLAY,
+        }
+    }
 }
 
 /// Why the TUI ended, for the exit code.
@@ -131,11 +151,126 @@ pub fn run(lesson: Lesson, lessons: Vec<Lesson>, options: Options) -> color_eyre
         .enable_all()
         .build()?;
     install_panic_hook();
-    let theme = Theme::from_env(options.theme, options.ascii);
+    let themes = Themes {
+        normal: Theme::from_env(options.theme, options.ascii),
+        present: Theme::from_env(ThemeName::HighContrast, options.ascii),
+    };
     let mut guard = TerminalGuard::enter()?;
-    let outcome = runtime.block_on(event_loop(&mut guard, lesson, lessons, options, &theme));
+    let outcome = runtime.block_on(event_loop(&mut guard, lesson, lessons, options, &themes));
     drop(guard);
     outcome
+}
+
+/// The chosen theme, and the high-contrast one presenter mode switches to.
+struct Themes {
+    normal: Theme,
+    present: Theme,
+}
+
+impl Themes {
+    fn for_app(&self, app: &App) -> &Theme {
+        self.for_present(app.present)
+    }
+
+    fn for_present(&self, present: bool) -> &Theme {
+        if present { &self.present } else { &self.normal }
+    }
+}
+
+/// How `sockscope serve` on the screen ended.
+pub enum ServeEnd {
+    /// The server ran; the presenter quit, or a signal came.
+    Ran(Outcome),
+    /// The server socket could not be set up: the calls it made, the failed
+    /// one last, to print.
+    SetupFailed(Vec<crate::engine::EngineMsg>),
+}
+
+/// `sockscope serve` with a screen: a real echo server, one lane per peer,
+/// until the presenter quits (q) or a signal arrives. The server closes its
+/// socket and every connection when this returns.
+pub fn run_serve(
+    config: crate::engine::serve::ServeConfig,
+    options: Options,
+) -> color_eyre::Result<ServeEnd> {
+    use crate::engine::serve::Server;
+    check_terminal()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()?;
+    let mut server = runtime.block_on(Server::start(config));
+    let Some(local) = server.local_addr() else {
+        let msgs = runtime.block_on(async {
+            let mut msgs = Vec::new();
+            while let Some(m) = server.next().await {
+                msgs.push(m);
+            }
+            msgs
+        });
+        return Ok(ServeEnd::SetupFailed(msgs));
+    };
+    install_panic_hook();
+    let themes = Themes {
+        normal: Theme::from_env(options.theme, options.ascii),
+        present: Theme::from_env(ThemeName::HighContrast, options.ascii),
+    };
+    let mut view = serve::ServeView::new(config.proto, local, config.bind);
+    view.keys = options.keys.clone();
+    view.present = options.present;
+    let mut guard = TerminalGuard::enter()?;
+    let outcome = runtime.block_on(serve_loop(&mut guard, &mut server, &mut view, &themes));
+    drop(guard);
+    server.stop();
+    drop(server);
+    outcome.map(ServeEnd::Ran)
+}
+
+async fn serve_loop(
+    guard: &mut TerminalGuard,
+    server: &mut crate::engine::serve::Server,
+    view: &mut serve::ServeView,
+    themes: &Themes,
+) -> color_eyre::Result<Outcome> {
+    let mut keys = EventStream::new();
+    let mut sigint = signal(SignalKind::interrupt())?;
+    let mut sigterm = signal(SignalKind::terminate())?;
+    let mut sighup = signal(SignalKind::hangup())?;
+    let mut open = true;
+    loop {
+        guard
+            .terminal
+            .draw(|f| ui::serve::render(f, f.area(), view, themes.for_present(view.present)))?;
+        tokio::select! {
+            ev = keys.next() => match ev {
+                Some(Ok(TermEvent::Key(k))) if k.kind == KeyEventKind::Press => {
+                    if serve::on_key(view, k) == serve::ServeEffect::Quit {
+                        return Ok(Outcome::Quit);
+                    }
+                }
+                Some(Ok(_)) => {}
+                Some(Err(e)) => return Err(e.into()),
+                None => return Ok(Outcome::Quit),
+            },
+            m = server.next(), if open => match m {
+                Some(m) => {
+                    serve::on_engine(view, m);
+                    // Take what else is ready before drawing again, so a
+                    // flood of events costs one frame, not one per event.
+                    for _ in 0..1024 {
+                        match server.try_next() {
+                            Some(m) => serve::on_engine(view, m),
+                            None => break,
+                        }
+                    }
+                }
+                None => open = false,
+            },
+            _ = sigint.recv() => return Ok(Outcome::Signal(libc::SIGINT)),
+            _ = sigterm.recv() => return Ok(Outcome::Signal(libc::SIGTERM)),
+            _ = sighup.recv() => return Ok(Outcome::Signal(libc::SIGHUP)),
+        }
+    }
 }
 
 async fn event_loop(
@@ -143,7 +278,7 @@ async fn event_loop(
     lesson: Lesson,
     lessons: Vec<Lesson>,
     options: Options,
-    theme: &Theme,
+    themes: &Themes,
 ) -> color_eyre::Result<Outcome> {
     let frame = Duration::from_secs_f64(1.0 / f64::from(app::FPS));
     let config = |app: &App| EngineConfig {
@@ -154,6 +289,9 @@ async fn event_loop(
         capture: true,
     };
     let mut app = App::new(lesson, lessons, Machine::read());
+    app.keys = options.keys.clone();
+    app.autoplay_base = options.autoplay;
+    app.present = options.present;
     let mut engine = Engine::start(app.lesson.clone(), config(&app));
     app.set_capture(engine.wire().status());
     let mut engine_open = true;
@@ -172,7 +310,7 @@ async fn event_loop(
     loop {
         guard
             .terminal
-            .draw(|f| ui::render(f, f.area(), &app, theme))?;
+            .draw(|f| ui::render(f, f.area(), &app, themes.for_app(&app)))?;
         #[cfg(debug_assertions)]
         if panic_after_first_frame {
             panic!("SOCKSCOPE_TEST_PANIC: a deliberate panic to test terminal restore");
@@ -221,6 +359,16 @@ async fn event_loop(
                 // lesson's own bind: the engine's actors wait meanwhile.
                 let report = crate::ports::explain(port);
                 app::update(&mut app, Msg::Port(Box::new(report)));
+            }
+            Effect::Handout(lesson, msgs) => {
+                // Written where the presenter started sockscope; the notice
+                // says where, or why not.
+                let dir = std::env::current_dir().unwrap_or_else(|_| ".".into());
+                let notice = match crate::handout::save(&dir, &lesson, &msgs) {
+                    Ok(path) => format!("Handout written: {}", path.display()),
+                    Err(e) => format!("No handout written in {}: {e}", dir.display()),
+                };
+                app::update(&mut app, Msg::Notice(notice));
             }
             Effect::Quit => return Ok(Outcome::Quit),
         }

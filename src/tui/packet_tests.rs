@@ -63,7 +63,7 @@ fn dark() -> Theme {
 #[test]
 fn p_opens_on_the_steps_last_packet_and_the_arrows_choose_another() {
     let mut app = app_at(7);
-    assert_eq!(update(&mut app, key('P')), Effect::None);
+    assert_eq!(update(&mut app, key('x')), Effect::None);
     let (_, shown) = app.shown_packet().expect("pane open");
     // Step 7 is the client's send: its data segment, then the server's ACK.
     assert_eq!(shown.label(), "ACK");
@@ -78,8 +78,8 @@ fn p_opens_on_the_steps_last_packet_and_the_arrows_choose_another() {
     // Esc closes the pane; it does not step.
     assert_eq!(update(&mut app, code(KeyCode::Esc)), Effect::None);
     assert!(app.shown_packet().is_none());
-    update(&mut app, key('P'));
-    update(&mut app, key('P'));
+    update(&mut app, key('x'));
+    update(&mut app, key('x'));
     assert!(app.shown_packet().is_none(), "P toggles");
 }
 
@@ -105,7 +105,7 @@ fn without_capture_the_screen_says_once_how_to_enable_it() {
     let text = draw(&app, &dark(), 200, 50).backend().to_string();
     assert!(!text.contains("CAP_NET_RAW"), "{text}");
     // Asking for packets brings it back, as the answer to that key.
-    update(&mut app, key('P'));
+    update(&mut app, key('x'));
     assert!(
         app.notice
             .as_deref()
@@ -122,7 +122,7 @@ fn without_capture_the_screen_says_once_how_to_enable_it() {
 fn packet_pane_at_three_sizes() {
     let theme = dark();
     let mut app = app_at(7);
-    update(&mut app, key('P'));
+    update(&mut app, key('x'));
     update(&mut app, code(KeyCode::Up));
     for (w, h) in [(80, 24), (120, 40), (200, 50)] {
         let t = draw(&app, &theme, w, h);
@@ -141,7 +141,7 @@ fn packet_pane_at_three_sizes() {
 fn the_syn_shows_its_options_and_ports_in_network_byte_order() {
     let theme = dark();
     let mut app = app_at(6);
-    update(&mut app, key('P'));
+    update(&mut app, key('x'));
     while app.shown_packet().unwrap().1.label() != "SYN" {
         update(&mut app, code(KeyCode::Up));
     }
@@ -164,7 +164,7 @@ fn the_syn_shows_its_options_and_ports_in_network_byte_order() {
 fn hex_bytes_are_coloured_by_their_layer() {
     let theme = dark();
     let mut app = app_at(7);
-    update(&mut app, key('P'));
+    update(&mut app, key('x'));
     update(&mut app, code(KeyCode::Up));
     let t = draw(&app, &theme, 200, 50);
     let buf = t.backend().buffer();

@@ -253,8 +253,8 @@ fn the_help_lists_every_key_of_the_table() {
     let mut app = app_at("tcp", 1);
     app.overlay = Some(Overlay::Help);
     let text = draw(&app, &theme, 120, 40).backend().to_string();
-    for b in super::keys::BINDINGS {
-        assert!(text.contains(b.keys), "{} missing from help", b.keys);
+    for b in super::keys::bindings(&app.keys) {
+        assert!(text.contains(&b.keys), "{} missing from help", b.keys);
     }
 }
 
@@ -497,4 +497,244 @@ fn a_real_port_report_shows_the_kernels_answer() {
         text.contains(&format!("held by pid {}", std::process::id())),
         "{text}"
     );
+}
+
+/// Presenter mode, at the three sizes: the call large, the lanes, the
+/// narration large when it fits, and nothing else.
+#[test]
+fn presenter_mode_at_three_sizes() {
+    let theme = theme(ThemeName::HighContrast);
+    for (step, label) in [(0, "intro"), (6, "after_accept"), (8, "after_recv")] {
+        let mut app = app_at("tcp", step);
+        app.present = true;
+        for (w, h) in SIZES {
+            let t = draw(&app, &theme, w, h);
+            insta::assert_snapshot!(format!("present_{label}_{w}x{h}"), t.backend());
+        }
+    }
+}
+
+#[test]
+fn presenter_mode_shows_this_runs_values_and_no_panels() {
+    let theme = theme(ThemeName::HighContrast);
+    let mut app = app_at("tcp", 8);
+    app.present = true;
+    let text = draw(&app, &theme, 120, 40).backend().to_string();
+    let recv = app
+        .history
+        .iter()
+        .rev()
+        .find_map(|r| match &r.entry {
+            super::app::Entry::Event(e) if e.step == 8 => Some(e.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert!(text.contains(&recv.syscall_line()), "{text}");
+    assert!(
+        !text.contains("TCP/IP layers"),
+        "no layer panel in presenter mode"
+    );
+    assert!(!text.contains("next call"), "no key bar in presenter mode");
+}
+
+#[test]
+fn a_blank_screen_is_empty_and_a_frozen_one_does_not_move() {
+    let theme = theme(ThemeName::Dark);
+    let mut app = app_at("tcp", 3);
+    app.blank = true;
+    let text = draw(&app, &theme, 80, 24).backend().to_string();
+    assert!(
+        text.chars().all(|c| c == ' ' || c == '"' || c == '\n'),
+        "{text}"
+    );
+    app.blank = false;
+    let before = draw(&app, &theme, 120, 40).backend().to_string();
+    update(
+        &mut app,
+        Msg::Key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::Char('f'),
+        )),
+    );
+    for m in fixtures::tcp() {
+        update(&mut app, Msg::Engine(m));
+    }
+    assert!(app.latest > 3);
+    assert_eq!(draw(&app, &theme, 120, 40).backend().to_string(), before);
+    update(
+        &mut app,
+        Msg::Key(crossterm::event::KeyEvent::from(
+            crossterm::event::KeyCode::Char('f'),
+        )),
+    );
+    assert_ne!(draw(&app, &theme, 120, 40).backend().to_string(), before);
+}
+
+/// The serve screen at the three sizes, from a recorded session: two peers,
+/// one of them gone, and the command to connect.
+fn serve_view(present: bool) -> super::serve::ServeView {
+    use super::serve::{ServeView, on_engine};
+    use crate::engine::{Call, EngineMsg, Event, Proto, Waiting};
+    let local: std::net::SocketAddr = "127.0.0.1:41234".parse().unwrap();
+    let mut v = ServeView::new(Proto::Tcp, local, local);
+    v.present = present;
+    let mut seq = 0;
+    let mut ev = |actor: &str, call: Call, fd: i32, f: &dyn Fn(&mut Event)| {
+        seq += 1;
+        let mut e = Event {
+            seq,
+            t_us: seq * 100,
+            step: 0,
+            actor: actor.into(),
+            call,
+            sock: if actor == "server" {
+                "listener"
+            } else {
+                "conn"
+            }
+            .into(),
+            proto: Proto::Tcp,
+            fd: Some(fd),
+            new_fd: None,
+            local: Some(local.to_string()),
+            peer: None,
+            bytes: None,
+            data: None,
+            result: "ok".into(),
+            errno: None,
+            explain: None,
+            args: fd.to_string(),
+            waited_us: None,
+            flags: Vec::new(),
+            checks: Vec::new(),
+            segments: None,
+            tcp_state: None,
+            kernel: None,
+            sockets: Default::default(),
+        };
+        f(&mut e);
+        EngineMsg::Event(Box::new(e))
+    };
+    let msgs = vec![
+        ev("server", Call::Socket, 9, &|e| {
+            e.local = None;
+            e.new_fd = Some(9);
+        }),
+        ev("server", Call::Bind, 9, &|_| {}),
+        ev("server", Call::Listen, 9, &|_| {}),
+        ev("server", Call::Accept, 9, &|e| {
+            e.new_fd = Some(10);
+            e.peer = Some("127.0.0.1:52014".into());
+            e.flags = vec!["lane peer1".into()];
+        }),
+        ev("peer1", Call::Recv, 10, &|e| {
+            e.bytes = Some(6);
+            e.data = Some("hello\\n".into());
+        }),
+        ev("peer1", Call::Send, 10, &|e| {
+            e.bytes = Some(6);
+            e.data = Some("hello\\n".into());
+        }),
+        ev("server", Call::Accept, 9, &|e| {
+            e.new_fd = Some(11);
+            e.peer = Some("127.0.0.1:52020".into());
+            e.flags = vec!["lane peer2".into()];
+        }),
+        ev("peer1", Call::Recv, 10, &|e| {
+            e.bytes = Some(0);
+            e.data = Some(String::new());
+            e.flags = vec!["EOF".into()];
+        }),
+        ev("peer1", Call::Close, 10, &|_| {}),
+        EngineMsg::Waiting(Waiting {
+            step: 0,
+            actor: "peer2".into(),
+            call: Call::Recv,
+            sock: "conn".into(),
+            fd: Some(11),
+            args: "11, 4096".into(),
+            t_us: 2000,
+            local: None,
+            tcp_state: None,
+        }),
+    ];
+    for m in msgs {
+        on_engine(&mut v, m);
+    }
+    v
+}
+
+#[test]
+fn the_serve_screen_at_three_sizes() {
+    let theme = theme(ThemeName::Dark);
+    for present in [false, true] {
+        let v = serve_view(present);
+        let t = if present {
+            theme_for(ThemeName::HighContrast)
+        } else {
+            theme.clone()
+        };
+        for (w, h) in SIZES {
+            let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+            term.draw(|f| super::ui::serve::render(f, f.area(), &v, &t))
+                .unwrap();
+            let text = term.backend().to_string();
+            // The newest peer always has a lane; older ones as room allows.
+            assert!(text.contains("peer2 · 127.0.0.1:52020"), "{w}x{h}\n{text}");
+            // In presenter mode the command is drawn in large type instead.
+            if !present {
+                assert!(text.contains("nc 127.0.0.1 41234"), "{w}x{h}\n{text}");
+            }
+            let label = if present { "present_" } else { "" };
+            insta::assert_snapshot!(format!("serve_{label}{w}x{h}"), term.backend());
+        }
+    }
+}
+
+#[test]
+fn a_non_loopback_bind_is_warned_about_on_screen() {
+    use crate::engine::Proto;
+    let any: std::net::SocketAddr = "0.0.0.0:41234".parse().unwrap();
+    let v = super::serve::ServeView::new(Proto::Tcp, any, any);
+    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
+    term.draw(|f| super::ui::serve::render(f, f.area(), &v, &theme(ThemeName::Dark)))
+        .unwrap();
+    let text = term.backend().to_string();
+    assert!(text.contains("reachable from the network"), "{text}");
+    assert!(text.contains("nc 127.0.0.1 41234"), "{text}");
+}
+
+/// A real server and a real peer: the screen shows the peer's real port.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_serve_screen_shows_a_real_peer() {
+    use crate::engine::serve::{ServeConfig, Server};
+    use std::io::{Read, Write};
+    let mut server = Server::start(ServeConfig::default()).await;
+    let local = server.local_addr().unwrap();
+    let mut v = super::serve::ServeView::new(crate::engine::Proto::Tcp, local, local);
+    let me = tokio::task::spawn_blocking(move || {
+        let mut s = std::net::TcpStream::connect(local).unwrap();
+        s.write_all(b"ping").unwrap();
+        let mut b = [0u8; 4];
+        s.read_exact(&mut b).unwrap();
+        s.local_addr().unwrap()
+    })
+    .await
+    .unwrap();
+    while v.bytes_echoed < 4 {
+        let m = tokio::time::timeout(std::time::Duration::from_secs(20), server.next())
+            .await
+            .expect("server reported")
+            .expect("server running");
+        super::serve::on_engine(&mut v, m);
+    }
+    let mut term = Terminal::new(TestBackend::new(160, 40)).unwrap();
+    term.draw(|f| super::ui::serve::render(f, f.area(), &v, &theme(ThemeName::Dark)))
+        .unwrap();
+    let text = term.backend().to_string();
+    assert!(text.contains(&format!("from {me}")), "{me}\n{text}");
+    assert!(
+        text.contains(&format!("nc 127.0.0.1 {}", local.port())),
+        "{text}"
+    );
+    assert!(text.contains("\"ping\""), "{text}");
 }

@@ -1,24 +1,26 @@
-//! The help overlay (`?`): every key, from the same table the keys are read
-//! from, and what the marks on screen mean.
+//! The help overlay (`?`): every key, from the same key map the keys are
+//! read with (so rebinding a key in the config file changes the help), and
+//! what the marks on screen mean.
 
 use super::{fit_spans, panel};
 use crate::tui::app::App;
-use crate::tui::keys::BINDINGS;
+use crate::tui::keys::bindings;
 use crate::tui::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Clear, Paragraph};
 
-pub fn render(frame: &mut Frame, area: Rect, _app: &App, theme: &Theme) {
+pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let g = &theme.glyphs;
-    let key_width = BINDINGS
+    let table = bindings(&app.keys);
+    let key_width = table
         .iter()
         .map(|b| b.keys.chars().count())
         .max()
         .unwrap_or(0)
         + 2;
-    let mut lines: Vec<Line> = BINDINGS
+    let mut lines: Vec<Line> = table
         .iter()
         .map(|b| {
             Line::from(vec![

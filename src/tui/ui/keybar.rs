@@ -1,5 +1,6 @@
 //! The bottom line: the keys that matter now. Items are dropped from the
-//! middle when the terminal is narrow; `? help` and `q quit` always stay.
+//! end when the terminal is narrow; help and quit always stay. The keys
+//! shown are the ones bound in the key map (the config file may change them).
 
 use crate::tui::app::App;
 use crate::tui::theme::Theme;
@@ -9,34 +10,43 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let mut items: Vec<(&str, &str)> = if app.port.typing.is_some() {
+    use crate::tui::keys::first;
+    let k = &app.keys;
+    let speed = format!("{}/{}", first(&k.faster), first(&k.slower));
+    let mut items: Vec<(String, &str)> = if app.port.typing.is_some() {
         vec![
-            ("0-65535", "type a port"),
-            ("Enter", "explain it"),
-            ("Esc", "cancel"),
+            ("0-65535".into(), "type a port"),
+            ("Enter".into(), "explain it"),
+            ("Esc".into(), "cancel"),
         ]
     } else if app.review.is_some() {
-        vec![("→", "forward"), ("←", "back"), ("End", "back to now")]
+        vec![
+            (first(&k.step), "forward"),
+            (first(&k.back), "back"),
+            (first(&k.now), "back to now"),
+        ]
     } else {
         vec![
-            ("Space", "next call"),
-            ("←", "review"),
+            (first(&k.step), "next call"),
+            (first(&k.back), "review"),
             (
-                "a",
+                first(&k.autoplay),
                 if app.autoplay {
                     "stop autoplay"
                 } else {
                     "autoplay"
                 },
             ),
-            ("+/-", "speed"),
-            ("r", "restart"),
-            ("L", "lessons"),
+            (speed, "speed"),
+            (first(&k.restart), "restart"),
+            (first(&k.lessons), "lessons"),
+            (first(&k.present), "present"),
+            (first(&k.handout), "handout"),
         ]
     };
-    let fixed = [("?", "help"), ("q", "quit")];
+    let fixed = [(first(&k.help), "help"), (first(&k.quit), "quit")];
     let width = area.width as usize;
-    let len = |items: &[(&str, &str)]| -> usize {
+    let len = |items: &[(String, &str)]| -> usize {
         items
             .iter()
             .chain(fixed.iter())
@@ -48,7 +58,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     }
     let mut spans = vec![Span::raw(" ")];
     for (k, d) in items.iter().chain(fixed.iter()) {
-        spans.push(Span::styled(*k, theme.key));
+        spans.push(Span::styled(k.clone(), theme.key));
         spans.push(Span::styled(format!(" {d}   "), theme.muted));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);

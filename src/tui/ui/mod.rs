@@ -41,6 +41,8 @@ pub mod narration;
 pub mod packet;
 pub mod picker;
 pub mod ports;
+pub mod present;
+pub mod serve;
 pub mod title;
 
 use super::app::{App, Overlay};
@@ -135,9 +137,31 @@ pub fn layout(area: Rect) -> Option<Areas> {
     }
 }
 
-/// Draw the whole screen.
+/// Draw the whole screen: blank (presenter's `b`), the frozen picture
+/// (`f`), presenter mode, or the full screen.
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     frame.render_widget(Block::new().style(theme.base), area);
+    if app.blank {
+        return;
+    }
+    let shown = app.frozen.as_deref().unwrap_or(app);
+    if app.present && layout(area).is_some() {
+        present::render(frame, area, shown, theme);
+        match shown.overlay {
+            Some(Overlay::Help) => help::render(frame, area, shown, theme),
+            Some(Overlay::Picker { .. }) => picker::render(frame, area, shown, theme),
+            None => {}
+        }
+    } else {
+        full(frame, area, shown, theme);
+    }
+    if theme.ascii {
+        asciify(frame.buffer_mut());
+    }
+}
+
+/// Every panel.
+fn full(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let Some(areas) = layout(area) else {
         too_small(frame, area, app, theme);
         return;
@@ -167,9 +191,6 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Some(Overlay::Help) => help::render(frame, area, app, theme),
         Some(Overlay::Picker { .. }) => picker::render(frame, area, app, theme),
         None => {}
-    }
-    if theme.ascii {
-        asciify(frame.buffer_mut());
     }
 }
 

@@ -1,0 +1,292 @@
+//! The `sockscope serve` screen's state: one lane for the server's own calls
+//! and one per peer, filled from the server's events, with the command a
+//! student pastes to connect. Like [`super::app`], it is plain data changed by
+//! one pure function, [`update`]; the run loop in [`super::run_serve`] does
+//! the I/O and [`super::ui::serve`] draws it.
+//!
+//! Peers are strangers and sessions can be long, so everything is bounded:
+//! each lane keeps its last [`ROWS_PER_LANE`] calls, and the screen keeps the
+//! last [`LANES_KEPT`] peers' lanes (closed ones go first). Counters keep the
+//! totals.
+
+use super::keys::{self, Action};
+use crate::config::KeyMap;
+use crate::engine::serve::{connect_command, exposure_warning, python_command};
+use crate::engine::{Call, EngineMsg, Event, Proto, Waiting};
+use crossterm::event::{KeyEvent, KeyModifiers};
+use std::collections::VecDeque;
+use std::net::SocketAddr;
+
+/// Calls kept per lane: more than any screen shows.
+pub const ROWS_PER_LANE: usize = 64;
+/// Peer lanes kept. The screen shows as many of the newest as fit.
+pub const LANES_KEPT: usize = 32;
+
+/// One row of a lane.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Row {
+    Call(Box<Event>),
+    /// The call the kernel said must wait; replaced when it returns.
+    Waiting(Waiting),
+}
+
+/// One endpoint's column: the server, or one peer's connection.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lane {
+    /// `server`, `peer1`, ...
+    pub actor: String,
+    /// The peer's address as accept (or recvfrom) reported it.
+    pub peer: Option<String>,
+    /// The connection's socket has been closed.
+    pub closed: bool,
+    pub rows: VecDeque<Row>,
+}
+
+impl Lane {
+    fn new(actor: &str, peer: Option<String>) -> Lane {
+        Lane {
+            actor: actor.to_string(),
+            peer,
+            closed: false,
+            rows: VecDeque::new(),
+        }
+    }
+
+    fn push(&mut self, row: Row) {
+        // A returned call replaces its own waiting notice.
+        if let (Row::Call(e), Some(Row::Waiting(w))) = (&row, self.rows.back())
+            && w.call == e.call
+        {
+            self.rows.pop_back();
+        }
+        if self.rows.len() == ROWS_PER_LANE {
+            self.rows.pop_front();
+        }
+        self.rows.push_back(row);
+    }
+}
+
+/// Everything the serve screen shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ServeView {
+    pub proto: Proto,
+    /// The address the server really holds.
+    pub local: SocketAddr,
+    /// What a student types to connect.
+    pub connect: String,
+    pub python: String,
+    /// Set when the server is reachable from the network.
+    pub warning: Option<String>,
+    pub server: Lane,
+    /// Peer lanes, oldest first.
+    pub peers: VecDeque<Lane>,
+    /// Connections accepted (or UDP senders seen) in total.
+    pub peers_total: u64,
+    /// Payload bytes echoed back in total.
+    pub bytes_echoed: u64,
+    pub keys: KeyMap,
+    pub present: bool,
+    pub blank: bool,
+}
+
+/// What the run loop must do after an update.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServeEffect {
+    None,
+    Quit,
+}
+
+impl ServeView {
+    pub fn new(proto: Proto, local: SocketAddr, bind: SocketAddr) -> ServeView {
+        ServeView {
+            proto,
+            local,
+            connect: connect_command(proto, local),
+            python: python_command(proto, local),
+            warning: exposure_warning(bind),
+            server: Lane::new("server", None),
+            peers: VecDeque::new(),
+            peers_total: 0,
+            bytes_echoed: 0,
+            keys: KeyMap::default(),
+            present: false,
+            blank: false,
+        }
+    }
+
+    /// Connections open now.
+    pub fn peers_open(&self) -> usize {
+        self.peers.iter().filter(|l| !l.closed).count()
+    }
+
+    fn lane(&mut self, actor: &str, peer: Option<String>) -> &mut Lane {
+        if actor == "server" {
+            return &mut self.server;
+        }
+        if let Some(i) = self.peers.iter().position(|l| l.actor == actor) {
+            return &mut self.peers[i];
+        }
+        self.peers_total += 1;
+        if self.peers.len() == LANES_KEPT {
+            // Make room: the oldest closed lane, else the oldest.
+            let i = self.peers.iter().position(|l| l.closed).unwrap_or(0);
+            self.peers.remove(i);
+        }
+        self.peers.push_back(Lane::new(actor, peer));
+        self.peers.back_mut().expect("just pushed")
+    }
+
+    fn on_event(&mut self, e: Event) {
+        // accept opens the peer's lane, named in its flags.
+        if e.call == Call::Accept && e.ok() {
+            let lane = e.flags.iter().find_map(|f| f.strip_prefix("lane "));
+            if let Some(actor) = lane.map(str::to_string) {
+                self.lane(&actor, e.peer.clone());
+            }
+        }
+        if matches!(e.call, Call::Send | Call::Sendto) && e.ok() {
+            self.bytes_echoed += e.bytes.unwrap_or(0) as u64;
+        }
+        let closes = e.call == Call::Close;
+        let actor = e.actor.clone();
+        let peer = e.peer.clone();
+        let lane = self.lane(&actor, peer);
+        if closes {
+            lane.closed = true;
+        }
+        lane.push(Row::Call(Box::new(e)));
+    }
+}
+
+/// Apply one message. Pure.
+pub fn on_engine(view: &mut ServeView, msg: EngineMsg) {
+    match msg {
+        EngineMsg::Event(e) => view.on_event(*e),
+        EngineMsg::Waiting(w) => {
+            let actor = w.actor.clone();
+            view.lane(&actor, None).push(Row::Waiting(w));
+        }
+        EngineMsg::Finished | EngineMsg::Failed(_) => {}
+    }
+}
+
+/// Apply one key. Pure.
+pub fn on_key(view: &mut ServeView, key: KeyEvent) -> ServeEffect {
+    let action = keys::action(key, &view.keys);
+    if view.blank {
+        view.blank = false;
+        let ctrl_c = key.modifiers.contains(KeyModifiers::CONTROL);
+        return if ctrl_c && action == Some(Action::Quit) {
+            ServeEffect::Quit
+        } else {
+            ServeEffect::None
+        };
+    }
+    match action {
+        Some(Action::Quit) => ServeEffect::Quit,
+        Some(Action::Present) => {
+            view.present = !view.present;
+            ServeEffect::None
+        }
+        Some(Action::Blank) => {
+            view.blank = true;
+            ServeEffect::None
+        }
+        _ => ServeEffect::None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crossterm::event::KeyCode;
+
+    pub(crate) fn ev(seq: u64, actor: &str, call: Call, f: impl FnOnce(&mut Event)) -> EngineMsg {
+        let mut e = Event {
+            seq,
+            t_us: seq * 100,
+            step: 0,
+            actor: actor.into(),
+            call,
+            sock: "conn".into(),
+            proto: Proto::Tcp,
+            fd: Some(9),
+            new_fd: None,
+            local: Some("127.0.0.1:7000".into()),
+            peer: None,
+            bytes: None,
+            data: None,
+            result: "ok".into(),
+            errno: None,
+            explain: None,
+            args: "9".into(),
+            waited_us: None,
+            flags: Vec::new(),
+            checks: Vec::new(),
+            segments: None,
+            tcp_state: None,
+            kernel: None,
+            sockets: Default::default(),
+        };
+        f(&mut e);
+        EngineMsg::Event(Box::new(e))
+    }
+
+    fn view() -> ServeView {
+        let a: SocketAddr = "127.0.0.1:7000".parse().unwrap();
+        ServeView::new(Proto::Tcp, a, a)
+    }
+
+    #[test]
+    fn accept_opens_a_lane_and_close_marks_it_closed() {
+        let mut v = view();
+        on_engine(
+            &mut v,
+            ev(1, "server", Call::Accept, |e| {
+                e.peer = Some("127.0.0.1:50000".into());
+                e.flags = vec!["lane peer1".into()];
+            }),
+        );
+        assert_eq!(v.peers.len(), 1);
+        assert_eq!(v.peers[0].peer.as_deref(), Some("127.0.0.1:50000"));
+        on_engine(&mut v, ev(2, "peer1", Call::Send, |e| e.bytes = Some(5)));
+        on_engine(&mut v, ev(3, "peer1", Call::Close, |_| {}));
+        assert!(v.peers[0].closed);
+        assert_eq!(v.peers_open(), 0);
+        assert_eq!(v.bytes_echoed, 5);
+        assert_eq!(v.peers_total, 1);
+    }
+
+    #[test]
+    fn lanes_and_rows_are_bounded() {
+        let mut v = view();
+        for n in 0..(LANES_KEPT as u64 + 10) {
+            let lane = format!("peer{n}");
+            on_engine(
+                &mut v,
+                ev(n, "server", Call::Accept, |e| {
+                    e.flags = vec![format!("lane {lane}")]
+                }),
+            );
+        }
+        assert_eq!(v.peers.len(), LANES_KEPT);
+        assert_eq!(v.peers_total, LANES_KEPT as u64 + 10);
+        for n in 0..(ROWS_PER_LANE as u64 * 3) {
+            on_engine(&mut v, ev(n, "peer40", Call::Recv, |e| e.bytes = Some(1)));
+        }
+        let lane = v.peers.iter().find(|l| l.actor == "peer40").unwrap();
+        assert_eq!(lane.rows.len(), ROWS_PER_LANE);
+    }
+
+    #[test]
+    fn keys_quit_blank_and_present() {
+        let mut v = view();
+        let k = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
+        assert_eq!(on_key(&mut v, k('P')), ServeEffect::None);
+        assert!(v.present);
+        on_key(&mut v, k('b'));
+        assert!(v.blank);
+        assert_eq!(on_key(&mut v, k('q')), ServeEffect::None, "q only unblanks");
+        assert_eq!(on_key(&mut v, k('q')), ServeEffect::Quit);
+    }
+}
