@@ -29,9 +29,11 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             ])
         })
         .collect();
-    lines.push(Line::raw(""));
-    lines.push(Line::styled(" On screen", theme.title));
-    for (mark, means) in [
+    let marks = [
+        (
+            format!("{0}{0}{1}", g.wire_captured, g.head_right),
+            "a packet captured on lo in this run",
+        ),
         (
             format!("{0}{0}{1}", g.wire_expected, g.head_right),
             "expected: what the protocol sends, not captured",
@@ -48,11 +50,22 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             g.waiting.to_string(),
             "the call is waiting in the kernel for a peer",
         ),
-    ] {
-        lines.push(Line::from(vec![
-            Span::styled(format!(" {mark:<key_width$}"), theme.wire),
-            Span::styled(means, theme.muted),
-        ]));
+    ];
+    // The keys come first. Then what the marks mean, with a blank line
+    // before them, as far as the screen has rows: keys, blank, heading,
+    // marks, two borders.
+    let room = usize::from(area.height).saturating_sub(lines.len() + 2);
+    if room > marks.len() + 1 {
+        lines.push(Line::raw(""));
+    }
+    if room > marks.len() {
+        lines.push(Line::styled(" On screen", theme.title));
+        for (mark, means) in marks {
+            lines.push(Line::from(vec![
+                Span::styled(format!(" {mark:<key_width$}"), theme.wire),
+                Span::styled(means, theme.muted),
+            ]));
+        }
     }
     let height = (lines.len() as u16 + 2).min(area.height);
     let width = 74.min(area.width);
