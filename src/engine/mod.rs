@@ -261,6 +261,14 @@ pub fn events(msgs: &[EngineMsg]) -> Vec<&Event> {
 struct Pending {
     step: usize,
     call: Call,
+}
+
+/// The orchestrator's line to one actor: jobs go out, replies come back. One
+/// pair per actor for the whole run (an actor makes one call at a time, so
+/// its replies arrive in order), rather than a new channel per step.
+struct Link {
+    jobs: mpsc::UnboundedSender<Job>,
+    reply_to: mpsc::UnboundedSender<Reply>,
     replies: mpsc::UnboundedReceiver<Reply>,
 }
 
@@ -271,7 +279,7 @@ struct Run {
     out: mpsc::UnboundedSender<EngineMsg>,
     started: Instant,
     seq: u64,
-    actors: HashMap<String, mpsc::UnboundedSender<Job>>,
+    actors: HashMap<String, Link>,
     tasks: JoinSet<()>,
     /// The address each `actor:sock` had when last seen, kept after close so a
     /// later step can aim at a port nobody holds any more.
@@ -306,7 +314,15 @@ impl Run {
         for a in &lesson.actors {
             let (tx, rx) = mpsc::unbounded_channel();
             tasks.spawn(actor::run(a.name.clone(), rx, observers.kernel));
-            actors.insert(a.name.clone(), tx);
+            let (reply_to, replies) = mpsc::unbounded_channel();
+            actors.insert(
+                a.name.clone(),
+                Link {
+                    jobs: tx,
+                    reply_to,
+                    replies,
+                },
+            );
         }
         Run {
             lesson,
@@ -326,7 +342,8 @@ impl Run {
             ),
             wire,
             known: BTreeMap::new(),
-            udp_start: UdpCounters::read().ok().filter(|_| observers.kernel),
+            // Read only for the kernel view: it costs a file read per run.
+            udp_start: observers.kernel.then(|| UdpCounters::read().ok()).flatten(),
             observers,
             last_result: None,
         }
@@ -383,20 +400,17 @@ impl Run {
         let op = self.resolve(index + 1, step)?;
         self.expect_ports(&op);
         let call = op.call();
-        let (reply_tx, mut replies) = mpsc::unbounded_channel();
+        let gone = || EngineError::ActorGone(step.actor.clone());
+        let link = self.actors.get_mut(&step.actor).ok_or_else(gone)?;
         let job = Job {
             step: index + 1,
             sock: step.sock.clone(),
             op,
-            reply: reply_tx,
+            reply: link.reply_to.clone(),
         };
-        let gone = || EngineError::ActorGone(step.actor.clone());
-        self.actors
-            .get(&step.actor)
-            .ok_or_else(gone)?
-            .send(job)
-            .map_err(|_| gone())?;
-        match replies.recv().await.ok_or_else(gone)? {
+        link.jobs.send(job).map_err(|_| gone())?;
+        let reply = link.replies.recv().await.ok_or_else(gone)?;
+        match reply {
             Reply::Waiting {
                 fd,
                 args,
@@ -437,7 +451,6 @@ impl Run {
                 let pending = Pending {
                     step: index + 1,
                     call,
-                    replies,
                 };
                 if step.parks() {
                     self.pending.insert(step.actor.clone(), pending);
@@ -453,7 +466,7 @@ impl Run {
     async fn finish_pending(
         &mut self,
         actor: &str,
-        mut p: Pending,
+        p: Pending,
         during: usize,
     ) -> Result<(), EngineError> {
         let stalled = || EngineError::Stalled {
@@ -461,11 +474,13 @@ impl Run {
             actor: actor.to_string(),
             call: p.call,
         };
+        let gone = || EngineError::ActorGone(actor.to_string());
         loop {
-            let reply = tokio::time::timeout(STALL_AFTER, p.replies.recv())
+            let link = self.actors.get_mut(actor).ok_or_else(gone)?;
+            let reply = tokio::time::timeout(STALL_AFTER, link.replies.recv())
                 .await
                 .map_err(|_| stalled())?
-                .ok_or_else(|| EngineError::ActorGone(actor.to_string()))?;
+                .ok_or_else(gone)?;
             if let Reply::Done { event, at } = reply {
                 self.record(p.step - 1, *event, at);
                 return Ok(());
