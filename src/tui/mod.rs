@@ -15,7 +15,8 @@
 //! - [`app`]: the state and `update`, pure.
 //! - [`keys`]: the key table.
 //! - [`theme`]: colours and glyphs by role.
-//! - [`arrows`]: what each call puts on the wire (expected, until captured).
+//! - [`arrows`]: what each call put on the wire: captured, or expected when
+//!   capture is not allowed.
 //! - [`timeline`]: rows, sockets and ports at the focused step.
 //! - [`ui`]: one file per panel (the packet pane is `ui::packet`).
 
