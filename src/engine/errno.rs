@@ -38,7 +38,7 @@ const TABLE: &[(i32, &str, &str)] = &[
     (
         libc::ECONNRESET,
         "ECONNRESET",
-        "The peer reset the connection (it sent RST): whatever was in flight is lost.",
+        "The peer reset the connection (it sent RST): the kernel tore the connection down at once.",
     ),
     (
         libc::ENOTCONN,

@@ -108,11 +108,42 @@ pub fn touch(e: &Event) -> Touch {
             t(ALL, Flow::Up, "it came up on arrival; recv copies it out")
         }
         Call::Shutdown | Call::Close if e.proto == Proto::Tcp && e.peer.is_some() => {
-            t(ALL, Flow::Down, "a FIN goes down the stack to the peer")
+            t(ALL, Flow::Down, teardown_note(e))
         }
+        // A TCP socket without a peer: a listener resets the connections
+        // still queued for accept when it closes (the `refused` lesson shows
+        // the RST); any other such socket sends nothing.
+        Call::Shutdown | Call::Close if e.proto == Proto::Tcp => t(
+            TOP,
+            Flow::Stays,
+            "released; queued connections, if any, are reset",
+        ),
         Call::Shutdown | Call::Close => {
             t(TOP, Flow::Stays, "released: no connection, nothing is sent")
         }
+    }
+}
+
+/// What a TCP close or shutdown of a connection put on the wire. With
+/// capture it is read from the packets: a FIN normally, an RST when the
+/// close aborted (SO_LINGER 0, unread data), nothing when the FIN went
+/// earlier (shutdown) or the connection was already reset. Without capture
+/// the note says only what holds in every one of those cases.
+/// tests/narration_facts.rs checks each note against the captured packets.
+pub fn teardown_note(e: &Event) -> &'static str {
+    let Some(segs) = &e.segments else {
+        return "a FIN or RST goes to the peer, if none went yet";
+    };
+    let sent = |flag: &str| {
+        segs.iter()
+            .any(|s| s.direction == crate::wire::Direction::Out && s.has_flag(flag))
+    };
+    if sent("RST") {
+        "an RST goes down: the connection is aborted"
+    } else if sent("FIN") {
+        "a FIN goes down the stack to the peer"
+    } else {
+        "nothing goes on the wire for this call"
     }
 }
 
