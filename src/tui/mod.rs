@@ -343,7 +343,17 @@ async fn event_loop(
             _ = sigterm.recv() => return Ok(Outcome::Signal(libc::SIGTERM)),
             _ = sighup.recv() => return Ok(Outcome::Signal(libc::SIGHUP)),
         };
-        match app::update(&mut app, msg) {
+        let from_engine = matches!(msg, Msg::Engine(_));
+        let effect = app::update(&mut app, msg);
+        // A capture that fails mid-run is said on screen; the lesson goes on
+        // with expected arrows.
+        if from_engine {
+            let status = engine.wire().status();
+            if status != app.capture {
+                app.set_capture(status);
+            }
+        }
+        match effect {
             Effect::None => {}
             Effect::Step => engine.step(),
             Effect::Pace(p) => engine.set_pace(p),

@@ -211,3 +211,15 @@ fn captured_arrows_carry_their_real_flags_and_relative_numbers() {
         assert!(text.contains(needle), "{needle}\n{text}");
     }
 }
+
+#[test]
+fn a_capture_that_fails_says_so_and_the_lesson_goes_on() {
+    let mut app = app_at(3);
+    app.set_capture(CaptureStatus::Failed(
+        "Network is down (os error 100)".into(),
+    ));
+    let notice = app.notice.clone().unwrap();
+    assert!(notice.contains("packet capture failed"), "{notice}");
+    assert!(notice.contains("expected packets"), "{notice}");
+    assert_eq!(update(&mut app, code(KeyCode::Char(' '))), Effect::Step);
+}
