@@ -27,7 +27,7 @@
 //! reduced to a one-line strip and a two-line bar.
 //! ```
 //!
-//! The packet pane (`P`) takes the rows of the lanes and the middle panels
+//! The packet pane (`x`) takes the rows of the lanes and the middle panels
 //! while it is open. The kernel panel (`K`, on from the start in the lessons
 //! about TCP states and UDP buffers) takes the layer diagram's place: a
 //! panel in the wide layout, a one-line strip in the compact one.

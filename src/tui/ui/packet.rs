@@ -1,7 +1,7 @@
 //! The packet pane: one captured packet split by layer, tied to the layer
 //! diagram (the same four layers, top to bottom from the wire up, each in
 //! its own colour), beside a hex dump whose bytes carry the colour of their
-//! layer. `P` opens it on the focused step's last packet, ↑/↓ choose another,
+//! layer. `x` opens it on the focused step's last packet, ↑/↓ choose another,
 //! Esc closes it.
 //!
 //! ```text
