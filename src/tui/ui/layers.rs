@@ -127,12 +127,20 @@ pub fn touch(e: &Event) -> Touch {
 /// What a TCP close or shutdown of a connection put on the wire. With
 /// capture it is read from the packets: a FIN normally, an RST when the
 /// close aborted (SO_LINGER 0, unread data), nothing when the FIN went
-/// earlier (shutdown) or the connection was already reset. Without capture
-/// the note says only what holds in every one of those cases.
-/// tests/narration_facts.rs checks each note against the captured packets.
+/// earlier (shutdown) or the connection was already reset. Without capture,
+/// a close is predicted from the socket's state read just before it (the
+/// kernel observer's `state_before`, `unread_before`, `linger_zero`) and
+/// says it is expected; with neither, the note says only what holds in
+/// every case. tests/narration_facts.rs checks each note against the
+/// captured packets.
 pub fn teardown_note(e: &Event) -> &'static str {
     let Some(segs) = &e.segments else {
-        return "a FIN or RST goes to the peer, if none went yet";
+        return match predicted_close(e) {
+            Some(Some("RST")) => "an RST goes to the peer (expected)",
+            Some(Some(_)) => "a FIN goes to the peer (expected)",
+            Some(None) => "nothing goes on the wire (expected)",
+            None => "a FIN or RST goes to the peer, if none went yet",
+        };
     };
     let sent = |flag: &str| {
         segs.iter()
@@ -145,6 +153,29 @@ pub fn teardown_note(e: &Event) -> &'static str {
     } else {
         "nothing goes on the wire for this call"
     }
+}
+
+/// What a close is expected to send, from the socket's state just before
+/// it: `Some(Some("FIN" | "RST"))`, `Some(None)` for nothing, `None` when
+/// the event is not a close or that state was not read. A connection still
+/// sending (ESTABLISHED, CLOSE_WAIT, SYN_RECV) sends a FIN, or an RST if
+/// data was left unread or SO_LINGER was 0; any other state has already
+/// sent its FIN or been reset.
+fn predicted_close(e: &Event) -> Option<Option<&'static str>> {
+    if e.call != Call::Close {
+        return None;
+    }
+    let k = e.kernel.as_ref()?;
+    Some(match k.state_before.as_deref()? {
+        "ESTABLISHED" | "CLOSE_WAIT" | "SYN_RECV" => {
+            if k.unread_before.unwrap_or(0) > 0 || k.linger_zero == Some(true) {
+                Some("RST")
+            } else {
+                Some("FIN")
+            }
+        }
+        _ => None,
+    })
 }
 
 /// The focused call: the step's own event, or the last event of the step.
