@@ -7,8 +7,8 @@
 //! control, like the process it stands for: it never runs two calls at once.
 
 use super::event::{Call, Event, Proto};
+use super::preview;
 use super::sock::Sock;
-use super::{errno, preview};
 use crate::kernel;
 use crate::lesson::{ShutdownHow, SockOpt};
 use std::collections::HashMap;
@@ -136,30 +136,8 @@ fn quoted(data: &[u8]) -> String {
 /// A blank event for `job`, to be filled in by `perform`.
 fn blank(actor: &str, job: &Job, proto: Proto, fd: Option<i32>) -> Event {
     Event {
-        seq: 0,
-        t_us: 0,
         step: job.step,
-        actor: actor.to_string(),
-        call: job.op.call(),
-        sock: job.sock.clone(),
-        proto,
-        fd,
-        new_fd: None,
-        local: None,
-        peer: None,
-        bytes: None,
-        data: None,
-        result: "ok".into(),
-        errno: None,
-        explain: None,
-        args: String::new(),
-        waited_us: None,
-        flags: Vec::new(),
-        checks: Vec::new(),
-        segments: None,
-        tcp_state: None,
-        kernel: None,
-        sockets: std::collections::BTreeMap::new(),
+        ..Event::new(actor, job.op.call(), &job.sock, proto, fd)
     }
 }
 
@@ -202,17 +180,6 @@ async fn observe(socks: &HashMap<String, Sock>, job: &Job, event: &mut Event) {
     event.kernel = Some(observed);
 }
 
-fn fail(event: &mut Event, err: &io::Error) {
-    let info = errno::from_io(err);
-    event.result = info.name.to_string();
-    event.errno = Some(info.number);
-    let explain = match event.proto {
-        Proto::Udp => errno::udp_explain(info.number).unwrap_or(info.explain),
-        Proto::Tcp => info.explain,
-    };
-    event.explain = Some(explain.to_string());
-}
-
 fn record_addrs(event: &mut Event, sock: &Sock) {
     event.local = sock.local_addr().map(|a| a.to_string());
     if let Some(p) = sock.peer_addr() {
@@ -235,7 +202,7 @@ async fn perform(
                 ev.new_fd = Some(sock.fd());
                 socks.insert(job.sock.clone(), sock);
             }
-            Err(e) => fail(&mut ev, &e),
+            Err(e) => ev.fail(&e),
         }
         return ev;
     }
@@ -254,7 +221,7 @@ async fn perform(
             ev.kernel = Some(kernel::before_close(sock.socket()));
         }
         if let Err(e) = sock.close() {
-            fail(&mut ev, &e);
+            ev.fail(&e);
         }
         return ev;
     }
@@ -292,19 +259,19 @@ async fn perform(
             let (desc, res) = set_option(sock, *opt);
             ev.args = format!("{fd}, {desc}");
             if let Err(e) = res {
-                fail(&mut ev, &e);
+                ev.fail(&e);
             }
         }
         Op::Bind(addr) => {
             ev.args = format!("{fd}, {addr}");
             if let Err(e) = sock.bind(*addr) {
-                fail(&mut ev, &e);
+                ev.fail(&e);
             }
         }
         Op::Listen(backlog) => {
             ev.args = format!("{fd}, {backlog}");
             if let Err(e) = sock.listen(*backlog) {
-                fail(&mut ev, &e);
+                ev.fail(&e);
             }
         }
         Op::Accept { new } => {
@@ -318,7 +285,7 @@ async fn perform(
                     ev.peer = Some(peer.to_string());
                     socks.insert(new.clone(), conn);
                 }
-                Err(e) => fail(&mut ev, &e),
+                Err(e) => ev.fail(&e),
             }
             ev.waited_us = waited_for(waited_at, started);
             return ev;
@@ -329,7 +296,7 @@ async fn perform(
             waiting_args = ev.args.clone();
             let mut on_wait = || notify(waiting_args.clone(), &mut waited_at);
             if let Err(e) = sock.connect(*addr, &mut on_wait).await {
-                fail(&mut ev, &e);
+                ev.fail(&e);
             }
         }
         Op::Send(data) => {
@@ -341,7 +308,7 @@ async fn perform(
                     ev.bytes = Some(n);
                     ev.data = Some(preview::preview(&data[..n]));
                 }
-                Err(e) => fail(&mut ev, &e),
+                Err(e) => ev.fail(&e),
             }
         }
         Op::Recv(max, dontwait) => {
@@ -356,7 +323,7 @@ async fn perform(
                         ev.flags.push("EOF".into());
                     }
                 }
-                Err(e) => fail(&mut ev, &e),
+                Err(e) => ev.fail(&e),
             }
         }
         Op::Sendto(data, addr) => {
@@ -369,7 +336,7 @@ async fn perform(
                     ev.bytes = Some(n);
                     ev.data = Some(preview::preview(&data[..n]));
                 }
-                Err(e) => fail(&mut ev, &e),
+                Err(e) => ev.fail(&e),
             }
         }
         Op::Recvfrom(max, dontwait) => {
@@ -387,7 +354,7 @@ async fn perform(
                         ev.flags.push("MSG_TRUNC".into());
                     }
                 }
-                Err(e) => fail(&mut ev, &e),
+                Err(e) => ev.fail(&e),
             }
         }
         Op::Shutdown(how) => {
@@ -398,7 +365,7 @@ async fn perform(
                 ShutdownHow::Both => Shutdown::Both,
             };
             if let Err(e) = sock.shutdown(how) {
-                fail(&mut ev, &e);
+                ev.fail(&e);
             }
         }
     }
@@ -430,7 +397,7 @@ pub fn duration_us(d: Duration) -> u64 {
 fn missing(actor: &str, job: &Job) -> Event {
     let mut ev = blank(actor, job, Proto::Tcp, None);
     ev.args = format!("<{}: not open>", job.sock);
-    fail(&mut ev, &io::Error::from_raw_os_error(libc::EBADF));
+    ev.fail(&io::Error::from_raw_os_error(libc::EBADF));
     ev
 }
 

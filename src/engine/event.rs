@@ -199,6 +199,33 @@ pub struct Event {
 }
 
 impl Event {
+    /// A call that returned ok, before its results are filled in.
+    pub fn new(actor: &str, call: Call, sock: &str, proto: Proto, fd: Option<i32>) -> Event {
+        Event {
+            actor: actor.to_string(),
+            call,
+            sock: sock.to_string(),
+            proto,
+            fd,
+            result: "ok".into(),
+            ..Event::default()
+        }
+    }
+
+    /// Record that the call failed with `err`: the errno's name and number,
+    /// and the sentence a student is shown (for UDP, where the protocol
+    /// changes what an errno means, the UDP one).
+    pub fn fail(&mut self, err: &std::io::Error) {
+        let info = super::errno::from_io(err);
+        self.result = info.name.to_string();
+        self.errno = Some(info.number);
+        let explain = match self.proto {
+            Proto::Udp => super::errno::udp_explain(info.number).unwrap_or(info.explain),
+            Proto::Tcp => info.explain,
+        };
+        self.explain = Some(explain.to_string());
+    }
+
     pub fn ok(&self) -> bool {
         self.result == "ok"
     }

@@ -20,7 +20,7 @@
 
 use super::event::{Call, Event, Proto, Waiting};
 use super::sock::Sock;
-use super::{EngineMsg, actor::duration_us, errno, preview};
+use super::{EngineMsg, actor::duration_us, preview};
 use std::collections::HashMap;
 use std::future::Future;
 use std::io;
@@ -108,42 +108,10 @@ impl Emitter {
 }
 
 /// A fresh event for a call made by `serve` (`step` is 0: no lesson step).
+/// serve neither captures nor reads the kernel's view of its sockets, so
+/// `segments`, `tcp_state` and `kernel` stay null: not observed.
 fn event(actor: &str, call: Call, sock: &str, proto: Proto, fd: Option<i32>) -> Event {
-    Event {
-        seq: 0,
-        t_us: 0,
-        step: 0,
-        actor: actor.to_string(),
-        call,
-        sock: sock.to_string(),
-        proto,
-        fd,
-        new_fd: None,
-        local: None,
-        peer: None,
-        bytes: None,
-        data: None,
-        result: "ok".into(),
-        errno: None,
-        explain: None,
-        args: String::new(),
-        waited_us: None,
-        flags: Vec::new(),
-        checks: Vec::new(),
-        // serve does not capture: its peers' packets are not observed.
-        segments: None,
-        // Nor does it read the kernel's view of its sockets: not observed.
-        tcp_state: None,
-        kernel: None,
-        sockets: std::collections::BTreeMap::new(),
-    }
-}
-
-fn fail(ev: &mut Event, err: &io::Error) {
-    let info = errno::from_io(err);
-    ev.result = info.name.to_string();
-    ev.errno = Some(info.number);
-    ev.explain = Some(info.explain.to_string());
+    Event::new(actor, call, sock, proto, fd)
 }
 
 /// Run `call` on `sock`; if the kernel says it must wait, tell the consumer
@@ -238,7 +206,7 @@ async fn setup(emit: &Emitter, config: ServeConfig) -> Option<Sock> {
     let sock = match Sock::open(proto) {
         Ok(s) => s,
         Err(e) => {
-            fail(&mut ev, &e);
+            ev.fail(&e);
             emit.event(ev, Instant::now()).await;
             return None;
         }
@@ -253,7 +221,7 @@ async fn setup(emit: &Emitter, config: ServeConfig) -> Option<Sock> {
     let bound = sock.bind(config.bind);
     ev.local = sock.local_addr().map(|a| a.to_string());
     if let Err(e) = &bound {
-        fail(&mut ev, e);
+        ev.fail(e);
     }
     emit.event(ev, Instant::now()).await;
     bound.ok()?;
@@ -264,7 +232,7 @@ async fn setup(emit: &Emitter, config: ServeConfig) -> Option<Sock> {
         let listening = sock.listen(BACKLOG);
         ev.local = sock.local_addr().map(|a| a.to_string());
         if let Err(e) = &listening {
-            fail(&mut ev, e);
+            ev.fail(e);
         }
         emit.event(ev, Instant::now()).await;
         listening.ok()?;
@@ -279,7 +247,7 @@ async fn close_listener(emit: &Emitter, sock: Sock) {
     ev.args = fd.to_string();
     ev.local = sock.local_addr().map(|a| a.to_string());
     if let Err(e) = sock.close() {
-        fail(&mut ev, &e);
+        ev.fail(&e);
     }
     emit.event(ev, Instant::now()).await;
 }
@@ -339,7 +307,7 @@ async fn serve_tcp(
                 // accept can fail for reasons that concern one connection
                 // only (ECONNABORTED) or the process (EMFILE); either way it
                 // is reported, and the server goes on.
-                fail(&mut ev, &e);
+                ev.fail(&e);
                 let fatal = !matches!(
                     e.raw_os_error(),
                     Some(libc::ECONNABORTED | libc::EINTR | libc::EPROTO)
@@ -372,7 +340,7 @@ async fn close_conn(emit: &Emitter, actor: &str, conn: Sock, why: Option<&str>) 
         ev.flags.push(w.to_string());
     }
     if let Err(e) = conn.close() {
-        fail(&mut ev, &e);
+        ev.fail(&e);
     }
     emit.event(ev, Instant::now()).await;
 }
@@ -407,7 +375,7 @@ async fn serve_peer(emit: &Emitter, actor: &str, conn: Sock) {
                 buf
             }
             Err(e) => {
-                fail(&mut ev, &e);
+                ev.fail(&e);
                 emit.event(ev, at).await;
                 break;
             }
@@ -440,7 +408,7 @@ async fn serve_peer(emit: &Emitter, actor: &str, conn: Sock) {
                     emit.event(ev, at).await;
                 }
                 Err(e) => {
-                    fail(&mut ev, &e);
+                    ev.fail(&e);
                     emit.event(ev, at).await;
                     break 'conn;
                 }
@@ -453,7 +421,7 @@ async fn serve_peer(emit: &Emitter, actor: &str, conn: Sock) {
     ev.local = local;
     ev.peer = peer;
     if let Err(e) = conn.close() {
-        fail(&mut ev, &e);
+        ev.fail(&e);
     }
     emit.event(ev, Instant::now()).await;
 }
@@ -494,7 +462,7 @@ async fn serve_udp(emit: Emitter, sock: Sock, max_peers: usize, mut stop: onesho
                 ev.args = args;
                 ev.waited_us = waited;
                 ev.local.clone_from(&local);
-                fail(&mut ev, &e);
+                ev.fail(&e);
                 emit.event(ev, at).await;
                 continue;
             }
@@ -535,7 +503,7 @@ async fn serve_udp(emit: Emitter, sock: Sock, max_peers: usize, mut stop: onesho
                 ev.bytes = Some(n);
                 ev.data = Some(preview::preview(&buf[..n]));
             }
-            Err(e) => fail(&mut ev, &e),
+            Err(e) => ev.fail(&e),
         }
         emit.event(ev, at).await;
     }

@@ -71,25 +71,9 @@ fn protocol_name(n: u8) -> &'static str {
     }
 }
 
-/// Escape a payload for one line: printable ASCII as is, the rest as `\xNN`.
-pub fn escape(bytes: &[u8], max: usize) -> String {
-    let mut s = String::new();
-    for &b in bytes.iter().take(max) {
-        match b {
-            b'\n' => s.push_str("\\n"),
-            b'\r' => s.push_str("\\r"),
-            b'\t' => s.push_str("\\t"),
-            b'"' => s.push_str("\\\""),
-            b'\\' => s.push_str("\\\\"),
-            0x20..=0x7e => s.push(b as char),
-            _ => s.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    if bytes.len() > max {
-        s.push('…');
-    }
-    s
-}
+/// Escape a payload for one line: the same escaping as event previews, so
+/// no byte a peer sent reaches the terminal raw.
+pub use crate::engine::preview::escape;
 
 /// Every field of the packet, link layer first. `seg` adds the relative
 /// sequence numbers the capture computed for this connection.
