@@ -6,7 +6,7 @@
 //! `Done` with the event when the call returns. An actor is one thread of
 //! control, like the process it stands for: it never runs two calls at once.
 
-use super::event::{Call, Event, Proto};
+use super::event::{Call, Event, Proto, addr_text};
 use super::preview;
 use super::sock::Sock;
 use crate::kernel;
@@ -110,7 +110,7 @@ pub async fn run(name: String, mut jobs: mpsc::UnboundedReceiver<Job>, kernel: b
             event.peer = peers.get(&named).cloned();
         }
         if let Some(p) = socks.get(&named).and_then(Sock::peer_addr) {
-            peers.insert(named, p.to_string());
+            peers.insert(named, addr_text(p));
         }
         if kernel {
             observe(&socks, &job, &mut event).await;
@@ -181,9 +181,9 @@ async fn observe(socks: &HashMap<String, Sock>, job: &Job, event: &mut Event) {
 }
 
 fn record_addrs(event: &mut Event, sock: &Sock) {
-    event.local = sock.local_addr().map(|a| a.to_string());
+    event.local = sock.local_addr().map(addr_text);
     if let Some(p) = sock.peer_addr() {
-        event.peer = Some(p.to_string());
+        event.peer = Some(addr_text(p));
     }
 }
 
@@ -281,8 +281,8 @@ async fn perform(
             match sock.accept(&mut on_wait).await {
                 Ok((conn, peer)) => {
                     ev.new_fd = Some(conn.fd());
-                    ev.local = conn.local_addr().map(|a| a.to_string());
-                    ev.peer = Some(peer.to_string());
+                    ev.local = conn.local_addr().map(addr_text);
+                    ev.peer = Some(addr_text(peer));
                     socks.insert(new.clone(), conn);
                 }
                 Err(e) => ev.fail(&e),
@@ -292,7 +292,7 @@ async fn perform(
         }
         Op::Connect(addr) => {
             ev.args = format!("{fd}, {addr}");
-            ev.peer = Some(addr.to_string());
+            ev.peer = Some(addr_text(*addr));
             waiting_args = ev.args.clone();
             let mut on_wait = || notify(waiting_args.clone(), &mut waited_at);
             if let Err(e) = sock.connect(*addr, &mut on_wait).await {
@@ -328,7 +328,7 @@ async fn perform(
         }
         Op::Sendto(data, addr) => {
             ev.args = format!("{fd}, {}, {}, {addr}", quoted(data), data.len());
-            ev.peer = Some(addr.to_string());
+            ev.peer = Some(addr_text(*addr));
             waiting_args = ev.args.clone();
             let mut on_wait = || notify(waiting_args.clone(), &mut waited_at);
             match sock.send_to(data, *addr, &mut on_wait).await {
@@ -347,7 +347,7 @@ async fn perform(
                 Ok((buf, from, truncated)) => {
                     ev.bytes = Some(buf.len());
                     ev.data = Some(preview::preview(&buf));
-                    ev.peer = Some(from.to_string());
+                    ev.peer = Some(addr_text(from));
                     if truncated {
                         // recvmsg's msg_flags: the datagram was longer than
                         // the buffer and the kernel discarded the rest.
