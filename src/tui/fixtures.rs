@@ -122,43 +122,52 @@ mod tests {
     use super::*;
     use crate::lesson;
 
-    /// Regenerate the fixtures from real runs.
-    #[test]
-    #[ignore = "rewrites src/tui/fixtures/*.jsonl from a real run"]
-    fn record_fixtures() {
+    /// Run `name` for real and write every message it reported to
+    /// `src/tui/fixtures/{file}.jsonl`, one JSON line each; return the capture.
+    fn record(name: &str, capture: bool, file: &str) -> crate::wire::Wire {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
             .unwrap();
-        for name in ["tcp", "udp"] {
-            // Captured, so the fixtures carry the real segments; tests strip
-            // them to see the screen of a run without capture privilege.
-            let config = crate::engine::EngineConfig {
-                port: 0,
-                pace: crate::engine::Pace::RunToEnd,
-                capture: true,
-            };
-            let (msgs, wire) = rt.block_on(crate::engine::run_to_end_with(
-                lesson::builtin(name).unwrap(),
-                config,
-            ));
+        let config = crate::engine::EngineConfig {
+            port: 0,
+            pace: crate::engine::Pace::RunToEnd,
+            capture,
+        };
+        let (msgs, wire) = rt.block_on(crate::engine::run_to_end_with(
+            lesson::builtin(name).unwrap(),
+            config,
+        ));
+        if capture {
             assert!(wire.status().running(), "capture: {:?}", wire.status());
-            let mut out = String::new();
-            for m in msgs {
-                let rec = match m {
-                    EngineMsg::Waiting(w) => Recorded::Waiting(w),
-                    EngineMsg::Event(e) => Recorded::Event(e),
-                    EngineMsg::Finished => Recorded::Finished,
-                    EngineMsg::Failed(e) => panic!("{name} failed: {e}"),
-                };
-                out.push_str(&serde_json::to_string(&rec).unwrap());
-                out.push('\n');
-            }
-            let path = format!(
-                "{}/src/tui/fixtures/{name}.jsonl",
-                env!("CARGO_MANIFEST_DIR")
-            );
-            std::fs::write(path, out).unwrap();
+        }
+        let mut out = String::new();
+        for m in msgs {
+            let rec = match m {
+                EngineMsg::Waiting(w) => Recorded::Waiting(w),
+                EngineMsg::Event(e) => Recorded::Event(e),
+                EngineMsg::Finished => Recorded::Finished,
+                EngineMsg::Failed(e) => panic!("{name} failed: {e}"),
+            };
+            out.push_str(&serde_json::to_string(&rec).unwrap());
+            out.push('\n');
+        }
+        std::fs::write(format!("{}/{file}.jsonl", fixtures_dir()), out).unwrap();
+        wire
+    }
+
+    fn fixtures_dir() -> String {
+        format!("{}/src/tui/fixtures", env!("CARGO_MANIFEST_DIR"))
+    }
+
+    /// Regenerate the fixtures from real runs. Captured, so the fixtures
+    /// carry the real segments; tests strip them to see the screen of a run
+    /// without capture privilege.
+    #[test]
+    #[ignore = "rewrites src/tui/fixtures/*.jsonl from a real run"]
+    fn record_fixtures() {
+        for name in ["tcp", "udp"] {
+            record(name, true, name);
         }
     }
 
@@ -166,70 +175,16 @@ mod tests {
     #[test]
     #[ignore = "rewrites src/tui/fixtures/half_close.jsonl from a real run"]
     fn record_kernel_fixture() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let config = crate::engine::EngineConfig {
-            port: 0,
-            pace: crate::engine::Pace::RunToEnd,
-            capture: false,
-        };
-        let (msgs, _) = rt.block_on(crate::engine::run_to_end_with(
-            lesson::builtin("half-close").unwrap(),
-            config,
-        ));
-        let mut out = String::new();
-        for m in msgs {
-            let rec = match m {
-                EngineMsg::Waiting(w) => Recorded::Waiting(w),
-                EngineMsg::Event(e) => Recorded::Event(e),
-                EngineMsg::Finished => Recorded::Finished,
-                EngineMsg::Failed(e) => panic!("half-close failed: {e}"),
-            };
-            out.push_str(&serde_json::to_string(&rec).unwrap());
-            out.push('\n');
-        }
-        let path = format!(
-            "{}/src/tui/fixtures/half_close.jsonl",
-            env!("CARGO_MANIFEST_DIR")
-        );
-        std::fs::write(path, out).unwrap();
+        record("half-close", false, "half_close");
     }
 
     /// Regenerate the packet pane's fixture (events and pcap) from a real run.
     #[test]
     #[ignore = "rewrites src/tui/fixtures/wire_tcp.* from a real run (as root)"]
     fn record_wire_fixture() {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .unwrap();
-        let config = crate::engine::EngineConfig {
-            port: 0,
-            pace: crate::engine::Pace::RunToEnd,
-            capture: true,
-        };
-        let (msgs, wire) = rt.block_on(crate::engine::run_to_end_with(
-            lesson::builtin("tcp").unwrap(),
-            config,
-        ));
-        assert!(wire.status().running(), "capture: {:?}", wire.status());
-        let mut out = String::new();
-        for m in msgs {
-            let rec = match m {
-                EngineMsg::Waiting(w) => Recorded::Waiting(w),
-                EngineMsg::Event(e) => Recorded::Event(e),
-                EngineMsg::Finished => Recorded::Finished,
-                EngineMsg::Failed(e) => panic!("tcp failed: {e}"),
-            };
-            out.push_str(&serde_json::to_string(&rec).unwrap());
-            out.push('\n');
-        }
-        let dir = format!("{}/src/tui/fixtures", env!("CARGO_MANIFEST_DIR"));
-        std::fs::write(format!("{dir}/wire_tcp.jsonl"), out).unwrap();
-        wire.write_pcap(std::path::Path::new(&format!("{dir}/wire_tcp.pcap")))
-            .unwrap();
+        let wire = record("tcp", true, "wire_tcp");
+        let pcap = format!("{}/wire_tcp.pcap", fixtures_dir());
+        wire.write_pcap(std::path::Path::new(&pcap)).unwrap();
     }
 
     #[test]
