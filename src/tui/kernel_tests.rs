@@ -4,10 +4,9 @@
 
 use super::app::{App, Msg, update};
 use super::fixtures;
-use super::render_tests::{MACHINE, draw};
+use super::render_tests::{MACHINE, app_from, draw};
 use super::theme::{Theme, ThemeName, ThemeSpec};
 use super::ui::kernel;
-use crate::engine::EngineMsg;
 use crate::lesson;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
@@ -19,26 +18,7 @@ fn theme() -> Theme {
 
 /// The app after the recorded half-close messages up to step `step`.
 fn half_close_at(step: usize) -> App {
-    let mut app = App::new(
-        lesson::builtin("half-close").unwrap(),
-        lesson::builtins(),
-        MACHINE,
-    );
-    for m in fixtures::half_close() {
-        let s = match &m {
-            EngineMsg::Waiting(w) => w.step,
-            EngineMsg::Event(e) => e.step,
-            _ => usize::MAX,
-        };
-        if s > step && app.latest >= step {
-            break;
-        }
-        update(&mut app, Msg::Engine(m));
-    }
-    while app.animating() {
-        update(&mut app, Msg::Tick);
-    }
-    app
+    app_from("half-close", fixtures::half_close(), step)
 }
 
 /// half-close steps: 9 = shutdown(SHUT_WR), 10 = recv EOF, 14 = server

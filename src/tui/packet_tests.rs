@@ -7,7 +7,6 @@ use super::app::{App, Effect, Machine, Msg, update};
 use super::fixtures;
 use super::theme::{Theme, ThemeName, ThemeSpec};
 use super::ui;
-use crate::engine::EngineMsg;
 use crate::lesson;
 use crate::wire::CaptureStatus;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -32,22 +31,7 @@ fn code(c: KeyCode) -> Msg {
 /// The recorded `tcp` run (with packet bytes) up to step `step`, arrows
 /// arrived.
 fn app_at(step: usize) -> App {
-    let mut app = App::new(lesson::builtin("tcp").unwrap(), lesson::builtins(), MACHINE);
-    for m in fixtures::tcp_with_frames() {
-        let s = match &m {
-            EngineMsg::Waiting(w) => w.step,
-            EngineMsg::Event(e) => e.step,
-            _ => usize::MAX,
-        };
-        if s > step && app.latest >= step {
-            break;
-        }
-        update(&mut app, Msg::Engine(m));
-    }
-    while app.animating() {
-        update(&mut app, Msg::Tick);
-    }
-    app
+    super::render_tests::app_from("tcp", fixtures::tcp_with_frames(), step)
 }
 
 fn draw(app: &App, theme: &Theme, w: u16, h: u16) -> Terminal<TestBackend> {

@@ -35,7 +35,9 @@ fn recorded(name: &str) -> Vec<EngineMsg> {
     }
 }
 
-fn app_from(name: &str, msgs: Vec<EngineMsg>, step: usize) -> App {
+/// The app after replaying `msgs` (a recorded run of lesson `name`) up to
+/// step `step`, with every arrow arrived. Shared by the panel test modules.
+pub fn app_from(name: &str, msgs: Vec<EngineMsg>, step: usize) -> App {
     let mut app = App::new(lesson::builtin(name).unwrap(), lesson::builtins(), MACHINE);
     for m in msgs {
         let s = match &m {
