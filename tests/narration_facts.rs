@@ -12,36 +12,12 @@
 
 mod common;
 use common::*;
-use sockscope::engine::{self, Engine, EngineConfig, EngineMsg, Event, Pace};
+use sockscope::engine::{Engine, EngineConfig, EngineMsg, Event, Pace};
 use sockscope::lesson;
 use sockscope::tui::ui::layers;
-use sockscope::wire::{CaptureStatus, Direction, Segment, Wire};
+use sockscope::wire::{Direction, Segment};
 use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::Duration;
-
-/// Run a built-in lesson in-process with capture on. `None` (after saying
-/// why) when this process may not capture.
-fn run_with_capture(name: &str) -> Option<(Vec<Event>, Wire)> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let (msgs, wire) = rt.block_on(engine::run_to_end_with(
-        lesson::builtin(name).unwrap(),
-        EngineConfig::default(),
-    ));
-    assert!(matches!(msgs.last(), Some(EngineMsg::Finished)), "{msgs:?}");
-    match wire.status() {
-        CaptureStatus::Running => Some((events(&msgs), wire)),
-        CaptureStatus::Unprivileged => {
-            eprintln!(
-                "skipped: this test process may not capture (no CAP_NET_RAW); CI runs as root"
-            );
-            None
-        }
-        other => panic!("capture should run as root, got {other:?}"),
-    }
-}
 
 /// Every packet the run captured: those on events and those after the last
 /// call, each once, in capture order.
@@ -182,7 +158,7 @@ fn the_kernel_queues_connections_for_accept_and_the_backlog_caps_the_queue() {
 #[test]
 fn connect_runs_the_three_way_handshake_with_no_application_data() {
     for name in ["tcp", "layers"] {
-        let Some((ev, _)) = run_with_capture(name) else {
+        let Some((ev, _)) = run_captured(name) else {
             return;
         };
         let connect = nth(&ev, "client", "connect", 0);
@@ -207,7 +183,7 @@ fn connect_runs_the_three_way_handshake_with_no_application_data() {
 /// more data will come from the client."
 #[test]
 fn the_clients_close_sends_a_fin() {
-    let Some((ev, _)) = run_with_capture("tcp") else {
+    let Some((ev, _)) = run_captured("tcp") else {
         return;
     };
     for client in ["client", "client2"] {
@@ -274,7 +250,7 @@ fn sendto_binds_an_unbound_udp_sender_to_an_ephemeral_port() {
 /// datagram on the wire, on its sendto.
 #[test]
 fn udp_sends_one_datagram_and_no_handshake() {
-    let Some((ev, wire)) = run_with_capture("udp") else {
+    let Some((ev, wire)) = run_captured("udp") else {
         return;
     };
     let after = wire.after_last_call();
@@ -294,7 +270,7 @@ fn closing_a_udp_socket_sends_nothing() {
         ("udp", &["sender", "receiver"][..]),
         ("layers", &["resolver", "dns"][..]),
     ] {
-        let Some((ev, wire)) = run_with_capture(name) else {
+        let Some((ev, wire)) = run_captured(name) else {
             return;
         };
         for actor in actors {
@@ -348,7 +324,7 @@ async fn a_socket_that_never_listened_leaves_nothing_behind() {
 /// connection attempt with a reset."
 #[test]
 fn a_refused_connect_is_a_syn_answered_by_a_reset() {
-    let Some((ev, _)) = run_with_capture("refused") else {
+    let Some((ev, _)) = run_captured("refused") else {
         return;
     };
     let connect = nth(&ev, "client", "connect", 0);
@@ -387,7 +363,7 @@ fn the_retry_goes_to_the_same_address_the_server_now_holds() {
 /// `expect` `sockets.server:listener.accept_q = 1` on step 11.)
 #[test]
 fn closing_a_listener_resets_the_connection_still_queued() {
-    let Some((ev, wire)) = run_with_capture("refused") else {
+    let Some((ev, wire)) = run_captured("refused") else {
         return;
     };
     let after = wire.after_last_call();
@@ -481,7 +457,7 @@ async fn port_0_gets_a_port_no_other_socket_holds() {
 /// payload plus 8, and the datagram goes between the two addresses.
 #[test]
 fn udp_adds_an_eight_byte_header() {
-    let Some((ev, _)) = run_with_capture("layers") else {
+    let Some((ev, _)) = run_captured("layers") else {
         return;
     };
     let sendto = nth(&ev, "resolver", "sendto", 0);
@@ -528,7 +504,7 @@ fn port_0_is_an_ephemeral_port_above_the_privileged_range() {
 fn econnreset_follows_an_rst_from_the_peer_and_leaves_the_socket_closed() {
     let mut seen = 0;
     for l in lesson::builtins() {
-        let Some((ev, _)) = run_with_capture(&l.name) else {
+        let Some((ev, _)) = run_captured(&l.name) else {
             return;
         };
         for (i, e) in ev.iter().enumerate() {
@@ -607,7 +583,7 @@ fn epipe_follows_a_shutdown_of_the_sending_direction_or_a_gone_peer() {
 #[test]
 fn the_layer_diagrams_notes_match_the_packets_each_call_sent() {
     for l in lesson::builtins() {
-        let Some((ev, _)) = run_with_capture(&l.name) else {
+        let Some((ev, _)) = run_captured(&l.name) else {
             return;
         };
         for e in &ev {
@@ -648,7 +624,7 @@ fn the_layer_diagrams_notes_match_the_packets_each_call_sent() {
 #[test]
 fn without_capture_the_teardown_note_predicts_the_packet_capture_sees() {
     for l in lesson::builtins() {
-        let Some((ev, _)) = run_with_capture(&l.name) else {
+        let Some((ev, _)) = run_captured(&l.name) else {
             return;
         };
         for e in ev

@@ -5,35 +5,11 @@
 mod common;
 use common::*;
 use pcap_file::pcap::PcapReader;
-use sockscope::engine::{self, EngineConfig, EngineMsg, Event};
+use sockscope::engine::Event;
 use sockscope::lesson;
 use sockscope::wire::decode::{Transport, decode};
-use sockscope::wire::{CaptureStatus, Direction, Segment, Wire};
+use sockscope::wire::{CaptureStatus, Direction, Segment};
 use std::process::Command;
-
-/// Run a lesson in-process with capture on. `None` (after saying why) when
-/// this process may not capture: CI runs as root, so there it always runs.
-fn run_captured(name: &str) -> Option<(Vec<Event>, Wire)> {
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let (msgs, wire) = rt.block_on(engine::run_to_end_with(
-        lesson::builtin(name).unwrap(),
-        EngineConfig::default(),
-    ));
-    assert!(matches!(msgs.last(), Some(EngineMsg::Finished)), "{msgs:?}");
-    match wire.status() {
-        CaptureStatus::Running => Some((events(&msgs), wire)),
-        CaptureStatus::Unprivileged => {
-            eprintln!(
-                "skipped: this test process may not capture (no CAP_NET_RAW); CI runs as root"
-            );
-            None
-        }
-        other => panic!("capture should run as root, got {other:?}"),
-    }
-}
 
 /// The payload bytes of a captured segment, from its frame.
 fn payload(s: &Segment) -> Vec<u8> {

@@ -52,3 +52,29 @@ pub fn calls(events: &[&Event]) -> Vec<String> {
 pub fn bin() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_sockscope"))
 }
+
+/// Run a built-in lesson in-process with capture on. `None` (after saying
+/// why) when this process may not capture: CI runs as root, so there it
+/// always runs.
+pub fn run_captured(name: &str) -> Option<(Vec<Event>, sockscope::wire::Wire)> {
+    use sockscope::wire::CaptureStatus;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (msgs, wire) = rt.block_on(engine::run_to_end_with(
+        lesson::builtin(name).unwrap(),
+        engine::EngineConfig::default(),
+    ));
+    assert!(matches!(msgs.last(), Some(EngineMsg::Finished)), "{msgs:?}");
+    match wire.status() {
+        CaptureStatus::Running => Some((events(&msgs), wire)),
+        CaptureStatus::Unprivileged => {
+            eprintln!(
+                "skipped: this test process may not capture (no CAP_NET_RAW); CI runs as root"
+            );
+            None
+        }
+        other => panic!("capture should run as root, got {other:?}"),
+    }
+}
