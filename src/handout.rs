@@ -7,6 +7,11 @@
 //! the layers the message passed through. At the end: the whole run as lanes,
 //! one column per endpoint, and the ports used, placed in the port ranges.
 //! Every number in the handout comes from the run; nothing is typed in.
+//!
+//! [`serve`] writes the handout of a `sockscope serve` session (key `e` on
+//! the serve screen), from the calls the screen holds.
+
+pub mod serve;
 
 use crate::engine::{EngineMsg, Event, Proto};
 use crate::lesson::{self, Lesson};
@@ -59,12 +64,17 @@ pub fn save(
     lesson: &Lesson,
     msgs: &[EngineMsg],
 ) -> io::Result<std::path::PathBuf> {
-    let text = render(lesson, msgs);
+    save_text(dir, &lesson.name, &render(lesson, msgs))
+}
+
+/// Save `text` in `dir` as `sockscope-STEM.md`, or `sockscope-STEM-2.md`,
+/// `-3`... if that name is taken. Returns the path written.
+pub fn save_text(dir: &std::path::Path, stem: &str, text: &str) -> io::Result<std::path::PathBuf> {
     for n in 1..=999u32 {
         let name = if n == 1 {
-            format!("sockscope-{}.md", lesson.name)
+            format!("sockscope-{stem}.md")
         } else {
-            format!("sockscope-{}-{n}.md", lesson.name)
+            format!("sockscope-{stem}-{n}.md")
         };
         let path = dir.join(name);
         // create_new: fails if the file exists, so two handouts never race
@@ -84,11 +94,7 @@ pub fn save(
     }
     Err(io::Error::new(
         io::ErrorKind::AlreadyExists,
-        format!(
-            "999 handouts of `{}` already in {}",
-            lesson.name,
-            dir.display()
-        ),
+        format!("999 handouts of `{stem}` already in {}", dir.display()),
     ))
 }
 
@@ -334,7 +340,15 @@ fn layers(e: &Event) -> Option<String> {
 
 /// The whole run as a text sequence diagram: a column per endpoint.
 pub fn lanes(lesson: &Lesson, events: &[&Event]) -> String {
-    let mut actors: Vec<String> = lesson.actors.iter().map(|a| a.name.clone()).collect();
+    lanes_of(
+        lesson.actors.iter().map(|a| a.name.clone()).collect(),
+        events,
+    )
+}
+
+/// The run as lanes, one column per actor in `actors` (and any other actor
+/// the events name, after them).
+fn lanes_of(mut actors: Vec<String>, events: &[&Event]) -> String {
     for e in events {
         if !actors.contains(&e.actor) {
             actors.push(e.actor.clone());

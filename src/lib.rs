@@ -14,7 +14,8 @@
 //! - [`lesson`]: lessons as data (`assets/lessons/*.toml`): endpoints, calls in
 //!   order, narration, and the claims each step makes about the kernel; and the
 //!   catalogue: built-ins plus a teacher's own lessons folder.
-//! - [`handout`]: a lesson run as a markdown handout (`--format markdown`).
+//! - [`handout`]: a lesson run as a markdown handout (`--format markdown`);
+//!   `handout::serve`, a `serve` session's handout (key `e` on its screen).
 //! - [`config`]: the config file (theme, speed, keys, default lesson, lessons
 //!   folder) and its commented template.
 //! - [`wire`]: the packets on `lo`: capture (AF_PACKET), attribution of each

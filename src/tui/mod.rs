@@ -245,8 +245,20 @@ async fn serve_loop(
         tokio::select! {
             ev = keys.next() => match ev {
                 Some(Ok(TermEvent::Key(k))) if k.kind == KeyEventKind::Press => {
-                    if serve::on_key(view, k) == serve::ServeEffect::Quit {
-                        return Ok(Outcome::Quit);
+                    match serve::on_key(view, k) {
+                        serve::ServeEffect::None => {}
+                        serve::ServeEffect::Quit => return Ok(Outcome::Quit),
+                        serve::ServeEffect::Handout => {
+                            // Written where the presenter started sockscope,
+                            // like the lesson screen's handout.
+                            let dir = std::env::current_dir().unwrap_or_else(|_| ".".into());
+                            let notice =
+                                match crate::handout::save_text(&dir, "serve", &view.handout()) {
+                                    Ok(path) => format!("Handout written: {}", path.display()),
+                                    Err(e) => format!("No handout written in {}: {e}", dir.display()),
+                                };
+                            serve::on_notice(view, notice);
+                        }
                     }
                 }
                 Some(Ok(_)) => {}

@@ -739,4 +739,64 @@ async fn the_serve_screen_shows_a_real_peer() {
         "{text}"
     );
     assert!(text.contains("\"ping\""), "{text}");
+    // The handout (`e`) holds the same real calls: the peer's real port and
+    // bytes, as the kernel reported them.
+    let md = v.handout();
+    assert!(md.contains(&format!("from {me}")), "{me}\n{md}");
+    assert!(md.contains("\"ping\""), "{md}");
+    assert!(md.contains(&format!("port {:>5}", me.port())), "{md}");
+}
+
+#[test]
+fn a_frozen_serve_screen_does_not_move_and_a_notice_shows_on_the_key_bar() {
+    use super::serve::{ServeEffect, on_engine, on_key, on_notice};
+    use crossterm::event::{KeyCode, KeyEvent};
+    let theme = theme(ThemeName::Dark);
+    let mut v = serve_view(false);
+    let draw = |v: &super::serve::ServeView| {
+        let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
+        term.draw(|f| super::ui::serve::render(f, f.area(), v, &theme))
+            .unwrap();
+        term.backend().to_string()
+    };
+    let before = draw(&v);
+    assert_eq!(
+        on_key(&mut v, KeyEvent::from(KeyCode::Char('f'))),
+        ServeEffect::None
+    );
+    let frozen = draw(&v);
+    // The key bar says how to thaw; nothing else changed.
+    assert!(frozen.contains("f unfreeze"), "{frozen}");
+    let body = |t: &str| t.lines().take(23).collect::<Vec<_>>().join("\n");
+    assert_eq!(body(&frozen), body(&before));
+    // The peer still waiting gets its data: the live view has it, the
+    // picture does not.
+    let mut recv = crate::engine::Event::new(
+        "peer2",
+        crate::engine::Call::Recv,
+        "conn",
+        crate::engine::Proto::Tcp,
+        Some(11),
+    );
+    recv.args = "11, 4096".into();
+    recv.bytes = Some(3);
+    recv.data = Some("abc".into());
+    on_engine(&mut v, crate::engine::EngineMsg::Event(Box::new(recv)));
+    assert_eq!(body(&draw(&v)), body(&before));
+    on_notice(&mut v, "Handout written: /tmp/sockscope-serve.md".into());
+    let text = draw(&v);
+    let bar = text.lines().last().unwrap();
+    assert!(
+        bar.contains("Handout written: /tmp/sockscope-serve.md"),
+        "{bar}"
+    );
+    assert!(bar.contains("q quit"), "{bar}");
+    // f again: the present, with the data that came meanwhile.
+    on_key(&mut v, KeyEvent::from(KeyCode::Char('f')));
+    let now = draw(&v);
+    assert!(now.contains("\"abc\""), "{now}");
+    assert!(
+        !now.contains("Handout written"),
+        "the notice went with the key"
+    );
 }

@@ -7,7 +7,12 @@
 //! Peers are strangers and sessions can be long, so everything is bounded:
 //! each lane keeps its last [`ROWS_PER_LANE`] calls, and the screen keeps the
 //! last [`LANES_KEPT`] peers' lanes (closed ones go first). Counters keep the
-//! totals.
+//! totals, and each lane counts the calls it let go, so a handout (`e`) can
+//! say what it no longer holds.
+//!
+//! The presenter keys work as on the lesson screen: `P` presenter mode, `b`
+//! blank, `f` freeze the picture while the server goes on serving, `e` write
+//! a markdown handout of what the screen holds (see [`crate::handout::serve`]).
 
 use super::keys::{self, Action};
 use crate::config::KeyMap;
@@ -40,6 +45,8 @@ pub struct Lane {
     /// The connection's socket has been closed.
     pub closed: bool,
     pub rows: VecDeque<Row>,
+    /// Calls let go to keep the lane bounded (the oldest first).
+    pub dropped: u64,
 }
 
 impl Lane {
@@ -49,6 +56,7 @@ impl Lane {
             peer,
             closed: false,
             rows: VecDeque::new(),
+            dropped: 0,
         }
     }
 
@@ -61,6 +69,7 @@ impl Lane {
         }
         if self.rows.len() == ROWS_PER_LANE {
             self.rows.pop_front();
+            self.dropped += 1;
         }
         self.rows.push_back(row);
     }
@@ -87,12 +96,21 @@ pub struct ServeView {
     pub keys: KeyMap,
     pub present: bool,
     pub blank: bool,
+    /// What the screen showed when it was frozen (`f`); the server goes on
+    /// serving behind it, and thawing shows the present.
+    pub frozen: Option<Box<ServeView>>,
+    /// A one-line message for the presenter (where a handout went), until
+    /// the next key.
+    pub notice: Option<String>,
 }
 
 /// What the run loop must do after an update.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ServeEffect {
     None,
+    /// Write a markdown handout of what the screen holds now
+    /// ([`ServeView::handout`]) and report where with [`ServeView::notice`].
+    Handout,
     Quit,
 }
 
@@ -111,7 +129,45 @@ impl ServeView {
             keys: KeyMap::default(),
             present: false,
             blank: false,
+            frozen: None,
+            notice: None,
         }
+    }
+
+    /// The handout of the session as the screen holds it now: every lane
+    /// kept, every call in it, and what was let go, counted.
+    pub fn handout(&self) -> String {
+        use crate::handout::serve::{Session, SessionLane, SessionRow};
+        fn lane(l: &Lane) -> SessionLane<'_> {
+            SessionLane {
+                actor: &l.actor,
+                peer: l.peer.as_deref(),
+                closed: (l.actor != "server").then_some(l.closed),
+                dropped: l.dropped,
+                rows: l
+                    .rows
+                    .iter()
+                    .map(|r| match r {
+                        Row::Call(e) => SessionRow::Call(e),
+                        Row::Waiting(w) => SessionRow::Waiting(w),
+                    })
+                    .collect(),
+            }
+        }
+        let session = Session {
+            proto: self.proto,
+            local: self.local,
+            connect: &self.connect,
+            warning: self.warning.as_deref(),
+            peers_total: self.peers_total,
+            peers_open: self.peers_open(),
+            bytes_echoed: self.bytes_echoed,
+            lanes: std::iter::once(&self.server)
+                .chain(&self.peers)
+                .map(lane)
+                .collect(),
+        };
+        crate::handout::serve::render(&session)
     }
 
     /// Connections open now.
@@ -173,6 +229,8 @@ pub fn on_engine(view: &mut ServeView, msg: EngineMsg) {
 /// Apply one key. Pure.
 pub fn on_key(view: &mut ServeView, key: KeyEvent) -> ServeEffect {
     let action = keys::action(key, &view.keys);
+    // A notice is read by the time the presenter presses the next key.
+    view.notice = None;
     if view.blank {
         view.blank = false;
         let ctrl_c = key.modifiers.contains(KeyModifiers::CONTROL);
@@ -192,8 +250,21 @@ pub fn on_key(view: &mut ServeView, key: KeyEvent) -> ServeEffect {
             view.blank = true;
             ServeEffect::None
         }
+        Some(Action::Freeze) => {
+            view.frozen = match view.frozen.take() {
+                Some(_) => None,
+                None => Some(Box::new(view.clone())),
+            };
+            ServeEffect::None
+        }
+        Some(Action::Handout) => ServeEffect::Handout,
         _ => ServeEffect::None,
     }
+}
+
+/// Say something on the key bar (where a handout went, or why not).
+pub fn on_notice(view: &mut ServeView, notice: String) {
+    view.notice = Some(notice);
 }
 
 #[cfg(test)]
@@ -288,5 +359,107 @@ mod tests {
         assert!(v.blank);
         assert_eq!(on_key(&mut v, k('q')), ServeEffect::None, "q only unblanks");
         assert_eq!(on_key(&mut v, k('q')), ServeEffect::Quit);
+    }
+
+    fn key(c: char) -> KeyEvent {
+        KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+    }
+
+    fn accept(seq: u64, lane: &str, peer: &str) -> EngineMsg {
+        ev(seq, "server", Call::Accept, |e| {
+            e.new_fd = Some(10);
+            e.peer = Some(peer.into());
+            e.flags = vec![format!("lane {lane}")];
+        })
+    }
+
+    #[test]
+    fn f_freezes_the_picture_while_the_server_goes_on() {
+        let mut v = view();
+        on_engine(&mut v, accept(1, "peer1", "127.0.0.1:50000"));
+        assert_eq!(on_key(&mut v, key('f')), ServeEffect::None);
+        let still = v.frozen.clone().expect("frozen");
+        assert_eq!(still.peers.len(), 1);
+        // The server goes on: a new peer, bytes echoed, all in the live view.
+        on_engine(&mut v, accept(2, "peer2", "127.0.0.1:50002"));
+        on_engine(&mut v, ev(3, "peer2", Call::Send, |e| e.bytes = Some(4)));
+        assert_eq!(v.peers.len(), 2);
+        assert_eq!(v.bytes_echoed, 4);
+        assert_eq!(
+            v.frozen.as_deref(),
+            Some(&*still),
+            "the picture did not move"
+        );
+        // Presenter keys still work while frozen; f again shows the present.
+        on_key(&mut v, key('P'));
+        assert!(v.present);
+        on_key(&mut v, key('f'));
+        assert!(v.frozen.is_none());
+    }
+
+    #[test]
+    fn e_asks_for_a_handout_of_what_the_screen_holds() {
+        let mut v = view();
+        on_engine(&mut v, accept(1, "peer1", "127.0.0.1:50000"));
+        on_engine(
+            &mut v,
+            ev(2, "peer1", Call::Recv, |e| {
+                e.args = "10, 4096".into();
+                e.bytes = Some(3);
+                e.data = Some("hi\\n".into());
+            }),
+        );
+        on_key(&mut v, key('f'));
+        on_engine(&mut v, ev(3, "peer1", Call::Close, |_| {}));
+        // The handout is of the live session, as on the lesson screen, even
+        // while the picture is frozen.
+        assert_eq!(on_key(&mut v, key('e')), ServeEffect::Handout);
+        let md = v.handout();
+        assert!(md.contains("## peer1 · 127.0.0.1:50000 · closed"), "{md}");
+        assert!(md.contains("accept(9) = 10  from 127.0.0.1:50000"), "{md}");
+        assert!(md.contains("recv(10, 4096) = 3  \"hi\\n\""), "{md}");
+        assert!(md.contains("close(9) = 0"), "{md}");
+        assert!(md.contains("1 peer connected, 0 still open; 0 bytes echoed"));
+        // The run loop saves it and says where, until the next key.
+        on_notice(&mut v, "Handout written: sockscope-serve.md".into());
+        assert_eq!(
+            v.notice.as_deref(),
+            Some("Handout written: sockscope-serve.md")
+        );
+        on_key(&mut v, key('P'));
+        assert_eq!(v.notice, None);
+    }
+
+    #[test]
+    fn the_handout_counts_the_calls_a_lane_let_go() {
+        let mut v = view();
+        on_engine(&mut v, accept(1, "peer1", "127.0.0.1:50000"));
+        for n in 0..(ROWS_PER_LANE as u64 + 5) {
+            on_engine(
+                &mut v,
+                ev(n + 2, "peer1", Call::Recv, |e| e.bytes = Some(1)),
+            );
+        }
+        assert_eq!(v.peers[0].dropped, 5);
+        let md = v.handout();
+        assert!(
+            md.contains(&format!(
+                "The first 5 calls of this lane are no longer kept; these are the last {ROWS_PER_LANE}."
+            )),
+            "{md}"
+        );
+    }
+
+    #[test]
+    fn a_saved_serve_handout_never_overwrites_another() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut v = view();
+        on_engine(&mut v, accept(1, "peer1", "127.0.0.1:50000"));
+        let a = crate::handout::save_text(dir.path(), "serve", &v.handout()).unwrap();
+        let b = crate::handout::save_text(dir.path(), "serve", &v.handout()).unwrap();
+        assert_eq!(a.file_name().unwrap(), "sockscope-serve.md");
+        assert_eq!(b.file_name().unwrap(), "sockscope-serve-2.md");
+        let text = std::fs::read_to_string(a).unwrap();
+        assert!(text.starts_with("# sockscope serve: TCP echo server on 127.0.0.1:7000"));
     }
 }

@@ -11,7 +11,7 @@
 //! ╭ server ────────────╮╭ peer1 · 127.0.0.1:52014 ╮╭ peer2 · 127.0.0.1:52020 ──────╮
 //! │ listen(9) = 0      ││ recv(12) = 6 "hello\n"  ││ recv(13, 4096) … waiting      │  lanes
 //! ╰────────────────────╯╰─────────────────────────╯╰───────────────────────────────╯
-//!  q quit · P present · b blank
+//!  q quit   P present   b blank   f freeze   e handout   Ctrl-C stop the server
 //! ```
 
 use super::{fit, panel};
@@ -33,11 +33,14 @@ pub fn render(frame: &mut Frame, area: Rect, view: &ServeView, theme: &Theme) {
     if view.blank {
         return;
     }
+    // Frozen (`f`): the picture of that moment, while the server goes on
+    // serving; the key bar stays live so a notice can still be read.
+    let shown = view.frozen.as_deref().unwrap_or(view);
     let big = view.present
         && !theme.ascii
-        && (view.connect.chars().count() as u16) * 4 + 4 <= area.width
+        && (shown.connect.chars().count() as u16) * 4 + 4 <= area.width
         && area.height >= 24;
-    let banner_rows = if big { 4 + 4 } else { 4 } + u16::from(view.warning.is_some());
+    let banner_rows = if big { 4 + 4 } else { 4 } + u16::from(shown.warning.is_some());
     let [title, banner, lanes, keybar] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(banner_rows),
@@ -45,26 +48,67 @@ pub fn render(frame: &mut Frame, area: Rect, view: &ServeView, theme: &Theme) {
         Constraint::Length(1),
     ])
     .areas(area);
-    title_line(frame, title, view, theme);
-    banner_box(frame, banner, view, theme, big);
-    lanes_row(frame, lanes, view, theme);
-    let k = &view.keys;
-    let first = crate::tui::keys::first;
-    let line = Line::from(vec![
-        Span::raw(" "),
-        Span::styled(first(&k.quit), theme.key),
-        Span::styled(" quit   ", theme.muted),
-        Span::styled(first(&k.present), theme.key),
-        Span::styled(" present   ", theme.muted),
-        Span::styled(first(&k.blank), theme.key),
-        Span::styled(" blank   ", theme.muted),
-        Span::styled("Ctrl-C", theme.key),
-        Span::styled(" stop the server", theme.muted),
-    ]);
-    frame.render_widget(Paragraph::new(line), keybar);
+    title_line(frame, title, shown, theme);
+    banner_box(frame, banner, shown, theme, big);
+    lanes_row(frame, lanes, shown, theme);
+    key_bar(frame, keybar, view, theme);
     if theme.ascii {
         super::asciify(frame.buffer_mut());
     }
+}
+
+/// The keys, dropped from the end when narrow (quit and stop always stay),
+/// after the notice when there is one.
+fn key_bar(frame: &mut Frame, area: Rect, view: &ServeView, theme: &Theme) {
+    let k = &view.keys;
+    let first = crate::tui::keys::first;
+    let mut items: Vec<(String, &str)> = vec![
+        (first(&k.present), "present"),
+        (first(&k.blank), "blank"),
+        (
+            first(&k.freeze),
+            if view.frozen.is_some() {
+                "unfreeze"
+            } else {
+                "freeze"
+            },
+        ),
+        (first(&k.handout), "handout"),
+    ];
+    let fixed = [
+        (first(&k.quit), "quit"),
+        ("Ctrl-C".to_string(), "stop the server"),
+    ];
+    let mut spans = vec![Span::raw(" ")];
+    let mut used = 1;
+    if let Some(n) = &view.notice {
+        let n = fit(
+            n,
+            area.width.saturating_sub(2) as usize,
+            theme.glyphs.ellipsis,
+        );
+        used += n.chars().count() + 3;
+        spans.push(Span::styled(n, theme.waiting));
+        spans.push(Span::raw("   "));
+    }
+    let len = |items: &[(String, &str)]| -> usize {
+        fixed
+            .iter()
+            .chain(items.iter())
+            .map(|(k, d)| k.chars().count() + d.chars().count() + 4)
+            .sum()
+    };
+    while used + len(&items) > area.width as usize && !items.is_empty() {
+        items.pop();
+    }
+    if used + len(&items) <= area.width as usize {
+        let (quit, stop) = (&fixed[0], &fixed[1]);
+        for (key, does) in std::iter::once(quit).chain(items.iter()).chain([stop]) {
+            spans.push(Span::styled(key.clone(), theme.key));
+            spans.push(Span::styled(format!(" {does}   "), theme.muted));
+        }
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
 fn title_line(frame: &mut Frame, area: Rect, view: &ServeView, theme: &Theme) {
