@@ -95,6 +95,7 @@ pub struct KeyConfig {
     pub blank: Option<Keys>,
     pub freeze: Option<Keys>,
     pub handout: Option<Keys>,
+    pub narration: Option<Keys>,
 }
 
 /// One key or a list of keys, as written in the file: `"q"` or
@@ -182,6 +183,7 @@ pub struct KeyMap {
     pub blank: Vec<KeyCode>,
     pub freeze: Vec<KeyCode>,
     pub handout: Vec<KeyCode>,
+    pub narration: Vec<KeyCode>,
 }
 
 impl Default for KeyMap {
@@ -207,13 +209,15 @@ impl Default for KeyMap {
             blank: vec![Char('b'), Char('.')],
             freeze: vec![Char('f')],
             handout: vec![Char('e')],
+            // m for more: the whole narration when the panel cuts it.
+            narration: vec![Char('m')],
         }
     }
 }
 
 impl KeyMap {
     /// Every action with its config name and keys.
-    pub fn named(&self) -> [(&'static str, &Vec<KeyCode>); 18] {
+    pub fn named(&self) -> [(&'static str, &Vec<KeyCode>); 19] {
         [
             ("step", &self.step),
             ("back", &self.back),
@@ -233,6 +237,7 @@ impl KeyMap {
             ("blank", &self.blank),
             ("freeze", &self.freeze),
             ("handout", &self.handout),
+            ("narration", &self.narration),
         ]
     }
 
@@ -274,6 +279,7 @@ impl KeyConfig {
             blank: pick(&self.blank, d.blank),
             freeze: pick(&self.freeze, d.freeze),
             handout: pick(&self.handout, d.handout),
+            narration: pick(&self.narration, d.narration),
         }
     }
 }
@@ -441,7 +447,12 @@ mod tests {
         assert_eq!(c.present, Some(false));
         assert_eq!(c.keys.resolve(), KeyMap::default());
         // Every action of the key map appears in the template.
-        assert!(c.keys.step.is_some() && c.keys.handout.is_some() && c.keys.freeze.is_some());
+        assert!(
+            c.keys.step.is_some()
+                && c.keys.handout.is_some()
+                && c.keys.freeze.is_some()
+                && c.keys.narration.is_some()
+        );
     }
 
     #[test]

@@ -87,6 +87,8 @@ pub enum RunState {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Overlay {
     Help,
+    /// The focused step's whole narration, for when the panel cuts it.
+    Narration,
     /// The lesson list, with the highlighted row.
     Picker {
         selected: usize,
@@ -177,7 +179,15 @@ pub struct App {
     /// What the screen showed when it was frozen; the lesson goes on behind
     /// it, and thawing shows the present state.
     pub frozen: Option<Box<App>>,
+    /// How many rows the help or the narration window is scrolled down.
+    pub scroll: u16,
+    /// The terminal's size in cells, from the last resize: how far a window
+    /// can scroll depends on it.
+    pub size: (u16, u16),
 }
+
+/// The size assumed until the run loop reports the terminal's own.
+pub const DEFAULT_SIZE: (u16, u16) = (80, 24);
 
 /// A message for [`update`].
 #[derive(Debug, Clone, PartialEq)]
@@ -242,7 +252,49 @@ impl App {
             present: false,
             blank: false,
             frozen: None,
+            scroll: 0,
+            size: DEFAULT_SIZE,
         }
+    }
+
+    /// Open `overlay` at its top.
+    fn open(&mut self, overlay: Overlay) {
+        self.overlay = Some(overlay);
+        self.scroll = 0;
+    }
+
+    /// How far the open window can scroll at the terminal's size, and one
+    /// page of it. The renderer draws with the same arithmetic.
+    fn scroll_limits(&self) -> (u16, u16) {
+        let area = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
+        // Rows depend on text and width only, not on colours: any theme
+        // counts them the same.
+        let spec = super::theme::ThemeSpec::builtin(super::theme::ThemeName::default());
+        let theme = super::theme::Theme::new(&spec, true, false);
+        match self.overlay {
+            Some(Overlay::Help) => super::ui::help::limits(&self.keys, area, &theme),
+            Some(Overlay::Narration) => super::ui::narration::limits(self, area, &theme),
+            _ => (0, 0),
+        }
+    }
+
+    /// A key in a window that scrolls (the help, the narration): ↑ ↓ k j a
+    /// row, PgUp PgDn (and Space) a page, Home End the ends. `false` when
+    /// the key is not one of these.
+    fn scroll_key(&mut self, code: KeyCode) -> bool {
+        let (max, page) = self.scroll_limits();
+        let page = i32::from(page);
+        let delta = match code {
+            KeyCode::Up | KeyCode::Char('k') => -1,
+            KeyCode::Down | KeyCode::Char('j') => 1,
+            KeyCode::PageUp => -page,
+            KeyCode::PageDown | KeyCode::Char(' ') => page,
+            KeyCode::Home => -i32::from(u16::MAX),
+            KeyCode::End => i32::from(u16::MAX),
+            _ => return false,
+        };
+        self.scroll = super::ui::scroll::moved(self.scroll, delta, max);
+        true
     }
 
     /// The event the screen is about: the newest one at the focused step.
@@ -623,20 +675,17 @@ impl App {
         if self.port.typing.is_some() && self.overlay.is_none() {
             return self.on_port_key(key);
         }
-        let Some(action) = action else {
-            return Effect::None;
-        };
         // Presenter keys work everywhere, over any overlay.
         match action {
-            Action::Present => {
+            Some(Action::Present) => {
                 self.present = !self.present;
                 return Effect::None;
             }
-            Action::Blank => {
+            Some(Action::Blank) => {
                 self.blank = true;
                 return Effect::None;
             }
-            Action::Freeze => {
+            Some(Action::Freeze) => {
                 self.frozen = match self.frozen.take() {
                     Some(_) => None,
                     None => {
@@ -648,22 +697,32 @@ impl App {
                 };
                 return Effect::None;
             }
-            Action::Handout => {
+            Some(Action::Handout) => {
                 return Effect::Handout(Box::new(self.lesson.clone()), self.handout_msgs());
             }
             _ => {}
         }
-        match self.overlay {
-            Some(Overlay::Picker { selected }) => return self.picker(action, selected),
-            Some(Overlay::Help) => {
-                match action {
-                    Action::Close | Action::Help => self.overlay = None,
-                    Action::Quit => return Effect::Quit,
-                    _ => {}
+        // The windows that scroll take the scroll keys, whatever else they
+        // are bound to (PgDn steps the lesson, but here it turns a page).
+        if let Some(own @ (Overlay::Help | Overlay::Narration)) = self.overlay {
+            match (action, own) {
+                (Some(Action::Quit), _) => return Effect::Quit,
+                (Some(Action::Close), _)
+                | (Some(Action::Help), Overlay::Help)
+                | (Some(Action::Narration), Overlay::Narration) => self.overlay = None,
+                (Some(Action::Help), _) => self.open(Overlay::Help),
+                (Some(Action::Narration), _) => self.open(Overlay::Narration),
+                _ => {
+                    self.scroll_key(key.code);
                 }
-                return Effect::None;
             }
-            None => {}
+            return Effect::None;
+        }
+        let Some(action) = action else {
+            return Effect::None;
+        };
+        if let Some(Overlay::Picker { selected }) = self.overlay {
+            return self.picker(action, selected);
         }
         if self.packet.is_some() {
             match action {
@@ -743,7 +802,11 @@ impl App {
                 Effect::None
             }
             Action::Help => {
-                self.overlay = Some(Overlay::Help);
+                self.open(Overlay::Help);
+                Effect::None
+            }
+            Action::Narration => {
+                self.open(Overlay::Narration);
                 Effect::None
             }
             Action::Quit => Effect::Quit,
@@ -759,9 +822,13 @@ impl App {
 pub fn update(app: &mut App, msg: Msg) -> Effect {
     match msg {
         Msg::Key(k) => app.on_key(k),
-        // Nothing to change: the loop draws after every message, and the
-        // layout follows the frame's size.
-        Msg::Resize(..) => Effect::None,
+        // The loop draws after every message, and the layout follows the
+        // frame's size; the windows that scroll need it to know where their
+        // text ends.
+        Msg::Resize(w, h) => {
+            app.size = (w, h);
+            Effect::None
+        }
         Msg::Tick => {
             if let Some(a) = &mut app.anim {
                 a.frame = a.frame.saturating_add(1);
@@ -1179,6 +1246,72 @@ mod tests {
             Effect::None
         );
         assert_eq!(a.notice.as_deref(), Some("Handout written: x.md"));
+    }
+
+    #[test]
+    fn the_help_scrolls_within_its_text_and_pgdn_does_not_step() {
+        let mut a = app("tcp");
+        update(&mut a, Msg::Resize(80, 24));
+        update(&mut a, key(KeyCode::Char('?')));
+        let (max, page) = a.scroll_limits();
+        assert!(max > 0, "at 80x24 the help is taller than the window");
+        update(&mut a, key(KeyCode::Char('j')));
+        update(&mut a, key(KeyCode::Down));
+        assert_eq!(a.scroll, 2);
+        update(&mut a, key(KeyCode::Char('k')));
+        assert_eq!(a.scroll, 1);
+        // PgDn and Space step the lesson elsewhere; here they turn a page.
+        assert_eq!(update(&mut a, key(KeyCode::PageDown)), Effect::None);
+        assert_eq!(a.scroll, (1 + page).min(max));
+        assert_eq!(update(&mut a, space()), Effect::None);
+        assert_eq!(a.latest, 0, "nothing ran");
+        update(&mut a, key(KeyCode::End));
+        assert_eq!(a.scroll, max);
+        update(&mut a, key(KeyCode::Down));
+        assert_eq!(a.scroll, max, "no scrolling past the end");
+        update(&mut a, key(KeyCode::PageUp));
+        assert_eq!(a.scroll, max - page.min(max));
+        update(&mut a, key(KeyCode::Home));
+        assert_eq!(a.scroll, 0);
+        update(&mut a, key(KeyCode::Up));
+        assert_eq!(a.scroll, 0);
+        // On a big terminal it all fits: nothing to scroll.
+        update(&mut a, Msg::Resize(200, 50));
+        update(&mut a, key(KeyCode::Char('j')));
+        assert_eq!(a.scroll, 0);
+        update(&mut a, key(KeyCode::Esc));
+        assert_eq!(a.overlay, None);
+    }
+
+    #[test]
+    fn m_opens_the_whole_narration_which_scrolls_and_closes() {
+        let msgs = fixtures::tcp();
+        let mut a = app("tcp");
+        // A teacher's own lesson may say more than any screen holds.
+        a.lesson.steps[5].say = "The kernel did this. ".repeat(80);
+        run_to(&mut a, &msgs, 6);
+        update(&mut a, Msg::Resize(80, 24));
+        update(&mut a, key(KeyCode::Char('?')));
+        update(&mut a, key(KeyCode::Char('j')));
+        // m from the help goes to the narration, at its top.
+        assert_eq!(update(&mut a, key(KeyCode::Char('m'))), Effect::None);
+        assert_eq!(a.overlay, Some(Overlay::Narration));
+        assert_eq!(a.scroll, 0);
+        let (max, _) = a.scroll_limits();
+        assert!(max > 0, "this narration is taller than 80x24 allows");
+        update(&mut a, key(KeyCode::End));
+        assert_eq!(a.scroll, max);
+        // Space scrolls here; it does not run a call.
+        assert_eq!(update(&mut a, space()), Effect::None);
+        assert_eq!(a.latest, 6);
+        // m again closes it, as Esc does; q quits from it.
+        update(&mut a, key(KeyCode::Char('m')));
+        assert_eq!(a.overlay, None);
+        update(&mut a, key(KeyCode::Char('m')));
+        update(&mut a, key(KeyCode::Esc));
+        assert_eq!(a.overlay, None);
+        update(&mut a, key(KeyCode::Char('m')));
+        assert_eq!(update(&mut a, key(KeyCode::Char('q'))), Effect::Quit);
     }
 
     #[test]

@@ -49,6 +49,8 @@ pub enum Action {
     Freeze,
     /// Write a markdown handout of the lesson as it ran.
     Handout,
+    /// Open or close the whole narration of the step, to scroll through.
+    Narration,
 }
 
 /// One row of the help overlay: the keys as a presenter reads them, and what
@@ -61,7 +63,7 @@ pub struct Binding {
 
 /// The configurable actions, in the order the help lists them, with what
 /// each does.
-fn table(map: &KeyMap) -> [(Action, &[KeyCode], &'static str); 18] {
+fn table(map: &KeyMap) -> [(Action, &[KeyCode], &'static str); 19] {
     [
         (Action::Next, &map.step, "next step: run the next real call"),
         (
@@ -123,6 +125,11 @@ fn table(map: &KeyMap) -> [(Action, &[KeyCode], &'static str); 18] {
             &map.handout,
             "write a markdown handout of this run",
         ),
+        (
+            Action::Narration,
+            &map.narration,
+            "the whole narration of this step, to scroll (when the panel cuts it)",
+        ),
         (Action::Help, &map.help, "this help"),
         (Action::Quit, &map.quit, "quit"),
     ]
@@ -171,8 +178,12 @@ pub fn bindings(map: &KeyMap) -> Vec<Binding> {
         })
         .collect();
     out.push(Binding {
+        keys: "↑ ↓ k j PgUp PgDn".into(),
+        does: "scroll this help and the narration; move in the lesson list",
+    });
+    out.push(Binding {
         keys: "Esc".into(),
-        does: "close help, lesson list, packet pane or port",
+        does: "close help, narration, lesson list, packet pane or port",
     });
     out
 }

@@ -305,6 +305,9 @@ async fn event_loop(
     app.keys = options.keys.clone();
     app.autoplay_base = options.autoplay;
     app.present = options.present;
+    // Resizes report later sizes; the windows that scroll need the first.
+    let size = guard.terminal.size()?;
+    app::update(&mut app, Msg::Resize(size.width, size.height));
     let mut engine = Engine::start(app.lesson.clone(), config(&app));
     app.set_capture(engine.wire().status());
     let mut engine_open = true;

@@ -260,6 +260,116 @@ fn the_help_lists_every_key_of_the_table() {
     }
 }
 
+fn press(app: &mut App, code: crossterm::event::KeyCode) {
+    update(app, Msg::Key(crossterm::event::KeyEvent::from(code)));
+}
+
+/// At 80x24 the help is taller than the screen: it says how much is below,
+/// scrolls to its last row (the marks), and says how much is above.
+#[test]
+fn the_help_scrolls_at_80x24_and_every_row_can_be_read() {
+    use crossterm::event::KeyCode;
+    let theme = theme(ThemeName::Dark);
+    let mut app = app_at("tcp", 6);
+    update(&mut app, Msg::Resize(80, 24));
+    press(&mut app, KeyCode::Char('?'));
+    let top = draw(&app, &theme, 80, 24).backend().to_string();
+    assert!(top.contains("more · j k PgDn"), "{top}");
+    let mut seen = top.clone();
+    for _ in 0..40 {
+        press(&mut app, KeyCode::Char('j'));
+        seen.push_str(&draw(&app, &theme, 80, 24).backend().to_string());
+    }
+    // Scrolled to the end: the last row is the marks' legend, and the
+    // border counts the rows above.
+    let end = draw(&app, &theme, 80, 24);
+    let text = end.backend().to_string();
+    assert!(
+        text.contains("narration whole"),
+        "the last row is on screen: {text}"
+    );
+    assert!(!text.contains("j k PgDn"), "nothing below: {text}");
+    assert!(text.contains("↑ "), "{text}");
+    insta::assert_snapshot!("help_80x24_end", end.backend());
+    // Every key and every description appears on some screen, whole: a
+    // description too long for a row wraps rather than being cut.
+    let words = |t: &str| {
+        t.split(|c: char| c == '│' || c == '"' || c.is_whitespace())
+            .filter(|w| !w.is_empty())
+            .map(str::to_string)
+            .collect::<std::collections::BTreeSet<_>>()
+    };
+    let seen = words(&seen);
+    for b in super::keys::bindings(&app.keys) {
+        for w in b.keys.split(' ').chain(b.does.split(' ')) {
+            assert!(seen.contains(w), "{w:?} of {:?} never on screen", b.does);
+        }
+    }
+}
+
+/// The narration panel says when it cuts text, and `m` shows all of it.
+#[test]
+fn cut_narration_is_marked_and_m_shows_it_whole() {
+    use crossterm::event::KeyCode;
+    let theme = theme(ThemeName::Dark);
+    let mut app = app_at("tcp", 6);
+    update(&mut app, Msg::Resize(80, 24));
+    let panel = draw(&app, &theme, 80, 24).backend().to_string();
+    assert!(panel.contains("↓ more · m reads it all"), "{panel}");
+    assert!(!panel.contains("Ask the room"), "cut at 80x24: {panel}");
+    press(&mut app, KeyCode::Char('m'));
+    let t = draw(&app, &theme, 80, 24);
+    let whole = t.backend().to_string();
+    assert!(whole.contains("Ask the room"), "{whole}");
+    assert!(whole.contains("m or Esc closes"), "{whole}");
+    insta::assert_snapshot!("narration_80x24", t.backend());
+    // At 200x50 the panel holds it all: no marker.
+    let mut big = app_at("tcp", 6);
+    update(&mut big, Msg::Resize(200, 50));
+    let wide = draw(&big, &theme, 200, 50).backend().to_string();
+    assert!(!wide.contains("reads it all"), "{wide}");
+    assert!(wide.contains("Ask the room"), "{wide}");
+}
+
+/// A narration longer than the screen (a teacher's own lesson may say a
+/// lot) scrolls in its window, with what is above and below counted.
+#[test]
+fn a_narration_longer_than_the_screen_scrolls() {
+    use crossterm::event::KeyCode;
+    let theme = theme(ThemeName::Dark);
+    let mut long = lesson::builtin("tcp").unwrap();
+    let words: Vec<String> = (1..=400).map(|n| format!("w{n}")).collect();
+    long.steps[5].say = words.join(" ");
+    let mut app = app_from("tcp", fixtures::tcp(), 6);
+    app.lesson = long;
+    update(&mut app, Msg::Resize(80, 24));
+    press(&mut app, KeyCode::Char('m'));
+    let mut seen = String::new();
+    for _ in 0..40 {
+        seen.push_str(&draw(&app, &theme, 80, 24).backend().to_string());
+        press(&mut app, KeyCode::PageDown);
+    }
+    for w in &words {
+        assert!(
+            seen.split(|c: char| !c.is_alphanumeric()).any(|x| x == w),
+            "{w} never on screen"
+        );
+    }
+    press(&mut app, KeyCode::Home);
+    press(&mut app, KeyCode::Char('j'));
+    press(&mut app, KeyCode::Char('j'));
+    let t = draw(&app, &theme, 80, 24);
+    let text = t.backend().to_string();
+    assert!(text.contains("↑ 2 more"), "{text}");
+    assert!(text.contains("more · j k PgDn"), "{text}");
+    insta::assert_snapshot!("narration_long_80x24", t.backend());
+    // Presenter mode cuts it too, and says so.
+    app.overlay = None;
+    app.present = true;
+    let present = draw(&app, &theme, 80, 24).backend().to_string();
+    assert!(present.contains("↓ more · m reads it all"), "{present}");
+}
+
 /// A real run with the kernel view: on a wide screen each TCP call's row
 /// carries the state the kernel reported after it, and a close says what the
 /// kernel keeps.

@@ -1,34 +1,82 @@
 //! The help overlay (`?`): every key, from the same key map the keys are
 //! read with (so rebinding a key in the config file changes the help), and
 //! what the marks on screen mean.
+//!
+//! Nothing is cut: a description too long for the window wraps under its
+//! own column, and when the whole help is taller than the terminal it
+//! scrolls (↑ ↓ k j PgUp PgDn Home End), with the rows out of sight counted
+//! on its border (see [`super::scroll`]).
 
-use super::{fit_spans, panel};
+use super::scroll;
+use crate::config::KeyMap;
 use crate::tui::app::App;
 use crate::tui::keys::bindings;
 use crate::tui::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
+use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Clear, Paragraph};
+use unicode_width::UnicodeWidthStr;
+
+/// The widest the window gets: a key column and a readable sentence.
+pub const WIDTH: u16 = 76;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let (rect, lines) = window(&app.keys, area, theme);
+    scroll::draw(
+        frame,
+        rect,
+        " Keys · Esc closes ",
+        (lines, false),
+        app.scroll,
+        theme,
+    );
+}
+
+/// How far the help can scroll in `area`, and one page.
+pub fn limits(keys: &KeyMap, area: Rect, theme: &Theme) -> (u16, u16) {
+    let (rect, lines) = window(keys, area, theme);
+    scroll::limits(lines.len() as u16, rect.height.saturating_sub(2))
+}
+
+/// Where the window goes and its rows, wrapped to its width.
+fn window(keys: &KeyMap, area: Rect, theme: &Theme) -> (Rect, Vec<Line<'static>>) {
+    let width = WIDTH.min(area.width);
+    let lines = content(keys, scroll::text_width(width) as usize, theme);
+    // A row of the screen stays in sight above and below: an overlay, not
+    // a new screen.
+    let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2).max(3));
+    let rect = area.centered(Constraint::Length(width), Constraint::Length(height));
+    (rect, lines)
+}
+
+/// Every key, then what the marks on screen mean, in rows of `width`
+/// columns: the keys in one column, what they do in the next, wrapped under
+/// it.
+fn content(keys: &KeyMap, width: usize, theme: &Theme) -> Vec<Line<'static>> {
     let g = &theme.glyphs;
-    let table = bindings(&app.keys);
-    let key_width = table
-        .iter()
-        .map(|b| b.keys.chars().count())
-        .max()
-        .unwrap_or(0)
-        + 2;
-    let mut lines: Vec<Line> = table
-        .iter()
-        .map(|b| {
-            Line::from(vec![
-                Span::styled(format!(" {:<key_width$}", b.keys), theme.key),
-                Span::styled(b.does, theme.text),
-            ])
-        })
-        .collect();
+    let table = bindings(keys);
+    let key_width = table.iter().map(|b| b.keys.width()).max().unwrap_or(0) + 2;
+    let mut lines = Vec::new();
+    let row = |lines: &mut Vec<Line<'static>>,
+               key: String,
+               key_style: Style,
+               does: &str,
+               style: Style| {
+        let room = width.saturating_sub(key_width).max(8);
+        for (i, part) in wrap(does, room).into_iter().enumerate() {
+            let head = if i == 0 { key.as_str() } else { "" };
+            lines.push(Line::from(vec![
+                Span::styled(format!("{head:<key_width$}"), key_style),
+                Span::styled(part, style),
+            ]));
+        }
+    };
+    for b in &table {
+        row(&mut lines, b.keys.clone(), theme.key, b.does, theme.text);
+    }
+    lines.push(Line::raw(""));
+    lines.push(Line::styled("On screen", theme.title));
     let marks = [
         (
             format!("{0}{0}{1}", g.wire_captured, g.head_right),
@@ -51,35 +99,74 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             "the call is waiting in the kernel for a peer",
         ),
     ];
-    // The keys come first. Then what the marks mean, with a blank line
-    // before them, as far as the screen has rows: keys, blank, heading,
-    // marks, two borders.
-    let room = usize::from(area.height).saturating_sub(lines.len() + 2);
-    if room > marks.len() + 1 {
-        lines.push(Line::raw(""));
+    for (mark, means) in marks {
+        row(&mut lines, mark, theme.wire, means, theme.muted);
     }
-    if room > marks.len() {
-        lines.push(Line::styled(" On screen", theme.title));
-        for (mark, means) in marks {
-            lines.push(Line::from(vec![
-                Span::styled(format!(" {mark:<key_width$}"), theme.wire),
-                Span::styled(means, theme.muted),
-            ]));
+    let more = format!(
+        "the text goes on beyond the panel: {} shows the narration whole",
+        crate::tui::keys::first(&keys.narration)
+    );
+    row(
+        &mut lines,
+        format!("{} more", g.down),
+        theme.wire,
+        &more,
+        theme.muted,
+    );
+    lines
+}
+
+/// `text` in rows of at most `width` columns, broken at spaces (a word
+/// longer than a row is cut across rows).
+pub fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut rows = Vec::new();
+    let mut row = String::new();
+    for word in text.split(' ') {
+        let sep = usize::from(!row.is_empty());
+        if row.width() + sep + word.width() <= width {
+            if sep == 1 {
+                row.push(' ');
+            }
+            row.push_str(word);
+            continue;
+        }
+        if !row.is_empty() {
+            rows.push(std::mem::take(&mut row));
+        }
+        let mut rest = word;
+        while rest.width() > width {
+            let cut = rest
+                .char_indices()
+                .scan(0, |w, (i, c)| {
+                    *w += unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
+                    Some((i + c.len_utf8(), *w))
+                })
+                .take_while(|(_, w)| *w <= width)
+                .last()
+                .map_or(rest.len(), |(i, _)| i);
+            rows.push(rest[..cut].to_string());
+            rest = &rest[cut..];
+        }
+        row.push_str(rest);
+    }
+    if !row.is_empty() || rows.is_empty() {
+        rows.push(row);
+    }
+    rows
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wrap_breaks_at_spaces_and_cuts_only_words_longer_than_a_row() {
+        assert_eq!(wrap("a bb ccc", 4), vec!["a bb", "ccc"]);
+        assert_eq!(wrap("abcdefgh", 3), vec!["abc", "def", "gh"]);
+        assert_eq!(wrap("", 5), vec![""]);
+        for row in wrap("explain a port (then digits, Enter): range, names", 20) {
+            assert!(row.width() <= 20, "{row}");
         }
     }
-    let height = (lines.len() as u16 + 2).min(area.height);
-    let width = 74.min(area.width);
-    let inner = width.saturating_sub(2) as usize;
-    let lines: Vec<Line> = lines
-        .into_iter()
-        .map(|l| Line::from(fit_spans(l.spans, inner, g.ellipsis)))
-        .collect();
-    let rect = area.centered(Constraint::Length(width), Constraint::Length(height));
-    frame.render_widget(Clear, rect);
-    frame.render_widget(
-        Paragraph::new(lines)
-            .style(theme.base)
-            .block(panel(" Keys · Esc closes ", theme)),
-        rect,
-    );
 }

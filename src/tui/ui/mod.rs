@@ -27,6 +27,10 @@
 //! reduced to a one-line strip and a two-line bar.
 //! ```
 //!
+//! Windows over the screen: the help (`?`), the whole narration (`m`) and
+//! the lesson list (`L`); the first two scroll when taller than the
+//! terminal ([`scroll`]).
+//!
 //! The packet pane (`x`) takes the rows of the lanes and the middle panels
 //! while it is open. The kernel panel (`K`, on from the start in the lessons
 //! about TCP states and UDP buffers) takes the layer diagram's place: a
@@ -42,6 +46,7 @@ pub mod packet;
 pub mod picker;
 pub mod ports;
 pub mod present;
+pub mod scroll;
 pub mod serve;
 pub mod title;
 
@@ -147,11 +152,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let shown = app.frozen.as_deref().unwrap_or(app);
     if app.present && layout(area).is_some() {
         present::render(frame, area, shown, theme);
-        match shown.overlay {
-            Some(Overlay::Help) => help::render(frame, area, shown, theme),
-            Some(Overlay::Picker { .. }) => picker::render(frame, area, shown, theme),
-            None => {}
-        }
+        overlay(frame, area, shown, theme);
     } else {
         full(frame, area, shown, theme);
     }
@@ -187,8 +188,14 @@ fn full(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     }
     narration::render(frame, areas.narration, app, theme);
     keybar::render(frame, areas.keybar, app, theme);
+    overlay(frame, area, app, theme);
+}
+
+/// The window over the screen, if one is open.
+fn overlay(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     match app.overlay {
         Some(Overlay::Help) => help::render(frame, area, app, theme),
+        Some(Overlay::Narration) => narration::overlay(frame, area, app, theme),
         Some(Overlay::Picker { .. }) => picker::render(frame, area, app, theme),
         None => {}
     }

@@ -2,19 +2,24 @@
 //! plain words (with this run's values), why it matters, a question for the
 //! room, and whether the lesson's claims held on this run. Calls the step
 //! woke (an accept returning because a client connected) follow it.
+//!
+//! A small terminal cannot hold all of that: when the text goes on past the
+//! panel, its bottom border says so (`↓ more · m reads it all`), and `m`
+//! opens [`overlay`], the whole narration in a window that scrolls.
 
-use super::panel;
+use super::{panel, scroll};
 use crate::engine::{Call, Event, Proto, Waiting};
 use crate::lesson::{self, Step};
 use crate::tui::app::{App, Entry, RunState};
 use crate::tui::theme::Theme;
 use crate::tui::timeline;
 use ratatui::Frame;
-use ratatui::layout::Rect;
+use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Padding, Paragraph, Wrap};
 
-pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+/// The panel's title and every line of the focused step's narration.
+fn content<'a>(app: &'a App, theme: &Theme) -> (String, Vec<Line<'a>>) {
     let focus = app.focus();
     let title = match app.lesson.steps.get(focus.wrapping_sub(1)) {
         Some(step) if focus > 0 => format!(" step {focus} · {} ", step.actor),
@@ -71,12 +76,66 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             RunState::Running => {}
         }
     }
+    (title, lines)
+}
+
+pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let (title, lines) = content(app, theme);
+    let mut block = panel(title, theme).padding(Padding::horizontal(1));
+    let inner = block.inner(area);
+    if scroll::rows(&lines, inner.width, true) > inner.height {
+        // Cut: say so where the eye ends, and how to read the rest.
+        block = block.title_bottom(
+            Line::styled(
+                format!(
+                    " {} more · {} reads it all ",
+                    theme.glyphs.down,
+                    crate::tui::keys::first(&app.keys.narration)
+                ),
+                theme.key,
+            )
+            .right_aligned(),
+        );
+    }
     frame.render_widget(
-        Paragraph::new(lines)
-            .wrap(Wrap { trim: true })
-            .block(panel(title, theme).padding(Padding::horizontal(1))),
+        Paragraph::new(lines).wrap(Wrap { trim: true }).block(block),
         area,
     );
+}
+
+/// The whole narration of the focused step in a window over `area`, as
+/// tall as it needs up to the screen, scrolled [`App::scroll`] rows down.
+pub fn overlay(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let (rect, title, lines) = window(app, area, theme);
+    let title = format!(
+        "{}· {} or Esc closes ",
+        title,
+        crate::tui::keys::first(&app.keys.narration)
+    );
+    scroll::draw(frame, rect, &title, (lines, true), app.scroll, theme);
+}
+
+/// How far the narration window can scroll in `area`, and one page.
+pub fn limits(app: &App, area: Rect, theme: &Theme) -> (u16, u16) {
+    let (rect, _, lines) = window(app, area, theme);
+    let total = scroll::rows(&lines, scroll::text_width(rect.width), true);
+    scroll::limits(total, rect.height.saturating_sub(2))
+}
+
+/// The widest the narration window gets: lines a reader's eye can follow.
+pub const OVERLAY_WIDTH: u16 = 100;
+
+/// Where the narration window goes, its title and its lines.
+fn window<'a>(app: &'a App, area: Rect, theme: &Theme) -> (Rect, String, Vec<Line<'a>>) {
+    let (title, lines) = content(app, theme);
+    let width = OVERLAY_WIDTH.min(area.width.saturating_sub(2)).max(1);
+    let rows = scroll::rows(&lines, scroll::text_width(width), true);
+    let height = rows
+        .saturating_add(2)
+        .min(area.height.saturating_sub(2))
+        .max(3.min(area.height));
+    let rect = area.centered(Constraint::Length(width), Constraint::Length(height));
+    (rect, title, lines)
 }
 
 fn checks_span<'a>(e: &Event, theme: &Theme) -> Vec<Span<'a>> {

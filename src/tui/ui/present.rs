@@ -58,9 +58,13 @@ fn said(app: &App) -> Said {
         };
     }
     let step = app.lesson.steps.get(focus - 1);
-    let own = timeline::focused(app)
-        .into_iter()
-        .find(|r| r.entry.step() == focus);
+    // The step's own call: its event once it has returned (a connect that
+    // waited a moment reports Waiting, then its event, in the same step).
+    let records = timeline::focused(app);
+    let own = records
+        .iter()
+        .find(|r| r.entry.step() == focus && matches!(r.entry, Entry::Event(_)))
+        .or_else(|| records.iter().find(|r| r.entry.step() == focus));
     let actor = step.map(|s| s.actor.as_str()).unwrap_or_default();
     let call = step.map(|s| s.call.name()).unwrap_or_default();
     let (sub_call, say) = match own.map(|r| &r.entry) {
@@ -202,12 +206,29 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         ),
         None => {
             lines.push(Line::styled(s.say, theme.text.add_modifier(Modifier::BOLD)));
-            frame.render_widget(
-                Paragraph::new(lines)
-                    .wrap(Wrap { trim: true })
-                    .block(ratatui::widgets::Block::new().padding(Padding::top(1))),
-                text_area,
-            );
+            let text = Paragraph::new(lines)
+                .wrap(Wrap { trim: true })
+                .block(ratatui::widgets::Block::new().padding(Padding::top(1)));
+            let cut = text.line_count(text_area.width) > usize::from(text_area.height);
+            frame.render_widget(text, text_area);
+            if cut && text_area.height > 0 {
+                // Cut: said on the last row, with the key that shows it all.
+                let more = format!(
+                    " {} more · {} reads it all ",
+                    theme.glyphs.down,
+                    crate::tui::keys::first(&app.keys.narration)
+                );
+                let last = Rect {
+                    y: text_area.bottom() - 1,
+                    height: 1,
+                    ..text_area
+                };
+                frame.render_widget(ratatui::widgets::Block::new().style(theme.base), last);
+                frame.render_widget(
+                    Paragraph::new(Line::styled(more, theme.key)).right_aligned(),
+                    last,
+                );
+            }
         }
     }
 }
