@@ -9,6 +9,7 @@
 //! `sockscope --print-config-template` prints [`TEMPLATE`], a commented file
 //! that documents every setting.
 
+use crate::place::line_col;
 use crossterm::event::KeyCode;
 use serde::{Deserialize, Deserializer};
 use std::fmt;
@@ -324,14 +325,6 @@ pub fn default_path() -> Option<PathBuf> {
 /// one: `lessons/` next to the default config file.
 pub fn default_lessons_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "sockscope").map(|d| d.config_dir().join("lessons"))
-}
-
-/// 1-based line and column of a byte offset.
-fn line_col(src: &str, offset: usize) -> (usize, usize) {
-    let before = &src[..offset.min(src.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
 }
 
 /// Parse a config file's text. `file` names it in errors.

@@ -16,6 +16,8 @@
 //!   catalogue: built-ins plus a teacher's own lessons folder.
 //! - [`handout`]: a lesson run as a markdown handout (`--format markdown`);
 //!   `handout::serve`, a `serve` session's handout (key `e` on its screen).
+//! - [`place`]: line and column of a byte offset, for errors in the config
+//!   and lesson files.
 //! - [`config`]: the config file (theme, speed, keys, default lesson, lessons
 //!   folder) and its commented template.
 //! - [`wire`]: the packets on `lo`: capture (AF_PACKET), attribution of each
@@ -39,6 +41,7 @@ pub mod handout;
 pub mod headless;
 pub mod kernel;
 pub mod lesson;
+pub mod place;
 pub mod ports;
 pub mod sys;
 pub mod tui;

@@ -5,6 +5,7 @@
 
 use super::{Lesson, Step};
 use crate::engine::event::Call;
+use crate::place::line_col;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 
@@ -28,14 +29,6 @@ impl fmt::Display for LessonError {
 }
 
 impl std::error::Error for LessonError {}
-
-/// 1-based line and column of a byte offset.
-fn line_col(src: &str, offset: usize) -> (usize, usize) {
-    let before = &src[..offset.min(src.len())];
-    let line = before.matches('\n').count() + 1;
-    let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, column)
-}
 
 /// Parse and validate one lesson. `file` names it in error messages.
 pub fn parse_lesson(file: &str, src: &str) -> Result<Lesson, LessonError> {
