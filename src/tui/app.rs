@@ -272,7 +272,9 @@ impl App {
         let spec = super::theme::ThemeSpec::builtin(super::theme::ThemeName::default());
         let theme = super::theme::Theme::new(&spec, true, false);
         match self.overlay {
-            Some(Overlay::Help) => super::ui::help::limits(&self.keys, area, &theme),
+            Some(Overlay::Help) => {
+                super::ui::help::limits(&self.keys, super::ui::help::Screen::Lesson, area, &theme)
+            }
             Some(Overlay::Narration) => super::ui::narration::limits(self, area, &theme),
             _ => (0, 0),
         }

@@ -188,6 +188,46 @@ pub fn bindings(map: &KeyMap) -> Vec<Binding> {
     out
 }
 
+/// The keys of the `sockscope serve` screen, for its help: the presenter
+/// keys as on the lesson screen, and the keys that scroll and close.
+pub fn serve_bindings(map: &KeyMap) -> Vec<Binding> {
+    let names = |keys: &[KeyCode]| keys.iter().map(|k| label(*k)).collect::<Vec<_>>();
+    let row = |keys: &[KeyCode], does| Binding {
+        keys: names(keys).join(" "),
+        does,
+    };
+    let mut quit = names(&map.quit);
+    quit.push("Ctrl-C".into());
+    vec![
+        row(
+            &map.present,
+            "presenter mode: high contrast, the command in large type",
+        ),
+        row(&map.blank, "blank the screen; any key shows it again"),
+        row(
+            &map.freeze,
+            "freeze the display; the server goes on serving",
+        ),
+        row(
+            &map.handout,
+            "write a markdown handout of the session as the screen holds it",
+        ),
+        row(&map.help, "this help"),
+        Binding {
+            keys: quit.join(" "),
+            does: "stop the server and quit",
+        },
+        Binding {
+            keys: "↑ ↓ k j PgUp PgDn".into(),
+            does: "scroll this help",
+        },
+        Binding {
+            keys: "Esc".into(),
+            does: "close this help",
+        },
+    ]
+}
+
 /// The action a key press asks for under `map`, if any. Ctrl-C always
 /// quits, Esc always closes an overlay, and ↑ ↓ j k always move in the
 /// lesson list (unless the map gives those keys another action).

@@ -238,6 +238,8 @@ async fn serve_loop(
     let mut sigterm = signal(SignalKind::terminate())?;
     let mut sighup = signal(SignalKind::hangup())?;
     let mut open = true;
+    let size = guard.terminal.size()?;
+    serve::on_resize(view, size.width, size.height);
     loop {
         guard
             .terminal
@@ -261,6 +263,7 @@ async fn serve_loop(
                         }
                     }
                 }
+                Some(Ok(TermEvent::Resize(w, h))) => serve::on_resize(view, w, h),
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e.into()),
                 None => return Ok(Outcome::Quit),

@@ -815,6 +815,51 @@ fn a_non_loopback_bind_is_warned_about_on_screen() {
     assert!(text.contains("nc 127.0.0.1 41234"), "{text}");
 }
 
+/// `?` on the serve screen: its own keys, scrolling when the terminal is
+/// short, Esc closes.
+#[test]
+fn the_serve_help_lists_its_keys_and_scrolls() {
+    use super::serve::{on_key, on_resize};
+    use crossterm::event::{KeyCode, KeyEvent};
+    let theme = theme(ThemeName::Dark);
+    let mut v = serve_view(false);
+    let draw = |v: &super::serve::ServeView, w, h| {
+        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
+        term.draw(|f| super::ui::serve::render(f, f.area(), v, &theme))
+            .unwrap();
+        term
+    };
+    on_resize(&mut v, 80, 24);
+    on_key(&mut v, KeyEvent::from(KeyCode::Char('?')));
+    let t = draw(&v, 80, 24);
+    let text = t.backend().to_string();
+    for b in super::keys::serve_bindings(&v.keys) {
+        assert!(text.contains(&b.keys), "{} missing:\n{text}", b.keys);
+    }
+    insta::assert_snapshot!("serve_help_80x24", t.backend());
+    // At the smallest size it scrolls, down to its last row and no further.
+    on_resize(&mut v, 60, 12);
+    let top = draw(&v, 60, 12).backend().to_string();
+    assert!(top.contains("more · j k PgDn"), "{top}");
+    for _ in 0..30 {
+        on_key(&mut v, KeyEvent::from(KeyCode::Char('j')));
+    }
+    let end = draw(&v, 60, 12).backend().to_string();
+    assert!(end.contains("waiting in the kernel"), "{end}");
+    assert!(!end.contains("j k PgDn"), "{end}");
+    let at_end = v.help;
+    on_key(&mut v, KeyEvent::from(KeyCode::PageDown));
+    assert_eq!(v.help, at_end, "no scrolling past the end");
+    on_key(&mut v, KeyEvent::from(KeyCode::Esc));
+    assert_eq!(v.help, None);
+    assert!(
+        !draw(&v, 80, 24)
+            .backend()
+            .to_string()
+            .contains("Keys · Esc closes")
+    );
+}
+
 /// A real server and a real peer: the screen shows the peer's real port.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_serve_screen_shows_a_real_peer() {
@@ -900,7 +945,7 @@ fn a_frozen_serve_screen_does_not_move_and_a_notice_shows_on_the_key_bar() {
         bar.contains("Handout written: /tmp/sockscope-serve.md"),
         "{bar}"
     );
-    assert!(bar.contains("q quit"), "{bar}");
+    assert!(bar.contains("q stop the server"), "{bar}");
     // f again: the present, with the data that came meanwhile.
     on_key(&mut v, KeyEvent::from(KeyCode::Char('f')));
     let now = draw(&v);

@@ -10,15 +10,15 @@
 //! totals, and each lane counts the calls it let go, so a handout (`e`) can
 //! say what it no longer holds.
 //!
-//! The presenter keys work as on the lesson screen: `P` presenter mode, `b`
-//! blank, `f` freeze the picture while the server goes on serving, `e` write
+//! The presenter keys work as on the lesson screen: `?` help, `P` presenter
+//! mode, `b` blank, `f` freeze the picture while the server goes on serving, `e` write
 //! a markdown handout of what the screen holds (see [`crate::handout::serve`]).
 
 use super::keys::{self, Action};
 use crate::config::KeyMap;
 use crate::engine::serve::{connect_command, exposure_warning, python_command};
 use crate::engine::{Call, EngineMsg, Event, Proto, Waiting};
-use crossterm::event::{KeyEvent, KeyModifiers};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 
@@ -102,6 +102,11 @@ pub struct ServeView {
     /// A one-line message for the presenter (where a handout went), until
     /// the next key.
     pub notice: Option<String>,
+    /// The help (`?`) is open, scrolled this many rows down.
+    pub help: Option<u16>,
+    /// The terminal's size in cells: how far the help can scroll depends
+    /// on it.
+    pub size: (u16, u16),
 }
 
 /// What the run loop must do after an update.
@@ -131,6 +136,8 @@ impl ServeView {
             blank: false,
             frozen: None,
             notice: None,
+            help: None,
+            size: super::app::DEFAULT_SIZE,
         }
     }
 
@@ -240,8 +247,27 @@ pub fn on_key(view: &mut ServeView, key: KeyEvent) -> ServeEffect {
             ServeEffect::None
         };
     }
+    if let Some(scroll) = view.help {
+        // The presenter keys below still work over the help.
+        match action {
+            Some(Action::Close | Action::Help) => {
+                view.help = None;
+                return ServeEffect::None;
+            }
+            Some(Action::Quit) => return ServeEffect::Quit,
+            Some(Action::Present | Action::Blank | Action::Freeze | Action::Handout) => {}
+            _ => {
+                view.help = Some(scrolled(view, scroll, key.code));
+                return ServeEffect::None;
+            }
+        }
+    }
     match action {
         Some(Action::Quit) => ServeEffect::Quit,
+        Some(Action::Help) => {
+            view.help = Some(0);
+            ServeEffect::None
+        }
         Some(Action::Present) => {
             view.present = !view.present;
             ServeEffect::None
@@ -262,6 +288,33 @@ pub fn on_key(view: &mut ServeView, key: KeyEvent) -> ServeEffect {
     }
 }
 
+/// The help's scroll position after `code`: ↑ ↓ k j a row, PgUp PgDn (and
+/// Space) a page, Home End the ends; any other key leaves it.
+fn scrolled(view: &ServeView, scroll: u16, code: KeyCode) -> u16 {
+    use super::ui::{help, scroll};
+    let area = ratatui::layout::Rect::new(0, 0, view.size.0, view.size.1);
+    // Rows depend on text and width only: any theme counts them the same.
+    let spec = super::theme::ThemeSpec::builtin(super::theme::ThemeName::default());
+    let theme = super::theme::Theme::new(&spec, true, false);
+    let (max, page) = help::limits(&view.keys, help::Screen::Serve, area, &theme);
+    let page = i32::from(page);
+    let delta = match code {
+        KeyCode::Up | KeyCode::Char('k') => -1,
+        KeyCode::Down | KeyCode::Char('j') => 1,
+        KeyCode::PageUp => -page,
+        KeyCode::PageDown | KeyCode::Char(' ') => page,
+        KeyCode::Home => -i32::from(u16::MAX),
+        KeyCode::End => i32::from(u16::MAX),
+        _ => 0,
+    };
+    scroll::moved(scroll, delta, max)
+}
+
+/// The terminal's new size.
+pub fn on_resize(view: &mut ServeView, width: u16, height: u16) {
+    view.size = (width, height);
+}
+
 /// Say something on the key bar (where a handout went, or why not).
 pub fn on_notice(view: &mut ServeView, notice: String) {
     view.notice = Some(notice);
@@ -270,7 +323,6 @@ pub fn on_notice(view: &mut ServeView, notice: String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crossterm::event::KeyCode;
 
     pub(crate) fn ev(seq: u64, actor: &str, call: Call, f: impl FnOnce(&mut Event)) -> EngineMsg {
         let mut e = Event {
@@ -359,6 +411,36 @@ mod tests {
         assert!(v.blank);
         assert_eq!(on_key(&mut v, k('q')), ServeEffect::None, "q only unblanks");
         assert_eq!(on_key(&mut v, k('q')), ServeEffect::Quit);
+    }
+
+    #[test]
+    fn help_opens_scrolls_and_closes_and_presenter_keys_work_over_it() {
+        let mut v = view();
+        v.size = (60, 12);
+        assert_eq!(on_key(&mut v, k2('?')), ServeEffect::None);
+        assert_eq!(v.help, Some(0));
+        on_key(&mut v, KeyEvent::new(KeyCode::Down, KeyModifiers::NONE));
+        assert_eq!(v.help, Some(1));
+        on_key(&mut v, KeyEvent::new(KeyCode::Home, KeyModifiers::NONE));
+        assert_eq!(v.help, Some(0));
+        // P still toggles presenter mode; the help stays open.
+        on_key(&mut v, k2('P'));
+        assert!(v.present);
+        assert_eq!(v.help, Some(0));
+        // e still asks for a handout from the help.
+        assert_eq!(on_key(&mut v, k2('e')), ServeEffect::Handout);
+        on_key(&mut v, k2('?'));
+        assert_eq!(v.help, None, "? closes it again");
+        on_key(&mut v, k2('?'));
+        assert_eq!(
+            on_key(&mut v, k2('q')),
+            ServeEffect::Quit,
+            "q quits from the help"
+        );
+    }
+
+    fn k2(c: char) -> KeyEvent {
+        KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
     }
 
     fn key(c: char) -> KeyEvent {

@@ -2,6 +2,8 @@
 //! read with (so rebinding a key in the config file changes the help), and
 //! what the marks on screen mean.
 //!
+//! The serve screen has its own, shorter help ([`Screen::Serve`]).
+//!
 //! Nothing is cut: a description too long for the window wraps under its
 //! own column, and when the whole help is taller than the terminal it
 //! scrolls (↑ ↓ k j PgUp PgDn Home End), with the rows out of sight counted
@@ -10,7 +12,7 @@
 use super::scroll;
 use crate::config::KeyMap;
 use crate::tui::app::App;
-use crate::tui::keys::bindings;
+use crate::tui::keys::{bindings, serve_bindings};
 use crate::tui::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
@@ -21,28 +23,48 @@ use unicode_width::UnicodeWidthStr;
 /// The widest the window gets: a key column and a readable sentence.
 pub const WIDTH: u16 = 76;
 
+/// Which screen the help is for: each has its own keys.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Screen {
+    Lesson,
+    /// `sockscope serve`.
+    Serve,
+}
+
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let (rect, lines) = window(&app.keys, area, theme);
+    render_for(frame, area, &app.keys, Screen::Lesson, app.scroll, theme);
+}
+
+/// The help of `screen`, scrolled `scroll` rows down.
+pub fn render_for(
+    frame: &mut Frame,
+    area: Rect,
+    keys: &KeyMap,
+    screen: Screen,
+    scroll: u16,
+    theme: &Theme,
+) {
+    let (rect, lines) = window(keys, screen, area, theme);
     scroll::draw(
         frame,
         rect,
         " Keys · Esc closes ",
         (lines, false),
-        app.scroll,
+        scroll,
         theme,
     );
 }
 
-/// How far the help can scroll in `area`, and one page.
-pub fn limits(keys: &KeyMap, area: Rect, theme: &Theme) -> (u16, u16) {
-    let (rect, lines) = window(keys, area, theme);
+/// How far the help of `screen` can scroll in `area`, and one page.
+pub fn limits(keys: &KeyMap, screen: Screen, area: Rect, theme: &Theme) -> (u16, u16) {
+    let (rect, lines) = window(keys, screen, area, theme);
     scroll::limits(lines.len() as u16, rect.height.saturating_sub(2))
 }
 
 /// Where the window goes and its rows, wrapped to its width.
-fn window(keys: &KeyMap, area: Rect, theme: &Theme) -> (Rect, Vec<Line<'static>>) {
+fn window(keys: &KeyMap, screen: Screen, area: Rect, theme: &Theme) -> (Rect, Vec<Line<'static>>) {
     let width = WIDTH.min(area.width);
-    let lines = content(keys, scroll::text_width(width) as usize, theme);
+    let lines = content(keys, screen, scroll::text_width(width) as usize, theme);
     // A row of the screen stays in sight above and below: an overlay, not
     // a new screen.
     let height = (lines.len() as u16 + 2).min(area.height.saturating_sub(2).max(3));
@@ -53,9 +75,12 @@ fn window(keys: &KeyMap, area: Rect, theme: &Theme) -> (Rect, Vec<Line<'static>>
 /// Every key, then what the marks on screen mean, in rows of `width`
 /// columns: the keys in one column, what they do in the next, wrapped under
 /// it.
-fn content(keys: &KeyMap, width: usize, theme: &Theme) -> Vec<Line<'static>> {
+fn content(keys: &KeyMap, screen: Screen, width: usize, theme: &Theme) -> Vec<Line<'static>> {
     let g = &theme.glyphs;
-    let table = bindings(keys);
+    let table = match screen {
+        Screen::Lesson => bindings(keys),
+        Screen::Serve => serve_bindings(keys),
+    };
     let key_width = table.iter().map(|b| b.keys.width()).max().unwrap_or(0) + 2;
     let mut lines = Vec::new();
     let row = |lines: &mut Vec<Line<'static>>,
@@ -77,6 +102,17 @@ fn content(keys: &KeyMap, width: usize, theme: &Theme) -> Vec<Line<'static>> {
     }
     lines.push(Line::raw(""));
     lines.push(Line::styled("On screen", theme.title));
+    if screen == Screen::Serve {
+        let waiting = "the call is waiting in the kernel for a peer";
+        row(
+            &mut lines,
+            g.waiting.to_string(),
+            theme.wire,
+            waiting,
+            theme.muted,
+        );
+        return lines;
+    }
     let marks = [
         (
             format!("{0}{0}{1}", g.wire_captured, g.head_right),

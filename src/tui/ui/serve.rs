@@ -11,7 +11,7 @@
 //! ╭ server ────────────╮╭ peer1 · 127.0.0.1:52014 ╮╭ peer2 · 127.0.0.1:52020 ──────╮
 //! │ listen(9) = 0      ││ recv(12) = 6 "hello\n"  ││ recv(13, 4096) … waiting      │  lanes
 //! ╰────────────────────╯╰─────────────────────────╯╰───────────────────────────────╯
-//!  q quit   P present   b blank   f freeze   e handout   Ctrl-C stop the server
+//!  q stop the server   P present   b blank   f freeze   e handout   ? help
 //! ```
 
 use super::{fit, panel};
@@ -52,12 +52,22 @@ pub fn render(frame: &mut Frame, area: Rect, view: &ServeView, theme: &Theme) {
     banner_box(frame, banner, shown, theme, big);
     lanes_row(frame, lanes, shown, theme);
     key_bar(frame, keybar, view, theme);
+    if let Some(scroll) = view.help {
+        super::help::render_for(
+            frame,
+            area,
+            &view.keys,
+            super::help::Screen::Serve,
+            scroll,
+            theme,
+        );
+    }
     if theme.ascii {
         super::asciify(frame.buffer_mut());
     }
 }
 
-/// The keys, dropped from the end when narrow (quit and stop always stay),
+/// The keys, dropped from the end when narrow (quit and help always stay),
 /// after the notice when there is one.
 fn key_bar(frame: &mut Frame, area: Rect, view: &ServeView, theme: &Theme) {
     let k = &view.keys;
@@ -75,9 +85,11 @@ fn key_bar(frame: &mut Frame, area: Rect, view: &ServeView, theme: &Theme) {
         ),
         (first(&k.handout), "handout"),
     ];
+    // Quitting stops the server: the key bar says so (Ctrl-C too, in the
+    // help).
     let fixed = [
-        (first(&k.quit), "quit"),
-        ("Ctrl-C".to_string(), "stop the server"),
+        (first(&k.quit), "stop the server"),
+        (first(&k.help), "help"),
     ];
     let mut spans = vec![Span::raw(" ")];
     let mut used = 1;
@@ -102,8 +114,8 @@ fn key_bar(frame: &mut Frame, area: Rect, view: &ServeView, theme: &Theme) {
         items.pop();
     }
     if used + len(&items) <= area.width as usize {
-        let (quit, stop) = (&fixed[0], &fixed[1]);
-        for (key, does) in std::iter::once(quit).chain(items.iter()).chain([stop]) {
+        let [quit, help] = &fixed;
+        for (key, does) in std::iter::once(quit).chain(items.iter()).chain([help]) {
             spans.push(Span::styled(key.clone(), theme.key));
             spans.push(Span::styled(format!(" {does}   "), theme.muted));
         }
