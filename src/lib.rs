@@ -34,6 +34,14 @@
 //! Events flow one way: engine → consumers (the TUI, headless output, the
 //! tests).
 
+/// mimalloc rather than the system allocator: every call the engine makes
+/// produces an event of a dozen small strings, and with glibc's malloc the
+/// allocations were the largest user-space cost of a lesson (see
+/// docs/performance.md). Declared here, in the library, so the binary, the
+/// tests and the benchmarks all run on the same allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 pub mod cli;
 pub mod config;
 pub mod engine;

@@ -94,24 +94,13 @@ pub enum Reply {
 /// `kernel`: observe the kernel after each call (TCP_INFO, the tables).
 pub async fn run(name: String, mut jobs: mpsc::UnboundedReceiver<Job>, kernel: bool) {
     let mut socks: HashMap<String, Sock> = HashMap::new();
-    // The last peer each TCP socket had: after the peer's FIN a socket may
-    // no longer report one (getpeername fails once it is CLOSE), but close
-    // still needs it to find the connection the kernel keeps.
-    let mut peers: HashMap<String, String> = HashMap::new();
+    // One receive buffer for the actor's whole life, grown to the largest
+    // size a lesson asks for.
+    let mut scratch = Vec::new();
     while let Some(job) = jobs.recv().await {
-        let mut event = perform(&name, &mut socks, &job, kernel).await;
+        let mut event = perform(&name, &mut socks, &job, kernel, &mut scratch).await;
         // When the call returned, before the kernel is observed.
         let returned = Instant::now();
-        let named = match &job.op {
-            Op::Accept { new } => new.clone(),
-            _ => job.sock.clone(),
-        };
-        if event.call == Call::Close && event.peer.is_none() {
-            event.peer = peers.get(&named).cloned();
-        }
-        if let Some(p) = socks.get(&named).and_then(Sock::peer_addr) {
-            peers.insert(named, addr_text(p));
-        }
         if kernel {
             observe(&socks, &job, &mut event).await;
         }
@@ -192,6 +181,7 @@ async fn perform(
     socks: &mut HashMap<String, Sock>,
     job: &Job,
     observe_kernel: bool,
+    scratch: &mut Vec<u8>,
 ) -> Event {
     if let Op::Socket(proto) = job.op {
         let mut ev = blank(actor, job, proto, None);
@@ -315,11 +305,14 @@ async fn perform(
             ev.args = format!("{fd}, {max}{}", flags_arg(*dontwait));
             waiting_args = ev.args.clone();
             let mut on_wait = || notify(waiting_args.clone(), &mut waited_at);
-            match sock.recv(*max, &mut on_wait, !dontwait).await {
-                Ok(buf) => {
-                    ev.bytes = Some(buf.len());
-                    ev.data = Some(preview::preview(&buf));
-                    if buf.is_empty() {
+            match sock
+                .recv_into(sized(scratch, *max), &mut on_wait, !dontwait)
+                .await
+            {
+                Ok(n) => {
+                    ev.bytes = Some(n);
+                    ev.data = Some(preview::preview(&scratch[..n]));
+                    if n == 0 {
                         ev.flags.push("EOF".into());
                     }
                 }
@@ -343,10 +336,13 @@ async fn perform(
             ev.args = format!("{fd}, {max}{}", flags_arg(*dontwait));
             waiting_args = ev.args.clone();
             let mut on_wait = || notify(waiting_args.clone(), &mut waited_at);
-            match sock.recv_from(*max, &mut on_wait, !dontwait).await {
-                Ok((buf, from, truncated)) => {
-                    ev.bytes = Some(buf.len());
-                    ev.data = Some(preview::preview(&buf));
+            match sock
+                .recv_from(sized(scratch, *max), &mut on_wait, !dontwait)
+                .await
+            {
+                Ok((n, from, truncated)) => {
+                    ev.bytes = Some(n);
+                    ev.data = Some(preview::preview(&scratch[..n]));
                     ev.peer = Some(addr_text(from));
                     if truncated {
                         // recvmsg's msg_flags: the datagram was longer than
@@ -376,6 +372,15 @@ async fn perform(
         ev.peer = peer_before;
     }
     ev
+}
+
+/// `scratch` as a buffer of exactly `max` bytes: the size the lesson passes
+/// to recv, which decides how much the kernel hands over.
+fn sized(scratch: &mut Vec<u8>, max: usize) -> &mut [u8] {
+    if scratch.len() < max {
+        scratch.resize(max, 0);
+    }
+    &mut scratch[..max]
 }
 
 /// The flags argument as C would write it, when it is not 0.

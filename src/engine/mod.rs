@@ -133,30 +133,15 @@ impl Engine {
         config: EngineConfig,
         observers: Observers,
     ) -> Engine {
-        let lesson = lesson.into();
         let (controls, control_rx) = mpsc::unbounded_channel();
         let (msg_tx, msgs) = mpsc::unbounded_channel();
-        // Opened here, before the first step, so the consumer knows at once
-        // whether packets will be captured.
-        let (capture, status) = if config.capture {
-            match Capture::open() {
-                Ok(c) => (Some(c), CaptureStatus::Running),
-                Err(status) => (None, status),
-            }
-        } else {
-            (None, CaptureStatus::Disabled)
-        };
-        let wire = Wire::new(status);
+        let (capture, wire) = open_capture(config.capture);
         let run_wire = wire.clone();
+        let gate = stepper::Gate::new(config.pace, control_rx);
+        let run = Run::new(lesson.into(), config, Out::Send(msg_tx), capture, run_wire, observers);
         let mut task = JoinSet::new();
         task.spawn(async move {
-            let gate = stepper::Gate::new(config.pace, control_rx);
-            let mut run = Run::new(lesson, config, msg_tx, capture, run_wire, observers);
-            match run.drive(gate).await {
-                Ok(true) => run.emit(EngineMsg::Finished),
-                Ok(false) => {}
-                Err(e) => run.emit(EngineMsg::Failed(e)),
-            }
+            run.finish(gate).await;
         });
         Engine {
             controls,
@@ -227,24 +212,39 @@ pub async fn run_to_end_observed(
     config: EngineConfig,
     observers: Observers,
 ) -> (Vec<EngineMsg>, Wire) {
-    let mut engine = Engine::start_observed(
-        lesson,
-        EngineConfig {
-            pace: Pace::RunToEnd,
-            ..config
-        },
+    // Nobody steers a run to the end, so it needs no task of its own and no
+    // channel for its messages: it runs in the caller's task and keeps them.
+    let config = EngineConfig {
+        pace: Pace::RunToEnd,
+        ..config
+    };
+    let (capture, wire) = open_capture(config.capture);
+    let (_no_controls, control_rx) = mpsc::unbounded_channel();
+    let gate = stepper::Gate::new(config.pace, control_rx);
+    let run = Run::new(
+        lesson.into(),
+        config,
+        Out::Keep(Vec::new()),
+        capture,
+        wire.clone(),
         observers,
     );
-    let wire = engine.wire();
-    let mut out = Vec::new();
-    while let Some(m) = engine.next().await {
-        let last = matches!(m, EngineMsg::Finished | EngineMsg::Failed(_));
-        out.push(m);
-        if last {
-            break;
+    (run.finish(gate).await, wire)
+}
+
+/// The packet socket for a run, when `capture` is asked for and allowed,
+/// and the run's [`Wire`], which says whether packets will be captured.
+/// Opened before the first step, so the consumer knows at once.
+fn open_capture(capture: bool) -> (Option<Capture>, Wire) {
+    let (capture, status) = if capture {
+        match Capture::open() {
+            Ok(c) => (Some(c), CaptureStatus::Running),
+            Err(status) => (None, status),
         }
-    }
-    (out, wire)
+    } else {
+        (None, CaptureStatus::Disabled)
+    };
+    (capture, Wire::new(status))
 }
 
 /// The events of a run, without the waiting notices.
@@ -272,18 +272,47 @@ struct Link {
     replies: mpsc::UnboundedReceiver<Reply>,
 }
 
+/// The last local address of each `actor:sock`. A lesson has a handful of
+/// sockets, and this is read and written on every call: a short list that
+/// is searched by name costs less than hashing two strings each time.
+#[derive(Default)]
+struct Addresses(Vec<(String, String, SocketAddr)>);
+
+impl Addresses {
+    fn get(&self, actor: &str, sock: &str) -> Option<SocketAddr> {
+        self.0
+            .iter()
+            .find(|(a, s, _)| a == actor && s == sock)
+            .map(|&(_, _, addr)| addr)
+    }
+
+    fn set(&mut self, actor: &str, sock: &str, addr: SocketAddr) {
+        match self.0.iter_mut().find(|(a, s, _)| a == actor && s == sock) {
+            Some(entry) => entry.2 = addr,
+            None => self.0.push((actor.to_string(), sock.to_string(), addr)),
+        }
+    }
+}
+
+/// Where a run's messages go: to an [`Engine`]'s consumer as they happen, or
+/// kept for [`run_to_end_observed`] to return at the end.
+enum Out {
+    Send(mpsc::UnboundedSender<EngineMsg>),
+    Keep(Vec<EngineMsg>),
+}
+
 /// The orchestrator's state for one run.
 struct Run {
     lesson: Arc<Lesson>,
     config: EngineConfig,
-    out: mpsc::UnboundedSender<EngineMsg>,
+    out: Out,
     started: Instant,
     seq: u64,
     actors: HashMap<String, Link>,
     tasks: JoinSet<()>,
     /// The address each `actor:sock` had when last seen, kept after close so a
     /// later step can aim at a port nobody holds any more.
-    addrs: HashMap<(String, String), SocketAddr>,
+    addrs: Addresses,
     pending: HashMap<String, Pending>,
     /// The packet socket, while capture runs.
     capture: Option<Capture>,
@@ -304,7 +333,7 @@ impl Run {
     fn new(
         lesson: Arc<Lesson>,
         config: EngineConfig,
-        out: mpsc::UnboundedSender<EngineMsg>,
+        out: Out,
         capture: Option<Capture>,
         wire: Wire,
         observers: Observers,
@@ -332,7 +361,7 @@ impl Run {
             seq: 0,
             actors,
             tasks,
-            addrs: HashMap::new(),
+            addrs: Addresses::default(),
             pending: HashMap::new(),
             capture,
             tracker: Tracker::new(
@@ -349,10 +378,29 @@ impl Run {
         }
     }
 
-    fn emit(&self, msg: EngineMsg) {
-        // A consumer that went away just stops listening; the run is dropped
-        // with the Engine.
-        let _ = self.out.send(msg);
+    fn emit(&mut self, msg: EngineMsg) {
+        match &mut self.out {
+            // A consumer that went away just stops listening; the run is
+            // dropped with the Engine.
+            Out::Send(tx) => {
+                let _ = tx.send(msg);
+            }
+            Out::Keep(msgs) => msgs.push(msg),
+        }
+    }
+
+    /// Run the lesson, end with `Finished` or `Failed`, and give back the
+    /// messages kept (none when they were sent as they happened).
+    async fn finish(mut self, gate: stepper::Gate) -> Vec<EngineMsg> {
+        match self.drive(gate).await {
+            Ok(true) => self.emit(EngineMsg::Finished),
+            Ok(false) => {}
+            Err(e) => self.emit(EngineMsg::Failed(e)),
+        }
+        match self.out {
+            Out::Keep(msgs) => msgs,
+            Out::Send(_) => Vec::new(),
+        }
     }
 
     fn since_start(&self, at: Instant) -> u64 {
@@ -477,10 +525,17 @@ impl Run {
         let gone = || EngineError::ActorGone(actor.to_string());
         loop {
             let link = self.actors.get_mut(actor).ok_or_else(gone)?;
-            let reply = tokio::time::timeout(STALL_AFTER, link.replies.recv())
-                .await
-                .map_err(|_| stalled())?
-                .ok_or_else(gone)?;
+            // The stall timer is armed only when the reply is not already in.
+            let reply = match link.replies.try_recv() {
+                Ok(reply) => reply,
+                Err(mpsc::error::TryRecvError::Disconnected) => return Err(gone()),
+                Err(mpsc::error::TryRecvError::Empty) => {
+                    tokio::time::timeout(STALL_AFTER, link.replies.recv())
+                        .await
+                        .map_err(|_| stalled())?
+                        .ok_or_else(gone)?
+                }
+            };
             if let Reply::Done { event, at } = reply {
                 self.record(p.step - 1, *event, at);
                 return Ok(());
@@ -493,17 +548,20 @@ impl Run {
         self.seq += 1;
         event.seq = self.seq;
         event.t_us = self.since_start(at);
-        let step = &self.lesson.steps[index];
+        let lesson = Arc::clone(&self.lesson);
+        let step = &lesson.steps[index];
         if let Some(local) = event.local.as_deref().and_then(|l| l.parse().ok()) {
             let name = match (&step.new, event.call) {
-                (Some(new), Call::Accept) => new.clone(),
-                _ => step.sock.clone(),
+                (Some(new), Call::Accept) => new,
+                _ => &step.sock,
             };
-            self.addrs.insert((step.actor.clone(), name), local);
+            self.addrs.set(&step.actor, name, local);
         }
         self.observe(index, &mut event);
-        self.last_result = Some(event.result.clone());
-        event.checks = expect::check(&self.lesson.steps[index].expect, &event);
+        if step.until.is_some() {
+            self.last_result = Some(event.result.clone());
+        }
+        event.checks = expect::check(&step.expect, &event);
         event.segments = self.captured_for(&event);
         self.emit(EngineMsg::Event(Box::new(event)));
     }
@@ -663,10 +721,7 @@ impl Run {
                 .map_err(|_| unresolved());
         }
         let (actor, sock) = spec.split_once(':').ok_or_else(unresolved)?;
-        self.addrs
-            .get(&(actor.to_string(), sock.to_string()))
-            .copied()
-            .ok_or_else(unresolved)
+        self.addrs.get(actor, sock).ok_or_else(unresolved)
     }
 
     fn resolve(&self, n: usize, step: &Step) -> Result<Op, EngineError> {

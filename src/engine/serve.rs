@@ -443,16 +443,17 @@ async fn serve_udp(emit: Emitter, sock: Sock, max_peers: usize, mut stop: onesho
         lanes.insert(from, l.clone());
         l
     };
+    let mut datagram = vec![0u8; UDP_READ_MAX];
     loop {
         let args = format!("{fd}, {UDP_READ_MAX}");
         let received = tokio::select! {
             _ = &mut stop => break,
             r = watched(&emit, "server", (Call::Recvfrom, "listener", fd, &args),
-                async { sock.recv_from(UDP_READ_MAX, &mut || {}, true).await }) => r,
+                async { sock.recv_from(&mut datagram, &mut || {}, true).await }) => r,
         };
         let at = Instant::now();
         let (r, waited) = received;
-        let (buf, from, truncated) = match r {
+        let (n, from, truncated) = match r {
             Ok(x) => x,
             Err(e) => {
                 // An ICMP error from an earlier reply (ECONNREFUSED: the
@@ -467,6 +468,7 @@ async fn serve_udp(emit: Emitter, sock: Sock, max_peers: usize, mut stop: onesho
                 continue;
             }
         };
+        let buf = &datagram[..n];
         let actor = lane(&mut lanes, from);
         let mut ev = event(&actor, Call::Recvfrom, "listener", Proto::Udp, Some(fd));
         ev.args = args;
@@ -474,7 +476,7 @@ async fn serve_udp(emit: Emitter, sock: Sock, max_peers: usize, mut stop: onesho
         ev.local.clone_from(&local);
         ev.peer = Some(from.to_string());
         ev.bytes = Some(buf.len());
-        ev.data = Some(preview::preview(&buf));
+        ev.data = Some(preview::preview(buf));
         if truncated {
             ev.flags.push("MSG_TRUNC".into());
         }
@@ -482,14 +484,14 @@ async fn serve_udp(emit: Emitter, sock: Sock, max_peers: usize, mut stop: onesho
 
         let args = format!(
             "{fd}, \"{}\", {}, {from}",
-            preview::preview(&buf),
+            preview::preview(buf),
             buf.len()
         );
         let (r, waited) = watched(
             &emit,
             &actor,
             (Call::Sendto, "listener", fd, &args),
-            async { sock.send_to(&buf, from, &mut || {}).await },
+            async { sock.send_to(buf, from, &mut || {}).await },
         )
         .await;
         let at = Instant::now();

@@ -9,6 +9,7 @@
 //! Nothing here polls in a loop.
 
 use super::event::Proto;
+use futures::FutureExt;
 use socket2::{Domain, SockAddr, Socket, Type};
 use std::io::{self, Read};
 use std::net::{Shutdown, SocketAddr};
@@ -33,16 +34,26 @@ pub struct Sock {
     io: tokio::sync::OnceCell<AsyncFd<crate::sys::Watch>>,
     socket: Socket,
     proto: Proto,
-    /// The addresses getsockname/getpeername last reported. Only bind,
-    /// connect and sendto can change them, and those clear this, so the
-    /// engine asks the kernel again exactly when the answer can differ.
-    known: Mutex<Option<Known>>,
+    /// The addresses getsockname/getpeername last reported, or what a call
+    /// itself told us (accept4 returns the peer; a fresh socket has neither).
+    /// A call that can change an address marks it unknown, and the next look-up
+    /// asks the kernel: one syscall exactly when the answer can differ.
+    known: Mutex<Known>,
+}
+
+/// One address as far as the engine knows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Addr {
+    /// Changed since it was last read: ask the kernel.
+    Ask,
+    /// What the kernel last said (`None`: no address).
+    Is(Option<SocketAddr>),
 }
 
 #[derive(Debug, Clone, Copy)]
 struct Known {
-    local: Option<SocketAddr>,
-    peer: Option<SocketAddr>,
+    local: Addr,
+    peer: Addr,
 }
 
 /// Called once, the first time a call finds it has to wait.
@@ -61,16 +72,17 @@ impl Sock {
             Proto::Udp => Type::DGRAM,
         };
         let socket = Socket::new(Domain::IPV4, ty.nonblocking().cloexec(), None)?;
-        Sock::register(socket, proto)
+        // socket(2) makes a socket with no local address and no peer.
+        Ok(Sock::new(socket, proto, Addr::Is(None), Addr::Is(None)))
     }
 
-    fn register(socket: Socket, proto: Proto) -> io::Result<Sock> {
-        Ok(Sock {
+    fn new(socket: Socket, proto: Proto, local: Addr, peer: Addr) -> Sock {
+        Sock {
             io: tokio::sync::OnceCell::new(),
             socket,
             proto,
-            known: Mutex::new(None),
-        })
+            known: Mutex::new(Known { local, peer }),
+        }
     }
 
     /// The reactor registration, made on first use.
@@ -95,40 +107,56 @@ impl Sock {
 
     /// The socket's local address (getsockname(2)): `None` while it has none.
     pub fn local_addr(&self) -> Option<SocketAddr> {
-        self.known().local
-    }
-
-    /// The connected peer's address (getpeername(2)): `None` while unconnected.
-    pub fn peer_addr(&self) -> Option<SocketAddr> {
-        self.known().peer
-    }
-
-    fn known(&self) -> Known {
-        let mut known = self.known.lock().unwrap_or_else(|e| e.into_inner());
-        *known.get_or_insert_with(|| {
+        let mut known = self.known();
+        if known.local == Addr::Ask {
             let local = self
-                .socket()
+                .socket
                 .local_addr()
                 .ok()
                 .and_then(|a| a.as_socket())
                 // An unbound socket reports 0.0.0.0:0; that is "no address yet".
                 .filter(|a| a.port() != 0 || !a.ip().is_unspecified());
-            let peer = self.socket().peer_addr().ok().and_then(|a| a.as_socket());
-            Known { local, peer }
-        })
+            known.local = Addr::Is(local);
+        }
+        match known.local {
+            Addr::Is(a) => a,
+            Addr::Ask => unreachable!("just read"),
+        }
     }
 
-    /// Forget the addresses: the next look-up asks the kernel.
-    fn addresses_may_change(&self) {
-        *self.known.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    /// The connected peer's address (getpeername(2)): `None` while unconnected.
+    pub fn peer_addr(&self) -> Option<SocketAddr> {
+        let mut known = self.known();
+        if known.peer == Addr::Ask {
+            let peer = self.socket.peer_addr().ok().and_then(|a| a.as_socket());
+            known.peer = Addr::Is(peer);
+        }
+        match known.peer {
+            Addr::Is(a) => a,
+            Addr::Ask => unreachable!("just read"),
+        }
+    }
+
+    fn known(&self) -> std::sync::MutexGuard<'_, Known> {
+        self.known.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The kernel may have given the socket a local address of its own (an
+    /// unbound socket is bound automatically by listen, connect and sendto).
+    fn local_may_change(&self) {
+        let mut known = self.known();
+        if known.local == Addr::Is(None) {
+            known.local = Addr::Ask;
+        }
     }
 
     pub fn bind(&self, addr: SocketAddr) -> io::Result<()> {
-        self.addresses_may_change();
+        self.known().local = Addr::Ask;
         self.socket().bind(&SockAddr::from(addr))
     }
 
     pub fn listen(&self, backlog: i32) -> io::Result<()> {
+        self.local_may_change();
         self.socket().listen(backlog)
     }
 
@@ -142,7 +170,8 @@ impl Sock {
         let peer = addr
             .as_socket()
             .ok_or_else(|| io::Error::from_raw_os_error(libc::EAFNOSUPPORT))?;
-        Ok((Sock::register(socket, self.proto)?, peer))
+        // accept4 reported the peer; the local address is the kernel's to say.
+        Ok((Sock::new(socket, self.proto, Addr::Ask, Addr::Is(Some(peer))), peer))
     }
 
     /// connect(2). For TCP a non-blocking connect answers EINPROGRESS while the
@@ -150,7 +179,10 @@ impl Sock {
     /// SO_ERROR, as every event-driven program does. For UDP it only records
     /// the default destination and returns at once.
     pub async fn connect(&self, addr: SocketAddr, on_wait: OnWait<'_>) -> io::Result<()> {
-        self.addresses_may_change();
+        *self.known() = Known {
+            local: Addr::Ask,
+            peer: Addr::Ask,
+        };
         match self.socket().connect(&SockAddr::from(addr)) {
             Ok(()) => Ok(()),
             Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
@@ -162,7 +194,10 @@ impl Sock {
                     if let Some(err) = self.socket().take_error()? {
                         return Err(err);
                     }
-                    if self.socket().peer_addr().is_ok() {
+                    // getpeername answers only once the handshake is done,
+                    // and its answer is the peer the screen shows.
+                    if let Ok(peer) = self.socket().peer_addr() {
+                        self.known().peer = Addr::Is(peer.as_socket());
                         return Ok(());
                     }
                 }
@@ -185,11 +220,21 @@ impl Sock {
     /// answered with EAGAIN at once.
     pub async fn recv(&self, max: usize, on_wait: OnWait<'_>, wait: bool) -> io::Result<Vec<u8>> {
         let mut buf = vec![0u8; max];
-        let n = self
-            .retry_if(wait, Interest::READABLE, on_wait, |mut s| s.read(&mut buf))
-            .await?;
+        let n = self.recv_into(&mut buf, on_wait, wait).await?;
         buf.truncate(n);
         Ok(buf)
+    }
+
+    /// [`Sock::recv`] into the caller's buffer (its length is the size asked
+    /// for), so a lesson's actor reuses one buffer for every call.
+    pub async fn recv_into(
+        &self,
+        buf: &mut [u8],
+        on_wait: OnWait<'_>,
+        wait: bool,
+    ) -> io::Result<usize> {
+        self.retry_if(wait, Interest::READABLE, on_wait, |mut s| s.read(buf))
+            .await
     }
 
     /// sendto(2): one datagram to `addr`.
@@ -200,36 +245,33 @@ impl Sock {
         on_wait: OnWait<'_>,
     ) -> io::Result<usize> {
         // An unbound UDP socket gets its port from the kernel on first send.
-        self.addresses_may_change();
+        self.local_may_change();
         let to = SockAddr::from(addr);
         self.retry(Interest::WRITABLE, on_wait, |s| s.send_to(data, &to))
             .await
     }
 
-    /// recvfrom(2): one datagram, or as much of it as fits in `max` bytes (a
-    /// datagram's excess is discarded by the kernel). Made with recvmsg(2),
+    /// recvfrom(2): one datagram, or as much of it as fits in `buf` (a
+    /// datagram's excess is discarded by the kernel); the byte count, the
+    /// sender, and whether the datagram was cut. Made with recvmsg(2),
     /// the same call with one buffer, because only recvmsg reports
     /// MSG_TRUNC: the third value says the datagram did not fit.
     pub async fn recv_from(
         &self,
-        max: usize,
+        buf: &mut [u8],
         on_wait: OnWait<'_>,
         wait: bool,
-    ) -> io::Result<(Vec<u8>, SocketAddr, bool)> {
-        let mut buf = vec![0u8; max];
+    ) -> io::Result<(usize, SocketAddr, bool)> {
         let (n, flags, from) = self
             .retry_if(wait, Interest::READABLE, on_wait, |s| {
-                let mut bufs = [socket2::MaybeUninitSlice::new(crate::sys::as_uninit(
-                    &mut buf,
-                ))];
+                let mut bufs = [socket2::MaybeUninitSlice::new(crate::sys::as_uninit(buf))];
                 s.recv_from_vectored(&mut bufs)
             })
             .await?;
-        buf.truncate(n);
         let from = from
             .as_socket()
             .ok_or_else(|| io::Error::from_raw_os_error(libc::EAFNOSUPPORT))?;
-        Ok((buf, from, flags.is_truncated()))
+        Ok((n, from, flags.is_truncated()))
     }
 
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
@@ -267,8 +309,20 @@ impl Sock {
         on_wait: OnWait<'_>,
         mut op: impl FnMut(&Socket) -> io::Result<T>,
     ) -> io::Result<T> {
+        // Readiness the reactor still holds from an earlier call is stale once
+        // the kernel says EAGAIN; taken before the try, as tokio's own
+        // `try_io` does, so clearing it cannot lose an event that comes after.
+        let held = match self.io.get() {
+            Some(io) => io.ready(interest).now_or_never().transpose()?,
+            None => None,
+        };
         match op(self.socket()) {
-            Err(e) if would_block(&e) => on_wait(),
+            Err(e) if would_block(&e) => {
+                if let Some(mut stale) = held {
+                    stale.clear_ready();
+                }
+                on_wait();
+            }
             other => return other,
         }
         loop {
