@@ -11,11 +11,10 @@ use super::preview;
 use super::sock::Sock;
 use crate::kernel;
 use crate::lesson::{ShutdownHow, SockOpt};
-use std::collections::HashMap;
 use std::io;
 use std::net::{Shutdown, SocketAddr};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::sync::mpsc;
 
 /// A step's call with every address resolved to a real one.
 #[derive(Debug, Clone)]
@@ -67,47 +66,90 @@ pub struct Job {
     pub step: usize,
     pub sock: String,
     pub op: Op,
-    pub reply: mpsc::UnboundedSender<Reply>,
 }
 
-/// What the actor reports about a job.
+/// The kernel said the call must wait (EAGAIN or EINPROGRESS): what the
+/// screen shows of it at that moment.
 #[derive(Debug)]
-pub enum Reply {
-    /// The kernel said the call must wait (EAGAIN or EINPROGRESS).
-    Waiting {
-        fd: Option<i32>,
-        args: String,
-        at: Instant,
-        /// The socket's local address at that moment.
-        local: Option<SocketAddr>,
-        /// Where a waiting connect is going.
-        peer: Option<SocketAddr>,
-        /// TCP: the kernel's state at that moment.
-        tcp_state: Option<String>,
-    },
-    /// The call returned; `at` is when.
-    Done { event: Box<Event>, at: Instant },
+pub struct WaitNotice {
+    pub fd: Option<i32>,
+    pub args: String,
+    pub at: Instant,
+    /// The socket's local address at that moment.
+    pub local: Option<SocketAddr>,
+    /// Where a waiting connect is going.
+    pub peer: Option<SocketAddr>,
+    /// TCP: the kernel's state at that moment.
+    pub tcp_state: Option<String>,
 }
 
-/// The actor's task: run jobs until the orchestrator hangs up. Sockets still
-/// open when it ends are closed by their `Drop`.
-/// `kernel`: observe the kernel after each call (TCP_INFO, the tables).
-pub async fn run(name: String, mut jobs: mpsc::UnboundedReceiver<Job>, kernel: bool) {
-    let mut socks: HashMap<String, Sock> = HashMap::new();
-    // One receive buffer for the actor's whole life, grown to the largest
-    // size a lesson asks for.
-    let mut scratch = Vec::new();
-    while let Some(job) = jobs.recv().await {
-        let mut event = perform(&name, &mut socks, &job, kernel, &mut scratch).await;
-        // When the call returned, before the kernel is observed.
+/// Where an actor leaves the notice of a call that has to wait, for the
+/// orchestrator to pick up while the call goes on waiting.
+pub type WaitSlot = Arc<Mutex<Option<WaitNotice>>>;
+
+/// An actor's open sockets by the lesson's names for them. An actor holds
+/// one to three, and one is looked up on every call: a short list searched
+/// by name costs less than hashing the name.
+#[derive(Default)]
+struct Socks(Vec<(String, Sock)>);
+
+impl Socks {
+    fn get(&self, name: &str) -> Option<&Sock> {
+        self.0.iter().find(|(n, _)| n == name).map(|(_, s)| s)
+    }
+
+    /// Hold `sock` as `name`; a socket already held under that name (a
+    /// lesson that reuses a name without closing) is dropped, which closes it.
+    fn insert(&mut self, name: String, sock: Sock) {
+        self.remove(&name);
+        self.0.push((name, sock));
+    }
+
+    fn remove(&mut self, name: &str) -> Option<Sock> {
+        let at = self.0.iter().position(|(n, _)| n == name)?;
+        Some(self.0.swap_remove(at).1)
+    }
+}
+
+/// One endpoint of the lesson: its sockets, and nothing else. The
+/// orchestrator lends the actor to one call at a time (see [`Actor::call`]);
+/// sockets still open when the actor is dropped are closed by their `Drop`.
+pub struct Actor {
+    name: String,
+    socks: Socks,
+    /// One receive buffer for the actor's whole life, grown to the largest
+    /// size a lesson asks for.
+    scratch: Vec<u8>,
+    /// Observe the kernel after each call (TCP_INFO, the tables).
+    kernel: bool,
+    waiting: WaitSlot,
+}
+
+impl Actor {
+    /// A new endpoint, and the slot where it will say that a call waits.
+    pub fn new(name: String, kernel: bool) -> (Actor, WaitSlot) {
+        let waiting = WaitSlot::default();
+        let actor = Actor {
+            name,
+            socks: Socks::default(),
+            scratch: Vec::new(),
+            kernel,
+            waiting: Arc::clone(&waiting),
+        };
+        (actor, waiting)
+    }
+
+    /// Make `job`'s call, then observe the kernel. Returns the event and when
+    /// the call returned (before the kernel was observed). If the kernel says
+    /// the call must wait, a [`WaitNotice`] is left in the actor's slot at
+    /// that moment, during the future's first poll.
+    pub async fn call(&mut self, job: Job) -> (Box<Event>, Instant) {
+        let mut event = perform(self, &job).await;
         let returned = Instant::now();
-        if kernel {
-            observe(&socks, &job, &mut event).await;
+        if self.kernel {
+            observe(&self.socks, &job, &mut event).await;
         }
-        let _ = job.reply.send(Reply::Done {
-            event: Box::new(event),
-            at: returned,
-        });
+        (event, returned)
     }
 }
 
@@ -123,18 +165,21 @@ fn quoted(data: &[u8]) -> String {
 }
 
 /// A blank event for `job`, to be filled in by `perform`.
-fn blank(actor: &str, job: &Job, proto: Proto, fd: Option<i32>) -> Event {
-    Event {
-        step: job.step,
-        ..Event::new(actor, job.op.call(), &job.sock, proto, fd)
-    }
+///
+/// Boxed from the start: an event is several hundred bytes, and it travels
+/// from here through the orchestrator to the consumer; a box moves as a
+/// pointer.
+fn blank(actor: &str, job: &Job, proto: Proto, fd: Option<i32>) -> Box<Event> {
+    let mut ev = Box::new(Event::new(actor, job.op.call(), &job.sock, proto, fd));
+    ev.step = job.step;
+    ev
 }
 
 /// Read the kernel's view of the socket the call acted on, right after the
 /// call (this actor holds the fd, so nothing can happen to the socket in
 /// between). After close, the fd is gone: the connection is looked up in
 /// /proc/net/tcp by the addresses it had.
-async fn observe(socks: &HashMap<String, Sock>, job: &Job, event: &mut Event) {
+async fn observe(socks: &Socks, job: &Job, event: &mut Event) {
     let (state, observed) = if event.call == Call::Close {
         if event.proto != Proto::Tcp {
             return;
@@ -176,13 +221,15 @@ fn record_addrs(event: &mut Event, sock: &Sock) {
     }
 }
 
-async fn perform(
-    actor: &str,
-    socks: &mut HashMap<String, Sock>,
-    job: &Job,
-    observe_kernel: bool,
-    scratch: &mut Vec<u8>,
-) -> Event {
+async fn perform(me: &mut Actor, job: &Job) -> Box<Event> {
+    let Actor {
+        name: actor,
+        socks,
+        scratch,
+        kernel: observe_kernel,
+        waiting,
+    } = me;
+    let (actor, observe_kernel) = (actor.as_str(), *observe_kernel);
     if let Op::Socket(proto) = job.op {
         let mut ev = blank(actor, job, proto, None);
         ev.args = format!("AF_INET, {}, 0", proto_c(proto));
@@ -220,7 +267,6 @@ async fn perform(
     };
     let fd = sock.fd();
     let mut ev = blank(actor, job, sock.proto(), Some(fd));
-    let started = Instant::now();
     let mut waited_at: Option<Instant> = None;
     let waiting_args;
     // Tell the orchestrator the moment the kernel says "not yet".
@@ -231,7 +277,7 @@ async fn perform(
             Proto::Tcp if observe_kernel => kernel::observe_fd(sock.socket(), Proto::Tcp).0,
             _ => None,
         };
-        let _ = job.reply.send(Reply::Waiting {
+        *waiting.lock().unwrap_or_else(|e| e.into_inner()) = Some(WaitNotice {
             fd: Some(fd),
             args,
             at,
@@ -277,7 +323,7 @@ async fn perform(
                 }
                 Err(e) => ev.fail(&e),
             }
-            ev.waited_us = waited_for(waited_at, started);
+            ev.waited_us = waited_for(waited_at);
             return ev;
         }
         Op::Connect(addr) => {
@@ -365,7 +411,7 @@ async fn perform(
             }
         }
     }
-    ev.waited_us = waited_for(waited_at, started);
+    ev.waited_us = waited_for(waited_at);
     let peer_before = ev.peer.take();
     record_addrs(&mut ev, sock);
     if ev.peer.is_none() {
@@ -388,8 +434,11 @@ fn flags_arg(dontwait: bool) -> &'static str {
     if dontwait { ", MSG_DONTWAIT" } else { "" }
 }
 
-fn waited_for(waited_at: Option<Instant>, started: Instant) -> Option<u64> {
-    waited_at.map(|_| duration_us(started.elapsed()))
+/// From the moment the kernel said the call must wait until it returned.
+/// (Not from the start of the call: the clock is read only for calls that
+/// wait, and the try that met EAGAIN took a microsecond or less.)
+fn waited_for(waited_at: Option<Instant>) -> Option<u64> {
+    waited_at.map(|at| duration_us(at.elapsed()))
 }
 
 pub fn duration_us(d: Duration) -> u64 {
@@ -399,7 +448,7 @@ pub fn duration_us(d: Duration) -> u64 {
 /// A step that names a socket the actor does not hold. Lesson validation
 /// rules this out for well-formed lessons; report it as EBADF, which is what
 /// the kernel would say for a closed fd.
-fn missing(actor: &str, job: &Job) -> Event {
+fn missing(actor: &str, job: &Job) -> Box<Event> {
     let mut ev = blank(actor, job, Proto::Tcp, None);
     ev.args = format!("<{}: not open>", job.sock);
     ev.fail(&io::Error::from_raw_os_error(libc::EBADF));

@@ -167,7 +167,8 @@ pub struct Event {
     pub explain: Option<String>,
     /// The call's arguments as C would write them, e.g. `3, 8` for listen.
     pub args: String,
-    /// How long the call waited for a peer, when it had to wait.
+    /// How long the call waited for a peer, when it had to wait: from the
+    /// kernel's EAGAIN (or EINPROGRESS) until the call returned.
     pub waited_us: Option<u64>,
     /// Extra facts the kernel reported with the result (e.g. `MSG_TRUNC`).
     pub flags: Vec<String>,
@@ -287,22 +288,31 @@ pub struct Waiting {
 pub fn addr_text(addr: SocketAddr) -> String {
     match addr {
         SocketAddr::V4(v4) => {
-            let mut s = String::with_capacity(21);
+            // Written into a buffer on the stack, then copied into a string
+            // of exactly the right size: one allocation, no pushes.
+            let mut buf = [0u8; 21];
+            let mut len = 0;
             for (i, octet) in v4.ip().octets().into_iter().enumerate() {
                 if i > 0 {
-                    s.push('.');
+                    buf[len] = b'.';
+                    len += 1;
                 }
-                push_decimal(&mut s, u16::from(octet));
+                len += write_decimal(&mut buf[len..], u16::from(octet));
             }
-            s.push(':');
-            push_decimal(&mut s, v4.port());
-            s
+            buf[len] = b':';
+            len += 1;
+            len += write_decimal(&mut buf[len..], v4.port());
+            // Only ASCII digits, dots and a colon were written.
+            std::str::from_utf8(&buf[..len])
+                .unwrap_or_default()
+                .to_owned()
         }
         SocketAddr::V6(_) => addr.to_string(),
     }
 }
 
-fn push_decimal(s: &mut String, mut n: u16) {
+/// `n` in decimal at the start of `out`; returns how many digits it took.
+fn write_decimal(out: &mut [u8], mut n: u16) -> usize {
     let mut digits = [0u8; 5];
     let mut at = digits.len();
     loop {
@@ -313,9 +323,9 @@ fn push_decimal(s: &mut String, mut n: u16) {
             break;
         }
     }
-    for &d in &digits[at..] {
-        s.push(char::from(d));
-    }
+    let len = digits.len() - at;
+    out[..len].copy_from_slice(&digits[at..]);
+    len
 }
 
 #[cfg(test)]

@@ -12,6 +12,11 @@ use std::collections::BTreeMap;
 fn toml_text(v: &toml::Value) -> String {
     match v {
         toml::Value::String(s) => s.clone(),
+        // The common non-string claims (a byte count, a backlog, a flag),
+        // written directly rather than through the TOML serialiser, which is
+        // slow and writes the same text for them.
+        toml::Value::Integer(i) => i.to_string(),
+        toml::Value::Boolean(b) => b.to_string(),
         other => other.to_string(),
     }
 }

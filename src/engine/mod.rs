@@ -31,10 +31,12 @@ use crate::lesson::{Lesson, Step, parse::is_literal_addr};
 use crate::wire::capture::{Capture, CaptureStatus};
 use crate::wire::track::Tracker;
 use crate::wire::{Segment, Wire};
-use actor::{DEFAULT_BACKLOG, DEFAULT_RECV_MAX, Job, Op, Reply, duration_us};
-use std::collections::{BTreeMap, HashMap};
+use actor::{Actor, DEFAULT_BACKLOG, DEFAULT_RECV_MAX, Job, Op, WaitNotice, WaitSlot, duration_us};
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -257,19 +259,41 @@ pub fn events(msgs: &[EngineMsg]) -> Vec<&Event> {
         .collect()
 }
 
-/// A call that is waiting in an actor: which step, and where its reply comes.
+/// A call that waits in an actor while later steps run: which step made it.
 struct Pending {
     step: usize,
     call: Call,
 }
 
-/// The orchestrator's line to one actor: jobs go out, replies come back. One
-/// pair per actor for the whole run (an actor makes one call at a time, so
-/// its replies arrive in order), rather than a new channel per step.
+/// A call in progress. It holds the actor it was lent, and gives it back
+/// with the event when the call returns.
+type InCall = Pin<Box<dyn Future<Output = (Actor, Box<Event>, Instant)> + Send>>;
+
+/// Calls the kernel can make wait (EAGAIN, EINPROGRESS): only these can be
+/// parked while later steps run.
+fn may_wait(call: Call) -> bool {
+    !matches!(
+        call,
+        Call::Socket | Call::Setsockopt | Call::Bind | Call::Listen | Call::Shutdown | Call::Close
+    )
+}
+
+/// What the orchestrator holds of one endpoint: the actor between calls, or
+/// the call it is in.
+enum Held {
+    Idle(Actor),
+    /// Waiting in the kernel while later steps run.
+    Parked(InCall, Pending),
+    /// Only while a call is being started or finished.
+    Lent,
+}
+
+/// The orchestrator's hold on one actor, and the slot where that actor's
+/// calls say they must wait.
 struct Link {
-    jobs: mpsc::UnboundedSender<Job>,
-    reply_to: mpsc::UnboundedSender<Reply>,
-    replies: mpsc::UnboundedReceiver<Reply>,
+    name: String,
+    held: Held,
+    waiting: WaitSlot,
 }
 
 /// The last local address of each `actor:sock`. A lesson has a handful of
@@ -308,12 +332,13 @@ struct Run {
     out: Out,
     started: Instant,
     seq: u64,
-    actors: HashMap<String, Link>,
-    tasks: JoinSet<()>,
+    /// One per endpoint, in the lesson's order. A lesson has a handful, and
+    /// they are looked up by name several times per call: a short list
+    /// searched by name costs less than hashing.
+    actors: Vec<Link>,
     /// The address each `actor:sock` had when last seen, kept after close so a
     /// later step can aim at a port nobody holds any more.
     addrs: Addresses,
-    pending: HashMap<String, Pending>,
     /// The packet socket, while capture runs.
     capture: Option<Capture>,
     tracker: Tracker,
@@ -338,21 +363,20 @@ impl Run {
         wire: Wire,
         observers: Observers,
     ) -> Run {
-        let mut tasks = JoinSet::new();
-        let mut actors = HashMap::new();
-        for a in &lesson.actors {
-            let (tx, rx) = mpsc::unbounded_channel();
-            tasks.spawn(actor::run(a.name.clone(), rx, observers.kernel));
-            let (reply_to, replies) = mpsc::unbounded_channel();
-            actors.insert(
-                a.name.clone(),
+        let actors = lesson
+            .actors
+            .iter()
+            .map(|a| {
+                let (actor, waiting) = Actor::new(a.name.clone(), observers.kernel);
+                let held = Held::Idle(actor);
+                let name = a.name.clone();
                 Link {
-                    jobs: tx,
-                    reply_to,
-                    replies,
-                },
-            );
-        }
+                    name,
+                    held,
+                    waiting,
+                }
+            })
+            .collect();
         Run {
             lesson,
             config,
@@ -360,9 +384,7 @@ impl Run {
             started: Instant::now(),
             seq: 0,
             actors,
-            tasks,
             addrs: Addresses::default(),
-            pending: HashMap::new(),
             capture,
             tracker: Tracker::new(
                 SystemTime::now()
@@ -417,9 +439,7 @@ impl Run {
             let step = &lesson.steps[index];
             // An actor is one thread of control: a call still waiting must
             // finish before the same actor can make another.
-            if let Some(p) = self.pending.remove(&step.actor) {
-                self.finish_pending(&step.actor, p, index + 1).await?;
-            }
+            self.finish_parked(&step.actor, index + 1).await?;
             for _ in 0..step.repeat.unwrap_or(1) {
                 self.run_step(index, step).await?;
                 if step.until.is_some() && step.until == self.last_result {
@@ -427,20 +447,25 @@ impl Run {
                 }
             }
             for woken in &step.wakes {
-                if let Some(p) = self.pending.remove(woken) {
-                    self.finish_pending(woken, p, index + 1).await?;
-                }
+                self.finish_parked(woken, index + 1).await?;
             }
         }
         // Calls nobody woke are still waiting: let them finish if they can.
-        let mut left: Vec<_> = self.pending.drain().collect();
-        left.sort_by_key(|(_, p)| p.step);
-        for (actor, p) in left {
-            let step = p.step;
-            self.finish_pending(&actor, p, step).await?;
+        let mut left: Vec<(usize, String)> = self
+            .actors
+            .iter()
+            .filter_map(|link| match &link.held {
+                Held::Parked(_, p) => Some((p.step, link.name.clone())),
+                _ => None,
+            })
+            .collect();
+        left.sort();
+        for (step, actor) in left {
+            self.finish_parked(&actor, step).await?;
         }
         self.settle_capture().await;
-        self.tasks.abort_all();
+        // Every socket still open closes now, before `Finished` is sent.
+        self.actors.clear();
         Ok(true)
     }
 
@@ -448,25 +473,49 @@ impl Run {
         let op = self.resolve(index + 1, step)?;
         self.expect_ports(&op);
         let call = op.call();
-        let gone = || EngineError::ActorGone(step.actor.clone());
-        let link = self.actors.get_mut(&step.actor).ok_or_else(gone)?;
         let job = Job {
             step: index + 1,
             sock: step.sock.clone(),
             op,
-            reply: link.reply_to.clone(),
         };
-        link.jobs.send(job).map_err(|_| gone())?;
-        let reply = link.replies.recv().await.ok_or_else(gone)?;
-        match reply {
-            Reply::Waiting {
+        if !may_wait(call) {
+            // Nothing to park: the call runs here, with no future to keep.
+            let gone = || EngineError::ActorGone(step.actor.clone());
+            let link = self.link_mut(&step.actor).ok_or_else(gone)?;
+            let Held::Idle(actor) = &mut link.held else {
+                return Err(gone());
+            };
+            let (event, at) = actor.call(job).await;
+            self.record(index, event, at);
+            return Ok(());
+        }
+        let mut in_call = self.lend(&step.actor, job)?;
+        // The first poll makes the syscall: it returns, or the kernel says
+        // the call must wait and the actor leaves a notice saying so.
+        if let Poll::Ready((actor, event, at)) = futures::poll!(in_call.as_mut()) {
+            self.hold(&step.actor, Held::Idle(actor));
+            self.record(index, event, at);
+            return Ok(());
+        }
+        let notice = self.link(&step.actor).and_then(|link| {
+            link.waiting
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .take()
+        });
+        let pending = Pending {
+            step: index + 1,
+            call,
+        };
+        match notice {
+            Some(WaitNotice {
                 fd,
                 args,
                 at,
                 local,
                 peer,
                 tcp_state,
-            } => {
+            }) => {
                 if let Some(local) = local {
                     // A connecting client is in the kernel's tables (in
                     // SYN_SENT) before its connect returns.
@@ -496,55 +545,92 @@ impl Run {
                     local: local.map(|l| l.to_string()),
                     tcp_state,
                 }));
-                let pending = Pending {
-                    step: index + 1,
-                    call,
-                };
                 if step.parks() {
-                    self.pending.insert(step.actor.clone(), pending);
-                } else {
-                    self.finish_pending(&step.actor, pending, index + 1).await?;
+                    self.hold(&step.actor, Held::Parked(in_call, pending));
+                    return Ok(());
                 }
+                self.finish_call(&step.actor, in_call, pending, index + 1)
+                    .await
             }
-            Reply::Done { event, at } => self.record(index, *event, at),
+            // The call returned; the kernel observer is waiting for the
+            // kernel to settle.
+            None => {
+                self.finish_call(&step.actor, in_call, pending, index + 1)
+                    .await
+            }
         }
-        Ok(())
     }
 
-    async fn finish_pending(
+    /// Lend `actor` to the call `job` makes.
+    fn lend(&mut self, actor: &str, job: Job) -> Result<InCall, EngineError> {
+        let gone = || EngineError::ActorGone(actor.to_string());
+        let link = self.link_mut(actor).ok_or_else(gone)?;
+        let Held::Idle(mut lent) = std::mem::replace(&mut link.held, Held::Lent) else {
+            return Err(gone());
+        };
+        Ok(Box::pin(async move {
+            let (event, at) = lent.call(job).await;
+            (lent, event, at)
+        }))
+    }
+
+    fn hold(&mut self, actor: &str, held: Held) {
+        if let Some(link) = self.link_mut(actor) {
+            link.held = held;
+        }
+    }
+
+    fn link(&self, actor: &str) -> Option<&Link> {
+        self.actors.iter().find(|link| link.name == actor)
+    }
+
+    fn link_mut(&mut self, actor: &str) -> Option<&mut Link> {
+        self.actors.iter_mut().find(|link| link.name == actor)
+    }
+
+    /// Wait for a call that is in progress to return, take the actor back,
+    /// and record the event.
+    async fn finish_call(
         &mut self,
         actor: &str,
+        in_call: InCall,
         p: Pending,
         during: usize,
     ) -> Result<(), EngineError> {
-        let stalled = || EngineError::Stalled {
-            step: during,
-            actor: actor.to_string(),
-            call: p.call,
+        let mut in_call = in_call;
+        // Often the call has returned already (the peer acted in the step
+        // before): then no stall timer is armed.
+        let (lent, event, at) = match futures::poll!(in_call.as_mut()) {
+            Poll::Ready(done) => done,
+            Poll::Pending => tokio::time::timeout(STALL_AFTER, in_call)
+                .await
+                .map_err(|_| EngineError::Stalled {
+                    step: during,
+                    actor: actor.to_string(),
+                    call: p.call,
+                })?,
         };
-        let gone = || EngineError::ActorGone(actor.to_string());
-        loop {
-            let link = self.actors.get_mut(actor).ok_or_else(gone)?;
-            // The stall timer is armed only when the reply is not already in.
-            let reply = match link.replies.try_recv() {
-                Ok(reply) => reply,
-                Err(mpsc::error::TryRecvError::Disconnected) => return Err(gone()),
-                Err(mpsc::error::TryRecvError::Empty) => {
-                    tokio::time::timeout(STALL_AFTER, link.replies.recv())
-                        .await
-                        .map_err(|_| stalled())?
-                        .ok_or_else(gone)?
-                }
-            };
-            if let Reply::Done { event, at } = reply {
-                self.record(p.step - 1, *event, at);
-                return Ok(());
+        self.hold(actor, Held::Idle(lent));
+        self.record(p.step - 1, event, at);
+        Ok(())
+    }
+
+    /// If `actor` has a call parked, let it finish now (during step `during`).
+    async fn finish_parked(&mut self, actor: &str, during: usize) -> Result<(), EngineError> {
+        let Some(link) = self.link_mut(actor) else {
+            return Ok(());
+        };
+        match std::mem::replace(&mut link.held, Held::Lent) {
+            Held::Parked(in_call, p) => self.finish_call(actor, in_call, p, during).await,
+            other => {
+                link.held = other;
+                Ok(())
             }
         }
     }
 
     /// Number, time-stamp and check an event, remember its addresses, send it.
-    fn record(&mut self, index: usize, mut event: Event, at: Instant) {
+    fn record(&mut self, index: usize, mut event: Box<Event>, at: Instant) {
         self.seq += 1;
         event.seq = self.seq;
         event.t_us = self.since_start(at);
@@ -563,7 +649,7 @@ impl Run {
         }
         event.checks = expect::check(&step.expect, &event);
         event.segments = self.captured_for(&event);
-        self.emit(EngineMsg::Event(Box::new(event)));
+        self.emit(EngineMsg::Event(event));
     }
 
     /// Tell the capture filter about a port `op` is about to use, before the
