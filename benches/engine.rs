@@ -1,11 +1,19 @@
 //! Engine overhead: the `tcp` lesson run to the end by sockscope's engine,
-//! against a plain tokio program that makes the same syscalls and records
+//! against plain tokio programs that make the lesson's calls and record
 //! nothing. docs/performance.md reports the ratio of their throughputs.
+//!
+//! Two floors. `same_syscalls_floor` makes exactly the syscalls sockscope
+//! makes, in the lesson's order (the definition of the floor).
+//! `plain_tokio_floor` is idiomatic tokio, which makes fewer: it never tries
+//! an accept before a client connects, and never reads addresses back.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use sockscope::engine::{self, EngineConfig, Observers, Pace};
-use sockscope::lesson;
+use sockscope::{lesson, sys};
+use socket2::{Domain, SockAddr, Socket, Type};
 use std::hint::black_box;
+use std::io::Read;
+use std::net::SocketAddr;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpSocket;
 
@@ -32,6 +40,61 @@ async fn plain_tcp_lesson() {
     }
 }
 
+/// The second floor: the syscalls `strace` shows for one run of `sockscope
+/// trace tcp --no-kernel --no-capture`, in the same order, on tokio's reactor
+/// (`AsyncFd`) with no actors, no events, no checks. The server tries accept
+/// before each client connects and hears EAGAIN; addresses are read back
+/// with getsockname after bind, connect and accept, and connect is confirmed
+/// with getpeername; a socket joins epoll only when a call has to wait.
+async fn same_syscalls_tcp_lesson() {
+    let tcp = || Socket::new(Domain::IPV4, Type::STREAM.nonblocking().cloexec(), None).unwrap();
+    let accept = |l: &Socket| l.accept4(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC);
+    let listener = tcp();
+    let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
+    listener.bind(&SockAddr::from(any_port)).unwrap();
+    let addr = listener.local_addr().unwrap();
+    listener.listen(8).unwrap();
+    // Registered with epoll (the same way sockscope registers) the first
+    // time accept has to wait; dropped before the socket it watches.
+    let mut listening = None;
+    for msg in [&b"hello from client"[..], b"hello again"] {
+        // The server's accept: nobody has connected yet.
+        assert!(accept(&listener).is_err());
+        let watch = match &listening {
+            Some(watch) => watch,
+            None => listening.insert(sys::register(&listener).unwrap()),
+        };
+        let client = tcp();
+        assert!(client.connect(&addr).is_err());
+        black_box(client.local_addr().unwrap());
+        let connecting = sys::register(&client).unwrap();
+        loop {
+            let mut ready = connecting.writable().await.unwrap();
+            ready.clear_ready();
+            assert!(client.take_error().unwrap().is_none());
+            if client.peer_addr().is_ok() {
+                break;
+            }
+        }
+        let (conn, _) = loop {
+            let mut ready = watch.readable().await.unwrap();
+            if let Ok(done) = ready.try_io(|_| accept(&listener)) {
+                break done.unwrap();
+            }
+        };
+        black_box(conn.local_addr().unwrap());
+        let mut buf = [0u8; 1024];
+        client.send(msg).unwrap();
+        black_box((&conn).read(&mut buf).unwrap());
+        conn.send(b"hello from server").unwrap();
+        black_box((&client).read(&mut buf).unwrap());
+        drop(connecting);
+        drop(client);
+        drop(conn);
+    }
+    drop(listening);
+}
+
 fn engine_overhead(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -41,6 +104,9 @@ fn engine_overhead(c: &mut Criterion) {
     let mut group = c.benchmark_group("tcp_lesson");
     group.bench_function("plain_tokio_floor", |b| {
         b.iter(|| rt.block_on(plain_tcp_lesson()));
+    });
+    group.bench_function("same_syscalls_floor", |b| {
+        b.iter(|| rt.block_on(same_syscalls_tcp_lesson()));
     });
     // The budget case: the engine's own work (actors, stepper, events,
     // checked claims), no observers.

@@ -4,7 +4,7 @@
 //!
 //! # Layout
 //!
-//! - [`engine`]: the real sockets. One actor task per endpoint, a stepper gate
+//! - [`engine`]: the real sockets. One actor per endpoint, a stepper gate
 //!   before every syscall, and one [`engine::Event`] per call. No terminal code.
 //!   [`engine::serve`] is the other driver: a real echo server for peers the
 //!   user brings (`sockscope serve`), emitting the same events.

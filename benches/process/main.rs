@@ -1,6 +1,9 @@
 //! Process-level budgets, measured on the real binary in a pseudo-terminal:
 //! startup (exec to first frame, against a bare ratatui program as the floor),
-//! idle CPU while paused, peak memory over a whole lesson, and binary size.
+//! idle CPU while paused, peak memory over a whole lesson, and binary size;
+//! and, without a terminal, `trace tcp --repeat 10000` per lesson, the
+//! engine's overhead measured on the command itself (benches/engine.rs has
+//! the plain tokio floor it is compared with).
 //!
 //! `cargo bench --bench process` prints each figure beside its budget;
 //! docs/performance.md records them. The floor program is this same bench
@@ -41,6 +44,36 @@ fn main() {
         peak_rss();
         serve_hundred_peers();
     }
+    if wanted("trace") {
+        trace_repeat();
+    }
+}
+
+/// `sockscope trace tcp --repeat 10000` at run-to-end speed, engine alone
+/// (no kernel view, no capture), its JSON Lines thrown away: wall time per
+/// lesson, median of three runs, process start included.
+fn trace_repeat() {
+    const RUNS: u32 = 10_000;
+    let repeat = RUNS.to_string();
+    let times = (0..3)
+        .map(|_| {
+            let started = Instant::now();
+            let status = std::process::Command::new(BIN)
+                .args(["trace", "tcp", "--repeat", &repeat])
+                .args(["--no-kernel", "--no-capture", "--format", "json"])
+                .stdout(std::process::Stdio::null())
+                .status()
+                .expect("run sockscope trace");
+            assert!(status.success(), "trace failed: {status}");
+            started.elapsed()
+        })
+        .collect();
+    let per_lesson = median(times) / RUNS;
+    println!(
+        "trace tcp --repeat {RUNS} --no-kernel --no-capture --format json: {:.1} µs per lesson; \
+         budget: tcp_lesson/plain_tokio_floor's time divided by this at least 0.8",
+        per_lesson.as_secs_f64() * 1e6
+    );
 }
 
 /// A bare ratatui program: the least a TUI can do before its first frame.

@@ -1,16 +1,17 @@
-//! One endpoint of a lesson: a task that owns its sockets and performs the
-//! calls it is told to, one at a time, as real syscalls.
+//! One endpoint of a lesson: it owns its sockets and performs the calls it is
+//! given, one at a time, as real syscalls.
 //!
-//! The orchestrator sends a [`Job`] per step; the actor answers `Waiting` the
-//! moment the kernel says the call must wait (so the screen can show it), and
-//! `Done` with the event when the call returns. An actor is one thread of
-//! control, like the process it stands for: it never runs two calls at once.
+//! The orchestrator hands [`Actor::call`] a [`Job`] per step; the actor leaves
+//! a [`WaitNotice`] the moment the kernel says the call must wait (so the
+//! screen can show it), and returns the event when the call returns. An actor
+//! is one thread of control, like the process it stands for: it never runs
+//! two calls at once (the orchestrator lends it to one call at a time).
 
 use super::event::{Call, Event, Proto, addr_text};
 use super::preview;
 use super::sock::Sock;
 use crate::kernel;
-use crate::lesson::{ShutdownHow, SockOpt};
+use crate::lesson::{Lesson, ShutdownHow, SockOpt};
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -63,9 +64,18 @@ pub const DEFAULT_RECV_MAX: usize = 1024;
 /// One call for the actor to make.
 #[derive(Debug)]
 pub struct Job {
+    /// The lesson step that issues the call, from 1.
     pub step: usize,
-    pub sock: String,
+    /// The lesson, shared, for the step's names (no copy per call).
+    pub lesson: Arc<Lesson>,
     pub op: Op,
+}
+
+impl Job {
+    /// The lesson's name for the socket the call acts on.
+    pub fn sock(&self) -> &str {
+        &self.lesson.steps[self.step - 1].sock
+    }
 }
 
 /// The kernel said the call must wait (EAGAIN or EINPROGRESS): what the
@@ -170,7 +180,7 @@ fn quoted(data: &[u8]) -> String {
 /// from here through the orchestrator to the consumer; a box moves as a
 /// pointer.
 fn blank(actor: &str, job: &Job, proto: Proto, fd: Option<i32>) -> Box<Event> {
-    let mut ev = Box::new(Event::new(actor, job.op.call(), &job.sock, proto, fd));
+    let mut ev = Box::new(Event::new(actor, job.op.call(), job.sock(), proto, fd));
     ev.step = job.step;
     ev
 }
@@ -195,7 +205,7 @@ async fn observe(socks: &Socks, job: &Job, event: &mut Event) {
         })
         .await
     } else {
-        let Some(sock) = socks.get(&job.sock) else {
+        let Some(sock) = socks.get(job.sock()) else {
             return;
         };
         let proto = sock.proto();
@@ -237,14 +247,14 @@ async fn perform(me: &mut Actor, job: &Job) -> Box<Event> {
             Ok(sock) => {
                 ev.fd = Some(sock.fd());
                 ev.new_fd = Some(sock.fd());
-                socks.insert(job.sock.clone(), sock);
+                socks.insert(job.sock().to_string(), sock);
             }
             Err(e) => ev.fail(&e),
         }
         return ev;
     }
     if matches!(job.op, Op::Close) {
-        let Some(sock) = socks.remove(&job.sock) else {
+        let Some(sock) = socks.remove(job.sock()) else {
             return missing(actor, job);
         };
         let mut ev = blank(actor, job, sock.proto(), Some(sock.fd()));
@@ -262,7 +272,7 @@ async fn perform(me: &mut Actor, job: &Job) -> Box<Event> {
         }
         return ev;
     }
-    let Some(sock) = socks.get(&job.sock) else {
+    let Some(sock) = socks.get(job.sock()) else {
         return missing(actor, job);
     };
     let fd = sock.fd();
@@ -450,7 +460,7 @@ pub fn duration_us(d: Duration) -> u64 {
 /// the kernel would say for a closed fd.
 fn missing(actor: &str, job: &Job) -> Box<Event> {
     let mut ev = blank(actor, job, Proto::Tcp, None);
-    ev.args = format!("<{}: not open>", job.sock);
+    ev.args = format!("<{}: not open>", job.sock());
     ev.fail(&io::Error::from_raw_os_error(libc::EBADF));
     ev
 }

@@ -1,11 +1,21 @@
 //! The engine: runs a lesson's calls as real syscalls on loopback and reports
 //! each one as an [`Event`].
 //!
-//! One actor task per endpoint owns that endpoint's sockets
-//! ([`actor`]); the orchestrator here releases the lesson's steps one at a
-//! time through the [`stepper::Gate`], resolves addresses (`server:listener`
-//! becomes the port the kernel really chose), and is the only place that emits
-//! events, so their order is the same on every run. The engine knows nothing
+//! One actor per endpoint owns that endpoint's sockets ([`actor`]); the
+//! orchestrator here releases the lesson's steps one at a time through the
+//! [`stepper::Gate`], resolves addresses (`server:listener` becomes the port
+//! the kernel really chose), and is the only place that emits events, so
+//! their order is the same on every run.
+//!
+//! The orchestrator owns the actors and lends each to one call at a time: the
+//! call is a future it polls itself, in its own task. The first poll makes
+//! the syscall. If the kernel says the call must wait, the call is *parked*:
+//! kept, still holding its actor, while later steps run, and finished at the
+//! step that wakes it (or before that actor's next call). There are no actor
+//! tasks and no channels between them and the orchestrator: on loopback the
+//! kernel does the peers' work itself, and the engine's own cost per call is
+//! what the benchmarks compare with a plain tokio program
+//! (docs/performance.md). The engine knows nothing
 //! about terminals: the TUI, `trace` and the tests all consume the same
 //! [`EngineMsg`] stream.
 //!
@@ -296,24 +306,49 @@ struct Link {
     waiting: WaitSlot,
 }
 
-/// The last local address of each `actor:sock`. A lesson has a handful of
-/// sockets, and this is read and written on every call: a short list that
-/// is searched by name costs less than hashing two strings each time.
+/// The last local address of each `actor:sock`, as the event showed it and
+/// parsed. A lesson has a handful of sockets, and this is read and written on
+/// every call: a short list searched by name costs less than hashing two
+/// strings, and most calls leave the address as it was, so the text is
+/// compared before anything is parsed.
 #[derive(Default)]
-struct Addresses(Vec<(String, String, SocketAddr)>);
+struct Addresses(Vec<AddressOf>);
+
+struct AddressOf {
+    actor: String,
+    sock: String,
+    shown: String,
+    addr: SocketAddr,
+}
 
 impl Addresses {
     fn get(&self, actor: &str, sock: &str) -> Option<SocketAddr> {
         self.0
             .iter()
-            .find(|(a, s, _)| a == actor && s == sock)
-            .map(|&(_, _, addr)| addr)
+            .find(|a| a.actor == actor && a.sock == sock)
+            .map(|a| a.addr)
     }
 
-    fn set(&mut self, actor: &str, sock: &str, addr: SocketAddr) {
-        match self.0.iter_mut().find(|(a, s, _)| a == actor && s == sock) {
-            Some(entry) => entry.2 = addr,
-            None => self.0.push((actor.to_string(), sock.to_string(), addr)),
+    /// Remember that `actor:sock` now has the local address `shown`.
+    fn set(&mut self, actor: &str, sock: &str, shown: &str) {
+        let entry = self.0.iter_mut().find(|a| a.actor == actor && a.sock == sock);
+        if entry.as_ref().is_some_and(|a| a.shown == shown) {
+            return;
+        }
+        let Ok(addr) = shown.parse() else {
+            return;
+        };
+        match entry {
+            Some(a) => {
+                a.addr = addr;
+                a.shown = shown.to_string();
+            }
+            None => self.0.push(AddressOf {
+                actor: actor.to_string(),
+                sock: sock.to_string(),
+                shown: shown.to_string(),
+                addr,
+            }),
         }
     }
 }
@@ -475,7 +510,7 @@ impl Run {
         let call = op.call();
         let job = Job {
             step: index + 1,
-            sock: step.sock.clone(),
+            lesson: Arc::clone(&self.lesson),
             op,
         };
         if !may_wait(call) {
@@ -636,7 +671,7 @@ impl Run {
         event.t_us = self.since_start(at);
         let lesson = Arc::clone(&self.lesson);
         let step = &lesson.steps[index];
-        if let Some(local) = event.local.as_deref().and_then(|l| l.parse().ok()) {
+        if let Some(local) = event.local.as_deref() {
             let name = match (&step.new, event.call) {
                 (Some(new), Call::Accept) => new,
                 _ => &step.sock,

@@ -4,6 +4,8 @@
 //! hands the whole run to [`crate::handout`]. `serve --headless` prints its
 //! events through here too.
 
+pub mod json;
+
 use crate::engine::{EngineMsg, Event, Waiting};
 use crate::lesson::Lesson;
 use crate::wire::{Direction, Segment};
@@ -29,7 +31,7 @@ pub enum Format {
 pub fn write_msg(out: &mut impl Write, format: Format, msg: &EngineMsg) -> io::Result<()> {
     match (format, msg) {
         (Format::Json, EngineMsg::Event(e)) => {
-            serde_json::to_writer(&mut *out, e.as_ref())?;
+            json::write_event(out, e)?;
             writeln!(out)
         }
         (Format::Text, EngineMsg::Event(e)) => writeln!(out, "{}", text_line(e)),
@@ -51,36 +53,59 @@ pub fn write_header(out: &mut impl Write, lesson: &Lesson) -> io::Result<()> {
 }
 
 /// `   7     1.234  server    accept(3) = 5   peer 127.0.0.1:41234`
+///
+/// Built in one string (it is written for every call of every run of
+/// `trace --repeat`): the call, then what else the kernel said, from column
+/// 62, two spaces apart.
 pub fn text_line(e: &Event) -> String {
-    let mut line = format!(
+    use std::fmt::Write as _;
+    const EXTRA_AT: usize = 62;
+    let mut line = String::with_capacity(128);
+    let _ = write!(
+        line,
         "  {:>4} {:>9.3}  {:<9} {}",
         e.seq,
         e.t_us as f64 / 1000.0,
         e.actor,
         e.syscall_line()
     );
-    let mut extra = Vec::new();
+    let width = line.chars().count();
+    let mut started = false;
+    let mut extra = |line: &mut String| {
+        if !started {
+            line.extend(std::iter::repeat_n(' ', EXTRA_AT.saturating_sub(width)));
+            started = true;
+        }
+        line.push_str("  ");
+    };
     if let Some(l) = &e.local {
-        extra.push(format!("local {l}"));
+        extra(&mut line);
+        line.push_str("local ");
+        line.push_str(l);
     }
     if let Some(p) = &e.peer {
-        extra.push(format!("peer {p}"));
+        extra(&mut line);
+        line.push_str("peer ");
+        line.push_str(p);
     }
     if let (Some(d), true) = (&e.data, e.call.moves_data()) {
-        extra.push(format!("\"{d}\""));
+        extra(&mut line);
+        let _ = write!(line, "\"{d}\"");
     }
-    extra.extend(e.flags.iter().cloned());
+    for flag in &e.flags {
+        extra(&mut line);
+        line.push_str(flag);
+    }
     if let Some(w) = e.waited_us {
-        extra.push(format!("waited {:.3} ms", w as f64 / 1000.0));
+        extra(&mut line);
+        let _ = write!(line, "waited {:.3} ms", w as f64 / 1000.0);
     }
     if let Some(k) = kernel_note(e) {
-        extra.push(k);
-    }
-    if !extra.is_empty() {
-        line = format!("{line:<62}  {}", extra.join("  "));
+        extra(&mut line);
+        line.push_str(&k);
     }
     if let Some(x) = &e.explain {
-        line.push_str(&format!("\n{:>17}  {x}", "└"));
+        let _ = write!(line, "\n{:>17}  {x}", "└");
     }
     for s in e.segments.iter().flatten() {
         line.push('\n');
