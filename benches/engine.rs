@@ -8,9 +8,9 @@
 //! an accept before a client connects, and never reads addresses back.
 
 use criterion::{Criterion, criterion_group, criterion_main};
+use socket2::{Domain, SockAddr, Socket, Type};
 use sockscope::engine::{self, EngineConfig, Observers, Pace};
 use sockscope::{lesson, sys};
-use socket2::{Domain, SockAddr, Socket, Type};
 use std::hint::black_box;
 use std::io::Read;
 use std::net::SocketAddr;

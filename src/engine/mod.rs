@@ -150,7 +150,14 @@ impl Engine {
         let (capture, wire) = open_capture(config.capture);
         let run_wire = wire.clone();
         let gate = stepper::Gate::new(config.pace, control_rx);
-        let run = Run::new(lesson.into(), config, Out::Send(msg_tx), capture, run_wire, observers);
+        let run = Run::new(
+            lesson.into(),
+            config,
+            Out::Send(msg_tx),
+            capture,
+            run_wire,
+            observers,
+        );
         let mut task = JoinSet::new();
         task.spawn(async move {
             run.finish(gate).await;
@@ -331,7 +338,10 @@ impl Addresses {
 
     /// Remember that `actor:sock` now has the local address `shown`.
     fn set(&mut self, actor: &str, sock: &str, shown: &str) {
-        let entry = self.0.iter_mut().find(|a| a.actor == actor && a.sock == sock);
+        let entry = self
+            .0
+            .iter_mut()
+            .find(|a| a.actor == actor && a.sock == sock);
         if entry.as_ref().is_some_and(|a| a.shown == shown) {
             return;
         }

@@ -482,11 +482,7 @@ async fn serve_udp(emit: Emitter, sock: Sock, max_peers: usize, mut stop: onesho
         }
         emit.event(ev, at).await;
 
-        let args = format!(
-            "{fd}, \"{}\", {}, {from}",
-            preview::preview(buf),
-            buf.len()
-        );
+        let args = format!("{fd}, \"{}\", {}, {from}", preview::preview(buf), buf.len());
         let (r, waited) = watched(
             &emit,
             &actor,

@@ -171,7 +171,10 @@ impl Sock {
             .as_socket()
             .ok_or_else(|| io::Error::from_raw_os_error(libc::EAFNOSUPPORT))?;
         // accept4 reported the peer; the local address is the kernel's to say.
-        Ok((Sock::new(socket, self.proto, Addr::Ask, Addr::Is(Some(peer))), peer))
+        Ok((
+            Sock::new(socket, self.proto, Addr::Ask, Addr::Is(Some(peer))),
+            peer,
+        ))
     }
 
     /// connect(2). For TCP a non-blocking connect answers EINPROGRESS while the

@@ -89,7 +89,11 @@ fn write_check(out: &mut impl Write, c: &Check) -> io::Result<()> {
     string(out, &c.expected)?;
     out.write_all(b",\"seen\":")?;
     string(out, &c.seen)?;
-    out.write_all(if c.ok { b",\"ok\":true}" } else { b",\"ok\":false}" })
+    out.write_all(if c.ok {
+        b",\"ok\":true}"
+    } else {
+        b",\"ok\":false}"
+    })
 }
 
 /// A JSON string. Most need no escaping and are copied as they are; the
