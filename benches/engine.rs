@@ -10,10 +10,12 @@
 use criterion::{Criterion, criterion_group, criterion_main};
 use socket2::{Domain, SockAddr, Socket, Type};
 use sockscope::engine::{self, EngineConfig, Observers, Pace};
+use sockscope::headless::{self, Format};
 use sockscope::{lesson, sys};
 use std::hint::black_box;
 use std::io::Read;
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpSocket;
 
@@ -150,5 +152,60 @@ fn engine_overhead(c: &mut Criterion) {
     group.finish();
 }
 
-criterion_group!(benches, engine_overhead);
+/// The ratios, measured interleaved: one lesson of each kind in turn, five
+/// thousand times, then the median of each kind. Criterion times each
+/// function in a block of its own, seconds apart, and on loopback the
+/// machine changes under a long run (the kernel's TIME_WAIT table fills, and
+/// once full, closing a connection takes a different path), so two blocks
+/// can differ by more than the engine does. Interleaving gives every kind
+/// the same machine. "trace" is what `sockscope trace tcp --format json`
+/// does per lesson: the run, then its JSON lines written (to a sink).
+fn interleaved_ratios(_: &mut Criterion) {
+    const ROUNDS: usize = 5_000;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let tcp = std::sync::Arc::new(lesson::builtin("tcp").unwrap());
+    let config = EngineConfig {
+        port: 0,
+        pace: Pace::RunToEnd,
+        capture: false,
+    };
+    let no_kernel = Observers { kernel: false };
+    let engine = || engine::run_to_end_observed(tcp.clone(), config, no_kernel);
+    let mut times: [Vec<Duration>; 4] = Default::default();
+    let mut time = |kind: usize, run: &mut dyn FnMut()| {
+        let started = Instant::now();
+        run();
+        times[kind].push(started.elapsed());
+    };
+    for _ in 0..ROUNDS {
+        time(0, &mut || rt.block_on(plain_tcp_lesson()));
+        time(1, &mut || rt.block_on(same_syscalls_tcp_lesson()));
+        time(2, &mut || drop(black_box(rt.block_on(engine()))));
+        time(3, &mut || {
+            let (msgs, _) = rt.block_on(engine());
+            let mut out = std::io::sink();
+            for m in &msgs {
+                headless::write_msg(&mut out, Format::Json, m).unwrap();
+            }
+        });
+    }
+    let [plain, same, engine, trace] = times.map(|mut t| {
+        t.sort();
+        t[t.len() / 2].as_secs_f64() * 1e6
+    });
+    println!("interleaved, median of {ROUNDS} lessons each (µs):");
+    println!("  plain_tokio_floor {plain:.1}, same_syscalls_floor {same:.1}");
+    for (name, t) in [("engine", engine), ("engine + JSON lines (trace)", trace)] {
+        println!(
+            "  {name} {t:.1}: ratio {:.3} to same_syscalls_floor, {:.3} to plain_tokio_floor (budget 0.8)",
+            same / t,
+            plain / t
+        );
+    }
+}
+
+criterion_group!(benches, engine_overhead, interleaved_ratios);
 criterion_main!(benches);
