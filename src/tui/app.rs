@@ -285,15 +285,8 @@ impl App {
     /// the key is not one of these.
     fn scroll_key(&mut self, code: KeyCode) -> bool {
         let (max, page) = self.scroll_limits();
-        let page = i32::from(page);
-        let delta = match code {
-            KeyCode::Up | KeyCode::Char('k') => -1,
-            KeyCode::Down | KeyCode::Char('j') => 1,
-            KeyCode::PageUp => -page,
-            KeyCode::PageDown | KeyCode::Char(' ') => page,
-            KeyCode::Home => -i32::from(u16::MAX),
-            KeyCode::End => i32::from(u16::MAX),
-            _ => return false,
+        let Some(delta) = super::ui::scroll::delta(code, page) else {
+            return false;
         };
         self.scroll = super::ui::scroll::moved(self.scroll, delta, max);
         true

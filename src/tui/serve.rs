@@ -297,17 +297,7 @@ fn scrolled(view: &ServeView, scroll: u16, code: KeyCode) -> u16 {
     let spec = super::theme::ThemeSpec::builtin(super::theme::ThemeName::default());
     let theme = super::theme::Theme::new(&spec, true, false);
     let (max, page) = help::limits(&view.keys, help::Screen::Serve, area, &theme);
-    let page = i32::from(page);
-    let delta = match code {
-        KeyCode::Up | KeyCode::Char('k') => -1,
-        KeyCode::Down | KeyCode::Char('j') => 1,
-        KeyCode::PageUp => -page,
-        KeyCode::PageDown | KeyCode::Char(' ') => page,
-        KeyCode::Home => -i32::from(u16::MAX),
-        KeyCode::End => i32::from(u16::MAX),
-        _ => 0,
-    };
-    scroll::moved(scroll, delta, max)
+    scroll::moved(scroll, scroll::delta(code, page).unwrap_or(0), max)
 }
 
 /// The terminal's new size.

@@ -42,6 +42,22 @@ pub fn limits(total: u16, height: u16) -> (u16, u16) {
     )
 }
 
+/// How far a key moves a window with pages of `page` rows: ↑ ↓ k j a row,
+/// PgUp PgDn (and Space) a page, Home End the ends. `None`: not a scroll key.
+pub fn delta(code: crossterm::event::KeyCode, page: u16) -> Option<i32> {
+    use crossterm::event::KeyCode;
+    let page = i32::from(page);
+    Some(match code {
+        KeyCode::Up | KeyCode::Char('k') => -1,
+        KeyCode::Down | KeyCode::Char('j') => 1,
+        KeyCode::PageUp => -page,
+        KeyCode::PageDown | KeyCode::Char(' ') => page,
+        KeyCode::Home => -i32::from(u16::MAX),
+        KeyCode::End => i32::from(u16::MAX),
+        _ => return None,
+    })
+}
+
 /// A new scroll position after a key, within `0..=max`.
 pub fn moved(scroll: u16, delta: i32, max: u16) -> u16 {
     let next = i32::from(scroll.min(max)) + delta;
