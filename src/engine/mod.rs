@@ -15,9 +15,10 @@
 //! tasks and no channels between them and the orchestrator: on loopback the
 //! kernel does the peers' work itself, and the engine's own cost per call is
 //! what the benchmarks compare with a plain tokio program
-//! (docs/performance.md). The engine knows nothing
-//! about terminals: the TUI, `trace` and the tests all consume the same
-//! [`EngineMsg`] stream.
+//! (docs/performance.md).
+//!
+//! The engine knows nothing about terminals: the TUI, `trace` and the tests
+//! all consume the same [`EngineMsg`] stream.
 //!
 //! When packet capture runs, the orchestrator is also where packets meet
 //! calls: each time it records an event it drains the capture socket (never
@@ -537,73 +538,77 @@ impl Run {
         let mut in_call = self.lend(&step.actor, job)?;
         // The first poll makes the syscall: it returns, or the kernel says
         // the call must wait and the actor leaves a notice saying so.
-        if let Poll::Ready((actor, event, at)) = futures::poll!(in_call.as_mut()) {
-            self.hold(&step.actor, Held::Idle(actor));
-            self.record(index, event, at);
-            return Ok(());
-        }
+        let first = futures::poll!(in_call.as_mut());
         let notice = self.link(&step.actor).and_then(|link| {
             link.waiting
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .take()
         });
+        let waited = notice.is_some();
+        if let Some(notice) = notice {
+            // Shown even when the call went on to return in the same poll:
+            // the kernel did say "not yet" first.
+            self.waiting(index, step, call, notice);
+        }
+        if let Poll::Ready((actor, event, at)) = first {
+            self.hold(&step.actor, Held::Idle(actor));
+            self.record(index, event, at);
+            return Ok(());
+        }
         let pending = Pending {
             step: index + 1,
             call,
         };
-        match notice {
-            Some(WaitNotice {
-                fd,
-                args,
-                at,
-                local,
-                peer,
-                tcp_state,
-            }) => {
-                if let Some(local) = local {
-                    // A connecting client is in the kernel's tables (in
-                    // SYN_SENT) before its connect returns.
-                    let name = format!("{}:{}", step.actor, step.sock);
-                    let backlog = self.known.get(&name).and_then(|k| k.backlog);
-                    let peer = peer.or_else(|| self.known.get(&name).and_then(|k| k.peer));
-                    self.known.insert(
-                        name,
-                        kernel::Known {
-                            proto: self.proto_of(&step.actor, &step.sock),
-                            local,
-                            peer,
-                            open: true,
-                            last_state: tcp_state.clone(),
-                            backlog,
-                        },
-                    );
-                }
-                self.emit(EngineMsg::Waiting(Waiting {
-                    step: index + 1,
-                    actor: step.actor.clone(),
-                    call,
-                    sock: step.sock.clone(),
-                    fd,
-                    args,
-                    t_us: self.since_start(at),
-                    local: local.map(|l| l.to_string()),
-                    tcp_state,
-                }));
-                if step.parks() {
-                    self.hold(&step.actor, Held::Parked(in_call, pending));
-                    return Ok(());
-                }
-                self.finish_call(&step.actor, in_call, pending, index + 1)
-                    .await
-            }
-            // The call returned; the kernel observer is waiting for the
-            // kernel to settle.
-            None => {
-                self.finish_call(&step.actor, in_call, pending, index + 1)
-                    .await
-            }
+        if waited && step.parks() {
+            self.hold(&step.actor, Held::Parked(in_call, pending));
+            return Ok(());
         }
+        // A connect seen through within its step, or a call that returned
+        // while the kernel observer waits for the kernel to settle.
+        self.finish_call(&step.actor, in_call, pending, index + 1)
+            .await
+    }
+
+    /// Report that step `index`'s call is waiting in the kernel, and
+    /// remember the socket it is waiting on (a connecting client is in the
+    /// kernel's tables, in SYN_SENT, before its connect returns).
+    fn waiting(&mut self, index: usize, step: &Step, call: Call, notice: WaitNotice) {
+        let WaitNotice {
+            fd,
+            args,
+            at,
+            local,
+            peer,
+            tcp_state,
+        } = notice;
+        if let Some(local) = local {
+            let name = format!("{}:{}", step.actor, step.sock);
+            let backlog = self.known.get(&name).and_then(|k| k.backlog);
+            let peer = peer.or_else(|| self.known.get(&name).and_then(|k| k.peer));
+            self.known.insert(
+                name,
+                kernel::Known {
+                    proto: self.proto_of(&step.actor, &step.sock),
+                    local,
+                    peer,
+                    open: true,
+                    last_state: tcp_state.clone(),
+                    backlog,
+                },
+            );
+        }
+        self.emit(EngineMsg::Waiting(Waiting {
+            step: index + 1,
+            actor: step.actor.clone(),
+            call,
+            sock: step.sock.clone(),
+            fd,
+            args,
+            t_us: self.since_start(at),
+            local: local.map(|l| l.to_string()),
+            tcp_state,
+        }));
     }
 
     /// Lend `actor` to the call `job` makes.
@@ -613,6 +618,8 @@ impl Run {
         let Held::Idle(mut lent) = std::mem::replace(&mut link.held, Held::Lent) else {
             return Err(gone());
         };
+        // A notice is about the call being lent now, never an earlier one.
+        *link.waiting.lock().unwrap_or_else(|e| e.into_inner()) = None;
         Ok(Box::pin(async move {
             let (event, at) = lent.call(job).await;
             (lent, event, at)
