@@ -687,6 +687,10 @@ impl App {
                         let mut still = self.clone();
                         // Show arrows arrived, not caught mid-flight.
                         still.anim = None;
+                        // A window open now stays with the picture it is on.
+                        if matches!(self.overlay, Some(Overlay::Help | Overlay::Narration)) {
+                            self.overlay = None;
+                        }
                         Some(Box::new(still))
                     }
                 };
@@ -696,6 +700,20 @@ impl App {
                 return Effect::Handout(Box::new(self.lesson.clone()), self.handout_msgs());
             }
             _ => {}
+        }
+        // While the picture is frozen, the windows that read it (the help,
+        // the whole narration) open on the frozen picture and read the step
+        // it shows; every other key still drives the lesson behind it.
+        if let Some(still) = self.frozen.as_mut() {
+            let window_open = matches!(still.overlay, Some(Overlay::Help | Overlay::Narration));
+            if window_open || matches!(action, Some(Action::Help | Action::Narration)) {
+                return still.on_key(key);
+            }
+            // Choosing another lesson ends the freeze: the picker is drawn
+            // on the live screen, which is the one it changes.
+            if action == Some(Action::Lessons) {
+                self.frozen = None;
+            }
         }
         // The windows that scroll take the scroll keys, whatever else they
         // are bound to (PgDn steps the lesson, but here it turns a page).
@@ -822,6 +840,9 @@ pub fn update(app: &mut App, msg: Msg) -> Effect {
         // text ends.
         Msg::Resize(w, h) => {
             app.size = (w, h);
+            if let Some(still) = &mut app.frozen {
+                still.size = (w, h);
+            }
             Effect::None
         }
         Msg::Tick => {
@@ -1221,6 +1242,34 @@ mod tests {
         assert_eq!(a.frozen.as_ref().unwrap().latest, 3);
         update(&mut a, key(KeyCode::Char('f')));
         assert!(a.frozen.is_none());
+    }
+
+    #[test]
+    fn windows_opened_while_frozen_show_on_the_frozen_picture() {
+        let msgs = fixtures::tcp();
+        let mut a = app("tcp");
+        update(&mut a, Msg::Resize(80, 24));
+        run_to(&mut a, &msgs, 3);
+        update(&mut a, key(KeyCode::Char('f')));
+        run_to(&mut a, &msgs, 8);
+        // `m` and `?` open on the picture that is drawn: the frozen one.
+        update(&mut a, key(KeyCode::Char('m')));
+        let still = a.frozen.as_ref().expect("still frozen");
+        assert_eq!(still.overlay, Some(Overlay::Narration));
+        assert_eq!(still.latest, 3, "the narration read is the frozen step's");
+        update(&mut a, key(KeyCode::Char('?')));
+        assert_eq!(a.frozen.as_ref().unwrap().overlay, Some(Overlay::Help));
+        // Scrolling moves that window, not the lesson.
+        assert_eq!(update(&mut a, key(KeyCode::PageDown)), Effect::None);
+        update(&mut a, key(KeyCode::Esc));
+        assert_eq!(a.frozen.as_ref().unwrap().overlay, None);
+        // With no window open, keys drive the lesson behind the picture.
+        assert_eq!(update(&mut a, space()), Effect::Step);
+        assert_eq!(a.overlay, None);
+        // Choosing another lesson ends the freeze and shows the picker.
+        update(&mut a, key(KeyCode::Char('L')));
+        assert!(a.frozen.is_none());
+        assert!(matches!(a.overlay, Some(Overlay::Picker { .. })));
     }
 
     #[test]
