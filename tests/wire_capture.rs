@@ -471,3 +471,91 @@ fn large_sends_are_captured_whole_even_as_gso_frames_bigger_than_the_mtu() {
         frames.len()
     );
 }
+
+/// The ICMP "port unreachable" the kernel sends back for a datagram to a
+/// closed port, as captured and decoded, against what the calls reported and
+/// against tcpdump reading the same packets from the pcap.
+#[test]
+fn icmp_port_unreachable_is_decoded_as_the_kernel_sent_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("refused.pcap");
+    let (out, events) = trace_json(
+        &[
+            "trace",
+            "udp-refused",
+            "--format",
+            "json",
+            "--pcap",
+            path.to_str().unwrap(),
+        ],
+        &[],
+    );
+    if events.iter().all(|e| e["segments"].is_null()) {
+        eprintln!("skipped: no capture privilege here; CI runs as root");
+        return;
+    }
+    assert!(out.status.success(), "{out:?}");
+    let file = std::fs::read(&path).unwrap();
+    let mut reader = PcapReader::new(&file[..]).unwrap();
+    let mut packets = Vec::new();
+    while let Some(p) = reader.next_packet() {
+        packets.push(p.unwrap().data.into_owned());
+    }
+    // Each datagram to the closed port (the connected send, then the
+    // sendto) is answered by one ICMP error, attached to the call that sent
+    // it, quoting that datagram's own source and destination.
+    let senders: Vec<&serde_json::Value> = events
+        .iter()
+        .filter(|e| matches!(e["call"].as_str(), Some("send" | "sendto")))
+        .collect();
+    assert_eq!(senders.len(), 2, "{events:#?}");
+    let mut icmp_ports = Vec::new();
+    for e in &senders {
+        let icmp: Vec<&serde_json::Value> = e["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["proto"] == "icmp")
+            .collect();
+        assert_eq!(icmp.len(), 1, "one ICMP error for {}: {e:#?}", e["call"]);
+        assert_eq!(icmp[0]["direction"], "in");
+        let p = &packets[icmp[0]["n"].as_u64().unwrap() as usize - 1];
+        let Some(Transport::Icmp(m)) = decode(p).transport else {
+            panic!("packet {} is not ICMP", icmp[0]["n"])
+        };
+        // Type 3 (destination unreachable), code 3 (port unreachable).
+        assert_eq!((m.icmp_type, m.code), (3, 3));
+        let (src, dst) = m.about.expect("the quoted datagram's endpoints");
+        // The sender's port. On the wire its address is 127.0.0.1, even
+        // where the socket shows 0.0.0.0 (a sendto from an unbound socket).
+        let local = e["local"].as_str().unwrap();
+        assert_eq!(src.port().to_string(), local.rsplit(':').next().unwrap());
+        assert_eq!(src.ip().to_string(), "127.0.0.1");
+        assert_eq!(dst.to_string(), e["peer"].as_str().unwrap());
+        icmp_ports.push(dst.port());
+    }
+    // And the next call on the connected socket hears of it: ECONNREFUSED.
+    let refused = events
+        .iter()
+        .find(|e| e["result"] == "ECONNREFUSED")
+        .expect("the connected socket's recv");
+    assert_eq!(refused["call"], "recv");
+    // tcpdump reads the same errors from the pcap.
+    let Ok(td) = Command::new("tcpdump")
+        .args(["-nn", "-r", path.to_str().unwrap(), "icmp"])
+        .output()
+    else {
+        eprintln!("skipped the tcpdump half: tcpdump is not installed (.ci/run installs it)");
+        return;
+    };
+    assert!(td.status.success(), "{td:?}");
+    let text = String::from_utf8(td.stdout).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2, "{text}");
+    for (line, port) in lines.iter().zip(icmp_ports) {
+        assert!(
+            line.contains(&format!("udp port {port} unreachable")),
+            "{line}"
+        );
+    }
+}
