@@ -73,11 +73,13 @@ impl Call {
         )
     }
 
-    /// Calls that can wait in the kernel until a peer does something.
+    /// Calls the kernel can make wait (EAGAIN, EINPROGRESS) until a peer
+    /// does something or buffer space frees up: the only calls the engine
+    /// can park while later steps run.
     pub fn can_wait(self) -> bool {
         matches!(
             self,
-            Call::Accept | Call::Connect | Call::Recv | Call::Recvfrom | Call::Send
+            Call::Accept | Call::Connect | Call::Recv | Call::Recvfrom | Call::Send | Call::Sendto
         )
     }
 }

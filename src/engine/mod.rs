@@ -287,15 +287,6 @@ struct Pending {
 /// with the event when the call returns.
 type InCall = Pin<Box<dyn Future<Output = (Actor, Box<Event>, Instant)> + Send>>;
 
-/// Calls the kernel can make wait (EAGAIN, EINPROGRESS): only these can be
-/// parked while later steps run.
-fn may_wait(call: Call) -> bool {
-    !matches!(
-        call,
-        Call::Socket | Call::Setsockopt | Call::Bind | Call::Listen | Call::Shutdown | Call::Close
-    )
-}
-
 /// What the orchestrator holds of one endpoint: the actor between calls, or
 /// the call it is in.
 enum Held {
@@ -524,7 +515,7 @@ impl Run {
             lesson: Arc::clone(&self.lesson),
             op,
         };
-        if !may_wait(call) {
+        if !call.can_wait() {
             // Nothing to park: the call runs here, with no future to keep.
             let gone = || EngineError::ActorGone(step.actor.clone());
             let link = self.link_mut(&step.actor).ok_or_else(gone)?;
