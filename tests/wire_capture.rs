@@ -213,14 +213,18 @@ fn trace_json(args: &[&str], pre: &[&str]) -> (std::process::Output, Vec<serde_j
     (out, lines)
 }
 
-#[test]
-fn trace_pcap_reads_back_with_pcap_file_and_tcpdump() {
+/// `trace LESSON --format json --pcap FILE`: its events, and the packets
+/// the file holds, read back with pcap-file (an Ethernet capture). `None`
+/// where this process may not capture. The directory holds the file.
+fn trace_to_pcap(
+    lesson: &str,
+) -> Option<(Vec<serde_json::Value>, Vec<Vec<u8>>, tempfile::TempDir)> {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("out.pcap");
     let (out, events) = trace_json(
         &[
             "trace",
-            "tcp",
+            lesson,
             "--format",
             "json",
             "--pcap",
@@ -230,10 +234,9 @@ fn trace_pcap_reads_back_with_pcap_file_and_tcpdump() {
     );
     if events.iter().all(|e| e["segments"].is_null()) {
         eprintln!("skipped: no capture privilege here; CI runs as root");
-        return;
+        return None;
     }
     assert!(out.status.success(), "{out:?}");
-    // pcap-file: every segment in the JSON is the packet with its number.
     let file = std::fs::read(&path).unwrap();
     let mut reader = PcapReader::new(&file[..]).unwrap();
     assert_eq!(reader.header().datalink, pcap_file::DataLink::ETHERNET);
@@ -241,6 +244,31 @@ fn trace_pcap_reads_back_with_pcap_file_and_tcpdump() {
     while let Some(p) = reader.next_packet() {
         packets.push(p.unwrap().data.into_owned());
     }
+    Some((events, packets, dir))
+}
+
+/// `tcpdump -nn -r` of the pcap `trace_to_pcap` wrote, with a filter
+/// expression: one line a packet. `None` where tcpdump is not installed.
+fn tcpdump(dir: &tempfile::TempDir, filter: &[&str]) -> Option<String> {
+    let path = dir.path().join("out.pcap");
+    let Ok(td) = Command::new("tcpdump")
+        .args(["-nn", "-r", path.to_str().unwrap()])
+        .args(filter)
+        .output()
+    else {
+        eprintln!("skipped the tcpdump half: tcpdump is not installed (.ci/run installs it)");
+        return None;
+    };
+    assert!(td.status.success(), "{td:?}");
+    Some(String::from_utf8(td.stdout).unwrap())
+}
+
+#[test]
+fn trace_pcap_reads_back_with_pcap_file_and_tcpdump() {
+    let Some((events, packets, dir)) = trace_to_pcap("tcp") else {
+        return;
+    };
+    // pcap-file: every segment in the JSON is the packet with its number.
     let segs: Vec<&serde_json::Value> = events
         .iter()
         .flat_map(|e| e["segments"].as_array().unwrap())
@@ -264,15 +292,9 @@ fn trace_pcap_reads_back_with_pcap_file_and_tcpdump() {
         );
     }
     // tcpdump: the same number of packets, with the same flags, in order.
-    let Ok(td) = Command::new("tcpdump")
-        .args(["-nn", "-r", path.to_str().unwrap()])
-        .output()
-    else {
-        eprintln!("skipped the tcpdump half: tcpdump is not installed (.ci/run installs it)");
+    let Some(text) = tcpdump(&dir, &[]) else {
         return;
     };
-    assert!(td.status.success(), "{td:?}");
-    let text = String::from_utf8(td.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), packets.len(), "{text}");
     for (line, p) in lines.iter().zip(&packets) {
@@ -477,30 +499,9 @@ fn large_sends_are_captured_whole_even_as_gso_frames_bigger_than_the_mtu() {
 /// against tcpdump reading the same packets from the pcap.
 #[test]
 fn icmp_port_unreachable_is_decoded_as_the_kernel_sent_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("refused.pcap");
-    let (out, events) = trace_json(
-        &[
-            "trace",
-            "udp-refused",
-            "--format",
-            "json",
-            "--pcap",
-            path.to_str().unwrap(),
-        ],
-        &[],
-    );
-    if events.iter().all(|e| e["segments"].is_null()) {
-        eprintln!("skipped: no capture privilege here; CI runs as root");
+    let Some((events, packets, dir)) = trace_to_pcap("udp-refused") else {
         return;
-    }
-    assert!(out.status.success(), "{out:?}");
-    let file = std::fs::read(&path).unwrap();
-    let mut reader = PcapReader::new(&file[..]).unwrap();
-    let mut packets = Vec::new();
-    while let Some(p) = reader.next_packet() {
-        packets.push(p.unwrap().data.into_owned());
-    }
+    };
     // Each datagram to the closed port (the connected send, then the
     // sendto) is answered by one ICMP error, attached to the call that sent
     // it, quoting that datagram's own source and destination.
@@ -541,15 +542,9 @@ fn icmp_port_unreachable_is_decoded_as_the_kernel_sent_it() {
         .expect("the connected socket's recv");
     assert_eq!(refused["call"], "recv");
     // tcpdump reads the same errors from the pcap.
-    let Ok(td) = Command::new("tcpdump")
-        .args(["-nn", "-r", path.to_str().unwrap(), "icmp"])
-        .output()
-    else {
-        eprintln!("skipped the tcpdump half: tcpdump is not installed (.ci/run installs it)");
+    let Some(text) = tcpdump(&dir, &["icmp"]) else {
         return;
     };
-    assert!(td.status.success(), "{td:?}");
-    let text = String::from_utf8(td.stdout).unwrap();
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 2, "{text}");
     for (line, port) in lines.iter().zip(icmp_ports) {
