@@ -7,7 +7,7 @@
 //! `cargo insta review`).
 
 mod common;
-use common::bin;
+use common::{bin, json_lines};
 use sockscope::lesson;
 use std::path::Path;
 use std::process::Output;
@@ -99,10 +99,7 @@ fn lessons_from_a_folder_are_listed_and_run() {
         "json",
     ]);
     assert!(o.status.success(), "{o:?}");
-    let lines: Vec<serde_json::Value> = stdout(&o)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&o);
     assert_eq!(lines.len(), 4);
     assert_eq!(lines[3]["data"], "ping");
     assert!(lines[3]["checks"][0]["ok"].as_bool().unwrap());
@@ -299,10 +296,7 @@ fn the_worked_example_in_the_docs_runs_and_its_claims_hold() {
         "json",
     ]);
     assert!(o.status.success(), "{o:?}");
-    let lines: Vec<serde_json::Value> = stdout(&o)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&o);
     assert_eq!(lines.len(), 5);
     let claims: Vec<&serde_json::Value> = lines
         .iter()

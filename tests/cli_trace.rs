@@ -127,10 +127,8 @@ fn port_flag_is_the_port_the_server_binds() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let first_bind: serde_json::Value = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+    let first_bind = json_lines(&out)
+        .into_iter()
         .find(|v| v["call"] == "bind")
         .unwrap();
     assert_eq!(first_bind["local"], format!("127.0.0.1:{port}"));
@@ -159,11 +157,7 @@ fn no_kernel_makes_the_same_calls_without_the_kernel_view() {
             .output()
             .unwrap();
         assert!(out.status.success());
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        json_lines(&out)
     };
     let with = run(&[]);
     let without = run(&["--no-kernel"]);

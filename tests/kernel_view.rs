@@ -247,11 +247,7 @@ fn half_close_reports_the_states_of_a_graceful_close_at_the_right_steps() {
         .output()
         .unwrap();
     assert!(out.status.success());
-    let ev: Vec<serde_json::Value> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let ev = json_lines(&out);
     let find = |actor: &str, call: &str, nth: usize| {
         ev.iter()
             .filter(|e| e["actor"] == actor && e["call"] == call)
@@ -518,10 +514,8 @@ fn the_kernel_view_works_unprivileged() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let states: Vec<String> = String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+    let states: Vec<String> = json_lines(&out)
+        .iter()
         .filter_map(|e| e["tcp_state"].as_str().map(str::to_string))
         .collect();
     for s in [

@@ -11,11 +11,7 @@ use serde_json::Value;
 
 fn events(out: std::process::Output) -> Vec<Value> {
     assert!(out.status.success(), "{out:?}");
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect()
+    common::json_lines(&out)
 }
 
 fn bind_80(ev: &[Value]) -> &Value {

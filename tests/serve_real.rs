@@ -4,7 +4,7 @@
 //! getsockname) and with the bytes the peer really got back.
 
 mod common;
-use common::bin;
+use common::{bin, json_lines};
 use sockscope::engine::serve::{ServeConfig, Server};
 use sockscope::engine::{Call, EngineMsg, Event, Proto};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -409,10 +409,8 @@ fn a_taken_port_is_a_failed_bind_not_a_crash() {
         .output()
         .unwrap();
     assert_eq!(out.status.code(), Some(1));
-    let text = String::from_utf8(out.stdout).unwrap();
-    let bind: serde_json::Value = text
-        .lines()
-        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+    let bind = json_lines(&out)
+        .into_iter()
         .find(|v| v["call"] == "bind")
         .unwrap();
     assert_eq!(bind["result"], "EADDRINUSE");

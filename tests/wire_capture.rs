@@ -206,10 +206,7 @@ fn trace_json(args: &[&str], pre: &[&str]) -> (std::process::Output, Vec<serde_j
             .output()
             .unwrap()
     };
-    let lines = String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let lines = json_lines(&out);
     (out, lines)
 }
 

@@ -53,6 +53,16 @@ pub fn bin() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_sockscope"))
 }
 
+/// What a run of the binary printed as JSON Lines (`--format json`, `serve
+/// --headless`): one value a line.
+pub fn json_lines(out: &std::process::Output) -> Vec<serde_json::Value> {
+    std::str::from_utf8(&out.stdout)
+        .expect("stdout is UTF-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
 /// Run a built-in lesson in-process with capture on. `None` (after saying
 /// why) when this process may not capture: CI runs as root, so there it
 /// always runs.
