@@ -692,36 +692,17 @@ fn serve_view(present: bool) -> super::serve::ServeView {
     let mut seq = 0;
     let mut ev = |actor: &str, call: Call, fd: i32, f: &dyn Fn(&mut Event)| {
         seq += 1;
+        let sock = if actor == "server" {
+            "listener"
+        } else {
+            "conn"
+        };
         let mut e = Event {
             seq,
             t_us: seq * 100,
-            step: 0,
-            actor: actor.into(),
-            call,
-            sock: if actor == "server" {
-                "listener"
-            } else {
-                "conn"
-            }
-            .into(),
-            proto: Proto::Tcp,
-            fd: Some(fd),
-            new_fd: None,
             local: Some(local.to_string()),
-            peer: None,
-            bytes: None,
-            data: None,
-            result: "ok".into(),
-            errno: None,
-            explain: None,
             args: fd.to_string(),
-            waited_us: None,
-            flags: Vec::new(),
-            checks: Vec::new(),
-            segments: None,
-            tcp_state: None,
-            kernel: None,
-            sockets: Default::default(),
+            ..Event::new(actor, call, sock, Proto::Tcp, Some(fd))
         };
         f(&mut e);
         EngineMsg::Event(Box::new(e))

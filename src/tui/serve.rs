@@ -318,28 +318,9 @@ mod tests {
         let mut e = Event {
             seq,
             t_us: seq * 100,
-            step: 0,
-            actor: actor.into(),
-            call,
-            sock: "conn".into(),
-            proto: Proto::Tcp,
-            fd: Some(9),
-            new_fd: None,
             local: Some("127.0.0.1:7000".into()),
-            peer: None,
-            bytes: None,
-            data: None,
-            result: "ok".into(),
-            errno: None,
-            explain: None,
             args: "9".into(),
-            waited_us: None,
-            flags: Vec::new(),
-            checks: Vec::new(),
-            segments: None,
-            tcp_state: None,
-            kernel: None,
-            sockets: Default::default(),
+            ..Event::new(actor, call, "conn", Proto::Tcp, Some(9))
         };
         f(&mut e);
         EngineMsg::Event(Box::new(e))
