@@ -357,18 +357,24 @@ mod tests {
         app
     }
 
-    #[test]
-    fn the_handshake_arrows_run_between_client_and_server() {
-        let app = app_at("tcp", 6);
-        let wires: Vec<_> = rows(&app)
+    /// The arrows drawn for the rows `keep` picks: (from lane, to lane, label).
+    fn wires(app: &App, keep: impl Fn(&Row) -> bool) -> Vec<(usize, usize, String)> {
+        rows(app)
             .into_iter()
+            .filter(|r| keep(r))
             .filter_map(|r| match r.kind {
                 RowKind::Wire {
                     from, to, segment, ..
                 } => Some((from, to, segment.label)),
                 _ => None,
             })
-            .collect();
+            .collect()
+    }
+
+    #[test]
+    fn the_handshake_arrows_run_between_client_and_server() {
+        let app = app_at("tcp", 6);
+        let wires = wires(&app, |_| true);
         let (server, client) = (0, 1);
         assert_eq!(
             wires,
@@ -410,16 +416,7 @@ mod tests {
             .expect("the lesson's connect is refused");
         app.review = Some(refused_step);
         let (probe, client) = (lane_of(&app, "probe"), lane_of(&app, "client"));
-        let wires: Vec<_> = rows(&app)
-            .into_iter()
-            .filter(|r| r.at_step == refused_step)
-            .filter_map(|r| match r.kind {
-                RowKind::Wire {
-                    from, to, segment, ..
-                } => Some((from, to, segment.label)),
-                _ => None,
-            })
-            .collect();
+        let wires = wires(&app, |r| r.at_step == refused_step);
         assert!(
             wires
                 .iter()
