@@ -3,9 +3,11 @@
 //! keeps running and answering, its memory stays bounded, and it leaks no fds.
 //! The figures are printed (docs/reliability.md records them).
 
+mod common;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -32,21 +34,12 @@ impl Drop for Serve {
 /// Start `sockscope serve --headless`; learn its port from the `nc` line it
 /// prints; count the JSON events it writes, as a consumer would read them.
 fn serve() -> Serve {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_sockscope"))
-        .args(["serve", "--headless"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let port = loop {
-        let mut line = String::new();
-        assert!(err.read_line(&mut line).unwrap() > 0, "serve ended early");
-        if let Some(rest) = line.trim().strip_prefix("nc ") {
-            break rest.rsplit(' ').next().unwrap().parse().unwrap();
-        }
-    };
+    let common::Started {
+        mut child,
+        port,
+        err,
+        ..
+    } = common::serve_headless(&[]);
     // Keep draining stderr so the child never blocks on it.
     std::thread::spawn(move || for _ in err.lines().map_while(Result::ok) {});
     let events = Arc::new(AtomicUsize::new(0));

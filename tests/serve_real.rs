@@ -246,28 +246,12 @@ struct Headless {
 }
 
 fn headless(args: &[&str]) -> Headless {
-    let mut child = bin()
-        .args(["serve", "--headless"])
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut err = BufReader::new(child.stderr.take().unwrap());
-    let mut stderr = String::new();
-    let mut port = None;
-    while port.is_none() {
-        let mut line = String::new();
-        if err.read_line(&mut line).unwrap() == 0 {
-            panic!("serve ended before it printed a connect command:\n{stderr}");
-        }
-        stderr.push_str(&line);
-        if let Some(rest) = line.trim().strip_prefix("nc ") {
-            let p = rest.rsplit(' ').next().unwrap();
-            port = Some(p.parse().unwrap());
-        }
-    }
+    let common::Started {
+        mut child,
+        port,
+        err,
+        stderr,
+    } = common::serve_headless(args);
     let (tx, lines) = mpsc::channel();
     let out = BufReader::new(child.stdout.take().unwrap());
     std::thread::spawn(move || {
@@ -281,7 +265,7 @@ fn headless(args: &[&str]) -> Headless {
         child,
         lines,
         stderr,
-        port: port.unwrap(),
+        port,
         _err: err,
     }
 }

@@ -53,6 +53,50 @@ pub fn bin() -> std::process::Command {
     std::process::Command::new(env!("CARGO_BIN_EXE_sockscope"))
 }
 
+/// A running `sockscope serve --headless ARGS` (stdin closed, stdout and
+/// stderr piped), read up to the connect command it prints on stderr.
+pub struct Started {
+    pub child: std::process::Child,
+    /// The port in its `nc HOST PORT` line.
+    pub port: u16,
+    /// Its stderr: keep it open or drain it, since a closed pipe would make
+    /// the child's next line fail.
+    pub err: std::io::BufReader<std::process::ChildStderr>,
+    /// What stderr said up to and with the connect command.
+    pub stderr: String,
+}
+
+pub fn serve_headless(args: &[&str]) -> Started {
+    use std::io::BufRead;
+    use std::process::Stdio;
+    let mut child = bin()
+        .args(["serve", "--headless"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut stderr = String::new();
+    let port = loop {
+        let mut line = String::new();
+        if err.read_line(&mut line).unwrap() == 0 {
+            panic!("serve ended before it printed a connect command:\n{stderr}");
+        }
+        stderr.push_str(&line);
+        if let Some(rest) = line.trim().strip_prefix("nc ") {
+            break rest.rsplit(' ').next().unwrap().parse().unwrap();
+        }
+    };
+    Started {
+        child,
+        port,
+        err,
+        stderr,
+    }
+}
+
 /// What a run of the binary printed as JSON Lines (`--format json`, `serve
 /// --headless`): one value a line.
 pub fn json_lines(out: &std::process::Output) -> Vec<serde_json::Value> {
