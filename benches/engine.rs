@@ -97,12 +97,31 @@ async fn same_syscalls_tcp_lesson() {
     drop(listening);
 }
 
-fn engine_overhead(c: &mut Criterion) {
+/// The budget case for both measurements: a current-thread runtime (as
+/// `trace` uses), the `tcp` lesson, run to the end with no capture and no
+/// kernel view, so what is measured is the engine's own work (actors,
+/// stepper, events, checked claims).
+fn setup() -> (
+    tokio::runtime::Runtime,
+    std::sync::Arc<lesson::Lesson>,
+    EngineConfig,
+    Observers,
+) {
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let tcp = std::sync::Arc::new(lesson::builtin("tcp").unwrap());
+    let bare = EngineConfig {
+        port: 0,
+        pace: Pace::RunToEnd,
+        capture: false,
+    };
+    (rt, tcp, bare, Observers { kernel: false })
+}
+
+fn engine_overhead(c: &mut Criterion) {
+    let (rt, tcp, bare, no_kernel) = setup();
     let mut group = c.benchmark_group("tcp_lesson");
     group.bench_function("plain_tokio_floor", |b| {
         b.iter(|| rt.block_on(plain_tcp_lesson()));
@@ -110,14 +129,6 @@ fn engine_overhead(c: &mut Criterion) {
     group.bench_function("same_syscalls_floor", |b| {
         b.iter(|| rt.block_on(same_syscalls_tcp_lesson()));
     });
-    // The budget case: the engine's own work (actors, stepper, events,
-    // checked claims), no observers.
-    let bare = EngineConfig {
-        port: 0,
-        pace: Pace::RunToEnd,
-        capture: false,
-    };
-    let no_kernel = Observers { kernel: false };
     group.bench_function("sockscope_engine", |b| {
         b.iter(|| {
             black_box(rt.block_on(engine::run_to_end_observed(tcp.clone(), bare, no_kernel)))
@@ -162,17 +173,7 @@ fn engine_overhead(c: &mut Criterion) {
 /// does per lesson: the run, then its JSON lines written (to a sink).
 fn interleaved_ratios(_: &mut Criterion) {
     const ROUNDS: usize = 5_000;
-    let rt = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .unwrap();
-    let tcp = std::sync::Arc::new(lesson::builtin("tcp").unwrap());
-    let config = EngineConfig {
-        port: 0,
-        pace: Pace::RunToEnd,
-        capture: false,
-    };
-    let no_kernel = Observers { kernel: false };
+    let (rt, tcp, config, no_kernel) = setup();
     let engine = || engine::run_to_end_observed(tcp.clone(), config, no_kernel);
     let mut times: [Vec<Duration>; 4] = Default::default();
     let mut time = |kind: usize, run: &mut dyn FnMut()| {
