@@ -1,0 +1,37 @@
+//! The engine of sockscope: real TCP and UDP sockets on loopback, one lesson
+//! call at a time, and what the kernel and the wire say about each one. No
+//! terminal code lives here (the workspace's layer test checks that this
+//! crate does not depend on ratatui or crossterm): the TUI, headless output
+//! and the tests all consume the same events.
+//!
+//! # Layout
+//!
+//! In layer order, each module using only those above it:
+//!
+//! - [`place`]: line and column of a byte offset, for errors in the config
+//!   and lesson files.
+//! - [`kernel`]: the kernel observer: TCP state, queues and timers of each
+//!   socket (TCP_INFO through the fd, sock_diag and /proc/net/tcp and
+//!   /proc/net/udp by address for connections without one), and the UDP drop
+//!   counters.
+//! - [`wire`]: the packets on `lo`: capture (AF_PACKET), attribution of each
+//!   packet to the call that caused it, layer-by-layer decoding, pcap export.
+//! - [`lesson`]: lessons as data (`assets/lessons/*.toml`): endpoints, calls in
+//!   order, narration, and the claims each step makes about the kernel; and the
+//!   catalogue: built-ins plus a teacher's own lessons folder.
+//! - [`engine`]: the real sockets. One actor per endpoint, a stepper gate
+//!   before every syscall, and one [`engine::Event`] per call.
+//!   [`engine::serve`] is the other driver: a real echo server for peers the
+//!   user brings (`sockscope serve`), emitting the same events.
+//! - [`ports`]: `sockscope port N`: a port's range, service names, this
+//!   machine's settings for it, its bytes on the wire, and a real bind probe.
+//!
+//! The one crate below this is `sockscope-sys`, the only code allowed
+//! `unsafe`.
+
+pub mod engine;
+pub mod kernel;
+pub mod lesson;
+pub mod place;
+pub mod ports;
+pub mod wire;

@@ -1,0 +1,15 @@
+//! Headless output of sockscope: what a run did, without a terminal.
+//!
+//! # Layout
+//!
+//! - [`headless`]: `sockscope trace`, the engine's events as JSON Lines (a
+//!   public contract, field by field) or a readable transcript in the spirit
+//!   of strace. `serve --headless` prints its events through here too.
+//! - [`handout`]: a lesson run as a markdown handout (`--format markdown`,
+//!   key `e` in the TUI); `handout::serve`, a `serve` session's handout.
+//!
+//! Everything here reads events from `sockscope-core`; nothing here knows a
+//! terminal.
+
+pub mod handout;
+pub mod headless;

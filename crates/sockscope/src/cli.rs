@@ -1,0 +1,171 @@
+//! The command line, as clap parses it. The shape follows DESIGN.md and is a
+//! public contract: add flags freely, never rename or drop one.
+
+use clap::{Parser, Subcommand};
+use sockscope_core::engine::serve::DEFAULT_MAX_PEERS;
+pub use sockscope_core::ports::parse_port;
+use sockscope_report::headless::Format;
+use sockscope_tui::theme::ThemeName;
+use std::net::IpAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "sockscope",
+    version,
+    about = "Teach socket programming by doing it for real: every step a real syscall on loopback.",
+    long_about = None
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    /// A folder of your own lesson files (*.toml), added to the built-in
+    /// lessons. Overrides `lessons` in the config file.
+    #[arg(long, global = true, value_name = "DIR")]
+    pub lessons: Option<PathBuf>,
+    /// Read settings from FILE instead of the default config file
+    /// (~/.config/sockscope/config.toml on Linux).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Print a commented config file with every setting and its default, then exit.
+    #[arg(long)]
+    pub print_config_template: bool,
+    /// Colours of the interactive screen: dark terminals, light (white)
+    /// terminals, or high contrast for projectors. Overrides `theme` in the
+    /// config file (dark if neither says). NO_COLOR turns colour off.
+    #[arg(long, global = true, value_enum)]
+    pub theme: Option<ThemeName>,
+    /// Draw with plain ASCII, for terminals without box-drawing glyphs.
+    #[arg(long, global = true)]
+    pub ascii: bool,
+    /// Presenter mode: high contrast, large heading and narration, less
+    /// clutter (key P toggles it; b or . blanks the screen, f freezes it).
+    #[arg(long, global = true)]
+    pub present: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the lessons (built-in and your own), one a line, with a one-line summary.
+    Lessons,
+    /// Open the interactive screen on a lesson (with no command: `tcp`).
+    Lesson {
+        /// The lesson to open (see `sockscope lessons`).
+        name: String,
+        /// The port the lesson's server binds (0-65535; 0 lets the kernel choose).
+        #[arg(long, default_value_t = 0, value_parser = parse_port, allow_hyphen_values = true)]
+        port: u16,
+    },
+    /// Run a lesson to the end without a terminal and print its events.
+    Trace {
+        /// The lesson to run (see `sockscope lessons`).
+        lesson: String,
+        /// json: one event per line (JSON Lines); text: a readable transcript;
+        /// markdown: a handout with each call, its narration and the diagrams.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// The port the lesson's server binds (0-65535; 0 lets the kernel choose).
+        #[arg(long, default_value_t = 0, value_parser = parse_port, allow_hyphen_values = true)]
+        port: u16,
+        /// Run the lesson this many times back to back (each run with new
+        /// sockets; in JSON, `seq` starts again at 1 for each run).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+        repeat: u32,
+        /// Also write the packets captured on loopback to FILE, as a pcap
+        /// file that tcpdump and Wireshark open (needs capture privilege;
+        /// one run only).
+        #[arg(long, value_name = "FILE", conflicts_with = "repeat")]
+        pcap: Option<std::path::PathBuf>,
+        /// Do not capture packets, even when allowed; events' `segments`
+        /// are then null.
+        #[arg(long, conflicts_with = "pcap")]
+        no_capture: bool,
+        /// Do not read the kernel's view after each call (TCP states,
+        /// queues, timers); events' `tcp_state` and `kernel` are then null.
+        /// The calls and their results are the same.
+        #[arg(long)]
+        no_kernel: bool,
+    },
+    /// Explain one port number: its range, its well-known services, how this
+    /// machine treats it, its bytes on the wire, and what binding it here does.
+    Port {
+        /// The port, 0-65535 (0: the kernel picks an ephemeral port).
+        #[arg(value_parser = parse_port, allow_hyphen_values = true)]
+        port: u16,
+        /// text: a few readable lines; json: one object (see README, "Port JSON fields").
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+    /// A real echo server that waits for a peer you bring (nc, telnet, python,
+    /// a browser) and shows every call it makes for each connection.
+    Serve {
+        /// Serve UDP (recvfrom, sendto) instead of TCP.
+        #[arg(long)]
+        udp: bool,
+        /// The port to bind (0-65535; 0 lets the kernel choose).
+        #[arg(long, default_value_t = 0, value_parser = parse_port, allow_hyphen_values = true)]
+        port: u16,
+        /// The address to bind. Anything but loopback makes the port reachable
+        /// from the network, and sockscope warns about it.
+        #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
+        bind: IpAddr,
+        /// How many connections to serve at once; the next one is accepted
+        /// and closed at once, with a note saying why.
+        #[arg(long, default_value_t = DEFAULT_MAX_PEERS, value_parser = parse_max_peers)]
+        max_peers: usize,
+        /// No terminal UI: print events as JSON Lines until SIGINT or SIGTERM.
+        #[arg(long)]
+        headless: bool,
+    },
+    /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), e.g. `sockscope man | man -l -`.
+    Man,
+}
+
+/// `--max-peers`: at least one, and few enough that the file-descriptor
+/// limit is not the thing that stops the server.
+pub fn parse_max_peers(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(n @ 1..=1024) => Ok(n),
+        _ => Err(format!("`{text}` is not a number from 1-1024")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_command_means_the_tui_and_flags_are_global() {
+        let cli = Cli::try_parse_from(["sockscope"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(cli.theme, None);
+        let cli = Cli::try_parse_from([
+            "sockscope",
+            "lesson",
+            "udp",
+            "--theme",
+            "high-contrast",
+            "--ascii",
+        ])
+        .unwrap();
+        assert!(matches!(cli.command, Some(Command::Lesson { ref name, .. }) if name == "udp"));
+        assert_eq!(cli.theme, Some(ThemeName::HighContrast));
+        assert!(cli.ascii);
+        assert!(Cli::try_parse_from(["sockscope", "--theme", "purple"]).is_err());
+    }
+
+    #[test]
+    fn ports_parse_within_the_16_bit_range_only() {
+        assert_eq!(parse_port("0"), Ok(0));
+        assert_eq!(parse_port("65535"), Ok(65535));
+        for bad in ["65536", "70000", "-1", "abc", "", "8o8o"] {
+            let e = parse_port(bad).unwrap_err();
+            assert!(e.contains("0-65535"), "{bad}: {e}");
+        }
+    }
+}

@@ -1,0 +1,134 @@
+//! Helpers shared by the integration tests: run lessons, read the kernel's
+//! own view (/proc) to compare with what sockscope reports.
+#![allow(dead_code)]
+
+use sockscope_core::engine::{self, EngineMsg, Event};
+use sockscope_core::lesson;
+use std::net::SocketAddr;
+
+/// Run a built-in lesson to the end, in-process.
+pub fn run(name: &str) -> Vec<EngineMsg> {
+    let lesson = lesson::builtin(name).unwrap_or_else(|| panic!("no lesson {name}"));
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let msgs = rt.block_on(engine::run_to_end(lesson, 0));
+    assert!(
+        matches!(msgs.last(), Some(EngineMsg::Finished)),
+        "lesson {name} did not finish: {:?}",
+        msgs.last()
+    );
+    msgs
+}
+
+pub fn events(msgs: &[EngineMsg]) -> Vec<Event> {
+    engine::events(msgs).into_iter().cloned().collect()
+}
+
+pub fn addr(s: &Option<String>) -> SocketAddr {
+    s.as_deref()
+        .unwrap_or_else(|| panic!("address missing"))
+        .parse()
+        .unwrap()
+}
+
+/// This machine's ephemeral port range.
+pub fn ephemeral_range() -> (u16, u16) {
+    let text = std::fs::read_to_string("/proc/sys/net/ipv4/ip_local_port_range").unwrap();
+    let mut it = text.split_whitespace().map(|n| n.parse::<u16>().unwrap());
+    (it.next().unwrap(), it.next().unwrap())
+}
+
+/// The events of one actor, in order.
+pub fn of<'a>(events: &'a [Event], actor: &str) -> Vec<&'a Event> {
+    events.iter().filter(|e| e.actor == actor).collect()
+}
+
+pub fn calls(events: &[&Event]) -> Vec<String> {
+    events.iter().map(|e| e.call.to_string()).collect()
+}
+
+pub fn bin() -> std::process::Command {
+    std::process::Command::new(env!("CARGO_BIN_EXE_sockscope"))
+}
+
+/// A running `sockscope serve --headless ARGS` (stdin closed, stdout and
+/// stderr piped), read up to the connect command it prints on stderr.
+pub struct Started {
+    pub child: std::process::Child,
+    /// The port in its `nc HOST PORT` line.
+    pub port: u16,
+    /// Its stderr: keep it open or drain it, since a closed pipe would make
+    /// the child's next line fail.
+    pub err: std::io::BufReader<std::process::ChildStderr>,
+    /// What stderr said up to and with the connect command.
+    pub stderr: String,
+}
+
+pub fn serve_headless(args: &[&str]) -> Started {
+    use std::io::BufRead;
+    use std::process::Stdio;
+    let mut child = bin()
+        .args(["serve", "--headless"])
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut err = std::io::BufReader::new(child.stderr.take().unwrap());
+    let mut stderr = String::new();
+    let port = loop {
+        let mut line = String::new();
+        if err.read_line(&mut line).unwrap() == 0 {
+            panic!("serve ended before it printed a connect command:\n{stderr}");
+        }
+        stderr.push_str(&line);
+        if let Some(rest) = line.trim().strip_prefix("nc ") {
+            break rest.rsplit(' ').next().unwrap().parse().unwrap();
+        }
+    };
+    Started {
+        child,
+        port,
+        err,
+        stderr,
+    }
+}
+
+/// What a run of the binary printed as JSON Lines (`--format json`, `serve
+/// --headless`): one value a line.
+pub fn json_lines(out: &std::process::Output) -> Vec<serde_json::Value> {
+    std::str::from_utf8(&out.stdout)
+        .expect("stdout is UTF-8")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Run a built-in lesson in-process with capture on. `None` (after saying
+/// why) when this process may not capture: CI runs as root, so there it
+/// always runs.
+pub fn run_captured(name: &str) -> Option<(Vec<Event>, sockscope_core::wire::Wire)> {
+    use sockscope_core::wire::CaptureStatus;
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (msgs, wire) = rt.block_on(engine::run_to_end_with(
+        lesson::builtin(name).unwrap(),
+        engine::EngineConfig::default(),
+    ));
+    assert!(matches!(msgs.last(), Some(EngineMsg::Finished)), "{msgs:?}");
+    match wire.status() {
+        CaptureStatus::Running => Some((events(&msgs), wire)),
+        CaptureStatus::Unprivileged => {
+            eprintln!(
+                "skipped: this test process may not capture (no CAP_NET_RAW); CI runs as root"
+            );
+            None
+        }
+        other => panic!("capture should run as root, got {other:?}"),
+    }
+}

@@ -1,0 +1,674 @@
+//! The narration's facts about the network stack, each checked against the
+//! real kernel. Most claims of a lesson are `expect` entries on its step
+//! (checked on every run, and for every built-in lesson by
+//! tests/lessons_real.rs); the claims an `expect` cannot state are here, one
+//! test per claim or small group of claims, named after the claim, with the
+//! lesson file and step it comes from. docs/narration-facts.md maps every
+//! factual sentence of the lessons tcp, udp, refused, in-use, layers and
+//! privileged to the test or `expect` that checks it.
+//!
+//! Claims about packets need capture (CAP_NET_RAW): CI runs as root, so there
+//! they always run; elsewhere they are skipped with a printed reason.
+
+mod common;
+use common::*;
+use sockscope_core::engine::{Engine, EngineConfig, EngineMsg, Event, Pace};
+use sockscope_core::lesson;
+use sockscope_core::wire::{Direction, Segment};
+use sockscope_tui::ui::layers;
+use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::time::Duration;
+
+/// Every packet the run captured: those on events and those after the last
+/// call, each once, in capture order.
+fn all_segments<'a>(ev: &'a [Event], after: &'a [Segment]) -> Vec<&'a Segment> {
+    let mut segs: Vec<&Segment> = ev
+        .iter()
+        .flat_map(|e| e.segments.iter().flatten())
+        .chain(after)
+        .collect();
+    segs.sort_by_key(|s| s.n);
+    segs.dedup_by_key(|s| s.n);
+    segs
+}
+
+/// The event of `actor`'s `n`-th call named `call` (0-based).
+fn nth<'a>(ev: &'a [Event], actor: &str, call: &str, n: usize) -> &'a Event {
+    ev.iter()
+        .filter(|e| e.actor == actor && e.call.name() == call)
+        .nth(n)
+        .unwrap_or_else(|| panic!("{actor} has no {call} #{n}"))
+}
+
+/// Step a lesson by hand until it has produced `n` events (a waiting call
+/// is not an event); return them. The engine, still holding its sockets, is
+/// returned too, so the test can look at the kernel between steps.
+async fn first_events(name: &str, n: usize) -> (Engine, Vec<Event>) {
+    let mut engine = Engine::start(
+        lesson::builtin(name).unwrap(),
+        EngineConfig {
+            port: 0,
+            pace: Pace::Manual,
+            capture: false,
+        },
+    );
+    let mut out = Vec::new();
+    while out.len() < n {
+        engine.step();
+        // Bounded: a call on loopback returns in microseconds; this only
+        // keeps a broken lesson from hanging the test run.
+        let msg = tokio::time::timeout(Duration::from_secs(10), engine.next())
+            .await
+            .expect("the engine answered")
+            .expect("the engine is running");
+        match msg {
+            EngineMsg::Event(e) => out.push(*e),
+            EngineMsg::Waiting(_) => {}
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    (engine, out)
+}
+
+/// Local ports of every TCP socket the kernel lists (IPv4 and IPv6), one
+/// entry per socket, as /proc/net/tcp{,6} show them.
+fn proc_tcp_local_ports() -> Vec<u16> {
+    ["/proc/net/tcp", "/proc/net/tcp6"]
+        .iter()
+        .filter_map(|f| std::fs::read_to_string(f).ok())
+        .flat_map(|text| {
+            text.lines()
+                .skip(1)
+                .filter_map(|l| {
+                    let local = l.split_whitespace().nth(1)?;
+                    u16::from_str_radix(local.rsplit_once(':')?.1, 16).ok()
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+// ---- tcp.toml ----------------------------------------------------------
+
+/// tcp.toml steps 1-2: "The socket exists, but it has no address yet";
+/// "Asking for port 0 lets the kernel pick a free port".
+#[test]
+fn a_new_socket_has_no_address_and_bind_to_port_0_gets_a_kernel_chosen_port() {
+    let ev = events(&run("tcp"));
+    let socket = nth(&ev, "server", "socket", 0);
+    assert_eq!(socket.local, None, "no address before bind");
+    let bind = nth(&ev, "server", "bind", 0);
+    assert!(bind.args.ends_with("127.0.0.1:0"), "{}", bind.args);
+    let port = addr(&bind.local).port();
+    assert_ne!(port, 0, "the kernel chose a port");
+}
+
+/// The accept queue length of the listener on `port`, as /proc/net/tcp
+/// shows it (for a listening socket its rx_queue column is the number of
+/// connections waiting for accept).
+fn proc_accept_queue(port: u16) -> Option<u64> {
+    let text = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    text.lines().skip(1).find_map(|l| {
+        let cols: Vec<&str> = l.split_whitespace().collect();
+        let local_port = u16::from_str_radix(cols[1].rsplit_once(':')?.1, 16).ok()?;
+        // State 0A is LISTEN.
+        (local_port == port && cols[3] == "0A")
+            .then(|| u64::from_str_radix(cols[4].split_once(':')?.1, 16).ok())?
+    })
+}
+
+/// tcp.toml step 3: "the kernel will now complete handshakes for it and
+/// queue the new connections for accept; the backlog, 8 here, caps that
+/// queue." With nobody calling accept, five clients connect to a listener
+/// of backlog 2: the kernel completes and queues some of them by itself,
+/// and never more than the backlog allows (Linux: backlog + 1).
+#[test]
+fn the_kernel_queues_connections_for_accept_and_the_backlog_caps_the_queue() {
+    use socket2::{Domain, Socket, Type};
+    let listener = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    listener.bind(&any.into()).unwrap();
+    listener.listen(2).unwrap();
+    let at = listener.local_addr().unwrap().as_socket().unwrap();
+    let clients: Vec<Socket> = (0..5)
+        .map(|_| {
+            let c = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+            c.set_nonblocking(true).unwrap();
+            let _ = c.connect(&at.into()); // EINPROGRESS: the handshake goes on in the kernel
+            c
+        })
+        .collect();
+    // Bounded wait for the kernel to have handled the SYNs (on loopback it
+    // has, before connect returned; this only guards a slow machine).
+    let mut queued = 0;
+    for _ in 0..200 {
+        queued = proc_accept_queue(at.port()).expect("the listener is in /proc/net/tcp");
+        if queued >= 3 {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(queued, 3, "backlog 2: the kernel queues 3 and no more");
+    assert!(queued < clients.len() as u64);
+}
+
+/// tcp.toml step 6: "connect ... ran the three-way handshake (SYN, SYN-ACK,
+/// ACK)"; layers.toml step 6: "The handshake's SYN, SYN-ACK and ACK are TCP
+/// segments with no application data".
+#[test]
+fn connect_runs_the_three_way_handshake_with_no_application_data() {
+    for name in ["tcp", "layers"] {
+        let Some((ev, _)) = run_captured(name) else {
+            return;
+        };
+        let connect = nth(&ev, "client", "connect", 0);
+        let segs = connect.segments.as_ref().unwrap();
+        let shape: Vec<(String, Direction, usize)> = segs
+            .iter()
+            .map(|s| (s.label(), s.direction, s.len))
+            .collect();
+        assert_eq!(
+            shape,
+            [
+                ("SYN".to_string(), Direction::Out, 0),
+                ("SYN-ACK".to_string(), Direction::In, 0),
+                ("ACK".to_string(), Direction::Out, 0),
+            ],
+            "{name}: {segs:#?}"
+        );
+    }
+}
+
+/// tcp.toml step 11: "The client closes its socket. TCP sends a FIN: no
+/// more data will come from the client."
+#[test]
+fn the_clients_close_sends_a_fin() {
+    let Some((ev, _)) = run_captured("tcp") else {
+        return;
+    };
+    for client in ["client", "client2"] {
+        let close = nth(&ev, client, "close", 0);
+        let segs = close.segments.as_ref().unwrap();
+        let fin = segs
+            .iter()
+            .find(|s| s.has_flag("FIN"))
+            .unwrap_or_else(|| panic!("{client}'s close sent no FIN: {segs:#?}"));
+        assert_eq!(fin.direction, Direction::Out);
+        assert_eq!(fin.src, close.local.clone().unwrap());
+        assert!(segs.iter().all(|s| !s.has_flag("RST")), "{segs:#?}");
+    }
+}
+
+/// tcp.toml step 22: "Finally the server closes its listening socket: from
+/// now on, connecting to this port is refused."
+#[test]
+fn after_the_listener_closes_connecting_to_its_port_is_refused() {
+    let ev = events(&run("tcp"));
+    let listener = addr(&nth(&ev, "server", "bind", 0).local);
+    let err = TcpStream::connect(listener).expect_err("nobody listens there any more");
+    assert_eq!(err.raw_os_error(), Some(libc::ECONNREFUSED), "{err}");
+}
+
+/// The port panel (src/tui/ui/ports.rs): "the connection shares its
+/// listener's port"; tcp.toml step 4: accept returns "a brand-new socket".
+#[test]
+fn an_accepted_connection_shares_its_listeners_port_on_a_new_fd() {
+    let ev = events(&run("tcp"));
+    let listener = nth(&ev, "server", "bind", 0);
+    for n in 0..2 {
+        let accept = nth(&ev, "server", "accept", n);
+        assert_eq!(addr(&accept.local), addr(&listener.local));
+        assert_ne!(accept.new_fd, accept.fd);
+    }
+}
+
+// ---- udp.toml ----------------------------------------------------------
+
+/// udp.toml steps 4-5: "The sender does not call bind: the kernel gives it
+/// a port the first time it sends"; "The kernel bound the sender to {local}
+/// on the way". The port panel says the port is inside or outside the
+/// ephemeral range from the real number; the kernel takes it from the range.
+#[test]
+fn sendto_binds_an_unbound_udp_sender_to_an_ephemeral_port() {
+    let ev = events(&run("udp"));
+    assert_eq!(nth(&ev, "sender", "socket", 0).local, None);
+    let sendto = nth(&ev, "sender", "sendto", 0);
+    let local = addr(&sendto.local);
+    assert_ne!(local.port(), 0);
+    let (lo, hi) = ephemeral_range();
+    assert!(
+        (lo..=hi).contains(&local.port()),
+        "{local} outside {lo}-{hi}"
+    );
+    // The receiver saw the datagram come from that very port.
+    let from = addr(&nth(&ev, "receiver", "recvfrom", 0).peer);
+    assert_eq!(from.port(), local.port());
+}
+
+/// udp.toml intro and step 5: "no connection, no handshake"; "No handshake
+/// came first: the datagram simply went." The whole lesson puts one
+/// datagram on the wire, on its sendto.
+#[test]
+fn udp_sends_one_datagram_and_no_handshake() {
+    let Some((ev, wire)) = run_captured("udp") else {
+        return;
+    };
+    let after = wire.after_last_call();
+    let segs = all_segments(&ev, &after);
+    assert_eq!(segs.len(), 1, "{segs:#?}");
+    let sendto = nth(&ev, "sender", "sendto", 0);
+    assert_eq!(sendto.segments.as_ref().unwrap().len(), 1);
+    assert_eq!(segs[0].label(), "UDP");
+}
+
+/// udp.toml step 6: "The sender closes its socket. Nothing is sent: UDP has
+/// no connection to tear down." layers.toml step 22: "nothing goes on the
+/// wire, as UDP has no connection."
+#[test]
+fn closing_a_udp_socket_sends_nothing() {
+    for (name, actors) in [
+        ("udp", &["sender", "receiver"][..]),
+        ("layers", &["resolver", "dns"][..]),
+    ] {
+        let Some((ev, wire)) = run_captured(name) else {
+            return;
+        };
+        for actor in actors {
+            let close = nth(&ev, actor, "close", 0);
+            assert_eq!(
+                close.segments.as_deref(),
+                Some(&[][..]),
+                "{name}: {actor}'s close"
+            );
+        }
+        if name == "udp" {
+            assert!(wire.after_last_call().is_empty());
+        }
+    }
+}
+
+/// udp.toml step 7: "The receiver closes its socket; the port is free
+/// again." in-use.toml step 11: "The first server closes its socket; the
+/// port is free again."
+#[test]
+fn after_close_the_port_can_be_bound_again() {
+    let ev = events(&run("udp"));
+    let port = addr(&nth(&ev, "receiver", "bind", 0).local);
+    UdpSocket::bind(port).unwrap_or_else(|e| panic!("bind {port} after the lesson: {e}"));
+
+    let ev = events(&run("in-use"));
+    let port = addr(&nth(&ev, "server", "bind", 0).local);
+    TcpListener::bind(port).unwrap_or_else(|e| panic!("bind {port} after the lesson: {e}"));
+}
+
+// ---- refused.toml ------------------------------------------------------
+
+/// refused.toml step 3: "The probe closes without listening: nobody listens
+/// on {local} now. A socket that never listened leaves nothing behind when
+/// it closes." The kernel's own table has no socket on that port.
+#[tokio::test]
+async fn a_socket_that_never_listened_leaves_nothing_behind() {
+    let (engine, ev) = first_events("refused", 3).await;
+    assert_eq!(ev[2].call.name(), "close");
+    let port = addr(&ev[1].local).port();
+    assert!(
+        !proc_tcp_local_ports().contains(&port),
+        "/proc/net/tcp still lists port {port}"
+    );
+    drop(engine);
+}
+
+/// refused.toml step 5: "The kernel found no listening socket on that port
+/// and answered the client's SYN with a reset; connect reports that as
+/// ECONNREFUSED." errno.rs, ECONNREFUSED: "the kernel answered the
+/// connection attempt with a reset."
+#[test]
+fn a_refused_connect_is_a_syn_answered_by_a_reset() {
+    let Some((ev, _)) = run_captured("refused") else {
+        return;
+    };
+    let connect = nth(&ev, "client", "connect", 0);
+    assert_eq!(connect.result, "ECONNREFUSED");
+    let segs = connect.segments.as_ref().unwrap();
+    let syn = segs.iter().find(|s| s.label() == "SYN").expect("a SYN");
+    assert_eq!(syn.direction, Direction::Out);
+    let rst = segs
+        .iter()
+        .find(|s| s.has_flag("RST"))
+        .expect("the kernel's reset");
+    assert_eq!(rst.direction, Direction::In);
+    assert_eq!(
+        rst.src, syn.dst,
+        "the reset comes from the port the SYN went to"
+    );
+    assert!(rst.n > syn.n);
+}
+
+/// refused.toml steps 8 and 11: "The server binds the very port the client
+/// tried"; "Same address, same port: the only difference is that a socket
+/// is listening there now."
+#[test]
+fn the_retry_goes_to_the_same_address_the_server_now_holds() {
+    let ev = events(&run("refused"));
+    let probe = addr(&nth(&ev, "probe", "bind", 0).local);
+    assert_eq!(addr(&nth(&ev, "server", "bind", 0).local), probe);
+    assert_eq!(addr(&nth(&ev, "client", "connect", 0).peer), probe);
+    let retry = nth(&ev, "client", "connect", 1);
+    assert_eq!((retry.result.as_str(), addr(&retry.peer)), ("ok", probe));
+}
+
+/// refused.toml step 13: "The connection the client made was completed by
+/// the kernel and queued; closing the listener discards it, and the kernel
+/// sends the client's port a reset (RST)." (That it was queued is the
+/// `expect` `sockets.server:listener.accept_q = 1` on step 11.)
+#[test]
+fn closing_a_listener_resets_the_connection_still_queued() {
+    let Some((ev, wire)) = run_captured("refused") else {
+        return;
+    };
+    let after = wire.after_last_call();
+    let segs = all_segments(&ev, &after);
+    let retry = nth(&ev, "client", "connect", 1);
+    let (client, server) = (retry.local.clone().unwrap(), retry.peer.clone().unwrap());
+    let close = ev.last().unwrap();
+    assert_eq!(
+        (close.actor.as_str(), close.call.name()),
+        ("server", "close")
+    );
+    let rst: Vec<_> = segs
+        .iter()
+        .filter(|s| s.has_flag("RST") && s.src == server && s.dst == client)
+        .collect();
+    assert_eq!(rst.len(), 1, "{segs:#?}");
+    // Nothing reset that connection before the listener closed: its only
+    // other packets are the handshake and the client's FIN.
+    let before_close: Vec<_> = ev[..ev.len() - 1]
+        .iter()
+        .flat_map(|e| e.segments.iter().flatten())
+        .filter(|s| s.has_flag("RST") && s.dst == client)
+        .collect();
+    assert!(before_close.is_empty(), "{before_close:#?}");
+}
+
+// ---- in-use.toml -------------------------------------------------------
+
+/// in-use.toml intro and step 5: "Two programs cannot normally listen on the
+/// same address and port"; "Unless every socket involved asks to share the
+/// port (SO_REUSEPORT), the kernel lets only one socket bind an address and
+/// port". errno.rs, EADDRINUSE: "Another socket already holds this address
+/// and port".
+#[test]
+fn only_sockets_that_all_ask_with_so_reuseport_share_a_port() {
+    use socket2::{Domain, Socket, Type};
+    let tcp = || Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+
+    let first = tcp();
+    first.bind(&any.into()).unwrap();
+    first.listen(8).unwrap();
+    let port = first.local_addr().unwrap().as_socket().unwrap();
+    let second = tcp();
+    let err = second.bind(&port.into()).expect_err("the port is held");
+    assert_eq!(err.raw_os_error(), Some(libc::EADDRINUSE));
+
+    let shared: Vec<Socket> = (0..2)
+        .map(|_| {
+            let s = tcp();
+            s.set_reuse_port(true).unwrap();
+            s
+        })
+        .collect();
+    shared[0].bind(&any.into()).unwrap();
+    shared[0].listen(8).unwrap();
+    let port = shared[0].local_addr().unwrap().as_socket().unwrap();
+    shared[1]
+        .bind(&port.into())
+        .expect("both asked for SO_REUSEPORT");
+    shared[1].listen(8).unwrap();
+    // A third that does not ask is refused, even though two share the port.
+    let err = tcp().bind(&port.into()).expect_err("it did not ask");
+    assert_eq!(err.raw_os_error(), Some(libc::EADDRINUSE));
+}
+
+/// in-use.toml step 8: "Port 0 avoids the clash: the kernel picks a port that
+/// no other socket holds." After the second server listens, the kernel's
+/// table lists exactly one socket on its port, and it is not the first
+/// server's port.
+#[tokio::test]
+async fn port_0_gets_a_port_no_other_socket_holds() {
+    let (engine, ev) = first_events("in-use", 9).await;
+    let first = addr(&ev[1].local).port();
+    let bind = &ev[7];
+    assert!(bind.args.ends_with(":0"), "{}", bind.args);
+    let port = addr(&bind.local).port();
+    assert_ne!(port, first);
+    let holders = proc_tcp_local_ports()
+        .into_iter()
+        .filter(|p| *p == port)
+        .count();
+    assert_eq!(holders, 1, "port {port} in /proc/net/tcp{{,6}}");
+    drop(engine);
+}
+
+// ---- layers.toml -------------------------------------------------------
+
+/// layers.toml step 19: "UDP adds only ports, a length and a checksum, IP
+/// the addresses." The UDP header is 8 bytes: its length field is the
+/// payload plus 8, and the datagram goes between the two addresses.
+#[test]
+fn udp_adds_an_eight_byte_header() {
+    let Some((ev, _)) = run_captured("layers") else {
+        return;
+    };
+    let sendto = nth(&ev, "resolver", "sendto", 0);
+    let segs = sendto.segments.as_ref().unwrap();
+    assert_eq!(segs.len(), 1, "{segs:#?}");
+    let d = &segs[0];
+    let bytes = sendto.bytes.unwrap();
+    assert_eq!((d.len, d.udp_len), (bytes, Some(8 + bytes as u16)));
+    assert_eq!(Some(&d.src), sendto.local.as_ref());
+    assert_eq!(Some(&d.dst), sendto.peer.as_ref());
+}
+
+// ---- privileged.toml ---------------------------------------------------
+
+/// privileged.toml step 5: "It asks for port 0, and the kernel picks a free
+/// ephemeral port"; "Ephemeral ports are far above the privileged range, so
+/// this needs no privilege". (tests/privileged.rs runs it as nobody.)
+#[test]
+fn port_0_is_an_ephemeral_port_above_the_privileged_range() {
+    let ev = events(&run("privileged"));
+    let bind = nth(&ev, "server", "bind", 1);
+    assert!(bind.args.ends_with(":0"));
+    let port = addr(&bind.local).port();
+    let (lo, hi) = ephemeral_range();
+    assert!((lo..=hi).contains(&port), "{port} outside {lo}-{hi}");
+    let start: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(
+        lo >= start,
+        "ephemeral range {lo}-{hi} starts below {start}"
+    );
+}
+
+// ---- src/engine/errno.rs -----------------------------------------------
+
+/// errno.rs, ECONNRESET: "The peer reset the connection (it sent RST): the
+/// kernel tore the connection down at once." Wherever a built-in lesson gets
+/// ECONNRESET, an RST came to that socket before the call, and the socket
+/// is in CLOSE after it.
+#[test]
+fn econnreset_follows_an_rst_from_the_peer_and_leaves_the_socket_closed() {
+    let mut seen = 0;
+    for l in lesson::builtins() {
+        let Some((ev, _)) = run_captured(&l.name) else {
+            return;
+        };
+        for (i, e) in ev.iter().enumerate() {
+            if e.result != "ECONNRESET" || e.proto != sockscope_core::engine::Proto::Tcp {
+                continue;
+            }
+            seen += 1;
+            assert_eq!(e.explain.as_deref().map(|s| s.contains("RST")), Some(true));
+            let rst = ev[..=i]
+                .iter()
+                .flat_map(|p| p.segments.iter().flatten())
+                .any(|s| s.has_flag("RST") && Some(&s.dst) == e.local.as_ref());
+            assert!(
+                rst,
+                "{} step {}: no RST reached {:?}",
+                l.name, e.step, e.local
+            );
+            assert_eq!(
+                e.tcp_state.as_deref(),
+                Some("CLOSE"),
+                "{} step {}",
+                l.name,
+                e.step
+            );
+        }
+    }
+    assert!(seen > 0, "a built-in lesson shows ECONNRESET");
+}
+
+/// errno.rs, EPIPE: "This socket can no longer send: its sending direction
+/// was shut down, or the peer has gone." Wherever a built-in lesson gets
+/// EPIPE, the same socket shut its sending direction earlier, or its peer
+/// closed or reset the connection.
+#[test]
+fn epipe_follows_a_shutdown_of_the_sending_direction_or_a_gone_peer() {
+    let mut seen = 0;
+    for l in lesson::builtins() {
+        let ev = events(&run(&l.name));
+        for (i, e) in ev.iter().enumerate() {
+            if e.result != "EPIPE" {
+                continue;
+            }
+            seen += 1;
+            let earlier = &ev[..i];
+            let shut_down = earlier.iter().any(|p| {
+                p.actor == e.actor
+                    && p.sock == e.sock
+                    && p.call.name() == "shutdown"
+                    && p.ok()
+                    && (p.args.contains("SHUT_WR") || p.args.contains("SHUT_RDWR"))
+            });
+            let peer_gone = earlier
+                .iter()
+                .any(|p| p.call.name() == "close" && p.local.is_some() && p.local == e.peer)
+                || earlier
+                    .iter()
+                    .any(|p| p.actor == e.actor && p.sock == e.sock && p.result == "ECONNRESET");
+            assert!(
+                shut_down || peer_gone,
+                "{} step {}: EPIPE without a shutdown or a gone peer",
+                l.name,
+                e.step
+            );
+        }
+    }
+    assert!(seen > 0, "a built-in lesson shows EPIPE");
+}
+
+// ---- src/tui/ui/layers.rs ----------------------------------------------
+
+/// The layer diagram's notes (src/tui/ui/layers.rs): socket, bind, listen
+/// and setsockopt are "bookkeeping": "nothing is sent"; a UDP close is
+/// "released: no connection, nothing is sent"; a TCP close or shutdown of a
+/// connection says what went on the wire (FIN, RST, or nothing), read from
+/// the capture. Checked for every call of every built-in lesson.
+#[test]
+fn the_layer_diagrams_notes_match_the_packets_each_call_sent() {
+    for l in lesson::builtins() {
+        let Some((ev, _)) = run_captured(&l.name) else {
+            return;
+        };
+        for e in &ev {
+            let segs = e.segments.as_ref().unwrap();
+            let note = layers::touch(e).note;
+            let out = |flag: &str| {
+                segs.iter()
+                    .any(|s| s.direction == Direction::Out && s.has_flag(flag))
+            };
+            let at = format!("{} step {} {}: {note:?} {segs:#?}", l.name, e.step, e.call);
+            match e.call.name() {
+                "socket" | "bind" | "listen" | "setsockopt" => {
+                    assert!(segs.is_empty(), "{at}")
+                }
+                "close" | "shutdown" if e.proto == sockscope_core::engine::Proto::Udp => {
+                    assert!(segs.is_empty() && note.contains("nothing is sent"), "{at}")
+                }
+                "close" | "shutdown" if e.peer.is_some() => {
+                    if note.starts_with("an RST") {
+                        assert!(out("RST"), "{at}");
+                    } else if note.starts_with("a FIN") {
+                        assert!(out("FIN") && !out("RST"), "{at}");
+                    } else {
+                        assert!(note.starts_with("nothing"), "{at}");
+                        assert!(!out("FIN") && !out("RST"), "{at}");
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Without capture the layer diagram predicts what a close sends from the
+/// socket's state just before it, and says the packet is expected. Each
+/// prediction is checked here against what a captured run of every
+/// built-in lesson really sent at that close.
+#[test]
+fn without_capture_the_teardown_note_predicts_the_packet_capture_sees() {
+    for l in lesson::builtins() {
+        let Some((ev, _)) = run_captured(&l.name) else {
+            return;
+        };
+        for e in ev
+            .iter()
+            .filter(|e| e.call.name() == "close" && e.peer.is_some())
+            .filter(|e| e.proto == sockscope_core::engine::Proto::Tcp)
+        {
+            let segs = e.segments.clone().unwrap();
+            let out = |flag: &str| {
+                segs.iter()
+                    .any(|s| s.direction == Direction::Out && s.has_flag(flag))
+            };
+            let blind = Event {
+                segments: None,
+                ..e.clone()
+            };
+            let note = layers::touch(&blind).note;
+            let at = format!("{} step {}: {note:?} {segs:#?}", l.name, e.step);
+            assert!(note.ends_with("(expected)"), "{at}");
+            if note.starts_with("an RST") {
+                assert!(out("RST"), "{at}");
+            } else if note.starts_with("a FIN") {
+                assert!(out("FIN") && !out("RST"), "{at}");
+            } else {
+                assert!(!out("FIN") && !out("RST"), "{at}");
+            }
+        }
+    }
+}
+
+/// With neither capture nor the socket's state before the close (a
+/// recording made before the kernel view existed), the note names the
+/// possibilities rather than one of them.
+#[test]
+fn without_capture_or_kernel_view_the_teardown_note_claims_no_one_packet() {
+    let ev = events(&run("tcp"));
+    let close = nth(&ev, "client", "close", 0);
+    assert!(close.segments.is_none());
+    let old = Event {
+        kernel: None,
+        ..close.clone()
+    };
+    assert_eq!(
+        layers::touch(&old).note,
+        "a FIN or RST goes to the peer, if none went yet"
+    );
+}

@@ -1,0 +1,1370 @@
+//! The TUI's state and the one function that changes it.
+//!
+//! [`update`] takes the state and one [`Msg`] (a key, a resize, an animation
+//! tick, a message from the engine) and returns an [`Effect`]: what the run
+//! loop must do outside the state (release the next call, change the pace,
+//! start a fresh engine, quit). `update` does no I/O, so it is tested as a
+//! plain function: key in, state and effect out.
+//!
+//! The engine's messages are kept in a bounded history. Stepping back reviews
+//! that history; it never re-runs a syscall (a syscall cannot be undone).
+//! Restart drops the engine, which closes every socket, and starts a new one.
+
+use super::arrows;
+use super::keys::{self, Action};
+use crate::config::KeyMap;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use sockscope_core::engine::{EngineMsg, Event, Pace, Waiting};
+use sockscope_core::kernel::SockView;
+use sockscope_core::lesson::Lesson;
+use sockscope_core::ports::PortReport;
+/// This machine's port settings (ephemeral range, unprivileged start), read
+/// once at start, for the port bar.
+pub use sockscope_core::ports::machine::Machine;
+use sockscope_core::wire::{CaptureStatus, Segment};
+use std::collections::{BTreeMap, VecDeque};
+use std::time::Duration;
+
+/// How many engine messages are kept for review. The longest built-in lesson
+/// produces under 30; the cap only matters for long sessions, where the
+/// oldest messages are dropped first.
+pub const HISTORY_CAP: usize = 2048;
+
+/// Animation frames per second while an arrow travels. Nothing ticks when
+/// nothing moves.
+pub const FPS: u32 = 30;
+
+/// Speeds `+` and `-` move between, as multiples of the default.
+pub const SPEEDS: [f64; 5] = [0.25, 0.5, 1.0, 2.0, 4.0];
+const DEFAULT_SPEED: usize = 2;
+
+/// At 1× an arrow takes half a second to cross, and autoplay runs one call
+/// every three seconds (the config file's `autoplay_ms` changes that): time
+/// to read the lane and the narration.
+const ARROW_SECONDS: f64 = 0.5;
+pub const AUTOPLAY: Duration = Duration::from_secs(3);
+
+/// One thing the engine reported, and the step that was the latest when it
+/// arrived (a woken `accept` of step 4 arrives during step 6).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub at_step: usize,
+    pub entry: Entry,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Entry {
+    Waiting(Waiting),
+    Event(Box<Event>),
+}
+
+impl Entry {
+    pub fn step(&self) -> usize {
+        match self {
+            Entry::Waiting(w) => w.step,
+            Entry::Event(e) => e.step,
+        }
+    }
+    pub fn actor(&self) -> &str {
+        match self {
+            Entry::Waiting(w) => &w.actor,
+            Entry::Event(e) => &e.actor,
+        }
+    }
+}
+
+/// Where the run stands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunState {
+    Running,
+    /// Every step has run.
+    Finished,
+    /// The engine stopped early (a lesson defect, not a failed syscall).
+    Failed(String),
+}
+
+/// A window drawn over the screen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Overlay {
+    Help,
+    /// The focused step's whole narration, for when the panel cuts it.
+    Narration,
+    /// The lesson list, with the highlighted row.
+    Picker {
+        selected: usize,
+    },
+}
+
+/// The arrows of the current step crossing between lanes, counted in ticks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Anim {
+    pub step: usize,
+    pub frame: u32,
+    /// Frames per arrow at the current speed.
+    pub per_arrow: u32,
+    pub arrows: u32,
+}
+
+impl Anim {
+    /// How far arrow `index` of the step has travelled, from 0.0 to 1.0.
+    pub fn progress(&self, index: usize) -> f64 {
+        let start = index as u32 * self.per_arrow;
+        let done = self.frame.saturating_sub(start);
+        (f64::from(done) / f64::from(self.per_arrow.max(1))).min(1.0)
+    }
+    fn running(&self) -> bool {
+        self.frame < self.arrows * self.per_arrow
+    }
+}
+
+/// The port panel's own question: a port the presenter typed (`:` then
+/// digits, Enter) and what sockscope found out about it on this machine.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PortInput {
+    /// What has been typed so far, while typing.
+    pub typing: Option<String>,
+    /// Why the typed text is not a port (`70000 is out of range ...`).
+    pub error: Option<String>,
+    /// The port being explained.
+    pub asked: Option<u16>,
+    /// The facts about `asked`, once the run loop has looked (a real bind).
+    pub report: Option<Box<PortReport>>,
+}
+
+/// The longest text the port prompt takes: enough for any mistake a student
+/// makes (`-1`, `70000`, `65536`), short enough for the panel.
+pub const PORT_INPUT_MAX: usize = 8;
+
+/// Everything the screen shows, as plain data.
+#[derive(Debug, Clone)]
+pub struct App {
+    pub lesson: Lesson,
+    /// Every lesson the picker offers.
+    pub lessons: Vec<Lesson>,
+    pub history: VecDeque<Record>,
+    /// The highest step the engine has reported: "now".
+    pub latest: usize,
+    /// The step being reviewed, when stepping back.
+    pub review: Option<usize>,
+    pub overlay: Option<Overlay>,
+    pub autoplay: bool,
+    /// Index into [`SPEEDS`].
+    pub speed: usize,
+    pub run: RunState,
+    pub anim: Option<Anim>,
+    pub machine: Machine,
+    /// A one-line message for the presenter ("the lesson is over").
+    pub notice: Option<String>,
+    /// Whether the engine captures this run's packets, as it said at start.
+    pub capture: CaptureStatus,
+    /// The packet pane, when open: the number (`n`) of the packet it shows.
+    pub packet: Option<u64>,
+    /// A port typed into the port panel, and its facts.
+    pub port: PortInput,
+    /// Show the kernel panel in place of the layer diagram.
+    pub kernel_panel: bool,
+    /// The kernel's view of the lesson's sockets read again while the
+    /// lesson waits between calls (TIME_WAIT counts down), replacing the
+    /// latest event's view until the next call.
+    pub kernel_live: Option<BTreeMap<String, SockView>>,
+    /// The key bindings in force (the config file's, or the defaults).
+    pub keys: KeyMap,
+    /// Autoplay interval at 1×.
+    pub autoplay_base: Duration,
+    /// Presenter mode: high contrast, large heading and narration, no
+    /// layer, port or key panels.
+    pub present: bool,
+    /// The screen is blanked, as slide software does; any key shows it again.
+    pub blank: bool,
+    /// What the screen showed when it was frozen; the lesson goes on behind
+    /// it, and thawing shows the present state.
+    pub frozen: Option<Box<App>>,
+    /// How many rows the help or the narration window is scrolled down.
+    pub scroll: u16,
+    /// The terminal's size in cells, from the last resize: how far a window
+    /// can scroll depends on it.
+    pub size: (u16, u16),
+}
+
+/// The size assumed until the run loop reports the terminal's own.
+pub const DEFAULT_SIZE: (u16, u16) = (80, 24);
+
+/// A message for [`update`].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Msg {
+    Key(KeyEvent),
+    /// The terminal's new size, in cells.
+    Resize(u16, u16),
+    /// An animation frame passed.
+    Tick,
+    Engine(EngineMsg),
+    /// What [`sockscope_core::ports::explain`] found for the port asked about.
+    Port(Box<PortReport>),
+    /// The kernel's view of the latest sockets, read again just now.
+    Kernel(BTreeMap<String, SockView>),
+    /// A line for the presenter from the run loop (where a handout went).
+    Notice(String),
+}
+
+/// What the run loop must do after an update.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    None,
+    /// Release the next call.
+    Step,
+    /// Change how the engine releases calls.
+    Pace(Pace),
+    /// Drop the engine (closing its sockets) and start this lesson afresh.
+    Restart(Box<Lesson>),
+    /// Write the run's captured packets to a pcap file.
+    SavePcap,
+    /// Explain this port now (range, names, this machine, a real bind) and
+    /// send the answer back as [`Msg::Port`].
+    ExplainPort(u16),
+    /// Write a markdown handout of this lesson from these messages.
+    Handout(Box<Lesson>, Vec<EngineMsg>),
+    Quit,
+}
+
+impl App {
+    pub fn new(lesson: Lesson, lessons: Vec<Lesson>, machine: Machine) -> App {
+        let lesson_kernel_panel = lesson.kernel_panel;
+        App {
+            lesson,
+            lessons,
+            history: VecDeque::new(),
+            latest: 0,
+            review: None,
+            overlay: None,
+            autoplay: false,
+            speed: DEFAULT_SPEED,
+            run: RunState::Running,
+            anim: None,
+            machine,
+            notice: None,
+            capture: CaptureStatus::Disabled,
+            packet: None,
+            port: PortInput::default(),
+            kernel_panel: lesson_kernel_panel,
+            kernel_live: None,
+            keys: KeyMap::default(),
+            autoplay_base: AUTOPLAY,
+            present: false,
+            blank: false,
+            frozen: None,
+            scroll: 0,
+            size: DEFAULT_SIZE,
+        }
+    }
+
+    /// Open `overlay` at its top.
+    fn open(&mut self, overlay: Overlay) {
+        self.overlay = Some(overlay);
+        self.scroll = 0;
+    }
+
+    /// How far the open window can scroll at the terminal's size, and one
+    /// page of it. The renderer draws with the same arithmetic.
+    fn scroll_limits(&self) -> (u16, u16) {
+        let area = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
+        // Rows depend on text and width only, not on colours: any theme
+        // counts them the same.
+        let spec = super::theme::ThemeSpec::builtin(super::theme::ThemeName::default());
+        let theme = super::theme::Theme::new(&spec, true, false);
+        match self.overlay {
+            Some(Overlay::Help) => {
+                super::ui::help::limits(&self.keys, super::ui::help::Screen::Lesson, area, &theme)
+            }
+            Some(Overlay::Narration) => super::ui::narration::limits(self, area, &theme),
+            _ => (0, 0),
+        }
+    }
+
+    /// A key in a window that scrolls (the help, the narration): ↑ ↓ k j a
+    /// row, PgUp PgDn (and Space) a page, Home End the ends. `false` when
+    /// the key is not one of these.
+    fn scroll_key(&mut self, code: KeyCode) -> bool {
+        let (max, page) = self.scroll_limits();
+        let Some(delta) = super::ui::scroll::delta(code, page) else {
+            return false;
+        };
+        self.scroll = super::ui::scroll::moved(self.scroll, delta, max);
+        true
+    }
+
+    /// The event the screen is about: the newest one at the focused step.
+    pub fn focused_event(&self) -> Option<&Event> {
+        self.visible()
+            .filter_map(|r| match &r.entry {
+                Entry::Event(e) => Some(e.as_ref()),
+                Entry::Waiting(_) => None,
+            })
+            .last()
+    }
+
+    /// The kernel's view of the lesson's sockets at the focused step, and
+    /// whether it was read again after that step's call (only when showing
+    /// the latest step).
+    pub fn kernel_view(&self) -> Option<(&BTreeMap<String, SockView>, bool)> {
+        if self.review.is_none()
+            && let Some(live) = &self.kernel_live
+        {
+            return Some((live, true));
+        }
+        self.visible()
+            .filter_map(|r| match &r.entry {
+                Entry::Event(e) if !e.sockets.is_empty() => Some(&e.sockets),
+                _ => None,
+            })
+            .last()
+            .map(|s| (s, false))
+    }
+
+    /// The sockets to read again on the slow refresh: the latest view, while
+    /// the kernel panel is on screen at the latest step.
+    pub fn kernel_to_refresh(&self) -> Option<&BTreeMap<String, SockView>> {
+        if !self.kernel_panel || self.review.is_some() {
+            return None;
+        }
+        self.kernel_live.as_ref().or_else(|| {
+            self.history.iter().rev().find_map(|r| match &r.entry {
+                Entry::Event(e) if !e.sockets.is_empty() => Some(&e.sockets),
+                _ => None,
+            })
+        })
+    }
+
+    /// The run so far as engine messages, for a handout.
+    pub fn handout_msgs(&self) -> Vec<EngineMsg> {
+        let mut msgs: Vec<EngineMsg> = self
+            .history
+            .iter()
+            .map(|r| match &r.entry {
+                Entry::Waiting(w) => EngineMsg::Waiting(w.clone()),
+                Entry::Event(e) => EngineMsg::Event(e.clone()),
+            })
+            .collect();
+        if self.run == RunState::Finished {
+            msgs.push(EngineMsg::Finished);
+        }
+        msgs
+    }
+
+    /// Record whether the new run captures. Without privilege the screen
+    /// says once, plainly, how to enable capture (until the next step).
+    pub fn set_capture(&mut self, status: CaptureStatus) {
+        if let Some(n) = status.notice() {
+            self.notice = Some(n);
+        }
+        self.capture = status;
+    }
+
+    /// The captured packets of the calls on screen at the focused step, in
+    /// capture order. Empty when capture did not run.
+    pub fn packets(&self) -> Vec<&Segment> {
+        let mut out: Vec<&Segment> = self
+            .visible()
+            .filter_map(|r| match &r.entry {
+                Entry::Event(e) => e.segments.as_ref(),
+                Entry::Waiting(_) => None,
+            })
+            .flatten()
+            .collect();
+        out.sort_by_key(|s| s.n);
+        out.dedup_by_key(|s| s.n);
+        out
+    }
+
+    /// The packet the pane shows: the one chosen, or, when it is not on
+    /// screen at the focused step, the latest that is.
+    pub fn shown_packet(&self) -> Option<(usize, &Segment)> {
+        let n = self.packet?;
+        let packets = self.packets();
+        let i = packets
+            .iter()
+            .position(|s| s.n == n)
+            .or_else(|| packets.len().checked_sub(1))?;
+        Some((i, packets[i]))
+    }
+
+    /// Why there are no packets to show, for the notice line.
+    fn no_packets(&self) -> String {
+        if let Some(hint) = self.capture.notice() {
+            return hint;
+        }
+        if self
+            .visible()
+            .any(|r| matches!(&r.entry, Entry::Event(e) if e.segments.is_some()))
+        {
+            "No packets yet: the calls so far put nothing on the wire.".into()
+        } else {
+            "No packets: this run does not capture.".into()
+        }
+    }
+
+    fn toggle_packets(&mut self) -> Effect {
+        if self.packet.is_some() {
+            self.packet = None;
+            return Effect::None;
+        }
+        // Open on the last packet the focused step caused, else the last one.
+        let focus = self.focus();
+        let of_focus = self
+            .history
+            .iter()
+            .filter(|r| r.at_step == focus)
+            .filter_map(|r| match &r.entry {
+                Entry::Event(e) => e.segments.as_ref()?.last().map(|s| s.n),
+                Entry::Waiting(_) => None,
+            })
+            .max();
+        match of_focus.or_else(|| self.packets().last().map(|s| s.n)) {
+            Some(n) => self.packet = Some(n),
+            None => self.notice = Some(self.no_packets()),
+        }
+        Effect::None
+    }
+
+    /// Choose the packet `delta` places away in the list.
+    fn move_packet(&mut self, delta: isize) {
+        let Some((i, _)) = self.shown_packet() else {
+            return;
+        };
+        let packets = self.packets();
+        let j = i.saturating_add_signed(delta).min(packets.len() - 1);
+        self.packet = Some(packets[j].n);
+    }
+
+    fn save_pcap(&mut self) -> Effect {
+        if self.packets().is_empty() && !self.capture.running() {
+            self.notice = Some(self.no_packets());
+            return Effect::None;
+        }
+        Effect::SavePcap
+    }
+
+    /// The step the screen shows: the reviewed one, or the latest.
+    pub fn focus(&self) -> usize {
+        self.review.unwrap_or(self.latest)
+    }
+
+    /// True while an arrow travels: only then does the run loop tick.
+    pub fn animating(&self) -> bool {
+        self.anim.is_some_and(|a| a.running())
+    }
+
+    /// Every event in the history, oldest first.
+    pub fn events(&self) -> impl Iterator<Item = &Event> {
+        self.history.iter().filter_map(|r| match &r.entry {
+            Entry::Event(e) => Some(e.as_ref()),
+            Entry::Waiting(_) => None,
+        })
+    }
+
+    /// The records on screen at the focused step, oldest first.
+    pub fn visible(&self) -> impl Iterator<Item = &Record> {
+        let focus = self.focus();
+        self.history.iter().filter(move |r| r.at_step <= focus)
+    }
+
+    pub fn speed_factor(&self) -> f64 {
+        SPEEDS[self.speed]
+    }
+
+    /// The pace the engine should run at.
+    pub fn pace(&self) -> Pace {
+        if self.autoplay {
+            Pace::Autoplay(Duration::from_secs_f64(
+                self.autoplay_base.as_secs_f64() / self.speed_factor(),
+            ))
+        } else {
+            Pace::Manual
+        }
+    }
+
+    fn frames_per_arrow(&self) -> u32 {
+        ((ARROW_SECONDS * f64::from(FPS)) / self.speed_factor())
+            .round()
+            .max(1.0) as u32
+    }
+
+    fn reset_run(&mut self) {
+        self.history.clear();
+        self.latest = 0;
+        self.review = None;
+        self.run = RunState::Running;
+        self.anim = None;
+        self.notice = None;
+        self.kernel_live = None;
+        self.kernel_panel = self.lesson.kernel_panel;
+    }
+
+    fn push(&mut self, entry: Entry) {
+        self.latest = self.latest.max(entry.step());
+        if self.history.len() == HISTORY_CAP {
+            self.history.pop_front();
+        }
+        self.history.push_back(Record {
+            at_step: self.latest,
+            entry,
+        });
+    }
+
+    fn on_engine(&mut self, msg: EngineMsg) {
+        match msg {
+            EngineMsg::Waiting(w) => self.push(Entry::Waiting(w)),
+            EngineMsg::Event(e) => {
+                // The new call's own reading replaces any refreshed one.
+                self.kernel_live = None;
+                let earlier: Vec<&Event> = self.events().collect();
+                let arrows = arrows::for_event(&e, &earlier).len() as u32;
+                self.push(Entry::Event(e));
+                if arrows > 0 {
+                    let per_arrow = self.frames_per_arrow();
+                    match &mut self.anim {
+                        Some(a) if a.step == self.latest => a.arrows += arrows,
+                        _ => {
+                            self.anim = Some(Anim {
+                                step: self.latest,
+                                frame: 0,
+                                per_arrow,
+                                arrows,
+                            });
+                        }
+                    }
+                }
+            }
+            EngineMsg::Finished => {
+                self.run = RunState::Finished;
+                self.autoplay = false;
+            }
+            EngineMsg::Failed(e) => {
+                self.run = RunState::Failed(e.to_string());
+                self.autoplay = false;
+            }
+        }
+    }
+
+    fn next(&mut self) -> Effect {
+        if let Some(k) = self.review {
+            // Forward through the review; one more press past the end
+            // returns to now without running anything.
+            self.review = (k + 1 < self.latest).then_some(k + 1);
+            return Effect::None;
+        }
+        match &self.run {
+            RunState::Running => {
+                self.notice = None;
+                // Skip the rest of an arrow still travelling: the next call's
+                // arrows start from the beginning.
+                self.anim = None;
+                Effect::Step
+            }
+            RunState::Finished => {
+                self.notice = Some("The lesson is over: r runs it again, L picks another.".into());
+                Effect::None
+            }
+            RunState::Failed(_) => {
+                self.notice = Some("The run stopped: r starts it again.".into());
+                Effect::None
+            }
+        }
+    }
+
+    fn back(&mut self) -> Effect {
+        if self.latest <= 1 {
+            return Effect::None;
+        }
+        let k = self.review.unwrap_or(self.latest);
+        self.review = Some(k.saturating_sub(1).max(1));
+        self.anim = None;
+        // Reviewing pauses autoplay: the presenter is talking about the past.
+        if self.autoplay {
+            self.autoplay = false;
+            return Effect::Pace(Pace::Manual);
+        }
+        Effect::None
+    }
+
+    fn picker(&mut self, action: Action, selected: usize) -> Effect {
+        let n = self.lessons.len();
+        match action {
+            Action::Up => {
+                self.overlay = Some(Overlay::Picker {
+                    selected: (selected + n - 1) % n.max(1),
+                });
+            }
+            Action::Down => {
+                self.overlay = Some(Overlay::Picker {
+                    selected: (selected + 1) % n.max(1),
+                });
+            }
+            Action::Next => {
+                self.overlay = None;
+                if let Some(l) = self.lessons.get(selected) {
+                    self.lesson = l.clone();
+                    self.reset_run();
+                    return Effect::Restart(Box::new(self.lesson.clone()));
+                }
+            }
+            Action::Close | Action::Lessons => self.overlay = None,
+            Action::Quit => return Effect::Quit,
+            _ => {}
+        }
+        Effect::None
+    }
+
+    /// A key while the port prompt is open: digits (and whatever else the
+    /// student types) go into the prompt, not to the lesson.
+    fn on_port_key(&mut self, key: KeyEvent) -> Effect {
+        let typed = self.port.typing.get_or_insert_with(String::new);
+        if key.modifiers.contains(KeyModifiers::CONTROL) {
+            return match key.code {
+                KeyCode::Char('c' | 'C') => Effect::Quit,
+                _ => Effect::None,
+            };
+        }
+        match key.code {
+            KeyCode::Char(c) if typed.chars().count() < PORT_INPUT_MAX => {
+                typed.push(c);
+                self.port.error = None;
+            }
+            KeyCode::Backspace => {
+                typed.pop();
+                self.port.error = None;
+            }
+            KeyCode::Esc => {
+                self.port.typing = None;
+                self.port.error = None;
+            }
+            KeyCode::Enter => match sockscope_core::ports::parse_port(typed) {
+                Ok(port) => {
+                    self.port = PortInput {
+                        asked: Some(port),
+                        ..PortInput::default()
+                    };
+                    return Effect::ExplainPort(port);
+                }
+                Err(e) => self.port.error = Some(e),
+            },
+            _ => {}
+        }
+        Effect::None
+    }
+
+    fn on_key(&mut self, key: KeyEvent) -> Effect {
+        let action = keys::action(key, &self.keys);
+        if self.blank {
+            // Like slide software: any key brings the screen back, and does
+            // nothing else (Ctrl-C still quits).
+            self.blank = false;
+            let ctrl_c = key
+                .modifiers
+                .contains(crossterm::event::KeyModifiers::CONTROL);
+            return if ctrl_c && action == Some(Action::Quit) {
+                Effect::Quit
+            } else {
+                Effect::None
+            };
+        }
+        if self.port.typing.is_some() && self.overlay.is_none() {
+            return self.on_port_key(key);
+        }
+        // Presenter keys work everywhere, over any overlay.
+        match action {
+            Some(Action::Present) => {
+                self.present = !self.present;
+                return Effect::None;
+            }
+            Some(Action::Blank) => {
+                self.blank = true;
+                return Effect::None;
+            }
+            Some(Action::Freeze) => {
+                self.frozen = match self.frozen.take() {
+                    Some(_) => None,
+                    None => {
+                        let mut still = self.clone();
+                        // Show arrows arrived, not caught mid-flight.
+                        still.anim = None;
+                        // A window open now stays with the picture it is on.
+                        if matches!(self.overlay, Some(Overlay::Help | Overlay::Narration)) {
+                            self.overlay = None;
+                        }
+                        Some(Box::new(still))
+                    }
+                };
+                return Effect::None;
+            }
+            Some(Action::Handout) => {
+                return Effect::Handout(Box::new(self.lesson.clone()), self.handout_msgs());
+            }
+            _ => {}
+        }
+        // While the picture is frozen, the windows that read it (the help,
+        // the whole narration) open on the frozen picture and read the step
+        // it shows; every other key still drives the lesson behind it.
+        if let Some(still) = self.frozen.as_mut() {
+            let window_open = matches!(still.overlay, Some(Overlay::Help | Overlay::Narration));
+            if window_open || matches!(action, Some(Action::Help | Action::Narration)) {
+                return still.on_key(key);
+            }
+            // Choosing another lesson ends the freeze: the picker is drawn
+            // on the live screen, which is the one it changes.
+            if action == Some(Action::Lessons) {
+                self.frozen = None;
+            }
+        }
+        // The windows that scroll take the scroll keys, whatever else they
+        // are bound to (PgDn steps the lesson, but here it turns a page).
+        if let Some(own @ (Overlay::Help | Overlay::Narration)) = self.overlay {
+            match (action, own) {
+                (Some(Action::Quit), _) => return Effect::Quit,
+                (Some(Action::Close), _)
+                | (Some(Action::Help), Overlay::Help)
+                | (Some(Action::Narration), Overlay::Narration) => self.overlay = None,
+                (Some(Action::Help), _) => self.open(Overlay::Help),
+                (Some(Action::Narration), _) => self.open(Overlay::Narration),
+                _ => {
+                    self.scroll_key(key.code);
+                }
+            }
+            return Effect::None;
+        }
+        let Some(action) = action else {
+            return Effect::None;
+        };
+        if let Some(Overlay::Picker { selected }) = self.overlay {
+            return self.picker(action, selected);
+        }
+        if self.packet.is_some() {
+            match action {
+                Action::Up => {
+                    self.move_packet(-1);
+                    return Effect::None;
+                }
+                Action::Down => {
+                    self.move_packet(1);
+                    return Effect::None;
+                }
+                Action::Close => {
+                    self.packet = None;
+                    return Effect::None;
+                }
+                _ => {}
+            }
+        }
+        match action {
+            Action::Next => self.next(),
+            Action::Back => self.back(),
+            Action::Packets => self.toggle_packets(),
+            Action::SavePcap => self.save_pcap(),
+            Action::Kernel => {
+                self.kernel_panel = !self.kernel_panel;
+                Effect::None
+            }
+            Action::Now => {
+                self.review = None;
+                Effect::None
+            }
+            Action::Close => {
+                self.review = None;
+                self.port = PortInput::default();
+                Effect::None
+            }
+            Action::Port => {
+                self.port.typing = Some(String::new());
+                self.port.error = None;
+                Effect::None
+            }
+            Action::Autoplay => {
+                if self.run != RunState::Running {
+                    self.notice = Some("Autoplay needs a running lesson: r runs it again.".into());
+                    return Effect::None;
+                }
+                self.autoplay = !self.autoplay;
+                self.review = None;
+                Effect::Pace(self.pace())
+            }
+            Action::Faster | Action::Slower => {
+                self.speed = match action {
+                    Action::Faster => (self.speed + 1).min(SPEEDS.len() - 1),
+                    _ => self.speed.saturating_sub(1),
+                };
+                let per_arrow = self.frames_per_arrow();
+                if let Some(a) = &mut self.anim {
+                    a.per_arrow = per_arrow;
+                }
+                if self.autoplay {
+                    Effect::Pace(self.pace())
+                } else {
+                    Effect::None
+                }
+            }
+            Action::Restart => {
+                self.reset_run();
+                Effect::Restart(Box::new(self.lesson.clone()))
+            }
+            Action::Lessons => {
+                let selected = self
+                    .lessons
+                    .iter()
+                    .position(|l| l.name == self.lesson.name)
+                    .unwrap_or(0);
+                self.overlay = Some(Overlay::Picker { selected });
+                Effect::None
+            }
+            Action::Help => {
+                self.open(Overlay::Help);
+                Effect::None
+            }
+            Action::Narration => {
+                self.open(Overlay::Narration);
+                Effect::None
+            }
+            Action::Quit => Effect::Quit,
+            Action::Up | Action::Down => Effect::None,
+            Action::Present | Action::Blank | Action::Freeze | Action::Handout => {
+                unreachable!("handled above")
+            }
+        }
+    }
+}
+
+/// Apply one message to the state. Pure: no I/O, no clock.
+pub fn update(app: &mut App, msg: Msg) -> Effect {
+    match msg {
+        Msg::Key(k) => app.on_key(k),
+        // The loop draws after every message, and the layout follows the
+        // frame's size; the windows that scroll need it to know where their
+        // text ends.
+        Msg::Resize(w, h) => {
+            app.size = (w, h);
+            if let Some(still) = &mut app.frozen {
+                still.size = (w, h);
+            }
+            Effect::None
+        }
+        Msg::Tick => {
+            if let Some(a) = &mut app.anim {
+                a.frame = a.frame.saturating_add(1);
+                if !a.running() {
+                    app.anim = None;
+                }
+            }
+            Effect::None
+        }
+        Msg::Engine(m) => {
+            let call_returned = matches!(m, EngineMsg::Event(_));
+            app.on_engine(m);
+            // The lesson's call may have taken or freed the port being
+            // explained: look again, so the bind result stays live.
+            match app.port.asked {
+                Some(port) if call_returned => Effect::ExplainPort(port),
+                _ => Effect::None,
+            }
+        }
+        Msg::Port(report) => {
+            if app.port.asked == Some(report.port) {
+                app.port.report = Some(report);
+            }
+            Effect::None
+        }
+        Msg::Kernel(view) => {
+            if app.review.is_none() {
+                app.kernel_live = Some(view);
+            }
+            Effect::None
+        }
+        Msg::Notice(n) => {
+            app.notice = Some(n);
+            Effect::None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures;
+    use crossterm::event::{KeyCode, KeyModifiers};
+    use sockscope_core::lesson;
+
+    fn key(c: KeyCode) -> Msg {
+        Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+    }
+    fn space() -> Msg {
+        key(KeyCode::Char(' '))
+    }
+
+    fn app(name: &str) -> App {
+        App::new(
+            lesson::builtin(name).unwrap(),
+            lesson::builtins(),
+            crate::render_tests::MACHINE,
+        )
+    }
+
+    /// Feed the recorded messages up to and including step `n`'s.
+    fn run_to(app: &mut App, msgs: &[EngineMsg], n: usize) {
+        for m in msgs {
+            let step = match m {
+                EngineMsg::Waiting(w) => w.step,
+                EngineMsg::Event(e) => e.step,
+                _ => usize::MAX,
+            };
+            if step > n && app.latest >= n {
+                break;
+            }
+            update(app, Msg::Engine(m.clone()));
+        }
+    }
+
+    #[test]
+    fn space_asks_the_engine_for_the_next_call() {
+        let mut a = app("tcp");
+        assert_eq!(update(&mut a, space()), Effect::Step);
+        assert_eq!(update(&mut a, key(KeyCode::PageDown)), Effect::Step);
+    }
+
+    #[test]
+    fn engine_messages_advance_now_and_woken_calls_belong_to_the_waking_step() {
+        let mut a = app("tcp");
+        run_to(&mut a, &fixtures::tcp(), 6);
+        assert_eq!(a.latest, 6);
+        let accept = a
+            .history
+            .iter()
+            .find(|r| matches!(&r.entry, Entry::Event(e) if e.call == sockscope_core::engine::Call::Accept))
+            .unwrap();
+        assert_eq!(accept.entry.step(), 4);
+        assert_eq!(accept.at_step, 6, "accept returns during the connect step");
+        assert!(a.animating(), "the handshake arrows travel");
+    }
+
+    #[test]
+    fn back_reviews_without_running_anything_and_forward_returns_to_now() {
+        let mut a = app("tcp");
+        run_to(&mut a, &fixtures::tcp(), 9);
+        assert_eq!(update(&mut a, key(KeyCode::Left)), Effect::None);
+        assert_eq!(a.review, Some(8));
+        update(&mut a, key(KeyCode::PageUp));
+        assert_eq!(a.focus(), 7);
+        assert!(a.visible().all(|r| r.at_step <= 7));
+        assert_eq!(update(&mut a, space()), Effect::None);
+        assert_eq!(a.review, Some(8));
+        assert_eq!(update(&mut a, space()), Effect::None);
+        assert_eq!(a.review, None, "one press past the end returns to now");
+        assert_eq!(update(&mut a, space()), Effect::Step);
+    }
+
+    #[test]
+    fn end_and_esc_leave_review() {
+        let mut a = app("tcp");
+        run_to(&mut a, &fixtures::tcp(), 5);
+        update(&mut a, key(KeyCode::Left));
+        update(&mut a, key(KeyCode::Left));
+        assert_eq!(a.review, Some(3));
+        update(&mut a, key(KeyCode::End));
+        assert_eq!(a.review, None);
+        update(&mut a, key(KeyCode::Left));
+        update(&mut a, key(KeyCode::Esc));
+        assert_eq!(a.review, None);
+    }
+
+    #[test]
+    fn back_stops_at_the_first_step() {
+        let mut a = app("udp");
+        run_to(&mut a, &fixtures::udp(), 3);
+        for _ in 0..10 {
+            update(&mut a, key(KeyCode::Char('h')));
+        }
+        assert_eq!(a.review, Some(1));
+    }
+
+    #[test]
+    fn autoplay_toggles_the_engine_pace_and_speed_scales_it() {
+        let mut a = app("tcp");
+        let on = update(&mut a, key(KeyCode::Char('a')));
+        assert_eq!(on, Effect::Pace(Pace::Autoplay(Duration::from_secs(3))));
+        let faster = update(&mut a, key(KeyCode::Char('+')));
+        assert_eq!(
+            faster,
+            Effect::Pace(Pace::Autoplay(Duration::from_millis(1500)))
+        );
+        assert_eq!(
+            update(&mut a, key(KeyCode::Char('a'))),
+            Effect::Pace(Pace::Manual)
+        );
+        for _ in 0..10 {
+            update(&mut a, key(KeyCode::Char('-')));
+        }
+        assert_eq!(a.speed, 0);
+    }
+
+    #[test]
+    fn stepping_back_pauses_autoplay() {
+        let mut a = app("tcp");
+        run_to(&mut a, &fixtures::tcp(), 3);
+        update(&mut a, key(KeyCode::Char('a')));
+        assert_eq!(
+            update(&mut a, key(KeyCode::Left)),
+            Effect::Pace(Pace::Manual)
+        );
+        assert!(!a.autoplay);
+    }
+
+    #[test]
+    fn restart_clears_the_history_and_asks_for_a_new_engine() {
+        let mut a = app("tcp");
+        run_to(&mut a, &fixtures::tcp(), 8);
+        let e = update(&mut a, key(KeyCode::Char('r')));
+        assert!(matches!(e, Effect::Restart(l) if l.name == "tcp"));
+        assert!(a.history.is_empty());
+        assert_eq!(a.latest, 0);
+    }
+
+    #[test]
+    fn the_picker_chooses_a_lesson_and_restarts_on_it() {
+        let mut a = app("tcp");
+        update(&mut a, key(KeyCode::Char('L')));
+        let Some(Overlay::Picker { selected }) = a.overlay else {
+            panic!("picker not open")
+        };
+        assert_eq!(a.lessons[selected].name, "tcp");
+        let udp = a.lessons.iter().position(|l| l.name == "udp").unwrap();
+        while a.overlay != Some(Overlay::Picker { selected: udp }) {
+            update(&mut a, key(KeyCode::Down));
+        }
+        let e = update(&mut a, key(KeyCode::Enter));
+        assert!(matches!(e, Effect::Restart(l) if l.name == "udp"));
+        assert_eq!(a.lesson.name, "udp");
+        assert_eq!(a.overlay, None);
+    }
+
+    #[test]
+    fn help_opens_and_esc_closes_it_without_stepping() {
+        let mut a = app("tcp");
+        update(&mut a, key(KeyCode::Char('?')));
+        assert_eq!(a.overlay, Some(Overlay::Help));
+        assert_eq!(update(&mut a, space()), Effect::None);
+        update(&mut a, key(KeyCode::Esc));
+        assert_eq!(a.overlay, None);
+    }
+
+    #[test]
+    fn q_and_ctrl_c_quit_even_from_an_overlay() {
+        let mut a = app("tcp");
+        assert_eq!(update(&mut a, key(KeyCode::Char('q'))), Effect::Quit);
+        update(&mut a, key(KeyCode::Char('?')));
+        let ctrl_c = Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+        assert_eq!(update(&mut a, ctrl_c), Effect::Quit);
+    }
+
+    #[test]
+    fn ticks_advance_the_arrow_and_stop_when_it_has_arrived() {
+        let mut a = app("udp");
+        run_to(&mut a, &fixtures::udp(), 5);
+        assert!(a.animating());
+        let mut ticks = 0;
+        while a.animating() {
+            update(&mut a, Msg::Tick);
+            ticks += 1;
+            assert!(ticks < 1000);
+        }
+        // One datagram at 1x: half a second of frames.
+        assert_eq!(ticks, FPS / 2);
+    }
+
+    #[test]
+    fn after_the_end_space_explains_instead_of_stepping() {
+        let mut a = app("udp");
+        for m in fixtures::udp() {
+            update(&mut a, Msg::Engine(m));
+        }
+        assert_eq!(a.run, RunState::Finished);
+        assert_eq!(update(&mut a, space()), Effect::None);
+        assert!(a.notice.as_deref().unwrap().contains("r runs it again"));
+    }
+
+    #[test]
+    fn history_is_bounded() {
+        let mut a = app("udp");
+        let msgs = fixtures::udp();
+        for _ in 0..=(HISTORY_CAP / 4) {
+            for m in &msgs {
+                update(&mut a, Msg::Engine(m.clone()));
+            }
+        }
+        assert_eq!(a.history.len(), HISTORY_CAP);
+    }
+
+    fn typed(a: &mut App, text: &str) -> Vec<Effect> {
+        text.chars()
+            .map(|c| update(a, key(KeyCode::Char(c))))
+            .collect()
+    }
+
+    #[test]
+    fn colon_opens_the_port_prompt_and_the_digits_go_to_it_not_the_lesson() {
+        let mut a = app("tcp");
+        assert_eq!(update(&mut a, key(KeyCode::Char(':'))), Effect::None);
+        assert_eq!(a.port.typing.as_deref(), Some(""));
+        // `l` and `n` would step the lesson; in the prompt they are text.
+        let effects = typed(&mut a, "8l0n");
+        assert!(effects.iter().all(|e| *e == Effect::None), "{effects:?}");
+        assert_eq!(a.port.typing.as_deref(), Some("8l0n"));
+        update(&mut a, key(KeyCode::Backspace));
+        update(&mut a, key(KeyCode::Backspace));
+        update(&mut a, key(KeyCode::Backspace));
+        typed(&mut a, "0");
+        assert_eq!(a.port.typing.as_deref(), Some("80"));
+        assert_eq!(update(&mut a, key(KeyCode::Enter)), Effect::ExplainPort(80));
+        assert_eq!(a.port.typing, None);
+        assert_eq!(a.port.asked, Some(80));
+        assert_eq!(a.latest, 0, "nothing of the lesson ran");
+    }
+
+    #[test]
+    fn the_prompt_refuses_what_is_not_a_port_and_names_the_range() {
+        for bad in ["70000", "65536", "-1", "abc", ""] {
+            let mut a = app("tcp");
+            update(&mut a, key(KeyCode::Char(':')));
+            typed(&mut a, bad);
+            assert_eq!(update(&mut a, key(KeyCode::Enter)), Effect::None, "{bad}");
+            let e = a.port.error.clone().unwrap();
+            assert!(e.contains("0-65535"), "{bad}: {e}");
+            assert!(a.port.typing.is_some(), "the prompt stays open to fix it");
+            update(&mut a, key(KeyCode::Backspace));
+            assert_eq!(a.port.error, None);
+        }
+        let mut a = app("tcp");
+        update(&mut a, key(KeyCode::Char(':')));
+        typed(&mut a, "123456789012");
+        assert_eq!(a.port.typing.unwrap().len(), PORT_INPUT_MAX);
+    }
+
+    #[test]
+    fn esc_cancels_the_prompt_q_is_text_and_ctrl_c_still_quits() {
+        let mut a = app("tcp");
+        update(&mut a, key(KeyCode::Char(':')));
+        assert_eq!(update(&mut a, key(KeyCode::Char('q'))), Effect::None);
+        assert_eq!(a.port.typing.as_deref(), Some("q"));
+        update(&mut a, key(KeyCode::Esc));
+        assert_eq!(a.port, PortInput::default());
+        assert_eq!(
+            update(&mut a, space()),
+            Effect::Step,
+            "keys reach the lesson again"
+        );
+        update(&mut a, key(KeyCode::Char(':')));
+        let ctrl_c = Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+        assert_eq!(update(&mut a, ctrl_c), Effect::Quit);
+    }
+
+    #[test]
+    fn the_report_is_kept_for_the_port_asked_and_esc_puts_it_away() {
+        let mut a = app("tcp");
+        let report = fixtures::port_80_nobody();
+        // An answer for a port nobody asked about is dropped.
+        update(&mut a, Msg::Port(Box::new(report.clone())));
+        assert_eq!(a.port.report, None);
+        update(&mut a, key(KeyCode::Char(':')));
+        typed(&mut a, "80");
+        update(&mut a, key(KeyCode::Enter));
+        update(&mut a, Msg::Port(Box::new(report.clone())));
+        assert_eq!(a.port.report.as_deref(), Some(&report));
+        // Asking again keeps the old answer visible until the new one comes.
+        update(&mut a, key(KeyCode::Char(':')));
+        assert!(a.port.report.is_some());
+        update(&mut a, key(KeyCode::Esc));
+        assert!(a.port.report.is_some(), "Esc cancels only the typing");
+        update(&mut a, key(KeyCode::Esc));
+        assert_eq!(a.port, PortInput::default());
+    }
+
+    #[test]
+    fn every_call_that_returns_looks_at_the_typed_port_again() {
+        let mut a = app("tcp");
+        let msgs = fixtures::tcp();
+        // Nothing asked: engine messages need nothing.
+        assert_eq!(update(&mut a, Msg::Engine(msgs[0].clone())), Effect::None);
+        update(&mut a, key(KeyCode::Char(':')));
+        typed(&mut a, "8080");
+        update(&mut a, key(KeyCode::Enter));
+        for m in &msgs[1..] {
+            let effect = update(&mut a, Msg::Engine(m.clone()));
+            match m {
+                EngineMsg::Event(_) => assert_eq!(effect, Effect::ExplainPort(8080)),
+                _ => assert_eq!(effect, Effect::None),
+            }
+        }
+    }
+
+    #[test]
+    fn p_toggles_presenter_mode_even_over_an_overlay() {
+        let mut a = app("tcp");
+        update(&mut a, key(KeyCode::Char('?')));
+        assert_eq!(update(&mut a, key(KeyCode::Char('P'))), Effect::None);
+        assert!(a.present);
+        assert_eq!(a.overlay, Some(Overlay::Help), "the help stays open");
+        update(&mut a, key(KeyCode::Char('P')));
+        assert!(!a.present);
+    }
+
+    #[test]
+    fn blank_comes_back_on_any_key_which_does_nothing_else() {
+        let mut a = app("tcp");
+        for blank in ['b', '.'] {
+            update(&mut a, key(KeyCode::Char(blank)));
+            assert!(a.blank);
+            // Space would run a call; on a blank screen it only unblanks.
+            assert_eq!(update(&mut a, space()), Effect::None);
+            assert!(!a.blank);
+        }
+        update(&mut a, key(KeyCode::Char('b')));
+        let ctrl_c = Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
+        assert_eq!(update(&mut a, ctrl_c), Effect::Quit);
+    }
+
+    #[test]
+    fn freeze_keeps_the_picture_while_the_lesson_goes_on() {
+        let msgs = fixtures::tcp();
+        let mut a = app("tcp");
+        run_to(&mut a, &msgs, 3);
+        update(&mut a, key(KeyCode::Char('f')));
+        let still = a.frozen.as_ref().expect("frozen").latest;
+        assert_eq!(still, 3);
+        // The lesson goes on: keys still step, events still arrive.
+        assert_eq!(update(&mut a, space()), Effect::Step);
+        run_to(&mut a, &msgs, 8);
+        assert_eq!(a.latest, 8);
+        assert_eq!(a.frozen.as_ref().unwrap().latest, 3);
+        update(&mut a, key(KeyCode::Char('f')));
+        assert!(a.frozen.is_none());
+    }
+
+    #[test]
+    fn windows_opened_while_frozen_show_on_the_frozen_picture() {
+        let msgs = fixtures::tcp();
+        let mut a = app("tcp");
+        update(&mut a, Msg::Resize(80, 24));
+        run_to(&mut a, &msgs, 3);
+        update(&mut a, key(KeyCode::Char('f')));
+        run_to(&mut a, &msgs, 8);
+        // `m` and `?` open on the picture that is drawn: the frozen one.
+        update(&mut a, key(KeyCode::Char('m')));
+        let still = a.frozen.as_ref().expect("still frozen");
+        assert_eq!(still.overlay, Some(Overlay::Narration));
+        assert_eq!(still.latest, 3, "the narration read is the frozen step's");
+        update(&mut a, key(KeyCode::Char('?')));
+        assert_eq!(a.frozen.as_ref().unwrap().overlay, Some(Overlay::Help));
+        // Scrolling moves that window, not the lesson.
+        assert_eq!(update(&mut a, key(KeyCode::PageDown)), Effect::None);
+        update(&mut a, key(KeyCode::Esc));
+        assert_eq!(a.frozen.as_ref().unwrap().overlay, None);
+        // With no window open, keys drive the lesson behind the picture.
+        assert_eq!(update(&mut a, space()), Effect::Step);
+        assert_eq!(a.overlay, None);
+        // Choosing another lesson ends the freeze and shows the picker.
+        update(&mut a, key(KeyCode::Char('L')));
+        assert!(a.frozen.is_none());
+        assert!(matches!(a.overlay, Some(Overlay::Picker { .. })));
+    }
+
+    #[test]
+    fn e_asks_for_a_handout_of_the_run_so_far() {
+        let msgs = fixtures::tcp();
+        let mut a = app("tcp");
+        run_to(&mut a, &msgs, 6);
+        let Effect::Handout(lesson, got) = update(&mut a, key(KeyCode::Char('e'))) else {
+            panic!("e should ask for a handout")
+        };
+        assert_eq!(lesson.name, "tcp");
+        assert_eq!(got.len(), a.history.len());
+        let md = sockscope_report::handout::render(&lesson, &got);
+        assert!(md.contains("### 6. server: `accept`") || md.contains(": `accept`"));
+        assert!(!md.contains("### 7."), "only what ran so far");
+        assert_eq!(
+            update(&mut a, Msg::Notice("Handout written: x.md".into())),
+            Effect::None
+        );
+        assert_eq!(a.notice.as_deref(), Some("Handout written: x.md"));
+    }
+
+    #[test]
+    fn the_help_scrolls_within_its_text_and_pgdn_does_not_step() {
+        let mut a = app("tcp");
+        update(&mut a, Msg::Resize(80, 24));
+        update(&mut a, key(KeyCode::Char('?')));
+        let (max, page) = a.scroll_limits();
+        assert!(max > 0, "at 80x24 the help is taller than the window");
+        update(&mut a, key(KeyCode::Char('j')));
+        update(&mut a, key(KeyCode::Down));
+        assert_eq!(a.scroll, 2);
+        update(&mut a, key(KeyCode::Char('k')));
+        assert_eq!(a.scroll, 1);
+        // PgDn and Space step the lesson elsewhere; here they turn a page.
+        assert_eq!(update(&mut a, key(KeyCode::PageDown)), Effect::None);
+        assert_eq!(a.scroll, (1 + page).min(max));
+        assert_eq!(update(&mut a, space()), Effect::None);
+        assert_eq!(a.latest, 0, "nothing ran");
+        update(&mut a, key(KeyCode::End));
+        assert_eq!(a.scroll, max);
+        update(&mut a, key(KeyCode::Down));
+        assert_eq!(a.scroll, max, "no scrolling past the end");
+        update(&mut a, key(KeyCode::PageUp));
+        assert_eq!(a.scroll, max - page.min(max));
+        update(&mut a, key(KeyCode::Home));
+        assert_eq!(a.scroll, 0);
+        update(&mut a, key(KeyCode::Up));
+        assert_eq!(a.scroll, 0);
+        // On a big terminal it all fits: nothing to scroll.
+        update(&mut a, Msg::Resize(200, 50));
+        update(&mut a, key(KeyCode::Char('j')));
+        assert_eq!(a.scroll, 0);
+        update(&mut a, key(KeyCode::Esc));
+        assert_eq!(a.overlay, None);
+    }
+
+    #[test]
+    fn m_opens_the_whole_narration_which_scrolls_and_closes() {
+        let msgs = fixtures::tcp();
+        let mut a = app("tcp");
+        // A teacher's own lesson may say more than any screen holds.
+        a.lesson.steps[5].say = "The kernel did this. ".repeat(80);
+        run_to(&mut a, &msgs, 6);
+        update(&mut a, Msg::Resize(80, 24));
+        update(&mut a, key(KeyCode::Char('?')));
+        update(&mut a, key(KeyCode::Char('j')));
+        // m from the help goes to the narration, at its top.
+        assert_eq!(update(&mut a, key(KeyCode::Char('m'))), Effect::None);
+        assert_eq!(a.overlay, Some(Overlay::Narration));
+        assert_eq!(a.scroll, 0);
+        let (max, _) = a.scroll_limits();
+        assert!(max > 0, "this narration is taller than 80x24 allows");
+        update(&mut a, key(KeyCode::End));
+        assert_eq!(a.scroll, max);
+        // Space scrolls here; it does not run a call.
+        assert_eq!(update(&mut a, space()), Effect::None);
+        assert_eq!(a.latest, 6);
+        // m again closes it, as Esc does; q quits from it.
+        update(&mut a, key(KeyCode::Char('m')));
+        assert_eq!(a.overlay, None);
+        update(&mut a, key(KeyCode::Char('m')));
+        update(&mut a, key(KeyCode::Esc));
+        assert_eq!(a.overlay, None);
+        update(&mut a, key(KeyCode::Char('m')));
+        assert_eq!(update(&mut a, key(KeyCode::Char('q'))), Effect::Quit);
+    }
+
+    #[test]
+    fn the_configured_autoplay_interval_sets_the_pace() {
+        let mut a = app("tcp");
+        a.autoplay_base = Duration::from_millis(1200);
+        update(&mut a, key(KeyCode::Char('a')));
+        assert_eq!(a.pace(), Pace::Autoplay(Duration::from_millis(1200)));
+        update(&mut a, key(KeyCode::Char('+')));
+        assert_eq!(a.pace(), Pace::Autoplay(Duration::from_millis(600)));
+    }
+}

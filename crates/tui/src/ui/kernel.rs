@@ -1,0 +1,308 @@
+//! The kernel panel: what the kernel says about every socket of the lesson
+//! right now, and a compact TCP state diagram with the transition the
+//! focused call caused.
+//!
+//! ```text
+//! ╭ kernel: TCP states, queues, timers ───────────────╮
+//! │ ESTABLISHED ▸ FIN_WAIT1 ▸ FIN_WAIT2 ▸ TIME_WAIT    │  the path, this call's
+//! │ client: ESTABLISHED ▸ FIN_WAIT1 41 ms ▸ FIN_WAIT2  │  transition highlighted
+//! │ client:sock   FIN_WAIT2                            │
+//! │ server:conn   CLOSE_WAIT     recv-q 1              │  one row per socket
+//! │ server:listen LISTEN         accept-q 0/4          │
+//! │ read right after the call                          │
+//! ╰────────────────────────────────────────────────────╯
+//! ```
+//!
+//! Every figure comes from the event's kernel view (TCP_INFO, sock_diag,
+//! /proc/net/udp) or from the slow refresh while the lesson waits. A state
+//! the call passed through too fast to be read is drawn as "not observed",
+//! never as seen.
+
+use super::{fit, fit_spans, panel};
+use crate::app::App;
+use crate::theme::Theme;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use sockscope_core::engine::{Call, Event, Proto};
+use sockscope_core::kernel::{SockView, state};
+
+/// The standard paths through the TCP state diagram a lesson walks.
+const PATHS: [&[&str]; 5] = [
+    &["CLOSE", "SYN_SENT", "ESTABLISHED"],
+    &["CLOSE", "LISTEN"],
+    &["ESTABLISHED", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT"],
+    &["ESTABLISHED", "CLOSE_WAIT", "LAST_ACK"],
+    &["FIN_WAIT1", "CLOSING", "TIME_WAIT"],
+];
+
+/// The transition the focused call caused on the socket it acted on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transition {
+    pub who: String,
+    /// The state before the call, as the previous reading showed it.
+    pub from: Option<String>,
+    /// A state seen right after the call, before the kernel settled.
+    pub via: Option<(String, u64)>,
+    /// The state after; `gone` when the kernel keeps nothing.
+    pub to: String,
+}
+
+/// What the focused event did to its socket's TCP state.
+pub fn transition(app: &App) -> Option<Transition> {
+    let e = app.focused_event()?;
+    if e.proto != Proto::Tcp || e.kernel.is_none() {
+        return None;
+    }
+    let k = e.kernel.as_ref()?;
+    let to = match &e.tcp_state {
+        Some(s) => s.clone(),
+        None if k.source == "none" => "gone".to_string(),
+        None => return None,
+    };
+    let from = k
+        .state_before
+        .clone()
+        .or_else(|| previous_state(app, e))
+        .or_else(|| (e.call == Call::Socket).then(|| "none".to_string()));
+    let via = k.first_state.clone().zip(k.settle_ms);
+    Some(Transition {
+        who: format!("{}:{}", e.actor, e.sock),
+        from,
+        via,
+        to,
+    })
+}
+
+/// The state the same socket reported at its previous call.
+fn previous_state(app: &App, e: &Event) -> Option<String> {
+    let mut last = None;
+    for r in app.visible() {
+        if let crate::app::Entry::Event(p) = &r.entry {
+            if std::ptr::eq(p.as_ref(), e) {
+                break;
+            }
+            if p.actor == e.actor && p.sock == e.sock && p.tcp_state.is_some() {
+                last.clone_from(&p.tcp_state);
+            }
+        }
+    }
+    last
+}
+
+/// The states between two readings along the standard diagram that were not
+/// read: too brief to observe.
+fn unobserved(t: &Transition) -> Vec<&'static str> {
+    let from = t.via.as_ref().map(|v| v.0.as_str()).or(t.from.as_deref());
+    match from {
+        Some(f) if f != t.to => state::between(f, &t.to).unwrap_or_default(),
+        _ => Vec::new(),
+    }
+}
+
+pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    if area.height <= 2 {
+        strip(frame, area, app, theme);
+        return;
+    }
+    let block = panel(" kernel: TCP states, queues, timers ", theme);
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    let width = inner.width as usize;
+    let ell = theme.glyphs.ellipsis;
+    let mut lines: Vec<Line> = Vec::new();
+    let t = transition(app);
+    if let Some(t) = &t {
+        lines.push(Line::from(fit_spans(path_spans(t, theme), width, ell)));
+        // Without the socket's name when the whole transition would not fit.
+        let mut spans = transition_spans(t, theme);
+        let total: usize = spans.iter().map(Span::width).sum();
+        if total > width {
+            spans.remove(0);
+        }
+        lines.push(Line::from(fit_spans(spans, width, ell)));
+    }
+    match app.kernel_view() {
+        Some((view, live)) => {
+            let room = (inner.height as usize).saturating_sub(lines.len() + 1);
+            let name_w = view.keys().map(|k| k.len()).max().unwrap_or(0).min(18);
+            let mut rows: Vec<(&String, &SockView)> = view.iter().collect();
+            // The sockets still in the kernel first; gone ones last.
+            rows.sort_by_key(|(_, v)| v.seen_in == "gone");
+            for (name, v) in rows.into_iter().take(room) {
+                lines.push(Line::from(fit_spans(
+                    sock_spans(name, v, name_w, theme),
+                    width,
+                    ell,
+                )));
+            }
+            let when = if live {
+                "read again just now (every second while waiting)"
+            } else {
+                "read right after the call"
+            };
+            if lines.len() < inner.height as usize {
+                lines.push(Line::styled(fit(when, width, ell), theme.muted));
+            }
+        }
+        None => lines.push(Line::styled(
+            fit(
+                "No socket has an address yet: the kernel lists a socket once it is bound or connected.",
+                width,
+                ell,
+            ),
+            theme.muted,
+        )),
+    }
+    frame.render_widget(Paragraph::new(lines), inner);
+}
+
+/// The compact layout's one line: each socket's state.
+fn strip(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    let mut spans = vec![Span::styled("kernel ", theme.title)];
+    match app.kernel_view() {
+        Some((view, _)) => {
+            for (i, (name, v)) in view.iter().enumerate() {
+                if i > 0 {
+                    spans.push(Span::styled(" · ", theme.muted));
+                }
+                spans.push(Span::styled(format!("{name} "), theme.muted));
+                spans.push(Span::styled(short(v), state_style(v, theme)));
+            }
+        }
+        None => spans.push(Span::styled("no socket has an address yet", theme.muted)),
+    }
+    let spans = fit_spans(spans, area.width as usize, theme.glyphs.ellipsis);
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+fn state_style(v: &SockView, theme: &Theme) -> Style {
+    match (v.seen_in.as_str(), v.has_fd) {
+        ("gone", _) => theme.muted,
+        ("table", false) => theme.waiting,
+        _ => theme.text,
+    }
+}
+
+/// `TIME_WAIT 59s`, `LISTEN 2/1`, `UDP`, `gone`.
+fn short(v: &SockView) -> String {
+    let mut s = match (&v.tcp_state, v.seen_in.as_str()) {
+        (_, "gone") => "gone".to_string(),
+        (Some(st), _) => st.clone(),
+        (None, _) => v.proto.name().to_string(),
+    };
+    if let Some(q) = v.accept_q {
+        s.push_str(&format!(
+            " {q}/{}",
+            v.backlog.map_or("?".into(), |b| b.to_string())
+        ));
+    }
+    if let (Some("timewait"), Some(ms)) = (v.timer.as_deref(), v.timer_ms) {
+        s.push_str(&format!(" {}s", ms.div_ceil(1000)));
+    }
+    s
+}
+
+/// One socket's row: name, state, queues, timer, drops.
+fn sock_spans<'a>(name: &str, v: &SockView, name_w: usize, theme: &Theme) -> Vec<Span<'a>> {
+    let state = match (&v.tcp_state, v.seen_in.as_str()) {
+        (_, "gone") => "gone".to_string(),
+        (Some(s), _) => s.clone(),
+        (None, _) => v.proto.name().to_string(),
+    };
+    let mut spans = vec![
+        Span::styled(format!("{:<name_w$} ", fit(name, name_w, "…")), theme.text),
+        Span::styled(format!("{state:<12}"), state_style(v, theme)),
+    ];
+    let mut facts = Vec::new();
+    if v.seen_in == "table" && !v.has_fd {
+        facts.push("no fd".to_string());
+    }
+    if let Some(q) = v.accept_q {
+        match v.backlog {
+            Some(b) => facts.push(format!("accept-q {q}/{b}")),
+            None => facts.push(format!("accept-q {q}")),
+        }
+    }
+    if let Some(q) = v.recv_q.filter(|&q| q > 0) {
+        facts.push(format!("recv-q {q}"));
+    }
+    if let Some(q) = v.send_q.filter(|&q| q > 0) {
+        facts.push(format!("send-q {q}"));
+    }
+    if let (Some(t), Some(ms)) = (&v.timer, v.timer_ms) {
+        facts.push(format!("{t} {:.0}s", (ms as f64 / 1000.0).ceil()));
+    }
+    if let Some(d) = v.drops.filter(|&d| d > 0) {
+        facts.push(format!("dropped {d}"));
+    }
+    if v.seen_in == "gone" {
+        facts.push("nothing kept".into());
+    }
+    spans.push(Span::styled(facts.join(" · "), theme.muted));
+    spans
+}
+
+/// The standard path the transition is on, its states in order, the ones
+/// this call went through highlighted and the current one marked.
+fn path_spans<'a>(t: &Transition, theme: &Theme) -> Vec<Span<'a>> {
+    let touched: Vec<&str> = [t.from.as_deref(), t.via.as_ref().map(|v| v.0.as_str())]
+        .into_iter()
+        .flatten()
+        .chain(std::iter::once(t.to.as_str()))
+        .collect();
+    // `rev`: on a tie, the first path listed (the common one) wins.
+    let path = PATHS
+        .iter()
+        .rev()
+        .max_by_key(|p| touched.iter().filter(|s| p.contains(s)).count())
+        .filter(|p| p.contains(&t.to.as_str()) || touched.iter().any(|s| p.contains(s)));
+    let Some(path) = path else {
+        return vec![Span::styled(t.to.clone(), theme.current)];
+    };
+    let mut spans = Vec::new();
+    for (i, s) in path.iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::styled(
+                format!(" {} ", theme.glyphs.leads_to),
+                theme.muted,
+            ));
+        }
+        let style = if *s == t.to {
+            theme.current
+        } else if touched.contains(s) {
+            theme.title
+        } else {
+            theme.muted
+        };
+        spans.push(Span::styled((*s).to_string(), style));
+    }
+    spans
+}
+
+/// `client:sock ESTABLISHED ▸ FIN_WAIT1 41 ms ▸ FIN_WAIT2`, with states that
+/// were never read marked "not observed".
+pub fn transition_spans<'a>(t: &Transition, theme: &Theme) -> Vec<Span<'a>> {
+    let arrow = || Span::styled(format!(" {} ", theme.glyphs.leads_to), theme.muted);
+    let mut spans = vec![Span::styled(format!("{}: ", t.who), theme.muted)];
+    if let Some(from) = &t.from {
+        spans.push(Span::styled(from.clone(), theme.text));
+        spans.push(arrow());
+    }
+    if let Some((via, ms)) = &t.via {
+        spans.push(Span::styled(format!("{via} for {ms} ms"), theme.waiting));
+        spans.push(arrow());
+    }
+    for s in unobserved(t) {
+        spans.push(Span::styled(format!("{s} (not observed)"), theme.muted));
+        spans.push(arrow());
+    }
+    spans.push(Span::styled(t.to.clone(), theme.current));
+    if t.from.as_deref() == Some(t.to.as_str()) && t.via.is_none() {
+        spans.truncate(1);
+        spans.push(Span::styled(format!("still {}", t.to), theme.text));
+    }
+    spans
+}
