@@ -8,6 +8,9 @@
 //!
 //! In layer order, each module using only those above it:
 //!
+//! - [`vocab`]: the words every layer shares, each defined once: the
+//!   lifecycle calls, protocols, errno names and explanations, payload
+//!   previews, addresses as text.
 //! - [`place`]: line and column of a byte offset, for errors in the config
 //!   and lesson files.
 //! - [`kernel`]: the kernel observer: TCP state, queues and timers of each
@@ -16,11 +19,13 @@
 //!   counters.
 //! - [`wire`]: the packets on `lo`: capture (AF_PACKET), attribution of each
 //!   packet to the call that caused it, layer-by-layer decoding, pcap export.
+//! - [`event`]: the record of one call that really ran ([`event::Event`]),
+//!   as every consumer receives it; its JSON fields are a public contract.
 //! - [`lesson`]: lessons as data (`assets/lessons/*.toml`): endpoints, calls in
 //!   order, narration, and the claims each step makes about the kernel; and the
 //!   catalogue: built-ins plus a teacher's own lessons folder.
 //! - [`engine`]: the real sockets. One actor per endpoint, a stepper gate
-//!   before every syscall, and one [`engine::Event`] per call.
+//!   before every syscall, and one [`event::Event`] per call.
 //!   [`engine::serve`] is the other driver: a real echo server for peers the
 //!   user brings (`sockscope serve`), emitting the same events.
 //! - [`ports`]: `sockscope port N`: a port's range, service names, this
@@ -30,8 +35,10 @@
 //! `unsafe`.
 
 pub mod engine;
+pub mod event;
 pub mod kernel;
 pub mod lesson;
 pub mod place;
 pub mod ports;
+pub mod vocab;
 pub mod wire;

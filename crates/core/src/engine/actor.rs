@@ -7,11 +7,11 @@
 //! is one thread of control, like the process it stands for: it never runs
 //! two calls at once (the orchestrator lends it to one call at a time).
 
-use super::event::{Call, Event, Proto, addr_text};
-use super::preview;
 use super::sock::Sock;
+use crate::event::Event;
 use crate::kernel;
 use crate::lesson::{Lesson, ShutdownHow, SockOpt};
+use crate::vocab::{Call, Proto, addr_text, preview};
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::sync::{Arc, Mutex};

@@ -5,7 +5,7 @@
 //! "recv returns 0 at end of file" is written `expect = { bytes = 0 }` and is
 //! confirmed or refuted on every run, on this machine.
 
-use super::event::{Check, Event};
+use crate::event::{Check, Event};
 use std::collections::BTreeMap;
 
 /// The text form of a TOML value, as it is compared with the event.

@@ -26,15 +26,13 @@
 //! (see [`crate::wire::track`] for why this attribution holds on loopback).
 
 pub mod actor;
-pub mod errno;
-pub mod event;
 pub mod expect;
-pub mod preview;
 pub mod serve;
 pub mod sock;
 pub mod stepper;
 
-pub use event::{Call, Check, Event, Proto, Waiting};
+pub use crate::event::{Check, Event, Waiting};
+pub use crate::vocab::{Call, Proto, errno, preview};
 pub use stepper::{Control, Pace};
 
 use crate::kernel::{self, snmp::UdpCounters};

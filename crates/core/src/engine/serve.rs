@@ -18,9 +18,10 @@
 //! peer, instead of memory growing. Every socket is closed when its task ends
 //! or when the server is dropped.
 
-use super::event::{Call, Event, Proto, Waiting};
 use super::sock::Sock;
-use super::{EngineMsg, actor::duration_us, preview};
+use super::{EngineMsg, actor::duration_us};
+use crate::event::{Event, Waiting};
+use crate::vocab::{Call, Proto, preview};
 use std::collections::HashMap;
 use std::future::Future;
 use std::io;

@@ -8,7 +8,7 @@
 //! reported as *waiting* and retried only when epoll says the socket is ready.
 //! Nothing here polls in a loop.
 
-use super::event::Proto;
+use crate::vocab::Proto;
 use futures::FutureExt;
 use socket2::{Domain, SockAddr, Socket, Type};
 use std::io::{self, Read};

@@ -20,7 +20,7 @@ pub mod procnet;
 pub mod snmp;
 pub mod state;
 
-use crate::engine::event::Proto;
+use crate::vocab::Proto;
 use procnet::Entry;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

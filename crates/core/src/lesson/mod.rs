@@ -16,7 +16,7 @@ pub use builtin::{builtin, builtin_names, builtins};
 pub use load::{Catalog, Folder, LoadError, Origin};
 pub use parse::{LessonError, parse_lesson};
 
-use crate::engine::event::{Call, Proto};
+use crate::vocab::{Call, Proto};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -184,7 +184,7 @@ impl Lesson {
 /// `{settle_ms}` (how long the kernel took to reach the reported state; 0 if
 /// it was there at once). A placeholder whose value the
 /// call did not produce reads "(none)", never a made-up value.
-pub fn narrate(text: &str, event: &crate::engine::Event) -> String {
+pub fn narrate(text: &str, event: &crate::event::Event) -> String {
     let opt = |v: Option<String>| v.unwrap_or_else(|| "(none)".into());
     let k = event.kernel.clone().unwrap_or_default();
     let num = |v: Option<u64>| opt(v.map(|n| n.to_string()));

@@ -4,8 +4,8 @@
 //! panic: teachers write their own lessons, and a typo must point at itself.
 
 use super::{Lesson, Step};
-use crate::engine::event::Call;
 use crate::place::line_col;
+use crate::vocab::Call;
 use std::collections::{HashMap, HashSet};
 use std::fmt;
 

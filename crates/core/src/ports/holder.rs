@@ -7,7 +7,7 @@
 //! root; a TCP socket that is bound but neither listening nor connected is in
 //! no table; a connection in TIME_WAIT belongs to no process at all.
 
-use crate::engine::Proto;
+use crate::vocab::Proto;
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 

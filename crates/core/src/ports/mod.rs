@@ -24,7 +24,7 @@ pub use probe::BindProbe;
 pub use range::Range;
 pub use services::Services;
 
-use crate::engine::Proto;
+use crate::vocab::Proto;
 use serde::{Deserialize, Serialize};
 
 /// Everything `sockscope port N` says about one port. Its JSON form is a

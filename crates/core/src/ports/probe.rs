@@ -8,7 +8,7 @@
 
 use super::holder::{self, Holder};
 use super::machine::Machine;
-use crate::engine::{Proto, errno};
+use crate::vocab::{Proto, errno};
 use serde::{Deserialize, Serialize};
 use socket2::{Domain, SockAddr, Socket, Type};
 use std::net::{Ipv4Addr, SocketAddr};

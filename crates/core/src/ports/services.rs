@@ -7,7 +7,7 @@
 //! has one. Every name carries the sources that gave it, because a student
 //! should know whether a name is the registry's or this machine's.
 
-use crate::engine::Proto;
+use crate::vocab::Proto;
 use serde::{Deserialize, Serialize};
 use std::sync::OnceLock;
 

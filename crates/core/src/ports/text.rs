@@ -4,7 +4,7 @@
 use super::probe::BindProbe;
 use super::services::ServiceName;
 use super::{PortReport, services};
-use crate::engine::Proto;
+use crate::vocab::Proto;
 
 /// One service name with its aliases, comment and sources:
 /// `http (also www) "WorldWideWeb HTTP" [IANA (bundled, ...), /etc/services]`.

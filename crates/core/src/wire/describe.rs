@@ -73,7 +73,7 @@ fn protocol_name(n: u8) -> &'static str {
 
 /// Escape a payload for one line: the same escaping as event previews, so
 /// no byte a peer sent reaches the terminal raw.
-pub use crate::engine::preview::escape;
+pub use crate::vocab::preview::escape;
 
 /// Every field of the packet, link layer first. `seg` adds the relative
 /// sequence numbers the capture computed for this connection.

@@ -6,117 +6,10 @@
 //! a public contract (scripts and handouts depend on them): add fields, never
 //! rename or drop one.
 
+use crate::vocab::errno;
+pub use crate::vocab::{Call, Proto};
 use crate::wire::Segment;
 use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::net::SocketAddr;
-
-/// The lifecycle calls the engine performs. Serialised in lower case, the way
-/// the C API spells them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Call {
-    #[default]
-    Socket,
-    Setsockopt,
-    Bind,
-    Listen,
-    Accept,
-    Connect,
-    Send,
-    Recv,
-    Sendto,
-    Recvfrom,
-    Shutdown,
-    Close,
-}
-
-impl Call {
-    /// Every call, in the order a lifecycle usually meets them.
-    pub const ALL: [Call; 12] = [
-        Call::Socket,
-        Call::Setsockopt,
-        Call::Bind,
-        Call::Listen,
-        Call::Accept,
-        Call::Connect,
-        Call::Send,
-        Call::Recv,
-        Call::Sendto,
-        Call::Recvfrom,
-        Call::Shutdown,
-        Call::Close,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Call::Socket => "socket",
-            Call::Setsockopt => "setsockopt",
-            Call::Bind => "bind",
-            Call::Listen => "listen",
-            Call::Accept => "accept",
-            Call::Connect => "connect",
-            Call::Send => "send",
-            Call::Recv => "recv",
-            Call::Sendto => "sendto",
-            Call::Recvfrom => "recvfrom",
-            Call::Shutdown => "shutdown",
-            Call::Close => "close",
-        }
-    }
-
-    /// Calls that move payload bytes, whose `bytes` field is the count returned.
-    pub fn moves_data(self) -> bool {
-        matches!(
-            self,
-            Call::Send | Call::Recv | Call::Sendto | Call::Recvfrom
-        )
-    }
-
-    /// Calls the kernel can make wait (EAGAIN, EINPROGRESS) until a peer
-    /// does something or buffer space frees up: the only calls the engine
-    /// can park while later steps run.
-    pub fn can_wait(self) -> bool {
-        matches!(
-            self,
-            Call::Accept | Call::Connect | Call::Recv | Call::Recvfrom | Call::Send | Call::Sendto
-        )
-    }
-}
-
-impl fmt::Display for Call {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for Call {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Call::ALL
-            .into_iter()
-            .find(|c| c.name() == s)
-            .ok_or_else(|| format!("unknown call `{s}`"))
-    }
-}
-
-/// Transport protocol of a socket.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Proto {
-    #[default]
-    Tcp,
-    Udp,
-}
-
-impl Proto {
-    pub fn name(self) -> &'static str {
-        match self {
-            Proto::Tcp => "TCP",
-            Proto::Udp => "UDP",
-        }
-    }
-}
 
 /// One checked claim of the lesson: what the narration says the kernel will
 /// do at this step, and what it really did in this run.
@@ -220,11 +113,11 @@ impl Event {
     /// and the sentence a student is shown (for UDP, where the protocol
     /// changes what an errno means, the UDP one).
     pub fn fail(&mut self, err: &std::io::Error) {
-        let info = super::errno::from_io(err);
+        let info = errno::from_io(err);
         self.result = info.name.to_string();
         self.errno = Some(info.number);
         let explain = match self.proto {
-            Proto::Udp => super::errno::udp_explain(info.number).unwrap_or(info.explain),
+            Proto::Udp => errno::udp_explain(info.number).unwrap_or(info.explain),
             Proto::Tcp => info.explain,
         };
         self.explain = Some(explain.to_string());
@@ -282,74 +175,4 @@ pub struct Waiting {
     /// for a connect whose handshake has not completed).
     #[serde(default)]
     pub tcp_state: Option<String>,
-}
-
-/// `127.0.0.1:41234`, exactly as `SocketAddr`'s `Display` writes it, without
-/// the formatting machinery: it runs for every call of every lesson, and
-/// was the engine's largest single cost in the profile.
-pub fn addr_text(addr: SocketAddr) -> String {
-    match addr {
-        SocketAddr::V4(v4) => {
-            // Written into a buffer on the stack, then copied into a string
-            // of exactly the right size: one allocation, no pushes.
-            let mut buf = [0u8; 21];
-            let mut len = 0;
-            for (i, octet) in v4.ip().octets().into_iter().enumerate() {
-                if i > 0 {
-                    buf[len] = b'.';
-                    len += 1;
-                }
-                len += write_decimal(&mut buf[len..], u16::from(octet));
-            }
-            buf[len] = b':';
-            len += 1;
-            len += write_decimal(&mut buf[len..], v4.port());
-            // Only ASCII digits, dots and a colon were written.
-            std::str::from_utf8(&buf[..len])
-                .unwrap_or_default()
-                .to_owned()
-        }
-        SocketAddr::V6(_) => addr.to_string(),
-    }
-}
-
-/// `n` in decimal at the start of `out`; returns how many digits it took.
-fn write_decimal(out: &mut [u8], mut n: u16) -> usize {
-    let mut digits = [0u8; 5];
-    let mut at = digits.len();
-    loop {
-        at -= 1;
-        digits[at] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    let len = digits.len() - at;
-    out[..len].copy_from_slice(&digits[at..]);
-    len
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn addr_text_writes_what_display_writes() {
-        for a in [
-            "127.0.0.1:0",
-            "127.0.0.1:65535",
-            "0.0.0.0:52213",
-            "10.20.30.40:8080",
-            "255.255.255.255:1",
-            "[::1]:443",
-        ] {
-            let addr: SocketAddr = a.parse().unwrap();
-            assert_eq!(addr_text(addr), addr.to_string());
-        }
-        for port in (0..=65535u16).step_by(97) {
-            let addr = SocketAddr::from(([127, 0, 0, 1], port));
-            assert_eq!(addr_text(addr), addr.to_string());
-        }
-    }
 }

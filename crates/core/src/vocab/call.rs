@@ -1,0 +1,112 @@
+//! The calls and protocols sockscope names: one definition each, from which
+//! the lesson parser, the JSON and every screen take their spelling.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// The lifecycle calls the engine performs. Serialised in lower case, the way
+/// the C API spells them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Call {
+    #[default]
+    Socket,
+    Setsockopt,
+    Bind,
+    Listen,
+    Accept,
+    Connect,
+    Send,
+    Recv,
+    Sendto,
+    Recvfrom,
+    Shutdown,
+    Close,
+}
+
+impl Call {
+    /// Every call, in the order a lifecycle usually meets them.
+    pub const ALL: [Call; 12] = [
+        Call::Socket,
+        Call::Setsockopt,
+        Call::Bind,
+        Call::Listen,
+        Call::Accept,
+        Call::Connect,
+        Call::Send,
+        Call::Recv,
+        Call::Sendto,
+        Call::Recvfrom,
+        Call::Shutdown,
+        Call::Close,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Call::Socket => "socket",
+            Call::Setsockopt => "setsockopt",
+            Call::Bind => "bind",
+            Call::Listen => "listen",
+            Call::Accept => "accept",
+            Call::Connect => "connect",
+            Call::Send => "send",
+            Call::Recv => "recv",
+            Call::Sendto => "sendto",
+            Call::Recvfrom => "recvfrom",
+            Call::Shutdown => "shutdown",
+            Call::Close => "close",
+        }
+    }
+
+    /// Calls that move payload bytes, whose `bytes` field is the count returned.
+    pub fn moves_data(self) -> bool {
+        matches!(
+            self,
+            Call::Send | Call::Recv | Call::Sendto | Call::Recvfrom
+        )
+    }
+
+    /// Calls the kernel can make wait (EAGAIN, EINPROGRESS) until a peer
+    /// does something or buffer space frees up: the only calls the engine
+    /// can park while later steps run.
+    pub fn can_wait(self) -> bool {
+        matches!(
+            self,
+            Call::Accept | Call::Connect | Call::Recv | Call::Recvfrom | Call::Send | Call::Sendto
+        )
+    }
+}
+
+impl fmt::Display for Call {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Call {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Call::ALL
+            .into_iter()
+            .find(|c| c.name() == s)
+            .ok_or_else(|| format!("unknown call `{s}`"))
+    }
+}
+
+/// Transport protocol of a socket.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Proto {
+    #[default]
+    Tcp,
+    Udp,
+}
+
+impl Proto {
+    pub fn name(self) -> &'static str {
+        match self {
+            Proto::Tcp => "TCP",
+            Proto::Udp => "UDP",
+        }
+    }
+}
