@@ -9,6 +9,17 @@
 //! everywhere else.
 #![allow(unsafe_code)]
 
+// sockscope is an instrument for the Linux network stack: it reads TCP_INFO,
+// asks sock_diag, captures on AF_PACKET, and (for the lab and `run`) uses
+// namespaces and ptrace. None of these exist elsewhere, so a build on another
+// system stops here with one sentence instead of a wall of errors.
+#[cfg(not(target_os = "linux"))]
+compile_error!(
+    "sockscope runs on Linux only (it reads TCP_INFO and sock_diag, captures with AF_PACKET, \
+     and uses network namespaces and ptrace). On macOS or Windows, run it in a Linux VM or WSL2; \
+     see README.md, \"Where it runs\"."
+);
+
 pub mod packet;
 pub mod tcp_info;
 
