@@ -4,8 +4,8 @@
 //! (`↓ 12 more · j k PgDn`), and the keys scroll.
 //!
 //! The same arithmetic serves the renderer (where to start drawing) and
-//! [`crate::app::update`] (how far a key may scroll), so a key never
-//! scrolls past the end into rows that do not exist.
+//! the shell's `update` (how far a key may scroll), so a key never scrolls
+//! past the end into rows that do not exist.
 
 use super::panel;
 use crate::theme::Theme;
