@@ -358,15 +358,21 @@ pub struct Themes {
 }
 
 impl Themes {
-    /// The themes for the command line's choices and the environment.
-    pub fn from_env(name: ThemeName, overrides: &ColorOverrides, ascii: bool) -> Themes {
-        // NO_COLOR: any non-empty value disables colour (no-color.org).
-        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    /// Theme `name` and presenter mode's, both with `overrides` put over
+    /// their colours.
+    pub fn new(name: ThemeName, overrides: &ColorOverrides, no_color: bool, ascii: bool) -> Themes {
         let theme = |name| Theme::new(&ThemeColors::builtin(name).with(overrides), no_color, ascii);
         Themes {
             normal: theme(name),
             present: theme(ThemeName::HighContrast),
         }
+    }
+
+    /// The themes for the command line's choices and the environment.
+    pub fn from_env(name: ThemeName, overrides: &ColorOverrides, ascii: bool) -> Themes {
+        // NO_COLOR: any non-empty value disables colour (no-color.org).
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        Themes::new(name, overrides, no_color, ascii)
     }
 
     /// Draw with `theme` whether presenting or not (tests and benchmarks
@@ -487,6 +493,15 @@ mod tests {
         );
         let t = Theme::from(&mine);
         assert_eq!(t.current.bg, Some(Color::Rgb(0xff, 0xcc, 0x00)));
+        // The config file's colours apply in presenter mode too.
+        let themes = Themes::new(ThemeName::Light, &o, false, false);
+        let gold = Some(Color::Rgb(0xff, 0xcc, 0x00));
+        assert_eq!(
+            (themes.normal.current.bg, themes.present.current.bg),
+            (gold, gold)
+        );
+        let light = ThemeColors::builtin(ThemeName::Light);
+        assert_eq!(themes.normal.text.fg, Some(light.text));
         let unknown = toml::from_str::<ColorOverrides>("current_bg = \"red\"").unwrap_err();
         assert!(unknown.to_string().contains("current_bg"), "{unknown}");
     }
