@@ -42,14 +42,13 @@ impl Help {
 /// The help, scrolled `scroll` rows down, over `area`.
 pub fn render(frame: &mut Frame, area: Rect, (help, scroll): (&Help, u16), theme: &Theme) {
     let (rect, lines) = window(help, area, theme);
-    scroll::draw(
-        frame,
-        rect,
-        " Keys · Esc closes ",
-        (lines, false),
+    let window = scroll::Scrolled {
+        title: " Keys · Esc closes ",
+        lines,
+        trim: false,
         scroll,
-        theme,
-    );
+    };
+    scroll::render(frame, rect, window, theme);
 }
 
 /// How far the help can scroll in `area`, and one page.

@@ -30,7 +30,13 @@ pub fn render(
 ) {
     let rect = window(&text, area);
     let title = format!("{}· {closes} closes ", text.title);
-    scroll::draw(frame, rect, &title, (text.lines, true), scroll, theme);
+    let window = scroll::Scrolled {
+        title: &title,
+        lines: text.lines,
+        trim: true,
+        scroll,
+    };
+    scroll::render(frame, rect, window, theme);
 }
 
 /// How far `text` can scroll in its window over `area`, and one page.
