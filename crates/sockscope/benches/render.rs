@@ -4,23 +4,24 @@
 //! animation stays smooth over SSH).
 //!
 //! The screen is built from a real run of the lesson (fds, ports and, as root,
-//! captured packets all real), fed through the same `update()` the TUI uses.
+//! captured packets all real), fed through the same `update()` the TUI uses,
+//! and drawn as the TUI draws it: the shell's whole frame.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use ratatui::Terminal;
 use ratatui::backend::{CrosstermBackend, TestBackend};
 use sockscope_core::engine::{self, EngineConfig, EngineMsg, Pace};
 use sockscope_core::lesson;
-use sockscope_tui::app::{self, App, Machine, Msg};
-use sockscope_tui::theme::{Theme, ThemeName, ThemeSpec};
-use sockscope_tui::ui;
+use sockscope_tui::app::{App, Feed, Machine};
+use sockscope_tui::shell::{Msg, Shell};
+use sockscope_tui::theme::{Theme, ThemeColors, ThemeName, Themes};
 use std::io::{self, Write};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// The `tcp` lesson run for real, and an App that has seen it up to the
-/// client's connect (step 6): the handshake arrows are mid-flight.
-fn app_mid_handshake(width: u16, height: u16) -> App {
+/// The `tcp` lesson run for real, and a lesson screen that has seen it up
+/// to the client's connect (step 6): the handshake arrows are mid-flight.
+fn app_mid_handshake(width: u16, height: u16) -> Shell<App> {
     let lesson = lesson::builtin("tcp").expect("tcp lesson");
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -32,18 +33,22 @@ fn app_mid_handshake(width: u16, height: u16) -> App {
         capture: true,
     };
     let (msgs, _wire) = rt.block_on(engine::run_to_end_with(lesson.clone(), config));
-    let mut app = App::new(lesson, lesson::builtins(), Machine::read());
-    app::update(&mut app, Msg::Resize(width, height));
+    let theme = Theme::from(&ThemeColors::builtin(ThemeName::Dark));
+    let mut app = Shell::new(
+        App::new(lesson, lesson::builtins(), Machine::read()),
+        Themes::only(theme),
+    );
+    app.update(Msg::Resize(width, height));
     for m in msgs {
         let connect = matches!(&m, EngineMsg::Event(e) if e.step == 6);
-        app::update(&mut app, Msg::Engine(m));
+        app.update(Msg::Feed(Feed::Engine(m)));
         if connect {
             break;
         }
     }
     // A few frames in: arrows part-way across.
     for _ in 0..3 {
-        app::update(&mut app, Msg::Tick);
+        app.update(Msg::Tick);
     }
     assert!(app.animating(), "the handshake is animating");
     app
@@ -66,22 +71,17 @@ impl Write for Counting {
 /// Bytes per frame while the handshake animates, after the first full draw.
 fn bytes_per_animated_frame() -> (usize, usize, usize) {
     let mut app = app_mid_handshake(120, 40);
-    let theme = Theme::new(&ThemeSpec::builtin(ThemeName::Dark), false, false);
     let counter = Counting::default();
     let mut terminal = Terminal::new(CrosstermBackend::new(counter.clone())).expect("terminal");
     terminal
         .resize(ratatui::layout::Rect::new(0, 0, 120, 40))
         .expect("resize");
-    terminal
-        .draw(|f| ui::render(f, f.area(), &app, &theme))
-        .expect("draw");
+    terminal.draw(|f| app.draw(f)).expect("draw");
     let mut per_frame = Vec::new();
     while app.animating() {
-        app::update(&mut app, Msg::Tick);
+        app.update(Msg::Tick);
         let before = counter.0.load(Ordering::Relaxed);
-        terminal
-            .draw(|f| ui::render(f, f.area(), &app, &theme))
-            .expect("draw");
+        terminal.draw(|f| app.draw(f)).expect("draw");
         per_frame.push(counter.0.load(Ordering::Relaxed) - before);
     }
     let frames = per_frame.len();
@@ -92,13 +92,10 @@ fn bytes_per_animated_frame() -> (usize, usize, usize) {
 
 fn render(c: &mut Criterion) {
     let app = app_mid_handshake(200, 50);
-    let theme = Theme::new(&ThemeSpec::builtin(ThemeName::Dark), false, false);
     let mut terminal = Terminal::new(TestBackend::new(200, 50)).expect("terminal");
     c.bench_function("render/tcp_mid_animation_200x50", |b| {
         b.iter(|| {
-            terminal
-                .draw(|f| ui::render(f, f.area(), &app, &theme))
-                .expect("draw");
+            terminal.draw(|f| app.draw(f)).expect("draw");
         });
     });
     let (frames, mean, max) = bytes_per_animated_frame();

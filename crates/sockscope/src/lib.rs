@@ -14,8 +14,9 @@
 //!    observer, the wire (capture and decoding), ports. No terminal code.
 //! 3. `sockscope-report`: headless output: JSON Lines, text transcripts,
 //!    markdown handouts.
-//! 4. `sockscope-tui`: the interactive screens (lesson, serve), keys, themes,
-//!    one render function per panel, the config file.
+//! 4. `sockscope-tui`: one shell (one event loop, the presenter's keys,
+//!    the windows) that every interactive screen (lesson, serve) runs in,
+//!    the key table, themes, one render function per panel, the config file.
 //! 5. this crate, the binary: [`cli`], the command line; `main.rs`, which
 //!    merges the command line with the config file and hands off to the
 //!    layers above; and the allocator.

@@ -27,7 +27,7 @@ fn main() -> Result<ExitCode> {
         Err(e) => return Ok(usage_error(&e)),
     };
     if cli.print_config_template {
-        print!("{}", config::TEMPLATE);
+        print!("{}", *config::TEMPLATE);
         return Ok(ExitCode::SUCCESS);
     }
     // Completions and the man page describe the program, not this machine's
@@ -80,11 +80,8 @@ fn main() -> Result<ExitCode> {
         return Ok(usage(&e.to_string()));
     }
     let options = tui::Options {
-        theme: cli.theme.unwrap_or(match loaded.config.theme {
-            Some(config::ThemeName::HighContrast) => tui::theme::ThemeName::HighContrast,
-            Some(config::ThemeName::Light) => tui::theme::ThemeName::Light,
-            Some(config::ThemeName::Dark) | None => tui::theme::ThemeName::Dark,
-        }),
+        theme: cli.theme.or(loaded.config.theme.name).unwrap_or_default(),
+        colors: loaded.config.theme.colors.clone(),
         ascii: cli.ascii,
         port: 0,
         present: cli.present || loaded.config.present.unwrap_or(false),

@@ -1,18 +1,23 @@
-//! The TUI's state and the one function that changes it.
+//! The lesson screen's state and the one function that changes it.
 //!
-//! [`update`] takes the state and one [`Msg`] (a key, a resize, an animation
-//! tick, a message from the engine) and returns an [`Effect`]: what the run
-//! loop must do outside the state (release the next call, change the pace,
-//! start a fresh engine, quit). `update` does no I/O, so it is tested as a
-//! plain function: key in, state and effect out.
+//! [`App::update`] takes the state and one message (a key the shell passed
+//! down, an animation tick, a [`Feed`] from the engine) and returns an
+//! [`Effect`]: what the loop must do outside the state (release the next
+//! call, change the pace, start a fresh engine, explain a port). `update`
+//! does no I/O, so it is tested as a plain function: key in, state and
+//! effect out. The presenter's keys (blank, freeze, presenter mode, the
+//! help and narration windows) are the shell's, shared with every screen
+//! (see `crate::shell`); the tests here drive the lesson through the shell,
+//! as the loop does.
 //!
 //! The engine's messages are kept in a bounded history. Stepping back reviews
 //! that history; it never re-runs a syscall (a syscall cannot be undone).
 //! Restart drops the engine, which closes every socket, and starts a new one.
 
 use super::arrows;
-use super::keys::{self, Action};
-use crate::config::KeyMap;
+use super::keys::{self, Action, KeyMap};
+use crate::shell::Msg;
+use crate::shell::run::FPS;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use sockscope_core::engine::{EngineMsg, Event, Pace, Waiting};
 use sockscope_core::kernel::SockView;
@@ -29,10 +34,6 @@ use std::time::Duration;
 /// produces under 30; the cap only matters for long sessions, where the
 /// oldest messages are dropped first.
 pub const HISTORY_CAP: usize = 2048;
-
-/// Animation frames per second while an arrow travels. Nothing ticks when
-/// nothing moves.
-pub const FPS: u32 = 30;
 
 /// Speeds `+` and `-` move between, as multiples of the default.
 pub const SPEEDS: [f64; 5] = [0.25, 0.5, 1.0, 2.0, 4.0];
@@ -81,18 +82,6 @@ pub enum RunState {
     Finished,
     /// The engine stopped early (a lesson defect, not a failed syscall).
     Failed(String),
-}
-
-/// A window drawn over the screen.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Overlay {
-    Help,
-    /// The focused step's whole narration, for when the panel cuts it.
-    Narration,
-    /// The lesson list, with the highlighted row.
-    Picker {
-        selected: usize,
-    },
 }
 
 /// The arrows of the current step crossing between lanes, counted in ticks.
@@ -146,7 +135,8 @@ pub struct App {
     pub latest: usize,
     /// The step being reviewed, when stepping back.
     pub review: Option<usize>,
-    pub overlay: Option<Overlay>,
+    /// The lesson list (`L`), when open: the highlighted row.
+    pub picker: Option<usize>,
     pub autoplay: bool,
     /// Index into [`SPEEDS`].
     pub speed: usize,
@@ -171,45 +161,25 @@ pub struct App {
     pub keys: KeyMap,
     /// Autoplay interval at 1×.
     pub autoplay_base: Duration,
-    /// Presenter mode: high contrast, large heading and narration, no
-    /// layer, port or key panels.
-    pub present: bool,
-    /// The screen is blanked, as slide software does; any key shows it again.
-    pub blank: bool,
-    /// What the screen showed when it was frozen; the lesson goes on behind
-    /// it, and thawing shows the present state.
-    pub frozen: Option<Box<App>>,
-    /// How many rows the help or the narration window is scrolled down.
-    pub scroll: u16,
-    /// The terminal's size in cells, from the last resize: how far a window
-    /// can scroll depends on it.
-    pub size: (u16, u16),
 }
 
-/// The size assumed until the run loop reports the terminal's own.
-pub const DEFAULT_SIZE: (u16, u16) = (80, 24);
-
-/// A message for [`update`].
+/// What feeds the lesson screen besides the terminal: the engine, and the
+/// answers to its effects.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Msg {
-    Key(KeyEvent),
-    /// The terminal's new size, in cells.
-    Resize(u16, u16),
-    /// An animation frame passed.
-    Tick,
+pub enum Feed {
     Engine(EngineMsg),
+    /// Whether the engine captures this run's packets: said when it starts,
+    /// and again if capture fails mid-run.
+    Capture(CaptureStatus),
     /// What [`sockscope_core::ports::explain`] found for the port asked about.
     Port(Box<PortReport>),
     /// The kernel's view of the latest sockets, read again just now.
     Kernel(BTreeMap<String, SockView>),
-    /// A line for the presenter from the run loop (where a handout went).
-    Notice(String),
 }
 
-/// What the run loop must do after an update.
+/// What the lesson asks the loop to do (its driver does it).
 #[derive(Debug, Clone, PartialEq)]
-pub enum Effect {
-    None,
+pub enum LessonEffect {
     /// Release the next call.
     Step,
     /// Change how the engine releases calls.
@@ -219,11 +189,20 @@ pub enum Effect {
     /// Write the run's captured packets to a pcap file.
     SavePcap,
     /// Explain this port now (range, names, this machine, a real bind) and
-    /// send the answer back as [`Msg::Port`].
+    /// send the answer back as [`Feed::Port`].
     ExplainPort(u16),
-    /// Write a markdown handout of this lesson from these messages.
-    Handout(Box<Lesson>, Vec<EngineMsg>),
-    Quit,
+    /// Read the kernel's view of [`App::kernel_to_refresh`] again and send
+    /// it back as [`Feed::Kernel`].
+    RefreshKernel,
+}
+
+/// What the loop must do after an update: the shell's effects, and the
+/// lesson's own.
+pub type Effect = crate::shell::Effect<LessonEffect>;
+
+/// The lesson's own effect, as an [`Effect`].
+fn ask(e: LessonEffect) -> Effect {
+    Effect::Screen(e)
 }
 
 impl App {
@@ -235,7 +214,7 @@ impl App {
             history: VecDeque::new(),
             latest: 0,
             review: None,
-            overlay: None,
+            picker: None,
             autoplay: false,
             speed: DEFAULT_SPEED,
             run: RunState::Running,
@@ -249,47 +228,7 @@ impl App {
             kernel_live: None,
             keys: KeyMap::default(),
             autoplay_base: AUTOPLAY,
-            present: false,
-            blank: false,
-            frozen: None,
-            scroll: 0,
-            size: DEFAULT_SIZE,
         }
-    }
-
-    /// Open `overlay` at its top.
-    fn open(&mut self, overlay: Overlay) {
-        self.overlay = Some(overlay);
-        self.scroll = 0;
-    }
-
-    /// How far the open window can scroll at the terminal's size, and one
-    /// page of it. The renderer draws with the same arithmetic.
-    fn scroll_limits(&self) -> (u16, u16) {
-        let area = ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1);
-        // Rows depend on text and width only, not on colours: any theme
-        // counts them the same.
-        let spec = super::theme::ThemeSpec::builtin(super::theme::ThemeName::default());
-        let theme = super::theme::Theme::new(&spec, true, false);
-        match self.overlay {
-            Some(Overlay::Help) => {
-                super::ui::help::limits(&self.keys, super::ui::help::Screen::Lesson, area, &theme)
-            }
-            Some(Overlay::Narration) => super::ui::narration::limits(self, area, &theme),
-            _ => (0, 0),
-        }
-    }
-
-    /// A key in a window that scrolls (the help, the narration): ↑ ↓ k j a
-    /// row, PgUp PgDn (and Space) a page, Home End the ends. `false` when
-    /// the key is not one of these.
-    fn scroll_key(&mut self, code: KeyCode) -> bool {
-        let (max, page) = self.scroll_limits();
-        let Some(delta) = super::ui::scroll::delta(code, page) else {
-            return false;
-        };
-        self.scroll = super::ui::scroll::moved(self.scroll, delta, max);
-        true
     }
 
     /// The event the screen is about: the newest one at the focused step.
@@ -352,7 +291,7 @@ impl App {
 
     /// Record whether the new run captures. Without privilege the screen
     /// says once, plainly, how to enable capture (until the next step).
-    pub fn set_capture(&mut self, status: CaptureStatus) {
+    fn set_capture(&mut self, status: CaptureStatus) {
         if let Some(n) = status.notice() {
             self.notice = Some(n);
         }
@@ -426,13 +365,13 @@ impl App {
     }
 
     /// Choose the packet `delta` places away in the list.
-    fn move_packet(&mut self, delta: isize) {
-        let Some((i, _)) = self.shown_packet() else {
-            return;
-        };
-        let packets = self.packets();
-        let j = i.saturating_add_signed(delta).min(packets.len() - 1);
-        self.packet = Some(packets[j].n);
+    fn move_packet(&mut self, delta: isize) -> Effect {
+        if let Some((i, _)) = self.shown_packet() {
+            let packets = self.packets();
+            let j = i.saturating_add_signed(delta).min(packets.len() - 1);
+            self.packet = Some(packets[j].n);
+        }
+        Effect::None
     }
 
     fn save_pcap(&mut self) -> Effect {
@@ -440,7 +379,7 @@ impl App {
             self.notice = Some(self.no_packets());
             return Effect::None;
         }
-        Effect::SavePcap
+        ask(LessonEffect::SavePcap)
     }
 
     /// The step the screen shows: the reviewed one, or the latest.
@@ -558,7 +497,7 @@ impl App {
                 // Skip the rest of an arrow still travelling: the next call's
                 // arrows start from the beginning.
                 self.anim = None;
-                Effect::Step
+                ask(LessonEffect::Step)
             }
             RunState::Finished => {
                 self.notice = Some("The lesson is over: r runs it again, L picks another.".into());
@@ -581,7 +520,7 @@ impl App {
         // Reviewing pauses autoplay: the presenter is talking about the past.
         if self.autoplay {
             self.autoplay = false;
-            return Effect::Pace(Pace::Manual);
+            return ask(LessonEffect::Pace(Pace::Manual));
         }
         Effect::None
     }
@@ -589,25 +528,17 @@ impl App {
     fn picker(&mut self, action: Action, selected: usize) -> Effect {
         let n = self.lessons.len();
         match action {
-            Action::Up => {
-                self.overlay = Some(Overlay::Picker {
-                    selected: (selected + n - 1) % n.max(1),
-                });
-            }
-            Action::Down => {
-                self.overlay = Some(Overlay::Picker {
-                    selected: (selected + 1) % n.max(1),
-                });
-            }
+            Action::Up => self.picker = Some((selected + n - 1) % n.max(1)),
+            Action::Down => self.picker = Some((selected + 1) % n.max(1)),
             Action::Next => {
-                self.overlay = None;
+                self.picker = None;
                 if let Some(l) = self.lessons.get(selected) {
                     self.lesson = l.clone();
                     self.reset_run();
-                    return Effect::Restart(Box::new(self.lesson.clone()));
+                    return ask(LessonEffect::Restart(Box::new(self.lesson.clone())));
                 }
             }
-            Action::Close | Action::Lessons => self.overlay = None,
+            Action::Close | Action::Lessons => self.picker = None,
             Action::Quit => return Effect::Quit,
             _ => {}
         }
@@ -619,10 +550,8 @@ impl App {
     fn on_port_key(&mut self, key: KeyEvent) -> Effect {
         let typed = self.port.typing.get_or_insert_with(String::new);
         if key.modifiers.contains(KeyModifiers::CONTROL) {
-            return match key.code {
-                KeyCode::Char('c' | 'C') => Effect::Quit,
-                _ => Effect::None,
-            };
+            // Not text. (Ctrl-C quits: the shell takes it before the prompt.)
+            return Effect::None;
         }
         match key.code {
             KeyCode::Char(c) if typed.chars().count() < PORT_INPUT_MAX => {
@@ -643,7 +572,7 @@ impl App {
                         asked: Some(port),
                         ..PortInput::default()
                     };
-                    return Effect::ExplainPort(port);
+                    return ask(LessonEffect::ExplainPort(port));
                 }
                 Err(e) => self.port.error = Some(e),
             },
@@ -652,101 +581,23 @@ impl App {
         Effect::None
     }
 
+    /// A key the shell passed down: the prompt's while it is open, then the
+    /// lesson list's while it is open, then the packet pane's, then the
+    /// lesson's own.
     fn on_key(&mut self, key: KeyEvent) -> Effect {
-        let action = keys::action(key, &self.keys);
-        if self.blank {
-            // Like slide software: any key brings the screen back, and does
-            // nothing else (Ctrl-C still quits).
-            self.blank = false;
-            let ctrl_c = key
-                .modifiers
-                .contains(crossterm::event::KeyModifiers::CONTROL);
-            return if ctrl_c && action == Some(Action::Quit) {
-                Effect::Quit
-            } else {
-                Effect::None
-            };
-        }
-        if self.port.typing.is_some() && self.overlay.is_none() {
+        if self.port.typing.is_some() {
             return self.on_port_key(key);
         }
-        // Presenter keys work everywhere, over any overlay.
-        match action {
-            Some(Action::Present) => {
-                self.present = !self.present;
-                return Effect::None;
-            }
-            Some(Action::Blank) => {
-                self.blank = true;
-                return Effect::None;
-            }
-            Some(Action::Freeze) => {
-                self.frozen = match self.frozen.take() {
-                    Some(_) => None,
-                    None => {
-                        let mut still = self.clone();
-                        // Show arrows arrived, not caught mid-flight.
-                        still.anim = None;
-                        // A window open now stays with the picture it is on.
-                        if matches!(self.overlay, Some(Overlay::Help | Overlay::Narration)) {
-                            self.overlay = None;
-                        }
-                        Some(Box::new(still))
-                    }
-                };
-                return Effect::None;
-            }
-            Some(Action::Handout) => {
-                return Effect::Handout(Box::new(self.lesson.clone()), self.handout_msgs());
-            }
-            _ => {}
-        }
-        // While the picture is frozen, the windows that read it (the help,
-        // the whole narration) open on the frozen picture and read the step
-        // it shows; every other key still drives the lesson behind it.
-        if let Some(still) = self.frozen.as_mut() {
-            let window_open = matches!(still.overlay, Some(Overlay::Help | Overlay::Narration));
-            if window_open || matches!(action, Some(Action::Help | Action::Narration)) {
-                return still.on_key(key);
-            }
-            // Choosing another lesson ends the freeze: the picker is drawn
-            // on the live screen, which is the one it changes.
-            if action == Some(Action::Lessons) {
-                self.frozen = None;
-            }
-        }
-        // The windows that scroll take the scroll keys, whatever else they
-        // are bound to (PgDn steps the lesson, but here it turns a page).
-        if let Some(own @ (Overlay::Help | Overlay::Narration)) = self.overlay {
-            match (action, own) {
-                (Some(Action::Quit), _) => return Effect::Quit,
-                (Some(Action::Close), _)
-                | (Some(Action::Help), Overlay::Help)
-                | (Some(Action::Narration), Overlay::Narration) => self.overlay = None,
-                (Some(Action::Help), _) => self.open(Overlay::Help),
-                (Some(Action::Narration), _) => self.open(Overlay::Narration),
-                _ => {
-                    self.scroll_key(key.code);
-                }
-            }
-            return Effect::None;
-        }
-        let Some(action) = action else {
+        let Some(action) = keys::action(key, &self.keys) else {
             return Effect::None;
         };
-        if let Some(Overlay::Picker { selected }) = self.overlay {
+        if let Some(selected) = self.picker {
             return self.picker(action, selected);
         }
         if self.packet.is_some() {
             match action {
-                Action::Up => {
-                    self.move_packet(-1);
-                    return Effect::None;
-                }
-                Action::Down => {
-                    self.move_packet(1);
-                    return Effect::None;
-                }
+                Action::Up => return self.move_packet(-1),
+                Action::Down => return self.move_packet(1),
                 Action::Close => {
                     self.packet = None;
                     return Effect::None;
@@ -784,7 +635,7 @@ impl App {
                 }
                 self.autoplay = !self.autoplay;
                 self.review = None;
-                Effect::Pace(self.pace())
+                ask(LessonEffect::Pace(self.pace()))
             }
             Action::Faster | Action::Slower => {
                 self.speed = match action {
@@ -796,14 +647,14 @@ impl App {
                     a.per_arrow = per_arrow;
                 }
                 if self.autoplay {
-                    Effect::Pace(self.pace())
+                    ask(LessonEffect::Pace(self.pace()))
                 } else {
                     Effect::None
                 }
             }
             Action::Restart => {
                 self.reset_run();
-                Effect::Restart(Box::new(self.lesson.clone()))
+                ask(LessonEffect::Restart(Box::new(self.lesson.clone())))
             }
             Action::Lessons => {
                 let selected = self
@@ -811,128 +662,142 @@ impl App {
                     .iter()
                     .position(|l| l.name == self.lesson.name)
                     .unwrap_or(0);
-                self.overlay = Some(Overlay::Picker { selected });
-                Effect::None
-            }
-            Action::Help => {
-                self.open(Overlay::Help);
-                Effect::None
-            }
-            Action::Narration => {
-                self.open(Overlay::Narration);
+                self.picker = Some(selected);
                 Effect::None
             }
             Action::Quit => Effect::Quit,
-            Action::Up | Action::Down => Effect::None,
-            Action::Present | Action::Blank | Action::Freeze | Action::Handout => {
-                unreachable!("handled above")
+            // The shell's: presenter keys, windows, scrolling.
+            Action::Present
+            | Action::Blank
+            | Action::Freeze
+            | Action::Handout
+            | Action::Help
+            | Action::Narration
+            | Action::Scroll
+            | Action::Up
+            | Action::Down => Effect::None,
+        }
+    }
+
+    /// Apply one message. Pure: no I/O, no clock.
+    pub fn update(&mut self, msg: Msg<Feed>) -> Effect {
+        match msg {
+            Msg::Key(k) => self.on_key(k),
+            Msg::Tick => {
+                if let Some(a) = &mut self.anim {
+                    a.frame = a.frame.saturating_add(1);
+                    if !a.running() {
+                        self.anim = None;
+                    }
+                }
+                Effect::None
             }
+            Msg::Feed(Feed::Engine(m)) => {
+                let call_returned = matches!(m, EngineMsg::Event(_));
+                self.on_engine(m);
+                // The lesson's call may have taken or freed the port being
+                // explained: look again, so the bind result stays live.
+                match self.port.asked {
+                    Some(port) if call_returned => ask(LessonEffect::ExplainPort(port)),
+                    _ => Effect::None,
+                }
+            }
+            Msg::Feed(Feed::Capture(status)) => {
+                self.set_capture(status);
+                Effect::None
+            }
+            Msg::Feed(Feed::Port(report)) => {
+                if self.port.asked == Some(report.port) {
+                    self.port.report = Some(report);
+                }
+                Effect::None
+            }
+            Msg::Feed(Feed::Kernel(view)) => {
+                if self.review.is_none() {
+                    self.kernel_live = Some(view);
+                }
+                Effect::None
+            }
+            // The lesson draws with the shell's size; it reads no mouse yet.
+            // Notices are the shell's to write (see `Screen::notice`).
+            Msg::Resize(..) | Msg::Mouse(_) | Msg::Notice(_) => Effect::None,
         }
     }
 }
 
-/// Apply one message to the state. Pure: no I/O, no clock.
-pub fn update(app: &mut App, msg: Msg) -> Effect {
-    match msg {
-        Msg::Key(k) => app.on_key(k),
-        // The loop draws after every message, and the layout follows the
-        // frame's size; the windows that scroll need it to know where their
-        // text ends.
-        Msg::Resize(w, h) => {
-            app.size = (w, h);
-            if let Some(still) = &mut app.frozen {
-                still.size = (w, h);
-            }
-            Effect::None
-        }
-        Msg::Tick => {
-            if let Some(a) = &mut app.anim {
-                a.frame = a.frame.saturating_add(1);
-                if !a.running() {
-                    app.anim = None;
-                }
-            }
-            Effect::None
-        }
-        Msg::Engine(m) => {
-            let call_returned = matches!(m, EngineMsg::Event(_));
-            app.on_engine(m);
-            // The lesson's call may have taken or freed the port being
-            // explained: look again, so the bind result stays live.
-            match app.port.asked {
-                Some(port) if call_returned => Effect::ExplainPort(port),
-                _ => Effect::None,
-            }
-        }
-        Msg::Port(report) => {
-            if app.port.asked == Some(report.port) {
-                app.port.report = Some(report);
-            }
-            Effect::None
-        }
-        Msg::Kernel(view) => {
-            if app.review.is_none() {
-                app.kernel_live = Some(view);
-            }
-            Effect::None
-        }
-        Msg::Notice(n) => {
-            app.notice = Some(n);
-            Effect::None
-        }
-    }
+/// One message straight to the lesson, past the shell's layers: for the
+/// panels' tests, which step a lesson and draw it.
+#[cfg(test)]
+pub(crate) fn update(app: &mut App, msg: Msg<Feed>) -> Effect {
+    app.update(msg)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::fixtures;
+    use crate::shell::{Screen, Shell, Window};
+    use crate::theme::Themes;
     use crossterm::event::{KeyCode, KeyModifiers};
     use sockscope_core::lesson;
 
-    fn key(c: KeyCode) -> Msg {
+    type TestShell = Shell<App>;
+
+    fn key(c: KeyCode) -> Msg<Feed> {
         Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
     }
-    fn space() -> Msg {
+    fn space() -> Msg<Feed> {
         key(KeyCode::Char(' '))
     }
+    fn engine(m: EngineMsg) -> Msg<Feed> {
+        Msg::Feed(Feed::Engine(m))
+    }
+    /// Through the shell, as the loop does: the presenter's layers first.
+    fn update(a: &mut TestShell, msg: Msg<Feed>) -> Effect {
+        a.update(msg)
+    }
+    const STEP: Effect = Effect::Screen(LessonEffect::Step);
 
-    fn app(name: &str) -> App {
-        App::new(
-            lesson::builtin(name).unwrap(),
-            lesson::builtins(),
-            crate::render_tests::MACHINE,
+    fn app(name: &str) -> TestShell {
+        Shell::new(
+            App::new(
+                lesson::builtin(name).unwrap(),
+                lesson::builtins(),
+                crate::render_tests::MACHINE,
+            ),
+            Themes::default(),
         )
     }
 
     /// Feed the recorded messages up to and including step `n`'s.
-    fn run_to(app: &mut App, msgs: &[EngineMsg], n: usize) {
+    fn run_to(app: &mut TestShell, msgs: &[EngineMsg], n: usize) {
         for m in msgs {
             let step = match m {
                 EngineMsg::Waiting(w) => w.step,
                 EngineMsg::Event(e) => e.step,
                 _ => usize::MAX,
             };
-            if step > n && app.latest >= n {
+            if step > n && app.screen.latest >= n {
                 break;
             }
-            update(app, Msg::Engine(m.clone()));
+            update(app, engine(m.clone()));
         }
     }
 
     #[test]
     fn space_asks_the_engine_for_the_next_call() {
         let mut a = app("tcp");
-        assert_eq!(update(&mut a, space()), Effect::Step);
-        assert_eq!(update(&mut a, key(KeyCode::PageDown)), Effect::Step);
+        assert_eq!(update(&mut a, space()), STEP);
+        assert_eq!(update(&mut a, key(KeyCode::PageDown)), STEP);
     }
 
     #[test]
     fn engine_messages_advance_now_and_woken_calls_belong_to_the_waking_step() {
         let mut a = app("tcp");
         run_to(&mut a, &fixtures::tcp(), 6);
-        assert_eq!(a.latest, 6);
+        assert_eq!(a.screen.latest, 6);
         let accept = a
+            .screen
             .history
             .iter()
             .find(|r| matches!(&r.entry, Entry::Event(e) if e.call == sockscope_core::engine::Call::Accept))
@@ -947,15 +812,18 @@ mod tests {
         let mut a = app("tcp");
         run_to(&mut a, &fixtures::tcp(), 9);
         assert_eq!(update(&mut a, key(KeyCode::Left)), Effect::None);
-        assert_eq!(a.review, Some(8));
+        assert_eq!(a.screen.review, Some(8));
         update(&mut a, key(KeyCode::PageUp));
-        assert_eq!(a.focus(), 7);
-        assert!(a.visible().all(|r| r.at_step <= 7));
+        assert_eq!(a.screen.focus(), 7);
+        assert!(a.screen.visible().all(|r| r.at_step <= 7));
         assert_eq!(update(&mut a, space()), Effect::None);
-        assert_eq!(a.review, Some(8));
+        assert_eq!(a.screen.review, Some(8));
         assert_eq!(update(&mut a, space()), Effect::None);
-        assert_eq!(a.review, None, "one press past the end returns to now");
-        assert_eq!(update(&mut a, space()), Effect::Step);
+        assert_eq!(
+            a.screen.review, None,
+            "one press past the end returns to now"
+        );
+        assert_eq!(update(&mut a, space()), STEP);
     }
 
     #[test]
@@ -964,12 +832,12 @@ mod tests {
         run_to(&mut a, &fixtures::tcp(), 5);
         update(&mut a, key(KeyCode::Left));
         update(&mut a, key(KeyCode::Left));
-        assert_eq!(a.review, Some(3));
+        assert_eq!(a.screen.review, Some(3));
         update(&mut a, key(KeyCode::End));
-        assert_eq!(a.review, None);
+        assert_eq!(a.screen.review, None);
         update(&mut a, key(KeyCode::Left));
         update(&mut a, key(KeyCode::Esc));
-        assert_eq!(a.review, None);
+        assert_eq!(a.screen.review, None);
     }
 
     #[test]
@@ -979,27 +847,32 @@ mod tests {
         for _ in 0..10 {
             update(&mut a, key(KeyCode::Char('h')));
         }
-        assert_eq!(a.review, Some(1));
+        assert_eq!(a.screen.review, Some(1));
     }
 
     #[test]
     fn autoplay_toggles_the_engine_pace_and_speed_scales_it() {
         let mut a = app("tcp");
         let on = update(&mut a, key(KeyCode::Char('a')));
-        assert_eq!(on, Effect::Pace(Pace::Autoplay(Duration::from_secs(3))));
+        assert_eq!(
+            on,
+            ask(LessonEffect::Pace(Pace::Autoplay(Duration::from_secs(3))))
+        );
         let faster = update(&mut a, key(KeyCode::Char('+')));
         assert_eq!(
             faster,
-            Effect::Pace(Pace::Autoplay(Duration::from_millis(1500)))
+            ask(LessonEffect::Pace(Pace::Autoplay(Duration::from_millis(
+                1500
+            ))))
         );
         assert_eq!(
             update(&mut a, key(KeyCode::Char('a'))),
-            Effect::Pace(Pace::Manual)
+            ask(LessonEffect::Pace(Pace::Manual))
         );
         for _ in 0..10 {
             update(&mut a, key(KeyCode::Char('-')));
         }
-        assert_eq!(a.speed, 0);
+        assert_eq!(a.screen.speed, 0);
     }
 
     #[test]
@@ -1009,9 +882,9 @@ mod tests {
         update(&mut a, key(KeyCode::Char('a')));
         assert_eq!(
             update(&mut a, key(KeyCode::Left)),
-            Effect::Pace(Pace::Manual)
+            ask(LessonEffect::Pace(Pace::Manual))
         );
-        assert!(!a.autoplay);
+        assert!(!a.screen.autoplay);
     }
 
     #[test]
@@ -1019,37 +892,42 @@ mod tests {
         let mut a = app("tcp");
         run_to(&mut a, &fixtures::tcp(), 8);
         let e = update(&mut a, key(KeyCode::Char('r')));
-        assert!(matches!(e, Effect::Restart(l) if l.name == "tcp"));
-        assert!(a.history.is_empty());
-        assert_eq!(a.latest, 0);
+        assert!(matches!(e, Effect::Screen(LessonEffect::Restart(l)) if l.name == "tcp"));
+        assert!(a.screen.history.is_empty());
+        assert_eq!(a.screen.latest, 0);
     }
 
     #[test]
     fn the_picker_chooses_a_lesson_and_restarts_on_it() {
         let mut a = app("tcp");
         update(&mut a, key(KeyCode::Char('L')));
-        let Some(Overlay::Picker { selected }) = a.overlay else {
+        let Some(selected) = a.screen.picker else {
             panic!("picker not open")
         };
-        assert_eq!(a.lessons[selected].name, "tcp");
-        let udp = a.lessons.iter().position(|l| l.name == "udp").unwrap();
-        while a.overlay != Some(Overlay::Picker { selected: udp }) {
+        assert_eq!(a.screen.lessons[selected].name, "tcp");
+        let udp = a
+            .screen
+            .lessons
+            .iter()
+            .position(|l| l.name == "udp")
+            .unwrap();
+        while a.screen.picker != Some(udp) {
             update(&mut a, key(KeyCode::Down));
         }
         let e = update(&mut a, key(KeyCode::Enter));
-        assert!(matches!(e, Effect::Restart(l) if l.name == "udp"));
-        assert_eq!(a.lesson.name, "udp");
-        assert_eq!(a.overlay, None);
+        assert!(matches!(e, Effect::Screen(LessonEffect::Restart(l)) if l.name == "udp"));
+        assert_eq!(a.screen.lesson.name, "udp");
+        assert_eq!(a.screen.picker, None);
     }
 
     #[test]
     fn help_opens_and_esc_closes_it_without_stepping() {
         let mut a = app("tcp");
         update(&mut a, key(KeyCode::Char('?')));
-        assert_eq!(a.overlay, Some(Overlay::Help));
+        assert_eq!(a.window, Some(Window::Help));
         assert_eq!(update(&mut a, space()), Effect::None);
         update(&mut a, key(KeyCode::Esc));
-        assert_eq!(a.overlay, None);
+        assert_eq!(a.window, None);
     }
 
     #[test]
@@ -1080,11 +958,17 @@ mod tests {
     fn after_the_end_space_explains_instead_of_stepping() {
         let mut a = app("udp");
         for m in fixtures::udp() {
-            update(&mut a, Msg::Engine(m));
+            update(&mut a, engine(m));
         }
-        assert_eq!(a.run, RunState::Finished);
+        assert_eq!(a.screen.run, RunState::Finished);
         assert_eq!(update(&mut a, space()), Effect::None);
-        assert!(a.notice.as_deref().unwrap().contains("r runs it again"));
+        assert!(
+            a.screen
+                .notice
+                .as_deref()
+                .unwrap()
+                .contains("r runs it again")
+        );
     }
 
     #[test]
@@ -1093,13 +977,13 @@ mod tests {
         let msgs = fixtures::udp();
         for _ in 0..=(HISTORY_CAP / 4) {
             for m in &msgs {
-                update(&mut a, Msg::Engine(m.clone()));
+                update(&mut a, engine(m.clone()));
             }
         }
-        assert_eq!(a.history.len(), HISTORY_CAP);
+        assert_eq!(a.screen.history.len(), HISTORY_CAP);
     }
 
-    fn typed(a: &mut App, text: &str) -> Vec<Effect> {
+    fn typed(a: &mut TestShell, text: &str) -> Vec<Effect> {
         text.chars()
             .map(|c| update(a, key(KeyCode::Char(c))))
             .collect()
@@ -1109,20 +993,23 @@ mod tests {
     fn colon_opens_the_port_prompt_and_the_digits_go_to_it_not_the_lesson() {
         let mut a = app("tcp");
         assert_eq!(update(&mut a, key(KeyCode::Char(':'))), Effect::None);
-        assert_eq!(a.port.typing.as_deref(), Some(""));
+        assert_eq!(a.screen.port.typing.as_deref(), Some(""));
         // `l` and `n` would step the lesson; in the prompt they are text.
         let effects = typed(&mut a, "8l0n");
         assert!(effects.iter().all(|e| *e == Effect::None), "{effects:?}");
-        assert_eq!(a.port.typing.as_deref(), Some("8l0n"));
+        assert_eq!(a.screen.port.typing.as_deref(), Some("8l0n"));
         update(&mut a, key(KeyCode::Backspace));
         update(&mut a, key(KeyCode::Backspace));
         update(&mut a, key(KeyCode::Backspace));
         typed(&mut a, "0");
-        assert_eq!(a.port.typing.as_deref(), Some("80"));
-        assert_eq!(update(&mut a, key(KeyCode::Enter)), Effect::ExplainPort(80));
-        assert_eq!(a.port.typing, None);
-        assert_eq!(a.port.asked, Some(80));
-        assert_eq!(a.latest, 0, "nothing of the lesson ran");
+        assert_eq!(a.screen.port.typing.as_deref(), Some("80"));
+        assert_eq!(
+            update(&mut a, key(KeyCode::Enter)),
+            ask(LessonEffect::ExplainPort(80))
+        );
+        assert_eq!(a.screen.port.typing, None);
+        assert_eq!(a.screen.port.asked, Some(80));
+        assert_eq!(a.screen.latest, 0, "nothing of the lesson ran");
     }
 
     #[test]
@@ -1132,16 +1019,19 @@ mod tests {
             update(&mut a, key(KeyCode::Char(':')));
             typed(&mut a, bad);
             assert_eq!(update(&mut a, key(KeyCode::Enter)), Effect::None, "{bad}");
-            let e = a.port.error.clone().unwrap();
+            let e = a.screen.port.error.clone().unwrap();
             assert!(e.contains("0-65535"), "{bad}: {e}");
-            assert!(a.port.typing.is_some(), "the prompt stays open to fix it");
+            assert!(
+                a.screen.port.typing.is_some(),
+                "the prompt stays open to fix it"
+            );
             update(&mut a, key(KeyCode::Backspace));
-            assert_eq!(a.port.error, None);
+            assert_eq!(a.screen.port.error, None);
         }
         let mut a = app("tcp");
         update(&mut a, key(KeyCode::Char(':')));
         typed(&mut a, "123456789012");
-        assert_eq!(a.port.typing.unwrap().len(), PORT_INPUT_MAX);
+        assert_eq!(a.screen.port.typing.unwrap().len(), PORT_INPUT_MAX);
     }
 
     #[test]
@@ -1149,14 +1039,10 @@ mod tests {
         let mut a = app("tcp");
         update(&mut a, key(KeyCode::Char(':')));
         assert_eq!(update(&mut a, key(KeyCode::Char('q'))), Effect::None);
-        assert_eq!(a.port.typing.as_deref(), Some("q"));
+        assert_eq!(a.screen.port.typing.as_deref(), Some("q"));
         update(&mut a, key(KeyCode::Esc));
-        assert_eq!(a.port, PortInput::default());
-        assert_eq!(
-            update(&mut a, space()),
-            Effect::Step,
-            "keys reach the lesson again"
-        );
+        assert_eq!(a.screen.port, PortInput::default());
+        assert_eq!(update(&mut a, space()), STEP, "keys reach the lesson again");
         update(&mut a, key(KeyCode::Char(':')));
         let ctrl_c = Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL));
         assert_eq!(update(&mut a, ctrl_c), Effect::Quit);
@@ -1167,20 +1053,23 @@ mod tests {
         let mut a = app("tcp");
         let report = fixtures::port_80_nobody();
         // An answer for a port nobody asked about is dropped.
-        update(&mut a, Msg::Port(Box::new(report.clone())));
-        assert_eq!(a.port.report, None);
+        update(&mut a, Msg::Feed(Feed::Port(Box::new(report.clone()))));
+        assert_eq!(a.screen.port.report, None);
         update(&mut a, key(KeyCode::Char(':')));
         typed(&mut a, "80");
         update(&mut a, key(KeyCode::Enter));
-        update(&mut a, Msg::Port(Box::new(report.clone())));
-        assert_eq!(a.port.report.as_deref(), Some(&report));
+        update(&mut a, Msg::Feed(Feed::Port(Box::new(report.clone()))));
+        assert_eq!(a.screen.port.report.as_deref(), Some(&report));
         // Asking again keeps the old answer visible until the new one comes.
         update(&mut a, key(KeyCode::Char(':')));
-        assert!(a.port.report.is_some());
+        assert!(a.screen.port.report.is_some());
         update(&mut a, key(KeyCode::Esc));
-        assert!(a.port.report.is_some(), "Esc cancels only the typing");
+        assert!(
+            a.screen.port.report.is_some(),
+            "Esc cancels only the typing"
+        );
         update(&mut a, key(KeyCode::Esc));
-        assert_eq!(a.port, PortInput::default());
+        assert_eq!(a.screen.port, PortInput::default());
     }
 
     #[test]
@@ -1188,14 +1077,14 @@ mod tests {
         let mut a = app("tcp");
         let msgs = fixtures::tcp();
         // Nothing asked: engine messages need nothing.
-        assert_eq!(update(&mut a, Msg::Engine(msgs[0].clone())), Effect::None);
+        assert_eq!(update(&mut a, engine(msgs[0].clone())), Effect::None);
         update(&mut a, key(KeyCode::Char(':')));
         typed(&mut a, "8080");
         update(&mut a, key(KeyCode::Enter));
         for m in &msgs[1..] {
-            let effect = update(&mut a, Msg::Engine(m.clone()));
+            let effect = update(&mut a, engine(m.clone()));
             match m {
-                EngineMsg::Event(_) => assert_eq!(effect, Effect::ExplainPort(8080)),
+                EngineMsg::Event(_) => assert_eq!(effect, ask(LessonEffect::ExplainPort(8080))),
                 _ => assert_eq!(effect, Effect::None),
             }
         }
@@ -1207,7 +1096,7 @@ mod tests {
         update(&mut a, key(KeyCode::Char('?')));
         assert_eq!(update(&mut a, key(KeyCode::Char('P'))), Effect::None);
         assert!(a.present);
-        assert_eq!(a.overlay, Some(Overlay::Help), "the help stays open");
+        assert_eq!(a.window, Some(Window::Help), "the help stays open");
         update(&mut a, key(KeyCode::Char('P')));
         assert!(!a.present);
     }
@@ -1236,9 +1125,9 @@ mod tests {
         let still = a.frozen.as_ref().expect("frozen").latest;
         assert_eq!(still, 3);
         // The lesson goes on: keys still step, events still arrive.
-        assert_eq!(update(&mut a, space()), Effect::Step);
+        assert_eq!(update(&mut a, space()), STEP);
         run_to(&mut a, &msgs, 8);
-        assert_eq!(a.latest, 8);
+        assert_eq!(a.screen.latest, 8);
         assert_eq!(a.frozen.as_ref().unwrap().latest, 3);
         update(&mut a, key(KeyCode::Char('f')));
         assert!(a.frozen.is_none());
@@ -1255,21 +1144,27 @@ mod tests {
         // `m` and `?` open on the picture that is drawn: the frozen one.
         update(&mut a, key(KeyCode::Char('m')));
         let still = a.frozen.as_ref().expect("still frozen");
-        assert_eq!(still.overlay, Some(Overlay::Narration));
+        assert_eq!(a.window, Some(Window::Text));
         assert_eq!(still.latest, 3, "the narration read is the frozen step's");
+        assert!(
+            a.shown().text(a.theme()).unwrap().title.contains("step 3"),
+            "the window reads the frozen picture"
+        );
         update(&mut a, key(KeyCode::Char('?')));
-        assert_eq!(a.frozen.as_ref().unwrap().overlay, Some(Overlay::Help));
+        assert_eq!(a.window, Some(Window::Help));
+        assert!(a.frozen.is_some());
         // Scrolling moves that window, not the lesson.
         assert_eq!(update(&mut a, key(KeyCode::PageDown)), Effect::None);
         update(&mut a, key(KeyCode::Esc));
-        assert_eq!(a.frozen.as_ref().unwrap().overlay, None);
+        assert_eq!(a.window, None);
+        assert!(a.frozen.is_some());
         // With no window open, keys drive the lesson behind the picture.
-        assert_eq!(update(&mut a, space()), Effect::Step);
-        assert_eq!(a.overlay, None);
+        assert_eq!(update(&mut a, space()), STEP);
+        assert_eq!((a.window, a.screen.picker), (None, None));
         // Choosing another lesson ends the freeze and shows the picker.
         update(&mut a, key(KeyCode::Char('L')));
         assert!(a.frozen.is_none());
-        assert!(matches!(a.overlay, Some(Overlay::Picker { .. })));
+        assert!(a.screen.picker.is_some());
     }
 
     #[test]
@@ -1277,19 +1172,24 @@ mod tests {
         let msgs = fixtures::tcp();
         let mut a = app("tcp");
         run_to(&mut a, &msgs, 6);
-        let Effect::Handout(lesson, got) = update(&mut a, key(KeyCode::Char('e'))) else {
+        let Effect::Handout(handout) = update(&mut a, key(KeyCode::Char('e'))) else {
             panic!("e should ask for a handout")
         };
-        assert_eq!(lesson.name, "tcp");
-        assert_eq!(got.len(), a.history.len());
-        let md = sockscope_report::handout::render(&lesson, &got);
+        assert_eq!(handout.stem, "tcp");
+        let got = a.screen.handout_msgs();
+        assert_eq!(got.len(), a.screen.history.len());
+        let md = handout.markdown;
+        assert_eq!(
+            md,
+            sockscope_report::handout::render(&a.screen.lesson, &got)
+        );
         assert!(md.contains("### 6. server: `accept`") || md.contains(": `accept`"));
         assert!(!md.contains("### 7."), "only what ran so far");
         assert_eq!(
             update(&mut a, Msg::Notice("Handout written: x.md".into())),
             Effect::None
         );
-        assert_eq!(a.notice.as_deref(), Some("Handout written: x.md"));
+        assert_eq!(a.screen.notice.as_deref(), Some("Handout written: x.md"));
     }
 
     #[test]
@@ -1308,7 +1208,7 @@ mod tests {
         assert_eq!(update(&mut a, key(KeyCode::PageDown)), Effect::None);
         assert_eq!(a.scroll, (1 + page).min(max));
         assert_eq!(update(&mut a, space()), Effect::None);
-        assert_eq!(a.latest, 0, "nothing ran");
+        assert_eq!(a.screen.latest, 0, "nothing ran");
         update(&mut a, key(KeyCode::End));
         assert_eq!(a.scroll, max);
         update(&mut a, key(KeyCode::Down));
@@ -1324,7 +1224,7 @@ mod tests {
         update(&mut a, key(KeyCode::Char('j')));
         assert_eq!(a.scroll, 0);
         update(&mut a, key(KeyCode::Esc));
-        assert_eq!(a.overlay, None);
+        assert_eq!(a.window, None);
     }
 
     #[test]
@@ -1332,14 +1232,14 @@ mod tests {
         let msgs = fixtures::tcp();
         let mut a = app("tcp");
         // A teacher's own lesson may say more than any screen holds.
-        a.lesson.steps[5].say = "The kernel did this. ".repeat(80);
+        a.screen.lesson.steps[5].say = "The kernel did this. ".repeat(80);
         run_to(&mut a, &msgs, 6);
         update(&mut a, Msg::Resize(80, 24));
         update(&mut a, key(KeyCode::Char('?')));
         update(&mut a, key(KeyCode::Char('j')));
         // m from the help goes to the narration, at its top.
         assert_eq!(update(&mut a, key(KeyCode::Char('m'))), Effect::None);
-        assert_eq!(a.overlay, Some(Overlay::Narration));
+        assert_eq!(a.window, Some(Window::Text));
         assert_eq!(a.scroll, 0);
         let (max, _) = a.scroll_limits();
         assert!(max > 0, "this narration is taller than 80x24 allows");
@@ -1347,13 +1247,13 @@ mod tests {
         assert_eq!(a.scroll, max);
         // Space scrolls here; it does not run a call.
         assert_eq!(update(&mut a, space()), Effect::None);
-        assert_eq!(a.latest, 6);
+        assert_eq!(a.screen.latest, 6);
         // m again closes it, as Esc does; q quits from it.
         update(&mut a, key(KeyCode::Char('m')));
-        assert_eq!(a.overlay, None);
+        assert_eq!(a.window, None);
         update(&mut a, key(KeyCode::Char('m')));
         update(&mut a, key(KeyCode::Esc));
-        assert_eq!(a.overlay, None);
+        assert_eq!(a.window, None);
         update(&mut a, key(KeyCode::Char('m')));
         assert_eq!(update(&mut a, key(KeyCode::Char('q'))), Effect::Quit);
     }
@@ -1361,10 +1261,10 @@ mod tests {
     #[test]
     fn the_configured_autoplay_interval_sets_the_pace() {
         let mut a = app("tcp");
-        a.autoplay_base = Duration::from_millis(1200);
+        a.screen.autoplay_base = Duration::from_millis(1200);
         update(&mut a, key(KeyCode::Char('a')));
-        assert_eq!(a.pace(), Pace::Autoplay(Duration::from_millis(1200)));
+        assert_eq!(a.screen.pace(), Pace::Autoplay(Duration::from_millis(1200)));
         update(&mut a, key(KeyCode::Char('+')));
-        assert_eq!(a.pace(), Pace::Autoplay(Duration::from_millis(600)));
+        assert_eq!(a.screen.pace(), Pace::Autoplay(Duration::from_millis(600)));
     }
 }

@@ -9,29 +9,75 @@
 //! `sockscope --print-config-template` prints [`TEMPLATE`], a commented file
 //! that documents every setting.
 
-use crossterm::event::KeyCode;
+use crate::keys::{Bind, KeyMap, KeyName, TABLE};
+use crate::theme::{ColorOverrides, ROLES, ThemeColors, ThemeName};
 use serde::{Deserialize, Deserializer};
 use sockscope_core::place::line_col;
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 
 /// The commented template `--print-config-template` prints. Every line that
 /// sets something is commented out and shows the default, so the file changes
 /// nothing until a line is uncommented (a test checks that the uncommented
-/// template parses and equals the defaults).
-pub const TEMPLATE: &str = include_str!("../assets/config-template.toml");
+/// template parses and equals the defaults). Its keys and colours sections
+/// are written from the key table and the theme's roles, so they list
+/// exactly what the parser accepts.
+pub static TEMPLATE: LazyLock<String> = LazyLock::new(|| {
+    include_str!("../assets/config-template.toml")
+        .replace("@COLORS@", &colors_section())
+        .replace("@KEYS@", &keys_section())
+});
 
-/// Colour schemes, as `--theme` names them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ThemeName {
-    /// Light text on a dark terminal.
-    #[default]
-    Dark,
-    /// Dark text, readable on a white terminal.
-    Light,
-    /// Maximum contrast, bold, for projectors (presenter mode uses it).
-    HighContrast,
+/// `# role = "colour"  # what it colours`, one line a role, with the dark
+/// theme's colours as written in its file.
+fn colors_section() -> String {
+    let dark: toml::Table = toml::from_str(ThemeColors::builtin_toml(ThemeName::Dark))
+        .expect("the dark theme parses (tested)");
+    let lines: Vec<(String, &str)> = ROLES
+        .iter()
+        .map(|(role, doc)| {
+            let value = dark.get(*role).map(ToString::to_string).unwrap_or_default();
+            (format!("{role} = {value}"), doc.trim())
+        })
+        .collect();
+    commented(&lines)
+}
+
+/// `# name = ["key", ...]  # what it does`, one line a rebindable action,
+/// in the key table's order.
+fn keys_section() -> String {
+    let lines: Vec<(String, &str)> = TABLE
+        .iter()
+        .filter_map(|spec| {
+            let Bind::Config(name) = spec.bind else {
+                return None;
+            };
+            let quoted: Vec<String> = spec.keys.iter().map(|k| format!("{k:?}")).collect();
+            let keys = match quoted.as_slice() {
+                [one] => one.clone(),
+                many => format!("[{}]", many.join(", ")),
+            };
+            let does = spec.help.first().map_or("", |(_, d)| d);
+            Some((format!("{name} = {keys}"), does))
+        })
+        .collect();
+    commented(&lines)
+}
+
+/// Setting lines, commented out, each with its explanation lined up after it.
+fn commented(lines: &[(String, &str)]) -> String {
+    let width = lines
+        .iter()
+        .map(|(s, _)| s.chars().count())
+        .max()
+        .unwrap_or(0);
+    lines
+        .iter()
+        .map(|(setting, why)| format!("# {setting:<width$}  # {why}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// What the config file says. `None` means "not set": the built-in default or
@@ -39,7 +85,8 @@ pub enum ThemeName {
 #[derive(Debug, Clone, PartialEq, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    pub theme: Option<ThemeName>,
+    #[serde(default)]
+    pub theme: ThemeConfig,
     /// Autoplay speed: milliseconds between steps.
     pub autoplay_ms: Option<Millis>,
     /// The lesson `sockscope` opens with.
@@ -51,6 +98,52 @@ pub struct Config {
     pub present: Option<bool>,
     #[serde(default)]
     pub keys: KeyConfig,
+}
+
+/// The file's `theme`: a name (`theme = "light"`), or a table with a name
+/// and single colours to change (`[theme]` `name = "light"`,
+/// `[theme.colors]` `current_step_bg = "#ffcc00"`).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ThemeConfig {
+    pub name: Option<ThemeName>,
+    pub colors: ColorOverrides,
+}
+
+impl<'de> Deserialize<'de> for ThemeConfig {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(deny_unknown_fields)]
+        struct Table {
+            name: Option<ThemeName>,
+            #[serde(default)]
+            colors: ColorOverrides,
+        }
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = ThemeConfig;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a theme name, or a table with `name` and `colors`")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<ThemeConfig, E> {
+                use serde::de::IntoDeserializer;
+                Ok(ThemeConfig {
+                    name: Some(ThemeName::deserialize(v.into_deserializer())?),
+                    colors: ColorOverrides::default(),
+                })
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                m: M,
+            ) -> Result<ThemeConfig, M::Error> {
+                let t = Table::deserialize(serde::de::value::MapAccessDeserializer::new(m))?;
+                Ok(ThemeConfig {
+                    name: t.name,
+                    colors: t.colors,
+                })
+            }
+        }
+        d.deserialize_any(Visitor)
+    }
 }
 
 /// Autoplay interval, checked to be one a human can follow and wait for.
@@ -74,37 +167,38 @@ impl<'de> Deserialize<'de> for Millis {
     }
 }
 
-/// The `[keys]` table: for each action, the keys that trigger it.
-#[derive(Debug, Clone, PartialEq, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct KeyConfig {
-    pub step: Option<Keys>,
-    pub back: Option<Keys>,
-    pub now: Option<Keys>,
-    pub autoplay: Option<Keys>,
-    pub faster: Option<Keys>,
-    pub slower: Option<Keys>,
-    pub restart: Option<Keys>,
-    pub lessons: Option<Keys>,
-    pub port: Option<Keys>,
-    pub packets: Option<Keys>,
-    pub kernel: Option<Keys>,
-    pub save_pcap: Option<Keys>,
-    pub help: Option<Keys>,
-    pub quit: Option<Keys>,
-    pub present: Option<Keys>,
-    pub blank: Option<Keys>,
-    pub freeze: Option<Keys>,
-    pub handout: Option<Keys>,
-    pub narration: Option<Keys>,
+/// The `[keys]` table: for each rebindable action of the key table, by its
+/// config name, the keys the file gives it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Deserialize)]
+#[serde(transparent)]
+pub struct KeyConfig(BTreeMap<ActionName, Keys>);
+
+/// A rebindable action's name in `[keys]`: one the key table has.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ActionName(&'static str);
+
+impl<'de> Deserialize<'de> for ActionName {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = String::deserialize(d)?;
+        let names = || {
+            TABLE.iter().filter_map(|s| match s.bind {
+                Bind::Config(n) => Some(n),
+                Bind::Fixed | Bind::Window => None,
+            })
+        };
+        names().find(|n| *n == name).map(ActionName).ok_or_else(|| {
+            serde::de::Error::custom(format!(
+                "unknown action `{name}` in [keys]; the actions are: {}",
+                names().collect::<Vec<_>>().join(", ")
+            ))
+        })
+    }
 }
 
 /// One key or a list of keys, as written in the file: `"q"` or
-/// `["space", "right"]`. Key names: a single character, or one of
-/// `space enter esc tab backspace left right up down home end pageup pagedown
-/// f1`..`f12`.
+/// `["space", "right"]` (see [`KeyName`] for the names).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Keys(pub Vec<KeyCode>);
+pub struct Keys(pub Vec<KeyName>);
 
 impl<'de> Deserialize<'de> for Keys {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -114,6 +208,8 @@ impl<'de> Deserialize<'de> for Keys {
             One(String),
             Many(Vec<String>),
         }
+        // Strings first, names checked after: an untagged enum would hide
+        // why a name is wrong behind "did not match any variant".
         let names = match OneOrMany::deserialize(d)? {
             OneOrMany::One(s) => vec![s],
             OneOrMany::Many(v) => v,
@@ -122,166 +218,17 @@ impl<'de> Deserialize<'de> for Keys {
             return Err(serde::de::Error::custom("give at least one key"));
         }
         names
-            .iter()
-            .map(|n| parse_key(n).map_err(serde::de::Error::custom))
+            .into_iter()
+            .map(|n| KeyName::try_from(n).map_err(serde::de::Error::custom))
             .collect::<Result<_, _>>()
             .map(Keys)
-    }
-}
-
-/// A key as the config file names it.
-pub fn parse_key(name: &str) -> Result<KeyCode, String> {
-    let mut chars = name.chars();
-    if let (Some(c), None) = (chars.next(), chars.next()) {
-        return Ok(KeyCode::Char(c));
-    }
-    let lower = name.to_ascii_lowercase();
-    Ok(match lower.as_str() {
-        "space" => KeyCode::Char(' '),
-        "enter" => KeyCode::Enter,
-        "esc" => KeyCode::Esc,
-        "tab" => KeyCode::Tab,
-        "backspace" => KeyCode::Backspace,
-        "left" => KeyCode::Left,
-        "right" => KeyCode::Right,
-        "up" => KeyCode::Up,
-        "down" => KeyCode::Down,
-        "home" => KeyCode::Home,
-        "end" => KeyCode::End,
-        "pageup" => KeyCode::PageUp,
-        "pagedown" => KeyCode::PageDown,
-        f if f.starts_with('f') => match f[1..].parse::<u8>() {
-            Ok(n @ 1..=12) => KeyCode::F(n),
-            _ => return Err(format!("unknown key `{name}`")),
-        },
-        _ => {
-            return Err(format!(
-                "unknown key `{name}`: use one character, or space, enter, esc, tab, \
-                 backspace, left, right, up, down, home, end, pageup, pagedown, f1-f12"
-            ));
-        }
-    })
-}
-
-/// The bindings in force: the file's choices over the defaults.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct KeyMap {
-    pub step: Vec<KeyCode>,
-    pub back: Vec<KeyCode>,
-    pub now: Vec<KeyCode>,
-    pub autoplay: Vec<KeyCode>,
-    pub faster: Vec<KeyCode>,
-    pub slower: Vec<KeyCode>,
-    pub restart: Vec<KeyCode>,
-    pub lessons: Vec<KeyCode>,
-    pub port: Vec<KeyCode>,
-    pub packets: Vec<KeyCode>,
-    pub kernel: Vec<KeyCode>,
-    pub save_pcap: Vec<KeyCode>,
-    pub help: Vec<KeyCode>,
-    pub quit: Vec<KeyCode>,
-    pub present: Vec<KeyCode>,
-    pub blank: Vec<KeyCode>,
-    pub freeze: Vec<KeyCode>,
-    pub handout: Vec<KeyCode>,
-    pub narration: Vec<KeyCode>,
-}
-
-impl Default for KeyMap {
-    fn default() -> Self {
-        use KeyCode::*;
-        KeyMap {
-            step: vec![Char(' '), Right, Char('l'), Char('n'), Enter, PageDown],
-            back: vec![Left, Char('h'), Char('p'), PageUp],
-            now: vec![End],
-            autoplay: vec![Char('a')],
-            faster: vec![Char('+'), Char('=')],
-            slower: vec![Char('-'), Char('_')],
-            restart: vec![Char('r')],
-            lessons: vec![Char('L')],
-            port: vec![Char(':')],
-            // P is presenter mode; the packet pane shows the hex: x.
-            packets: vec![Char('x')],
-            kernel: vec![Char('K')],
-            save_pcap: vec![Char('w')],
-            help: vec![Char('?')],
-            quit: vec![Char('q')],
-            present: vec![Char('P')],
-            blank: vec![Char('b'), Char('.')],
-            freeze: vec![Char('f')],
-            handout: vec![Char('e')],
-            // m for more: the whole narration when the panel cuts it.
-            narration: vec![Char('m')],
-        }
-    }
-}
-
-impl KeyMap {
-    /// Every action with its config name and keys.
-    pub fn named(&self) -> [(&'static str, &Vec<KeyCode>); 19] {
-        [
-            ("step", &self.step),
-            ("back", &self.back),
-            ("now", &self.now),
-            ("autoplay", &self.autoplay),
-            ("faster", &self.faster),
-            ("slower", &self.slower),
-            ("restart", &self.restart),
-            ("lessons", &self.lessons),
-            ("port", &self.port),
-            ("packets", &self.packets),
-            ("kernel", &self.kernel),
-            ("save_pcap", &self.save_pcap),
-            ("help", &self.help),
-            ("quit", &self.quit),
-            ("present", &self.present),
-            ("blank", &self.blank),
-            ("freeze", &self.freeze),
-            ("handout", &self.handout),
-            ("narration", &self.narration),
-        ]
-    }
-
-    /// A key bound to two actions: (the key, one action, the other).
-    pub fn duplicate(&self) -> Option<(KeyCode, &'static str, &'static str)> {
-        let named = self.named();
-        for (i, (a, keys)) in named.iter().enumerate() {
-            for k in keys.iter() {
-                if let Some((b, _)) = named[i + 1..].iter().find(|(_, ks)| ks.contains(k)) {
-                    return Some((*k, a, b));
-                }
-            }
-        }
-        None
     }
 }
 
 impl KeyConfig {
     /// The bindings this file asks for, with the defaults for the rest.
     pub fn resolve(&self) -> KeyMap {
-        let d = KeyMap::default();
-        let pick = |k: &Option<Keys>, def: Vec<KeyCode>| k.as_ref().map_or(def, |k| k.0.clone());
-        KeyMap {
-            step: pick(&self.step, d.step),
-            back: pick(&self.back, d.back),
-            now: pick(&self.now, d.now),
-            autoplay: pick(&self.autoplay, d.autoplay),
-            faster: pick(&self.faster, d.faster),
-            slower: pick(&self.slower, d.slower),
-            restart: pick(&self.restart, d.restart),
-            lessons: pick(&self.lessons, d.lessons),
-            port: pick(&self.port, d.port),
-            packets: pick(&self.packets, d.packets),
-            kernel: pick(&self.kernel, d.kernel),
-            save_pcap: pick(&self.save_pcap, d.save_pcap),
-            help: pick(&self.help, d.help),
-            quit: pick(&self.quit, d.quit),
-            present: pick(&self.present, d.present),
-            blank: pick(&self.blank, d.blank),
-            freeze: pick(&self.freeze, d.freeze),
-            handout: pick(&self.handout, d.handout),
-            narration: pick(&self.narration, d.narration),
-        }
+        KeyMap::with(|name| self.0.get(&ActionName(name)).map(|k| k.0.as_slice()))
     }
 }
 
@@ -407,6 +354,8 @@ impl Loaded {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::keys::Action;
+    use crossterm::event::KeyCode;
 
     fn uncommented_template() -> String {
         TEMPLATE
@@ -421,7 +370,7 @@ mod tests {
 
     #[test]
     fn the_template_changes_nothing_until_uncommented() {
-        let c = parse(Path::new("t.toml"), TEMPLATE).unwrap();
+        let c = parse(Path::new("t.toml"), &TEMPLATE).unwrap();
         assert_eq!(c, Config::default());
     }
 
@@ -429,7 +378,15 @@ mod tests {
     fn the_uncommented_template_parses_to_the_defaults() {
         let text = uncommented_template();
         let c = parse(Path::new("t.toml"), &text).unwrap_or_else(|e| panic!("{e}\n{text}"));
-        assert_eq!(c.theme, Some(ThemeName::Dark));
+        assert_eq!(c.theme.name, Some(ThemeName::Dark));
+        // Every role is in the template, with the dark theme's colour.
+        let dark = ThemeColors::builtin(ThemeName::Dark);
+        assert_eq!(dark.clone().with(&c.theme.colors), dark);
+        let table: toml::Table = toml::from_str(&text).unwrap();
+        assert_eq!(
+            table["theme"]["colors"].as_table().unwrap().len(),
+            ROLES.len()
+        );
         assert_eq!(c.autoplay_ms, Some(Millis(3000)));
         assert_eq!(
             std::time::Duration::from_millis(3000),
@@ -439,13 +396,12 @@ mod tests {
         assert_eq!(c.default_lesson.as_deref(), Some("tcp"));
         assert_eq!(c.present, Some(false));
         assert_eq!(c.keys.resolve(), KeyMap::default());
-        // Every action of the key map appears in the template.
-        assert!(
-            c.keys.step.is_some()
-                && c.keys.handout.is_some()
-                && c.keys.freeze.is_some()
-                && c.keys.narration.is_some()
-        );
+        // Every rebindable action of the key table appears in the template.
+        let rebindable = TABLE
+            .iter()
+            .filter(|s| matches!(s.bind, Bind::Config(_)))
+            .count();
+        assert_eq!(c.keys.0.len(), rebindable);
     }
 
     #[test]
@@ -457,6 +413,14 @@ mod tests {
             ("[keys]\nquit = \"ctrl-q\"\n", 2, "unknown key"),
             ("[keys]\nstep = []\n", 2, "at least one key"),
             ("theme = \n", 1, ""),
+            ("[keys]\nspeed = \"x\"\n", 2, "unknown action `speed`"),
+            ("[theme]\nname = \"neon\"\n", 2, "neon"),
+            (
+                "[theme.colors]\ncurrent_step_bg = \"nope\"\n",
+                2,
+                "unknown colour `nope`",
+            ),
+            ("[theme.colors]\ncurrent_bg = \"red\"\n", 2, "current_bg"),
         ];
         for (src, line, needle) in cases {
             let e = parse(Path::new("/etc/x.toml"), src).unwrap_err();
@@ -478,12 +442,12 @@ mod tests {
         )
         .unwrap();
         let k = c.keys.resolve();
-        assert_eq!(k.quit, vec![KeyCode::Char('x')]);
+        assert_eq!(k.keys(Action::Quit), [KeyCode::Char('x')]);
         assert_eq!(
-            k.step,
-            vec![KeyCode::Char(' '), KeyCode::F(5), KeyCode::Char('j')]
+            k.keys(Action::Next),
+            [KeyCode::Char(' '), KeyCode::F(5), KeyCode::Char('j')]
         );
-        assert_eq!(k.back, KeyMap::default().back);
+        assert_eq!(k.keys(Action::Back), KeyMap::default().keys(Action::Back));
     }
 
     #[test]
@@ -492,6 +456,51 @@ mod tests {
         let c = parse(Path::new("k.toml"), "[keys]\nquit = \"x\"\n").unwrap();
         let (k, a, b) = c.keys.resolve().duplicate().unwrap();
         assert_eq!((k, a, b), (KeyCode::Char('x'), "packets", "quit"));
+    }
+
+    #[test]
+    fn the_template_lists_each_rebindable_action_once_in_table_order() {
+        let names: Vec<&str> = TEMPLATE
+            .lines()
+            .skip_while(|l| *l != "# [keys]")
+            .filter_map(|l| l.strip_prefix("# ")?.split(" = ").next())
+            .filter(|n| !n.starts_with('['))
+            .collect();
+        let table: Vec<&str> = TABLE
+            .iter()
+            .filter_map(|s| match s.bind {
+                Bind::Config(n) => Some(n),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(names, table);
+        assert!(
+            TEMPLATE
+                .contains("# step = [\"space\", \"right\", \"l\", \"n\", \"enter\", \"pagedown\"]")
+        );
+        assert!(TEMPLATE.contains("# quit = \"q\""));
+        assert!(!TEMPLATE.contains('@'), "every section filled in");
+    }
+
+    #[test]
+    fn a_theme_is_a_name_or_a_table_with_single_colours() {
+        let c = parse(Path::new("t.toml"), "theme = \"light\"\n").unwrap();
+        assert_eq!(c.theme.name, Some(ThemeName::Light));
+        assert_eq!(c.theme.colors, ColorOverrides::default());
+        let c = parse(
+            Path::new("t.toml"),
+            "[theme]\nname = \"high-contrast\"\n[theme.colors]\ncurrent_step_bg = \"#ffcc00\"\n",
+        )
+        .unwrap();
+        assert_eq!(c.theme.name, Some(ThemeName::HighContrast));
+        assert_eq!(
+            c.theme.colors.current_step_bg,
+            Some(ratatui::style::Color::Rgb(0xff, 0xcc, 0x00))
+        );
+        // Colours alone keep the default theme.
+        let c = parse(Path::new("t.toml"), "[theme.colors]\nkey = \"red\"\n").unwrap();
+        assert_eq!(c.theme.name, None);
+        assert_eq!(c.theme.colors.key, Some(ratatui::style::Color::Red));
     }
 
     #[test]

@@ -2,10 +2,11 @@
 //! drawn from a recorded `half-close` run (its events carry the kernel view),
 //! at three sizes. Each snapshot is also checked for the facts it must show.
 
-use super::app::{App, Msg, update};
+use super::app::{App, Feed, update};
 use super::fixtures;
 use super::render_tests::{MACHINE, app_from, draw};
-use super::theme::{Theme, ThemeName, ThemeSpec};
+use super::shell::Msg;
+use super::theme::{Theme, ThemeColors, ThemeName};
 use super::ui::kernel;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use sockscope_core::lesson;
@@ -13,7 +14,7 @@ use sockscope_core::lesson;
 const SIZES: [(u16, u16); 3] = [(80, 24), (120, 40), (200, 50)];
 
 fn theme() -> Theme {
-    Theme::new(&ThemeSpec::builtin(ThemeName::Dark), false, false)
+    Theme::new(&ThemeColors::builtin(ThemeName::Dark), false, false)
 }
 
 /// The app after the recorded half-close messages up to step `step`.
@@ -123,7 +124,7 @@ fn a_refresh_replaces_the_view_until_the_next_call_and_not_in_review() {
     let mut view = app.kernel_view().unwrap().0.clone();
     let tw = view.get_mut("client:sock").unwrap();
     tw.timer_ms = Some(12_000);
-    update(&mut app, Msg::Kernel(view.clone()));
+    update(&mut app, Msg::Feed(Feed::Kernel(view.clone())));
     let (shown, live) = app.kernel_view().unwrap();
     assert!(live);
     assert_eq!(shown["client:sock"].timer_ms, Some(12_000));

@@ -1,19 +1,29 @@
-//! Key bindings: which key does what. The bindings are data: a
-//! [`KeyMap`] from the config file's `[keys]` table (or the defaults), and
-//! one function, [`bindings`], turns it into the rows of the help overlay,
-//! so the help can never list a key that does nothing or miss one that does
-//! something.
+//! The key table: every action a key can ask for, defined once, in
+//! [`TABLE`]. Each row gives the action its default keys, its word on the
+//! key bar, what the help says it does on each screen it works on, and
+//! whether the config file may rebind it. Everything else is derived from
+//! the table:
+//!
+//! - the config file's `[keys]` table (`crate::config::KeyConfig` accepts
+//!   exactly the rebindable rows' names) and the template's keys section;
+//! - [`KeyMap`], the bindings in force, and [`action`], which reads a key
+//!   press with it;
+//! - the help overlay's rows ([`help`]) and the key bar's keys
+//!   ([`KeyMap::first`], [`KeyMap::label`]).
+//!
+//! Keys are written as the config file names them (`"space"`, `"pagedown"`,
+//! `"q"`: a [`KeyName`]); the one conversion into crossterm's `KeyCode` is
+//! `KeyCode::try_from(&KeyName)`.
 //!
 //! Presenter clickers send PageDown / PageUp (some send → / ←), so those
 //! step forward and back by default; many also send `b` or `.` to blank the
 //! screen, as slide software does.
 
-use crate::config::KeyMap;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-/// What a key asks for. The app decides what it means in context (in the
+/// What a key asks for. The screen decides what it means in context (in the
 /// lesson picker, `Next` is also "choose this lesson").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub enum Action {
     /// Run the next real call (or, while reviewing, move forward).
     Next,
@@ -29,110 +39,382 @@ pub enum Action {
     Lessons,
     /// Start typing a port for the port panel to explain.
     Port,
-    Help,
-    /// Close an overlay.
-    Close,
-    Up,
-    Down,
     /// Open or close the packet pane.
     Packets,
     /// Switch the layer diagram and the kernel panel.
     Kernel,
     /// Write the packets captured so far to a pcap file.
     SavePcap,
-    Quit,
     /// Presenter mode on / off.
     Present,
     /// Blank the screen (like slide software), and back.
     Blank,
     /// Freeze the display while the lesson goes on, and thaw it.
     Freeze,
-    /// Write a markdown handout of the lesson as it ran.
+    /// Write a markdown handout of what ran.
     Handout,
     /// Open or close the whole narration of the step, to scroll through.
     Narration,
+    Help,
+    Quit,
+    /// The keys a window scrolls with. Listed for the help only: a window
+    /// reads them itself (`widgets::scroll::delta`), so [`action`] never
+    /// returns it.
+    Scroll,
+    /// Close a window, the packet pane, the port prompt.
+    Close,
+    /// Move up or down in a list (the lesson picker, the packet pane).
+    Up,
+    Down,
 }
 
-/// One row of the help overlay: the keys as a presenter reads them, and what
-/// they do.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Binding {
-    pub keys: String,
-    pub does: &'static str,
+/// The screens, as the table says which actions work on which.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ScreenKind {
+    /// `sockscope`, `sockscope lesson NAME`.
+    Lesson,
+    /// `sockscope serve`.
+    Serve,
 }
 
-/// The configurable actions, in the order the help lists them, with what
-/// each does.
-fn table(map: &KeyMap) -> [(Action, &[KeyCode], &'static str); 19] {
-    [
-        (Action::Next, &map.step, "next step: run the next real call"),
-        (
-            Action::Back,
-            &map.back,
-            "step back: review what already happened",
-        ),
-        (
-            Action::Now,
-            &map.now,
-            "stop reviewing, return to the latest step",
-        ),
-        (Action::Autoplay, &map.autoplay, "autoplay on / off"),
-        (Action::Faster, &map.faster, "faster (autoplay and arrows)"),
-        (Action::Slower, &map.slower, "slower"),
-        (
-            Action::Restart,
-            &map.restart,
-            "restart the lesson with new real sockets",
-        ),
-        (Action::Lessons, &map.lessons, "choose another lesson"),
-        (
-            Action::Port,
-            &map.port,
+/// Whether, and how, a row's keys can change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Bind {
+    /// The config file's `[keys]` table may rebind it, under this name.
+    Config(&'static str),
+    /// Its keys are fixed (Esc always closes; ↑ ↓ k j always move).
+    Fixed,
+    /// Its keys are read by a window itself (scrolling); shown in the help
+    /// only.
+    Window,
+}
+
+/// One row of the key table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Spec {
+    pub action: Action,
+    pub bind: Bind,
+    /// The keys it has unless the config file says otherwise, as the config
+    /// file names them.
+    pub keys: &'static [&'static str],
+    /// Keys that always do it too, whatever the config says, as the help
+    /// writes them (`Ctrl-C` quits).
+    pub always: &'static str,
+    /// What the key bar calls it.
+    pub label: &'static str,
+    /// What the help says it does, on each screen it works on; a screen not
+    /// named here has no use for it.
+    pub help: &'static [(ScreenKind, &'static str)],
+}
+
+use Action as A;
+use ScreenKind::{Lesson, Serve};
+
+/// Every action, in the order the help lists them.
+pub const TABLE: &[Spec] = &[
+    Spec {
+        action: A::Next,
+        bind: Bind::Config("step"),
+        keys: &["space", "right", "l", "n", "enter", "pagedown"],
+        always: "",
+        label: "next call",
+        help: &[(Lesson, "next step: run the next real call")],
+    },
+    Spec {
+        action: A::Back,
+        bind: Bind::Config("back"),
+        keys: &["left", "h", "p", "pageup"],
+        always: "",
+        label: "review",
+        help: &[(Lesson, "step back: review what already happened")],
+    },
+    Spec {
+        action: A::Now,
+        bind: Bind::Config("now"),
+        keys: &["end"],
+        always: "",
+        label: "back to now",
+        help: &[(Lesson, "stop reviewing, return to the latest step")],
+    },
+    Spec {
+        action: A::Autoplay,
+        bind: Bind::Config("autoplay"),
+        keys: &["a"],
+        always: "",
+        label: "autoplay",
+        help: &[(Lesson, "autoplay on / off")],
+    },
+    Spec {
+        action: A::Faster,
+        bind: Bind::Config("faster"),
+        keys: &["+", "="],
+        always: "",
+        label: "faster",
+        help: &[(Lesson, "faster (autoplay and arrows)")],
+    },
+    Spec {
+        action: A::Slower,
+        bind: Bind::Config("slower"),
+        keys: &["-", "_"],
+        always: "",
+        label: "slower",
+        help: &[(Lesson, "slower")],
+    },
+    Spec {
+        action: A::Restart,
+        bind: Bind::Config("restart"),
+        keys: &["r"],
+        always: "",
+        label: "restart",
+        help: &[(Lesson, "restart the lesson with new real sockets")],
+    },
+    Spec {
+        action: A::Lessons,
+        bind: Bind::Config("lessons"),
+        keys: &["L"],
+        always: "",
+        label: "lessons",
+        help: &[(Lesson, "choose another lesson")],
+    },
+    Spec {
+        action: A::Port,
+        bind: Bind::Config("port"),
+        keys: &[":"],
+        always: "",
+        label: "port",
+        help: &[(
+            Lesson,
             "explain a port (then digits, Enter): range, names, a real bind here",
-        ),
-        (
-            Action::Packets,
-            &map.packets,
+        )],
+    },
+    Spec {
+        action: A::Packets,
+        bind: Bind::Config("packets"),
+        // P is presenter mode; the packet pane shows the hex: x.
+        keys: &["x"],
+        always: "",
+        label: "packets",
+        help: &[(
+            Lesson,
             "packet pane: one captured packet, layer by layer (↑ ↓ k j: another)",
-        ),
-        (
-            Action::Kernel,
-            &map.kernel,
+        )],
+    },
+    Spec {
+        action: A::Kernel,
+        bind: Bind::Config("kernel"),
+        keys: &["K"],
+        always: "",
+        label: "kernel",
+        help: &[(
+            Lesson,
             "kernel panel: TCP states, queues, timers (or back to layers)",
-        ),
-        (
-            Action::SavePcap,
-            &map.save_pcap,
-            "save the captured packets as a pcap file",
-        ),
-        (
-            Action::Present,
-            &map.present,
-            "presenter mode: high contrast, large type",
-        ),
-        (
-            Action::Blank,
-            &map.blank,
-            "blank the screen; again to show it",
-        ),
-        (
-            Action::Freeze,
-            &map.freeze,
-            "freeze the display; the lesson goes on",
-        ),
-        (
-            Action::Handout,
-            &map.handout,
-            "write a markdown handout of this run",
-        ),
-        (
-            Action::Narration,
-            &map.narration,
+        )],
+    },
+    Spec {
+        action: A::SavePcap,
+        bind: Bind::Config("save_pcap"),
+        keys: &["w"],
+        always: "",
+        label: "save pcap",
+        help: &[(Lesson, "save the captured packets as a pcap file")],
+    },
+    Spec {
+        action: A::Present,
+        bind: Bind::Config("present"),
+        keys: &["P"],
+        always: "",
+        label: "present",
+        help: &[
+            (Lesson, "presenter mode: high contrast, large type"),
+            (
+                Serve,
+                "presenter mode: high contrast, the command in large type",
+            ),
+        ],
+    },
+    Spec {
+        action: A::Blank,
+        bind: Bind::Config("blank"),
+        keys: &["b", "."],
+        always: "",
+        label: "blank",
+        help: &[
+            (Lesson, "blank the screen; again to show it"),
+            (Serve, "blank the screen; any key shows it again"),
+        ],
+    },
+    Spec {
+        action: A::Freeze,
+        bind: Bind::Config("freeze"),
+        keys: &["f"],
+        always: "",
+        label: "freeze",
+        help: &[
+            (Lesson, "freeze the display; the lesson goes on"),
+            (Serve, "freeze the display; the server goes on serving"),
+        ],
+    },
+    Spec {
+        action: A::Handout,
+        bind: Bind::Config("handout"),
+        keys: &["e"],
+        always: "",
+        label: "handout",
+        help: &[
+            (Lesson, "write a markdown handout of this run"),
+            (
+                Serve,
+                "write a markdown handout of the session as the screen holds it",
+            ),
+        ],
+    },
+    Spec {
+        action: A::Narration,
+        bind: Bind::Config("narration"),
+        // m for more: the whole narration when the panel cuts it.
+        keys: &["m"],
+        always: "",
+        label: "more",
+        help: &[(
+            Lesson,
             "the whole narration of this step, to scroll (when the panel cuts it)",
-        ),
-        (Action::Help, &map.help, "this help"),
-        (Action::Quit, &map.quit, "quit"),
-    ]
+        )],
+    },
+    Spec {
+        action: A::Help,
+        bind: Bind::Config("help"),
+        keys: &["?"],
+        always: "",
+        label: "help",
+        help: &[(Lesson, "this help"), (Serve, "this help")],
+    },
+    Spec {
+        action: A::Quit,
+        bind: Bind::Config("quit"),
+        keys: &["q"],
+        always: "Ctrl-C",
+        label: "quit",
+        help: &[(Lesson, "quit"), (Serve, "stop the server and quit")],
+    },
+    Spec {
+        action: A::Scroll,
+        bind: Bind::Window,
+        keys: &["up", "down", "k", "j", "pageup", "pagedown"],
+        always: "",
+        label: "scroll",
+        help: &[
+            (
+                Lesson,
+                "scroll this help and the narration; move in the lesson list",
+            ),
+            (Serve, "scroll this help"),
+        ],
+    },
+    Spec {
+        action: A::Close,
+        bind: Bind::Fixed,
+        keys: &["esc"],
+        always: "",
+        label: "close",
+        help: &[
+            (
+                Lesson,
+                "close help, narration, lesson list, packet pane or port",
+            ),
+            (Serve, "close this help"),
+        ],
+    },
+    Spec {
+        action: A::Up,
+        bind: Bind::Fixed,
+        keys: &["up", "k"],
+        always: "",
+        label: "up",
+        help: &[],
+    },
+    Spec {
+        action: A::Down,
+        bind: Bind::Fixed,
+        keys: &["down", "j"],
+        always: "",
+        label: "down",
+        help: &[],
+    },
+];
+
+/// The row of `action`.
+pub fn spec(action: Action) -> &'static Spec {
+    TABLE
+        .iter()
+        .find(|s| s.action == action)
+        .expect("every action has a row (tested)")
+}
+
+/// A key as the config file names it: one character (`"q"`, `"?"`), or
+/// one of `space enter esc tab backspace left right up down home end pageup
+/// pagedown f1`..`f12` (any case).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+#[serde(try_from = "String")]
+pub struct KeyName(String);
+
+impl KeyName {
+    /// A name of the table's own: always one [`KeyCode`] converts.
+    fn builtin(name: &'static str) -> KeyName {
+        KeyName(name.to_string())
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A name is checked when it is read, so a bad one is reported at its line
+/// of the config file, and every [`KeyName`] converts.
+impl TryFrom<String> for KeyName {
+    type Error = String;
+    fn try_from(name: String) -> Result<KeyName, String> {
+        let name = KeyName(name);
+        KeyCode::try_from(&name)?;
+        Ok(name)
+    }
+}
+
+/// The one place a key's name becomes crossterm's key code.
+impl TryFrom<&KeyName> for KeyCode {
+    type Error = String;
+    fn try_from(name: &KeyName) -> Result<KeyCode, String> {
+        let name = name.as_str();
+        let mut chars = name.chars();
+        if let (Some(c), None) = (chars.next(), chars.next()) {
+            return Ok(KeyCode::Char(c));
+        }
+        let lower = name.to_ascii_lowercase();
+        Ok(match lower.as_str() {
+            "space" => KeyCode::Char(' '),
+            "enter" => KeyCode::Enter,
+            "esc" => KeyCode::Esc,
+            "tab" => KeyCode::Tab,
+            "backspace" => KeyCode::Backspace,
+            "left" => KeyCode::Left,
+            "right" => KeyCode::Right,
+            "up" => KeyCode::Up,
+            "down" => KeyCode::Down,
+            "home" => KeyCode::Home,
+            "end" => KeyCode::End,
+            "pageup" => KeyCode::PageUp,
+            "pagedown" => KeyCode::PageDown,
+            f if f.starts_with('f') => match f[1..].parse::<u8>() {
+                Ok(n @ 1..=12) => KeyCode::F(n),
+                _ => return Err(format!("unknown key `{name}`")),
+            },
+            _ => {
+                return Err(format!(
+                    "unknown key `{name}`: use one character, or space, enter, esc, tab, \
+                     backspace, left, right, up, down, home, end, pageup, pagedown, f1-f12"
+                ));
+            }
+        })
+    }
 }
 
 /// How a key is written on screen: `Space`, `→`, `PgDn`, `q`.
@@ -157,80 +439,97 @@ pub fn label(code: KeyCode) -> String {
     }
 }
 
-/// The first key bound to an action, as the key bar shows it.
-pub fn first(keys: &[KeyCode]) -> String {
-    keys.first().map_or_else(|| "-".into(), |k| label(*k))
+/// The bindings in force: for every row of [`TABLE`], in its order, the
+/// keys that do it (the config file's choice for the rebindable rows, the
+/// table's own for the rest).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyMap {
+    bound: Vec<(Action, Vec<KeyCode>)>,
 }
 
-/// Every binding, for the help overlay.
-pub fn bindings(map: &KeyMap) -> Vec<Binding> {
-    let mut out: Vec<Binding> = table(map)
-        .iter()
-        .map(|(action, keys, does)| {
-            let mut names: Vec<String> = keys.iter().map(|k| label(*k)).collect();
-            if *action == Action::Quit {
-                names.push("Ctrl-C".into());
-            }
-            Binding {
-                keys: names.join(" "),
-                does,
-            }
-        })
-        .collect();
-    out.push(Binding {
-        keys: "↑ ↓ k j PgUp PgDn".into(),
-        does: "scroll this help and the narration; move in the lesson list",
-    });
-    out.push(Binding {
-        keys: "Esc".into(),
-        does: "close help, narration, lesson list, packet pane or port",
-    });
-    out
+impl Default for KeyMap {
+    fn default() -> KeyMap {
+        KeyMap::with(|_| None)
+    }
 }
 
-/// The keys of the `sockscope serve` screen, for its help: the presenter
-/// keys as on the lesson screen, and the keys that scroll and close.
-pub fn serve_bindings(map: &KeyMap) -> Vec<Binding> {
-    let names = |keys: &[KeyCode]| keys.iter().map(|k| label(*k)).collect::<Vec<_>>();
-    let row = |keys: &[KeyCode], does| Binding {
-        keys: names(keys).join(" "),
-        does,
-    };
-    let mut quit = names(&map.quit);
-    quit.push("Ctrl-C".into());
-    vec![
-        row(
-            &map.present,
-            "presenter mode: high contrast, the command in large type",
-        ),
-        row(&map.blank, "blank the screen; any key shows it again"),
-        row(
-            &map.freeze,
-            "freeze the display; the server goes on serving",
-        ),
-        row(
-            &map.handout,
-            "write a markdown handout of the session as the screen holds it",
-        ),
-        row(&map.help, "this help"),
-        Binding {
-            keys: quit.join(" "),
-            does: "stop the server and quit",
-        },
-        Binding {
-            keys: "↑ ↓ k j PgUp PgDn".into(),
-            does: "scroll this help",
-        },
-        Binding {
-            keys: "Esc".into(),
-            does: "close this help",
-        },
-    ]
+impl KeyMap {
+    /// The table's defaults, with the `chosen` keys (a config file's) for
+    /// the rebindable actions it names.
+    pub fn with<'a>(chosen: impl Fn(&'static str) -> Option<&'a [KeyName]>) -> KeyMap {
+        // A name that does not convert was refused when it was read (see
+        // `KeyName`'s `TryFrom<String>`); the table's own are tested.
+        let codes = |names: &[KeyName]| {
+            names
+                .iter()
+                .filter_map(|n| KeyCode::try_from(n).ok())
+                .collect()
+        };
+        let bound = TABLE
+            .iter()
+            .map(|spec| {
+                let defaults: Vec<KeyName> =
+                    spec.keys.iter().map(|n| KeyName::builtin(n)).collect();
+                let keys = match spec.bind {
+                    Bind::Config(name) => codes(chosen(name).unwrap_or(&defaults)),
+                    Bind::Fixed | Bind::Window => codes(&defaults),
+                };
+                (spec.action, keys)
+            })
+            .collect();
+        KeyMap { bound }
+    }
+
+    /// The keys bound to `action`.
+    pub fn keys(&self, action: Action) -> &[KeyCode] {
+        self.bound
+            .iter()
+            .find(|(a, _)| *a == action)
+            .map_or(&[], |(_, k)| k)
+    }
+
+    /// The first key bound to `action`, as the key bar shows it.
+    pub fn first(&self, action: Action) -> String {
+        self.keys(action)
+            .first()
+            .map_or_else(|| "-".into(), |k| label(*k))
+    }
+
+    /// Every key bound to `action`, as the help shows them (`q Ctrl-C`).
+    pub fn label(&self, action: Action) -> String {
+        let mut names: Vec<String> = self.keys(action).iter().map(|k| label(*k)).collect();
+        let always = spec(action).always;
+        if !always.is_empty() {
+            names.push(always.into());
+        }
+        names.join(" ")
+    }
+
+    /// A key bound to two rebindable actions: (the key, one action's config
+    /// name, the other's), in table order.
+    pub fn duplicate(&self) -> Option<(KeyCode, &'static str, &'static str)> {
+        let named: Vec<(&'static str, &[KeyCode])> = TABLE
+            .iter()
+            .filter_map(|s| match s.bind {
+                Bind::Config(name) => Some((name, self.keys(s.action))),
+                Bind::Fixed | Bind::Window => None,
+            })
+            .collect();
+        for (i, (a, keys)) in named.iter().enumerate() {
+            for k in *keys {
+                if let Some((b, _)) = named[i + 1..].iter().find(|(_, ks)| ks.contains(k)) {
+                    return Some((*k, a, b));
+                }
+            }
+        }
+        None
+    }
 }
 
 /// The action a key press asks for under `map`, if any. Ctrl-C always
-/// quits, Esc always closes an overlay, and ↑ ↓ j k always move in the
-/// lesson list (unless the map gives those keys another action).
+/// quits (other Ctrl keys do nothing); the rebindable actions come first,
+/// so the fixed keys (Esc closes, ↑ ↓ j k move) work unless the map gives
+/// those keys another action.
 pub fn action(key: KeyEvent, map: &KeyMap) -> Option<Action> {
     if key.modifiers.contains(KeyModifiers::CONTROL) {
         return match key.code {
@@ -238,18 +537,41 @@ pub fn action(key: KeyEvent, map: &KeyMap) -> Option<Action> {
             _ => None,
         };
     }
-    if let Some((action, _, _)) = table(map)
+    let rebindable = TABLE.iter().filter(|s| matches!(s.bind, Bind::Config(_)));
+    let fixed = TABLE.iter().filter(|s| s.bind == Bind::Fixed);
+    rebindable
+        .chain(fixed)
+        .find(|s| map.keys(s.action).contains(&key.code))
+        .map(|s| s.action)
+}
+
+/// Whether `key` is Ctrl-C, which quits from anywhere: a prompt, a blank
+/// screen, a window.
+pub fn is_ctrl_c(key: KeyEvent) -> bool {
+    key.modifiers.contains(KeyModifiers::CONTROL) && matches!(key.code, KeyCode::Char('c' | 'C'))
+}
+
+/// One row of the help overlay: the keys as a presenter reads them, and what
+/// they do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binding {
+    pub keys: String,
+    pub does: &'static str,
+}
+
+/// The help's rows for `screen`: every action that works there, in table
+/// order, with the keys `map` binds to it.
+pub fn help(map: &KeyMap, screen: ScreenKind) -> Vec<Binding> {
+    TABLE
         .iter()
-        .find(|(_, keys, _)| keys.contains(&key.code))
-    {
-        return Some(*action);
-    }
-    match key.code {
-        KeyCode::Esc => Some(Action::Close),
-        KeyCode::Up | KeyCode::Char('k') => Some(Action::Up),
-        KeyCode::Down | KeyCode::Char('j') => Some(Action::Down),
-        _ => None,
-    }
+        .filter_map(|s| {
+            let does = s.help.iter().find(|(on, _)| *on == screen)?.1;
+            Some(Binding {
+                keys: map.label(s.action),
+                does,
+            })
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -290,8 +612,10 @@ mod tests {
     fn ctrl_c_quits_and_other_ctrl_keys_do_nothing() {
         let c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(action(c, &map()), Some(Action::Quit));
+        assert!(is_ctrl_c(c));
         let l = KeyEvent::new(KeyCode::Char('l'), KeyModifiers::CONTROL);
         assert_eq!(action(l, &map()), None);
+        assert!(!is_ctrl_c(key(KeyCode::Char('c'))));
     }
 
     #[test]
@@ -312,6 +636,22 @@ mod tests {
     }
 
     #[test]
+    fn fixed_keys_close_and_move_and_scroll_keys_are_never_an_action() {
+        let m = map();
+        assert_eq!(action(key(KeyCode::Esc), &m), Some(Action::Close));
+        assert_eq!(action(key(KeyCode::Up), &m), Some(Action::Up));
+        assert_eq!(action(key(KeyCode::Char('k')), &m), Some(Action::Up));
+        assert_eq!(action(key(KeyCode::Down), &m), Some(Action::Down));
+        assert_eq!(action(key(KeyCode::Char('j')), &m), Some(Action::Down));
+        assert_eq!(action(key(KeyCode::Home), &m), None);
+        // With PgUp unbound from `back`, it does nothing (a window still
+        // scrolls with it: the window reads the key itself).
+        let left = [KeyName::builtin("left")];
+        let m = KeyMap::with(|name| (name == "back").then_some(left.as_slice()));
+        assert_eq!(action(key(KeyCode::PageUp), &m), None);
+    }
+
+    #[test]
     fn a_config_file_rebinds_keys_and_the_help_follows() {
         let cfg = crate::config::parse(
             std::path::Path::new("k.toml"),
@@ -328,7 +668,7 @@ mod tests {
         );
         assert_eq!(action(key(KeyCode::Char('Q')), &m), Some(Action::Quit));
         assert_eq!(action(key(KeyCode::Char('q')), &m), None);
-        let help = bindings(&m);
+        let help = help(&m, ScreenKind::Lesson);
         assert!(
             help.iter()
                 .any(|b| b.keys == "j F5" && b.does.starts_with("next"))
@@ -339,12 +679,52 @@ mod tests {
     #[test]
     fn every_default_binding_is_in_the_help_once() {
         let m = map();
-        let help = bindings(&m);
-        for (action, keys, _) in table(&m) {
-            for k in keys {
-                assert_eq!(super::action(key(*k), &m), Some(action), "{k:?}");
+        let help = help(&m, ScreenKind::Lesson);
+        for s in TABLE.iter().filter(|s| matches!(s.bind, Bind::Config(_))) {
+            for k in m.keys(s.action) {
+                assert_eq!(action(key(*k), &m), Some(s.action), "{k:?}");
             }
-            assert!(help.iter().any(|b| b.keys.starts_with(&label(keys[0]))));
+            let first = label(m.keys(s.action)[0]);
+            assert_eq!(
+                help.iter().filter(|b| b.keys.starts_with(&first)).count(),
+                1,
+                "{first}"
+            );
         }
+    }
+
+    #[test]
+    fn the_table_has_one_row_per_action_and_each_name_converts() {
+        let mut seen = std::collections::BTreeSet::new();
+        for s in TABLE {
+            assert!(seen.insert(s.action), "{:?} twice", s.action);
+            assert!(!s.keys.is_empty(), "{:?} has no keys", s.action);
+            for n in s.keys {
+                assert!(KeyCode::try_from(&KeyName::builtin(n)).is_ok(), "{n}");
+            }
+            // A rebindable action is something a screen does: it has help.
+            if matches!(s.bind, Bind::Config(_)) {
+                assert!(!s.help.is_empty(), "{:?} has no help", s.action);
+            }
+        }
+        assert_eq!(
+            TABLE
+                .iter()
+                .filter(|s| matches!(s.bind, Bind::Config(_)))
+                .count(),
+            19
+        );
+        assert_eq!(spec(Action::Quit).always, "Ctrl-C");
+    }
+
+    #[test]
+    fn key_names_convert_once_and_bad_ones_say_why() {
+        let code = |n: &str| KeyCode::try_from(&KeyName(n.into()));
+        assert_eq!(code("space"), Ok(KeyCode::Char(' ')));
+        assert_eq!(code("PageDown"), Ok(KeyCode::PageDown));
+        assert_eq!(code("F12"), Ok(KeyCode::F(12)));
+        assert!(code("f13").unwrap_err().contains("unknown key `f13`"));
+        assert!(code("ctrl-q").unwrap_err().contains("use one character"));
+        assert!(KeyName::try_from("hyperspace".to_string()).is_err());
     }
 }

@@ -3,10 +3,10 @@
 //! keys that open, move and close it, `w`, and the hint shown when the run
 //! cannot capture.
 
-use super::app::{App, Effect, Machine, Msg, update};
+use super::app::{App, Effect, Feed, LessonEffect, Machine, update};
 use super::fixtures;
-use super::theme::{Theme, ThemeName, ThemeSpec};
-use super::ui;
+use super::shell::Msg;
+use super::theme::{Theme, ThemeColors, ThemeName};
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -15,7 +15,7 @@ use sockscope_core::wire::CaptureStatus;
 
 const MACHINE: Machine = super::render_tests::MACHINE;
 
-fn key(c: char) -> Msg {
+fn key(c: char) -> Msg<Feed> {
     let m = if c.is_ascii_uppercase() {
         KeyModifiers::SHIFT
     } else {
@@ -24,7 +24,7 @@ fn key(c: char) -> Msg {
     Msg::Key(KeyEvent::new(KeyCode::Char(c), m))
 }
 
-fn code(c: KeyCode) -> Msg {
+fn code(c: KeyCode) -> Msg<Feed> {
     Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
 }
 
@@ -35,13 +35,11 @@ fn app_at(step: usize) -> App {
 }
 
 fn draw(app: &App, theme: &Theme, w: u16, h: u16) -> Terminal<TestBackend> {
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| ui::render(f, f.area(), app, theme)).unwrap();
-    t
+    super::render_tests::draw(app, theme, w, h)
 }
 
 fn dark() -> Theme {
-    Theme::new(&ThemeSpec::builtin(ThemeName::Dark), false, false)
+    Theme::new(&ThemeColors::builtin(ThemeName::Dark), false, false)
 }
 
 #[test]
@@ -70,9 +68,15 @@ fn p_opens_on_the_steps_last_packet_and_the_arrows_choose_another() {
 #[test]
 fn w_asks_the_loop_to_write_a_pcap_only_when_there_are_packets() {
     let mut app = app_at(7);
-    assert_eq!(update(&mut app, key('w')), Effect::SavePcap);
+    assert_eq!(
+        update(&mut app, key('w')),
+        Effect::Screen(LessonEffect::SavePcap)
+    );
     let mut bare = App::new(lesson::builtin("tcp").unwrap(), lesson::builtins(), MACHINE);
-    bare.set_capture(CaptureStatus::Unprivileged);
+    update(
+        &mut bare,
+        Msg::Feed(Feed::Capture(CaptureStatus::Unprivileged)),
+    );
     assert_eq!(update(&mut bare, key('w')), Effect::None);
     assert!(bare.notice.as_deref().unwrap().contains("CAP_NET_RAW"));
 }
@@ -80,12 +84,18 @@ fn w_asks_the_loop_to_write_a_pcap_only_when_there_are_packets() {
 #[test]
 fn without_capture_the_screen_says_once_how_to_enable_it() {
     let mut app = App::new(lesson::builtin("tcp").unwrap(), lesson::builtins(), MACHINE);
-    app.set_capture(CaptureStatus::Unprivileged);
+    update(
+        &mut app,
+        Msg::Feed(Feed::Capture(CaptureStatus::Unprivileged)),
+    );
     let text = draw(&app, &dark(), 200, 50).backend().to_string();
     assert!(text.contains("packet capture needs CAP_NET_RAW"), "{text}");
     assert!(text.contains("sudo"), "{text}");
     // The first step clears it: said once, not on every screen.
-    assert_eq!(update(&mut app, code(KeyCode::Char(' '))), Effect::Step);
+    assert_eq!(
+        update(&mut app, code(KeyCode::Char(' '))),
+        Effect::Screen(LessonEffect::Step)
+    );
     let text = draw(&app, &dark(), 200, 50).backend().to_string();
     assert!(!text.contains("CAP_NET_RAW"), "{text}");
     // Asking for packets brings it back, as the answer to that key.
@@ -98,7 +108,7 @@ fn without_capture_the_screen_says_once_how_to_enable_it() {
     );
     // A run that captures says nothing.
     let mut ok = App::new(lesson::builtin("tcp").unwrap(), lesson::builtins(), MACHINE);
-    ok.set_capture(CaptureStatus::Running);
+    update(&mut ok, Msg::Feed(Feed::Capture(CaptureStatus::Running)));
     assert_eq!(ok.notice, None);
 }
 
@@ -199,11 +209,17 @@ fn captured_arrows_carry_their_real_flags_and_relative_numbers() {
 #[test]
 fn a_capture_that_fails_says_so_and_the_lesson_goes_on() {
     let mut app = app_at(3);
-    app.set_capture(CaptureStatus::Failed(
-        "Network is down (os error 100)".into(),
-    ));
+    update(
+        &mut app,
+        Msg::Feed(Feed::Capture(CaptureStatus::Failed(
+            "Network is down (os error 100)".into(),
+        ))),
+    );
     let notice = app.notice.clone().unwrap();
     assert!(notice.contains("packet capture failed"), "{notice}");
     assert!(notice.contains("expected packets"), "{notice}");
-    assert_eq!(update(&mut app, code(KeyCode::Char(' '))), Effect::Step);
+    assert_eq!(
+        update(&mut app, code(KeyCode::Char(' '))),
+        Effect::Screen(LessonEffect::Step)
+    );
 }

@@ -3,10 +3,11 @@
 //! from recorded runs (so they are the same on every machine).
 //! A separate test renders a real run and checks its real values appear.
 
-use super::app::{App, Machine, Msg, Overlay, update};
+use super::app::{App, Feed, LessonEffect, Machine, update};
 use super::fixtures;
-use super::theme::{Theme, ThemeName, ThemeSpec};
-use super::ui;
+use super::keys::ScreenKind;
+use super::shell::{Effect, Msg, Shell, Window};
+use super::theme::{Theme, ThemeColors, ThemeName, Themes};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use sockscope_core::engine::EngineMsg;
@@ -48,7 +49,7 @@ pub fn app_from(name: &str, msgs: Vec<EngineMsg>, step: usize) -> App {
         if s > step && app.latest >= step {
             break;
         }
-        update(&mut app, Msg::Engine(m));
+        update(&mut app, Msg::Feed(Feed::Engine(m)));
     }
     while app.animating() {
         update(&mut app, Msg::Tick);
@@ -56,14 +57,30 @@ pub fn app_from(name: &str, msgs: Vec<EngineMsg>, step: usize) -> App {
     app
 }
 
+/// The lesson screen `app` in a shell that draws with `theme` (presenting
+/// or not), as the TUI draws it.
+pub fn shell(app: App, theme: &Theme) -> Shell<App> {
+    Shell::new(app, Themes::only(theme.clone()))
+}
+
+/// The whole frame of `app` (no window, not presenting) in `theme`.
 pub fn draw(app: &App, theme: &Theme, w: u16, h: u16) -> Terminal<TestBackend> {
+    draw_shell(&shell(app.clone(), theme), w, h)
+}
+
+/// The whole frame of a shell, with its windows and modes.
+pub fn draw_shell<S: super::shell::Screen>(
+    shell: &Shell<S>,
+    w: u16,
+    h: u16,
+) -> Terminal<TestBackend> {
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| ui::render(f, f.area(), app, theme)).unwrap();
+    t.draw(|f| shell.draw(f)).unwrap();
     t
 }
 
 fn theme(name: ThemeName) -> Theme {
-    Theme::new(&ThemeSpec::builtin(name), false, false)
+    Theme::new(&ThemeColors::builtin(name), false, false)
 }
 
 fn theme_for(name: ThemeName) -> Theme {
@@ -120,7 +137,7 @@ fn app_at_mid(name: &str, step: usize) -> App {
         if s > step && app.latest >= step {
             break;
         }
-        update(&mut app, Msg::Engine(m));
+        update(&mut app, Msg::Feed(Feed::Engine(m)));
     }
     let anim = app.anim.expect("the step sends something");
     for _ in 0..anim.per_arrow / 2 {
@@ -179,11 +196,11 @@ fn every_theme_with_its_styles() {
         ("high_contrast", theme_for(ThemeName::HighContrast)),
         (
             "no_color",
-            Theme::new(&ThemeSpec::builtin(ThemeName::Dark), true, false),
+            Theme::new(&ThemeColors::builtin(ThemeName::Dark), true, false),
         ),
         (
             "ascii",
-            Theme::new(&ThemeSpec::builtin(ThemeName::Dark), false, true),
+            Theme::new(&ThemeColors::builtin(ThemeName::Dark), false, true),
         ),
     ] {
         let t = draw(&app, &theme, 120, 40);
@@ -198,7 +215,7 @@ fn every_theme_with_its_styles() {
 
 #[test]
 fn no_color_draws_no_colour_at_all() {
-    let theme = Theme::new(&ThemeSpec::builtin(ThemeName::HighContrast), true, false);
+    let theme = Theme::new(&ThemeColors::builtin(ThemeName::HighContrast), true, false);
     for (name, step, label) in MOMENTS {
         let app = moment(name, step, label);
         let t = draw(&app, &theme, 120, 40);
@@ -211,7 +228,7 @@ fn no_color_draws_no_colour_at_all() {
 
 #[test]
 fn ascii_draws_only_ascii() {
-    let theme = Theme::new(&ThemeSpec::builtin(ThemeName::Dark), false, true);
+    let theme = Theme::new(&ThemeColors::builtin(ThemeName::Dark), false, true);
     for (name, step, label) in MOMENTS {
         let app = moment(name, step, label);
         for (w, h) in SIZES {
@@ -228,22 +245,20 @@ fn ascii_draws_only_ascii() {
 #[test]
 fn overlays_review_intro_and_too_small() {
     let theme = theme(ThemeName::Dark);
-    let mut app = app_at("tcp", 6);
-    app.overlay = Some(Overlay::Help);
-    insta::assert_snapshot!("help_80x24", draw(&app, &theme, 80, 24).backend());
+    let mut app = shell(app_at("tcp", 6), &theme);
+    app.window = Some(Window::Help);
+    insta::assert_snapshot!("help_80x24", draw_shell(&app, 80, 24).backend());
     // A fixed list, so a new built-in lesson does not change the snapshot.
-    app.lessons = ["tcp", "udp", "refused"]
+    app.window = None;
+    app.screen.lessons = ["tcp", "udp", "refused"]
         .iter()
         .map(|n| lesson::builtin(n).unwrap())
         .collect();
-    app.overlay = Some(Overlay::Picker { selected: 1 });
-    insta::assert_snapshot!("picker_120x40", draw(&app, &theme, 120, 40).backend());
-    app.overlay = None;
-    app.review = Some(4);
-    insta::assert_snapshot!(
-        "review_step_4_120x40",
-        draw(&app, &theme, 120, 40).backend()
-    );
+    app.screen.picker = Some(1);
+    insta::assert_snapshot!("picker_120x40", draw_shell(&app, 120, 40).backend());
+    app.screen.picker = None;
+    app.screen.review = Some(4);
+    insta::assert_snapshot!("review_step_4_120x40", draw_shell(&app, 120, 40).backend());
     let intro = app_at("tcp", 0);
     insta::assert_snapshot!("intro_120x40", draw(&intro, &theme, 120, 40).backend());
     insta::assert_snapshot!("too_small_50x15", draw(&intro, &theme, 50, 15).backend());
@@ -252,16 +267,17 @@ fn overlays_review_intro_and_too_small() {
 #[test]
 fn the_help_lists_every_key_of_the_table() {
     let theme = theme(ThemeName::Dark);
-    let mut app = app_at("tcp", 1);
-    app.overlay = Some(Overlay::Help);
-    let text = draw(&app, &theme, 120, 40).backend().to_string();
-    for b in super::keys::bindings(&app.keys) {
+    let mut app = shell(app_at("tcp", 1), &theme);
+    app.window = Some(Window::Help);
+    let text = draw_shell(&app, 120, 40).backend().to_string();
+    for b in super::keys::help(&app.screen.keys, ScreenKind::Lesson) {
         assert!(text.contains(&b.keys), "{} missing from help", b.keys);
     }
 }
 
-fn press(app: &mut App, code: crossterm::event::KeyCode) {
-    update(app, Msg::Key(crossterm::event::KeyEvent::from(code)));
+/// A key, through the shell's layers as the loop sends it.
+fn press(app: &mut Shell<App>, code: crossterm::event::KeyCode) {
+    app.update(Msg::Key(crossterm::event::KeyEvent::from(code)));
 }
 
 /// At 80x24 the help is taller than the screen: it says how much is below,
@@ -270,19 +286,19 @@ fn press(app: &mut App, code: crossterm::event::KeyCode) {
 fn the_help_scrolls_at_80x24_and_every_row_can_be_read() {
     use crossterm::event::KeyCode;
     let theme = theme(ThemeName::Dark);
-    let mut app = app_at("tcp", 6);
-    update(&mut app, Msg::Resize(80, 24));
+    let mut app = shell(app_at("tcp", 6), &theme);
+    app.update(Msg::Resize(80, 24));
     press(&mut app, KeyCode::Char('?'));
-    let top = draw(&app, &theme, 80, 24).backend().to_string();
+    let top = draw_shell(&app, 80, 24).backend().to_string();
     assert!(top.contains("more · j k PgDn"), "{top}");
     let mut seen = top.clone();
     for _ in 0..40 {
         press(&mut app, KeyCode::Char('j'));
-        seen.push_str(&draw(&app, &theme, 80, 24).backend().to_string());
+        seen.push_str(&draw_shell(&app, 80, 24).backend().to_string());
     }
     // Scrolled to the end: the last row is the marks' legend, and the
     // border counts the rows above.
-    let end = draw(&app, &theme, 80, 24);
+    let end = draw_shell(&app, 80, 24);
     let text = end.backend().to_string();
     assert!(
         text.contains("narration whole"),
@@ -300,7 +316,7 @@ fn the_help_scrolls_at_80x24_and_every_row_can_be_read() {
             .collect::<std::collections::BTreeSet<_>>()
     };
     let seen = words(&seen);
-    for b in super::keys::bindings(&app.keys) {
+    for b in super::keys::help(&app.screen.keys, ScreenKind::Lesson) {
         for w in b.keys.split(' ').chain(b.does.split(' ')) {
             assert!(seen.contains(w), "{w:?} of {:?} never on screen", b.does);
         }
@@ -312,21 +328,21 @@ fn the_help_scrolls_at_80x24_and_every_row_can_be_read() {
 fn cut_narration_is_marked_and_m_shows_it_whole() {
     use crossterm::event::KeyCode;
     let theme = theme(ThemeName::Dark);
-    let mut app = app_at("tcp", 6);
-    update(&mut app, Msg::Resize(80, 24));
-    let panel = draw(&app, &theme, 80, 24).backend().to_string();
+    let mut app = shell(app_at("tcp", 6), &theme);
+    app.update(Msg::Resize(80, 24));
+    let panel = draw_shell(&app, 80, 24).backend().to_string();
     assert!(panel.contains("↓ more · m reads it all"), "{panel}");
     assert!(!panel.contains("Ask the room"), "cut at 80x24: {panel}");
     press(&mut app, KeyCode::Char('m'));
-    let t = draw(&app, &theme, 80, 24);
+    let t = draw_shell(&app, 80, 24);
     let whole = t.backend().to_string();
     assert!(whole.contains("Ask the room"), "{whole}");
     assert!(whole.contains("m or Esc closes"), "{whole}");
     insta::assert_snapshot!("narration_80x24", t.backend());
     // At 200x50 the panel holds it all: no marker.
-    let mut big = app_at("tcp", 6);
-    update(&mut big, Msg::Resize(200, 50));
-    let wide = draw(&big, &theme, 200, 50).backend().to_string();
+    let mut big = shell(app_at("tcp", 6), &theme);
+    big.update(Msg::Resize(200, 50));
+    let wide = draw_shell(&big, 200, 50).backend().to_string();
     assert!(!wide.contains("reads it all"), "{wide}");
     assert!(wide.contains("Ask the room"), "{wide}");
 }
@@ -340,13 +356,13 @@ fn a_narration_longer_than_the_screen_scrolls() {
     let mut long = lesson::builtin("tcp").unwrap();
     let words: Vec<String> = (1..=400).map(|n| format!("w{n}")).collect();
     long.steps[5].say = words.join(" ");
-    let mut app = app_from("tcp", fixtures::tcp(), 6);
-    app.lesson = long;
-    update(&mut app, Msg::Resize(80, 24));
+    let mut app = shell(app_from("tcp", fixtures::tcp(), 6), &theme);
+    app.screen.lesson = long;
+    app.update(Msg::Resize(80, 24));
     press(&mut app, KeyCode::Char('m'));
     let mut seen = String::new();
     for _ in 0..40 {
-        seen.push_str(&draw(&app, &theme, 80, 24).backend().to_string());
+        seen.push_str(&draw_shell(&app, 80, 24).backend().to_string());
         press(&mut app, KeyCode::PageDown);
     }
     for w in &words {
@@ -358,15 +374,15 @@ fn a_narration_longer_than_the_screen_scrolls() {
     press(&mut app, KeyCode::Home);
     press(&mut app, KeyCode::Char('j'));
     press(&mut app, KeyCode::Char('j'));
-    let t = draw(&app, &theme, 80, 24);
+    let t = draw_shell(&app, 80, 24);
     let text = t.backend().to_string();
     assert!(text.contains("↑ 2 more"), "{text}");
     assert!(text.contains("more · j k PgDn"), "{text}");
     insta::assert_snapshot!("narration_long_80x24", t.backend());
     // Presenter mode cuts it too, and says so.
-    app.overlay = None;
+    app.window = None;
     app.present = true;
-    let present = draw(&app, &theme, 80, 24).backend().to_string();
+    let present = draw_shell(&app, 80, 24).backend().to_string();
     assert!(present.contains("↓ more · m reads it all"), "{present}");
 }
 
@@ -389,7 +405,7 @@ async fn lanes_show_the_kernels_tcp_states() {
         if past {
             break;
         }
-        update(&mut app, Msg::Engine(m));
+        update(&mut app, Msg::Feed(Feed::Engine(m)));
     }
     let events: Vec<_> = app.events().cloned().collect();
     let text = draw(&app, &theme(ThemeName::Dark), 200, 50)
@@ -436,15 +452,15 @@ async fn a_real_run_shows_its_real_values() {
         eprintln!("stepped, latest {}", app.latest);
         // Each step reports at least one message; take what is there.
         let m = engine.next().await.expect("engine alive");
-        update(&mut app, Msg::Engine(m));
+        update(&mut app, Msg::Feed(Feed::Engine(m)));
         while let Some(m) = engine.try_next() {
-            update(&mut app, Msg::Engine(m));
+            update(&mut app, Msg::Feed(Feed::Engine(m)));
         }
         // The accept returns during the connect step; wait for it.
         if app.latest >= 6 {
             while !app.history.iter().any(|r| matches!(&r.entry, super::app::Entry::Event(e) if e.call == sockscope_core::engine::Call::Accept)) {
                 let m = engine.next().await.expect("engine alive");
-                update(&mut app, Msg::Engine(m));
+                update(&mut app, Msg::Feed(Feed::Engine(m)));
             }
         }
         accept = app.history.iter().find_map(|r| match &r.entry {
@@ -501,8 +517,14 @@ fn with_port_80() -> App {
             crossterm::event::KeyModifiers::NONE,
         )),
     );
-    assert_eq!(effect, super::app::Effect::ExplainPort(80));
-    update(&mut app, Msg::Port(Box::new(fixtures::port_80_nobody())));
+    assert_eq!(
+        effect,
+        super::app::Effect::Screen(LessonEffect::ExplainPort(80))
+    );
+    update(
+        &mut app,
+        Msg::Feed(Feed::Port(Box::new(fixtures::port_80_nobody()))),
+    );
     app
 }
 
@@ -576,7 +598,7 @@ fn the_port_prompt_and_its_error_are_on_screen() {
 #[test]
 fn a_typed_port_draws_in_ascii_and_without_colour() {
     let app = with_port_80();
-    let ascii = Theme::new(&ThemeSpec::builtin(ThemeName::Dark), false, true);
+    let ascii = Theme::new(&ThemeColors::builtin(ThemeName::Dark), false, true);
     for (w, h) in SIZES {
         let text = draw(&app, &ascii, w, h).backend().to_string();
         let odd: String = text.chars().filter(|c| !c.is_ascii()).collect();
@@ -601,10 +623,13 @@ fn a_real_port_report_shows_the_kernels_answer() {
             crossterm::event::KeyModifiers::NONE,
         )),
     );
-    assert_eq!(effect, super::app::Effect::ExplainPort(port));
+    assert_eq!(
+        effect,
+        super::app::Effect::Screen(LessonEffect::ExplainPort(port))
+    );
     update(
         &mut app,
-        Msg::Port(Box::new(sockscope_core::ports::explain(port))),
+        Msg::Feed(Feed::Port(Box::new(sockscope_core::ports::explain(port)))),
     );
     let text = draw(&app, &theme(ThemeName::Dark), 200, 50)
         .backend()
@@ -622,10 +647,10 @@ fn a_real_port_report_shows_the_kernels_answer() {
 fn presenter_mode_at_three_sizes() {
     let theme = theme(ThemeName::HighContrast);
     for (step, label) in [(0, "intro"), (6, "after_accept"), (8, "after_recv")] {
-        let mut app = app_at("tcp", step);
+        let mut app = shell(app_at("tcp", step), &theme);
         app.present = true;
         for (w, h) in SIZES {
-            let t = draw(&app, &theme, w, h);
+            let t = draw_shell(&app, w, h);
             insta::assert_snapshot!(format!("present_{label}_{w}x{h}"), t.backend());
         }
     }
@@ -634,10 +659,11 @@ fn presenter_mode_at_three_sizes() {
 #[test]
 fn presenter_mode_shows_this_runs_values_and_no_panels() {
     let theme = theme(ThemeName::HighContrast);
-    let mut app = app_at("tcp", 8);
+    let mut app = shell(app_at("tcp", 8), &theme);
     app.present = true;
-    let text = draw(&app, &theme, 120, 40).backend().to_string();
+    let text = draw_shell(&app, 120, 40).backend().to_string();
     let recv = app
+        .screen
         .history
         .iter()
         .rev()
@@ -657,42 +683,32 @@ fn presenter_mode_shows_this_runs_values_and_no_panels() {
 #[test]
 fn a_blank_screen_is_empty_and_a_frozen_one_does_not_move() {
     let theme = theme(ThemeName::Dark);
-    let mut app = app_at("tcp", 3);
+    let mut app = shell(app_at("tcp", 3), &theme);
     app.blank = true;
-    let text = draw(&app, &theme, 80, 24).backend().to_string();
+    let text = draw_shell(&app, 80, 24).backend().to_string();
     assert!(
         text.chars().all(|c| c == ' ' || c == '"' || c == '\n'),
         "{text}"
     );
     app.blank = false;
-    let before = draw(&app, &theme, 120, 40).backend().to_string();
-    update(
-        &mut app,
-        Msg::Key(crossterm::event::KeyEvent::from(
-            crossterm::event::KeyCode::Char('f'),
-        )),
-    );
+    let before = draw_shell(&app, 120, 40).backend().to_string();
+    press(&mut app, crossterm::event::KeyCode::Char('f'));
     for m in fixtures::tcp() {
-        update(&mut app, Msg::Engine(m));
+        app.update(Msg::Feed(Feed::Engine(m)));
     }
-    assert!(app.latest > 3);
-    assert_eq!(draw(&app, &theme, 120, 40).backend().to_string(), before);
-    update(
-        &mut app,
-        Msg::Key(crossterm::event::KeyEvent::from(
-            crossterm::event::KeyCode::Char('f'),
-        )),
-    );
-    assert_ne!(draw(&app, &theme, 120, 40).backend().to_string(), before);
+    assert!(app.screen.latest > 3);
+    assert_eq!(draw_shell(&app, 120, 40).backend().to_string(), before);
+    press(&mut app, crossterm::event::KeyCode::Char('f'));
+    assert_ne!(draw_shell(&app, 120, 40).backend().to_string(), before);
 }
 
 /// The serve screen at the three sizes, from a recorded session: two peers,
 /// one of them gone, and the command to connect.
-fn serve_view(present: bool) -> super::serve::ServeView {
-    use super::serve::{ServeView, on_engine};
+fn serve_view(present: bool) -> Shell<super::serve::ServeView> {
+    use super::serve::ServeView;
     use sockscope_core::engine::{Call, EngineMsg, Event, Proto, Waiting};
     let local: std::net::SocketAddr = "127.0.0.1:41234".parse().unwrap();
-    let mut v = ServeView::new(Proto::Tcp, local, local);
+    let mut v = Shell::new(ServeView::new(Proto::Tcp, local, local), Themes::default());
     v.present = present;
     let mut seq = 0;
     let mut ev = |actor: &str, call: Call, fd: i32, f: &dyn Fn(&mut Event)| {
@@ -756,25 +772,18 @@ fn serve_view(present: bool) -> super::serve::ServeView {
         }),
     ];
     for m in msgs {
-        on_engine(&mut v, m);
+        v.update(Msg::Feed(m));
     }
     v
 }
 
 #[test]
 fn the_serve_screen_at_three_sizes() {
-    let theme = theme(ThemeName::Dark);
+    // Dark, and high contrast in presenter mode, as the TUI draws them.
     for present in [false, true] {
         let v = serve_view(present);
-        let t = if present {
-            theme_for(ThemeName::HighContrast)
-        } else {
-            theme.clone()
-        };
         for (w, h) in SIZES {
-            let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-            term.draw(|f| super::ui::serve::render(f, f.area(), &v, &t))
-                .unwrap();
+            let term = draw_shell(&v, w, h);
             let text = term.backend().to_string();
             // The newest peer always has a lane; older ones as room allows.
             assert!(text.contains("peer2 · 127.0.0.1:52020"), "{w}x{h}\n{text}");
@@ -793,10 +802,8 @@ fn a_non_loopback_bind_is_warned_about_on_screen() {
     use sockscope_core::engine::Proto;
     let any: std::net::SocketAddr = "0.0.0.0:41234".parse().unwrap();
     let v = super::serve::ServeView::new(Proto::Tcp, any, any);
-    let mut term = Terminal::new(TestBackend::new(120, 40)).unwrap();
-    term.draw(|f| super::ui::serve::render(f, f.area(), &v, &theme(ThemeName::Dark)))
-        .unwrap();
-    let text = term.backend().to_string();
+    let v = Shell::new(v, Themes::only(theme(ThemeName::Dark)));
+    let text = draw_shell(&v, 120, 40).backend().to_string();
     assert!(text.contains("reachable from the network"), "{text}");
     assert!(text.contains("nc 127.0.0.1 41234"), "{text}");
 }
@@ -805,41 +812,36 @@ fn a_non_loopback_bind_is_warned_about_on_screen() {
 /// short, Esc closes.
 #[test]
 fn the_serve_help_lists_its_keys_and_scrolls() {
-    use super::serve::{on_key, on_resize};
     use crossterm::event::{KeyCode, KeyEvent};
-    let theme = theme(ThemeName::Dark);
     let mut v = serve_view(false);
-    let draw = |v: &super::serve::ServeView, w, h| {
-        let mut term = Terminal::new(TestBackend::new(w, h)).unwrap();
-        term.draw(|f| super::ui::serve::render(f, f.area(), v, &theme))
-            .unwrap();
-        term
+    let key = |v: &mut Shell<super::serve::ServeView>, code| {
+        v.update(Msg::Key(KeyEvent::from(code)));
     };
-    on_resize(&mut v, 80, 24);
-    on_key(&mut v, KeyEvent::from(KeyCode::Char('?')));
-    let t = draw(&v, 80, 24);
+    v.update(Msg::Resize(80, 24));
+    key(&mut v, KeyCode::Char('?'));
+    let t = draw_shell(&v, 80, 24);
     let text = t.backend().to_string();
-    for b in super::keys::serve_bindings(&v.keys) {
+    for b in super::keys::help(&v.screen.keys, ScreenKind::Serve) {
         assert!(text.contains(&b.keys), "{} missing:\n{text}", b.keys);
     }
     insta::assert_snapshot!("serve_help_80x24", t.backend());
     // At the smallest size it scrolls, down to its last row and no further.
-    on_resize(&mut v, 60, 12);
-    let top = draw(&v, 60, 12).backend().to_string();
+    v.update(Msg::Resize(60, 12));
+    let top = draw_shell(&v, 60, 12).backend().to_string();
     assert!(top.contains("more · j k PgDn"), "{top}");
     for _ in 0..30 {
-        on_key(&mut v, KeyEvent::from(KeyCode::Char('j')));
+        key(&mut v, KeyCode::Char('j'));
     }
-    let end = draw(&v, 60, 12).backend().to_string();
+    let end = draw_shell(&v, 60, 12).backend().to_string();
     assert!(end.contains("waiting in the kernel"), "{end}");
     assert!(!end.contains("j k PgDn"), "{end}");
-    let at_end = v.help;
-    on_key(&mut v, KeyEvent::from(KeyCode::PageDown));
-    assert_eq!(v.help, at_end, "no scrolling past the end");
-    on_key(&mut v, KeyEvent::from(KeyCode::Esc));
-    assert_eq!(v.help, None);
+    let at_end = v.scroll;
+    key(&mut v, KeyCode::PageDown);
+    assert_eq!(v.scroll, at_end, "no scrolling past the end");
+    key(&mut v, KeyCode::Esc);
+    assert_eq!(v.window, None);
     assert!(
-        !draw(&v, 80, 24)
+        !draw_shell(&v, 80, 24)
             .backend()
             .to_string()
             .contains("Keys · Esc closes")
@@ -868,12 +870,10 @@ async fn the_serve_screen_shows_a_real_peer() {
             .await
             .expect("server reported")
             .expect("server running");
-        super::serve::on_engine(&mut v, m);
+        v.update(Msg::Feed(m));
     }
-    let mut term = Terminal::new(TestBackend::new(160, 40)).unwrap();
-    term.draw(|f| super::ui::serve::render(f, f.area(), &v, &theme(ThemeName::Dark)))
-        .unwrap();
-    let text = term.backend().to_string();
+    let on_screen = Shell::new(v.clone(), Themes::only(theme(ThemeName::Dark)));
+    let text = draw_shell(&on_screen, 160, 40).backend().to_string();
     assert!(text.contains(&format!("from {me}")), "{me}\n{text}");
     assert!(
         text.contains(&format!("nc 127.0.0.1 {}", local.port())),
@@ -890,20 +890,13 @@ async fn the_serve_screen_shows_a_real_peer() {
 
 #[test]
 fn a_frozen_serve_screen_does_not_move_and_a_notice_shows_on_the_key_bar() {
-    use super::serve::{ServeEffect, on_engine, on_key, on_notice};
     use crossterm::event::{KeyCode, KeyEvent};
-    let theme = theme(ThemeName::Dark);
     let mut v = serve_view(false);
-    let draw = |v: &super::serve::ServeView| {
-        let mut term = Terminal::new(TestBackend::new(80, 24)).unwrap();
-        term.draw(|f| super::ui::serve::render(f, f.area(), v, &theme))
-            .unwrap();
-        term.backend().to_string()
-    };
+    let draw = |v: &Shell<super::serve::ServeView>| draw_shell(v, 80, 24).backend().to_string();
     let before = draw(&v);
     assert_eq!(
-        on_key(&mut v, KeyEvent::from(KeyCode::Char('f'))),
-        ServeEffect::None
+        v.update(Msg::Key(KeyEvent::from(KeyCode::Char('f')))),
+        Effect::None
     );
     let frozen = draw(&v);
     // The key bar says how to thaw; nothing else changed.
@@ -922,12 +915,13 @@ fn a_frozen_serve_screen_does_not_move_and_a_notice_shows_on_the_key_bar() {
     recv.args = "11, 4096".into();
     recv.bytes = Some(3);
     recv.data = Some("abc".into());
-    on_engine(
-        &mut v,
-        sockscope_core::engine::EngineMsg::Event(Box::new(recv)),
-    );
+    v.update(Msg::Feed(sockscope_core::engine::EngineMsg::Event(
+        Box::new(recv),
+    )));
     assert_eq!(body(&draw(&v)), body(&before));
-    on_notice(&mut v, "Handout written: /tmp/sockscope-serve.md".into());
+    v.update(Msg::Notice(
+        "Handout written: /tmp/sockscope-serve.md".into(),
+    ));
     let text = draw(&v);
     let bar = text.lines().last().unwrap();
     assert!(
@@ -936,7 +930,7 @@ fn a_frozen_serve_screen_does_not_move_and_a_notice_shows_on_the_key_bar() {
     );
     assert!(bar.contains("q stop the server"), "{bar}");
     // f again: the present, with the data that came meanwhile.
-    on_key(&mut v, KeyEvent::from(KeyCode::Char('f')));
+    v.update(Msg::Key(KeyEvent::from(KeyCode::Char('f'))));
     let now = draw(&v);
     assert!(now.contains("\"abc\""), "{now}");
     assert!(

@@ -1,8 +1,8 @@
 //! The `sockscope serve` screen's state: one lane for the server's own calls
 //! and one per peer, filled from the server's events, with the command a
-//! student pastes to connect. Like [`super::app`], it is plain data changed by
-//! one pure function, [`update`]; the run loop in [`super::run_serve`] does
-//! the I/O and [`super::ui::serve`] draws it.
+//! student pastes to connect. Like the lesson screen's, it is plain data
+//! changed by one pure function, [`ServeView::update`]; the shell's loop
+//! does the I/O and `crate::ui::serve` draws it.
 //!
 //! Peers are strangers and sessions can be long, so everything is bounded:
 //! each lane keeps its last [`ROWS_PER_LANE`] calls, and the screen keeps the
@@ -10,13 +10,14 @@
 //! totals, and each lane counts the calls it let go, so a handout (`e`) can
 //! say what it no longer holds.
 //!
-//! The presenter keys work as on the lesson screen: `?` help, `P` presenter
-//! mode, `b` blank, `f` freeze the picture while the server goes on serving, `e` write
-//! a markdown handout of what the screen holds (see [`sockscope_report::handout::serve`]).
+//! The presenter keys are the shell's, the same as on the lesson screen:
+//! `?` help, `P` presenter mode, `b` blank, `f` freeze the picture while the
+//! server goes on serving, `e` write a markdown handout of what the screen
+//! holds (see [`ServeView::handout`]). The serve screen has no keys of its
+//! own.
 
-use super::keys::{self, Action};
-use crate::config::KeyMap;
-use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use crate::keys::KeyMap;
+use crate::shell::{Effect, Msg};
 use sockscope_core::engine::serve::{connect_command, exposure_warning, python_command};
 use sockscope_core::engine::{Call, EngineMsg, Event, Proto, Waiting};
 use std::collections::VecDeque;
@@ -93,31 +94,16 @@ pub struct ServeView {
     pub peers_total: u64,
     /// Payload bytes echoed back in total.
     pub bytes_echoed: u64,
+    /// The key bindings in force (the config file's, or the defaults).
     pub keys: KeyMap,
-    pub present: bool,
-    pub blank: bool,
-    /// What the screen showed when it was frozen (`f`); the server goes on
-    /// serving behind it, and thawing shows the present.
-    pub frozen: Option<Box<ServeView>>,
     /// A one-line message for the presenter (where a handout went), until
     /// the next key.
     pub notice: Option<String>,
-    /// The help (`?`) is open, scrolled this many rows down.
-    pub help: Option<u16>,
-    /// The terminal's size in cells: how far the help can scroll depends
-    /// on it.
-    pub size: (u16, u16),
 }
 
-/// What the run loop must do after an update.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ServeEffect {
-    None,
-    /// Write a markdown handout of what the screen holds now
-    /// ([`ServeView::handout`]) and report where with [`ServeView::notice`].
-    Handout,
-    Quit,
-}
+/// The serve screen asks nothing of the loop but what the shell does
+/// (quit, write a handout): the server runs on its own.
+pub type ServeEffect = std::convert::Infallible;
 
 impl ServeView {
     pub fn new(proto: Proto, local: SocketAddr, bind: SocketAddr) -> ServeView {
@@ -132,12 +118,7 @@ impl ServeView {
             peers_total: 0,
             bytes_echoed: 0,
             keys: KeyMap::default(),
-            present: false,
-            blank: false,
-            frozen: None,
             notice: None,
-            help: None,
-            size: super::app::DEFAULT_SIZE,
         }
     }
 
@@ -221,98 +202,34 @@ impl ServeView {
     }
 }
 
-/// Apply one message. Pure.
-pub fn on_engine(view: &mut ServeView, msg: EngineMsg) {
-    match msg {
-        EngineMsg::Event(e) => view.on_event(*e),
-        EngineMsg::Waiting(w) => {
-            let actor = w.actor.clone();
-            view.lane(&actor, None).push(Row::Waiting(w));
-        }
-        EngineMsg::Finished | EngineMsg::Failed(_) => {}
-    }
-}
-
-/// Apply one key. Pure.
-pub fn on_key(view: &mut ServeView, key: KeyEvent) -> ServeEffect {
-    let action = keys::action(key, &view.keys);
-    // A notice is read by the time the presenter presses the next key.
-    view.notice = None;
-    if view.blank {
-        view.blank = false;
-        let ctrl_c = key.modifiers.contains(KeyModifiers::CONTROL);
-        return if ctrl_c && action == Some(Action::Quit) {
-            ServeEffect::Quit
-        } else {
-            ServeEffect::None
-        };
-    }
-    if let Some(scroll) = view.help {
-        // The presenter keys below still work over the help.
-        match action {
-            Some(Action::Close | Action::Help) => {
-                view.help = None;
-                return ServeEffect::None;
+impl ServeView {
+    /// Apply one message. Pure: no I/O, no clock.
+    pub fn update(&mut self, msg: Msg<EngineMsg>) -> Effect<ServeEffect> {
+        match msg {
+            Msg::Feed(EngineMsg::Event(e)) => self.on_event(*e),
+            Msg::Feed(EngineMsg::Waiting(w)) => {
+                let actor = w.actor.clone();
+                self.lane(&actor, None).push(Row::Waiting(w));
             }
-            Some(Action::Quit) => return ServeEffect::Quit,
-            Some(Action::Present | Action::Blank | Action::Freeze | Action::Handout) => {}
-            _ => {
-                view.help = Some(scrolled(view, scroll, key.code));
-                return ServeEffect::None;
-            }
+            // The server does not finish on its own; a failed setup never
+            // opens the screen (see `crate::screens::serve`).
+            Msg::Feed(EngineMsg::Finished | EngineMsg::Failed(_)) => {}
+            // No keys, clicks or timers of its own; notices are the shell's
+            // to write (see `Screen::notice`).
+            Msg::Key(_) | Msg::Mouse(_) | Msg::Resize(..) | Msg::Tick | Msg::Notice(_) => {}
         }
+        Effect::None
     }
-    match action {
-        Some(Action::Quit) => ServeEffect::Quit,
-        Some(Action::Help) => {
-            view.help = Some(0);
-            ServeEffect::None
-        }
-        Some(Action::Present) => {
-            view.present = !view.present;
-            ServeEffect::None
-        }
-        Some(Action::Blank) => {
-            view.blank = true;
-            ServeEffect::None
-        }
-        Some(Action::Freeze) => {
-            view.frozen = match view.frozen.take() {
-                Some(_) => None,
-                None => Some(Box::new(view.clone())),
-            };
-            ServeEffect::None
-        }
-        Some(Action::Handout) => ServeEffect::Handout,
-        _ => ServeEffect::None,
-    }
-}
-
-/// The help's scroll position after `code`: ↑ ↓ k j a row, PgUp PgDn (and
-/// Space) a page, Home End the ends; any other key leaves it.
-fn scrolled(view: &ServeView, scroll: u16, code: KeyCode) -> u16 {
-    use super::ui::{help, scroll};
-    let area = ratatui::layout::Rect::new(0, 0, view.size.0, view.size.1);
-    // Rows depend on text and width only: any theme counts them the same.
-    let spec = super::theme::ThemeSpec::builtin(super::theme::ThemeName::default());
-    let theme = super::theme::Theme::new(&spec, true, false);
-    let (max, page) = help::limits(&view.keys, help::Screen::Serve, area, &theme);
-    scroll::moved(scroll, scroll::delta(code, page).unwrap_or(0), max)
-}
-
-/// The terminal's new size.
-pub fn on_resize(view: &mut ServeView, width: u16, height: u16) {
-    view.size = (width, height);
-}
-
-/// Say something on the key bar (where a handout went, or why not).
-pub fn on_notice(view: &mut ServeView, notice: String) {
-    view.notice = Some(notice);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::shell::{Shell, Window};
+    use crate::theme::Themes;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+    type TestShell = Shell<ServeView>;
 
     pub(crate) fn ev(seq: u64, actor: &str, call: Call, f: impl FnOnce(&mut Event)) -> EngineMsg {
         let mut e = Event {
@@ -331,91 +248,25 @@ mod tests {
         ServeView::new(Proto::Tcp, a, a)
     }
 
-    #[test]
-    fn accept_opens_a_lane_and_close_marks_it_closed() {
-        let mut v = view();
-        on_engine(
-            &mut v,
-            ev(1, "server", Call::Accept, |e| {
-                e.peer = Some("127.0.0.1:50000".into());
-                e.flags = vec!["lane peer1".into()];
-            }),
-        );
-        assert_eq!(v.peers.len(), 1);
-        assert_eq!(v.peers[0].peer.as_deref(), Some("127.0.0.1:50000"));
-        on_engine(&mut v, ev(2, "peer1", Call::Send, |e| e.bytes = Some(5)));
-        on_engine(&mut v, ev(3, "peer1", Call::Close, |_| {}));
-        assert!(v.peers[0].closed);
-        assert_eq!(v.peers_open(), 0);
-        assert_eq!(v.bytes_echoed, 5);
-        assert_eq!(v.peers_total, 1);
+    fn shell() -> TestShell {
+        Shell::new(view(), Themes::default())
     }
 
-    #[test]
-    fn lanes_and_rows_are_bounded() {
-        let mut v = view();
-        for n in 0..(LANES_KEPT as u64 + 10) {
-            let lane = format!("peer{n}");
-            on_engine(
-                &mut v,
-                ev(n, "server", Call::Accept, |e| {
-                    e.flags = vec![format!("lane {lane}")]
-                }),
-            );
-        }
-        assert_eq!(v.peers.len(), LANES_KEPT);
-        assert_eq!(v.peers_total, LANES_KEPT as u64 + 10);
-        for n in 0..(ROWS_PER_LANE as u64 * 3) {
-            on_engine(&mut v, ev(n, "peer40", Call::Recv, |e| e.bytes = Some(1)));
-        }
-        let lane = v.peers.iter().find(|l| l.actor == "peer40").unwrap();
-        assert_eq!(lane.rows.len(), ROWS_PER_LANE);
+    /// The server's message, as the loop hands it over.
+    fn feed(s: &mut TestShell, m: EngineMsg) -> Effect<ServeEffect> {
+        s.update(Msg::Feed(m))
     }
 
-    #[test]
-    fn keys_quit_blank_and_present() {
-        let mut v = view();
-        let k = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE);
-        assert_eq!(on_key(&mut v, k('P')), ServeEffect::None);
-        assert!(v.present);
-        on_key(&mut v, k('b'));
-        assert!(v.blank);
-        assert_eq!(on_key(&mut v, k('q')), ServeEffect::None, "q only unblanks");
-        assert_eq!(on_key(&mut v, k('q')), ServeEffect::Quit);
+    fn key(c: char) -> Msg<EngineMsg> {
+        code(KeyCode::Char(c))
     }
 
-    #[test]
-    fn help_opens_scrolls_and_closes_and_presenter_keys_work_over_it() {
-        let mut v = view();
-        v.size = (60, 12);
-        assert_eq!(on_key(&mut v, k2('?')), ServeEffect::None);
-        assert_eq!(v.help, Some(0));
-        on_key(&mut v, KeyEvent::new(KeyCode::Down, KeyModifiers::NONE));
-        assert_eq!(v.help, Some(1));
-        on_key(&mut v, KeyEvent::new(KeyCode::Home, KeyModifiers::NONE));
-        assert_eq!(v.help, Some(0));
-        // P still toggles presenter mode; the help stays open.
-        on_key(&mut v, k2('P'));
-        assert!(v.present);
-        assert_eq!(v.help, Some(0));
-        // e still asks for a handout from the help.
-        assert_eq!(on_key(&mut v, k2('e')), ServeEffect::Handout);
-        on_key(&mut v, k2('?'));
-        assert_eq!(v.help, None, "? closes it again");
-        on_key(&mut v, k2('?'));
-        assert_eq!(
-            on_key(&mut v, k2('q')),
-            ServeEffect::Quit,
-            "q quits from the help"
-        );
+    fn code(c: KeyCode) -> Msg<EngineMsg> {
+        Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
     }
 
-    fn k2(c: char) -> KeyEvent {
-        KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
-    }
-
-    fn key(c: char) -> KeyEvent {
-        KeyEvent::new(KeyCode::Char(c), KeyModifiers::NONE)
+    fn ctrl_c() -> Msg<EngineMsg> {
+        Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL))
     }
 
     fn accept(seq: u64, lane: &str, peer: &str) -> EngineMsg {
@@ -426,75 +277,387 @@ mod tests {
         })
     }
 
+    fn waiting(actor: &str, call: Call) -> EngineMsg {
+        EngineMsg::Waiting(Waiting {
+            step: 0,
+            actor: actor.into(),
+            call,
+            sock: "conn".into(),
+            fd: Some(10),
+            args: "10, 4096".into(),
+            t_us: 1,
+            local: None,
+            tcp_state: None,
+        })
+    }
+
     #[test]
-    fn f_freezes_the_picture_while_the_server_goes_on() {
-        let mut v = view();
-        on_engine(&mut v, accept(1, "peer1", "127.0.0.1:50000"));
-        assert_eq!(on_key(&mut v, key('f')), ServeEffect::None);
-        let still = v.frozen.clone().expect("frozen");
+    fn accept_opens_a_lane_and_close_marks_it_closed() {
+        let mut s = shell();
+        feed(
+            &mut s,
+            ev(1, "server", Call::Accept, |e| {
+                e.peer = Some("127.0.0.1:50000".into());
+                e.flags = vec!["lane peer1".into()];
+            }),
+        );
+        let v = &s.screen;
+        assert_eq!(v.peers.len(), 1);
+        assert_eq!(v.peers[0].peer.as_deref(), Some("127.0.0.1:50000"));
+        feed(&mut s, ev(2, "peer1", Call::Send, |e| e.bytes = Some(5)));
+        feed(&mut s, ev(3, "peer1", Call::Close, |_| {}));
+        let v = &s.screen;
+        assert!(v.peers[0].closed);
+        assert_eq!(v.peers_open(), 0);
+        assert_eq!(v.bytes_echoed, 5);
+        assert_eq!(v.peers_total, 1);
+    }
+
+    #[test]
+    fn lanes_and_rows_are_bounded() {
+        let mut s = shell();
+        for n in 0..(LANES_KEPT as u64 + 10) {
+            let lane = format!("peer{n}");
+            feed(
+                &mut s,
+                ev(n, "server", Call::Accept, |e| {
+                    e.flags = vec![format!("lane {lane}")]
+                }),
+            );
+        }
+        assert_eq!(s.screen.peers.len(), LANES_KEPT);
+        assert_eq!(s.screen.peers_total, LANES_KEPT as u64 + 10);
+        for n in 0..(ROWS_PER_LANE as u64 * 3) {
+            feed(&mut s, ev(n, "peer40", Call::Recv, |e| e.bytes = Some(1)));
+        }
+        let lane = s.screen.peers.iter().find(|l| l.actor == "peer40").unwrap();
+        assert_eq!(lane.rows.len(), ROWS_PER_LANE);
+    }
+
+    #[test]
+    fn a_returned_call_replaces_its_own_waiting_row_only() {
+        let mut s = shell();
+        feed(&mut s, accept(1, "peer1", "127.0.0.1:50000"));
+        feed(&mut s, waiting("peer1", Call::Recv));
+        assert!(matches!(
+            s.screen.peers[0].rows.back(),
+            Some(Row::Waiting(_))
+        ));
+        feed(&mut s, ev(2, "peer1", Call::Recv, |e| e.bytes = Some(3)));
+        let rows = &s.screen.peers[0].rows;
+        assert_eq!(rows.len(), 1, "the recv took its waiting row's place");
+        assert!(matches!(&rows[0], Row::Call(e) if e.call == Call::Recv));
+        // A different call returning leaves a waiting row standing.
+        feed(&mut s, waiting("peer1", Call::Recv));
+        feed(&mut s, ev(3, "peer1", Call::Send, |e| e.bytes = Some(3)));
+        assert_eq!(s.screen.peers[0].rows.len(), 3);
+    }
+
+    #[test]
+    fn a_failed_accept_opens_no_lane() {
+        let mut s = shell();
+        feed(
+            &mut s,
+            ev(1, "server", Call::Accept, |e| {
+                e.result = "EMFILE".into();
+                e.errno = Some(24);
+                e.flags = vec!["lane peer1".into()];
+            }),
+        );
+        assert!(s.screen.peers.is_empty());
+        assert_eq!(s.screen.peers_total, 0);
+        assert_eq!(s.screen.server.rows.len(), 1, "the failed call is shown");
+    }
+
+    #[test]
+    fn only_sends_that_succeeded_count_as_echoed() {
+        let mut s = shell();
+        feed(&mut s, accept(1, "peer1", "127.0.0.1:50000"));
+        feed(&mut s, ev(2, "peer1", Call::Recv, |e| e.bytes = Some(7)));
+        feed(
+            &mut s,
+            ev(3, "peer1", Call::Send, |e| {
+                e.bytes = Some(7);
+                e.result = "EPIPE".into();
+                e.errno = Some(32);
+            }),
+        );
+        assert_eq!(s.screen.bytes_echoed, 0);
+        feed(&mut s, ev(4, "peer1", Call::Send, |e| e.bytes = Some(4)));
+        assert_eq!(s.screen.bytes_echoed, 4);
+    }
+
+    #[test]
+    fn a_udp_sender_gets_its_lane_from_its_first_datagram() {
+        let a: SocketAddr = "127.0.0.1:7000".parse().unwrap();
+        let mut s = Shell::new(ServeView::new(Proto::Udp, a, a), Themes::default());
+        assert_eq!(s.screen.connect, "nc -u 127.0.0.1 7000");
+        feed(
+            &mut s,
+            ev(1, "peer1", Call::Recvfrom, |e| {
+                e.peer = Some("127.0.0.1:40000".into());
+                e.bytes = Some(2);
+            }),
+        );
+        assert_eq!(s.screen.peers.len(), 1);
+        assert_eq!(s.screen.peers[0].peer.as_deref(), Some("127.0.0.1:40000"));
+        assert_eq!(s.screen.peers_total, 1);
+    }
+
+    #[test]
+    fn when_lanes_run_out_a_closed_one_goes_before_an_open_one() {
+        let mut s = shell();
+        for n in 0..LANES_KEPT as u64 {
+            feed(&mut s, accept(n, &format!("peer{n}"), "127.0.0.1:50000"));
+        }
+        // peer5 closes; the next peer takes its place, not peer0's.
+        feed(&mut s, ev(100, "peer5", Call::Close, |_| {}));
+        feed(&mut s, accept(101, "peerX", "127.0.0.1:50001"));
+        let actors: Vec<&str> = s.screen.peers.iter().map(|l| l.actor.as_str()).collect();
+        assert!(actors.contains(&"peer0"));
+        assert!(!actors.contains(&"peer5"));
+        assert_eq!(actors.last(), Some(&"peerX"));
+    }
+
+    #[test]
+    fn the_servers_own_calls_stay_in_its_lane() {
+        let mut s = shell();
+        feed(&mut s, ev(1, "server", Call::Socket, |_| {}));
+        feed(&mut s, ev(2, "server", Call::Bind, |_| {}));
+        feed(&mut s, ev(3, "server", Call::Listen, |_| {}));
+        feed(&mut s, ev(4, "server", Call::Close, |_| {}));
+        assert_eq!(s.screen.server.rows.len(), 4);
+        assert!(s.screen.peers.is_empty());
+        assert_eq!(s.screen.peers_total, 0);
+    }
+
+    #[test]
+    fn finished_and_failed_change_nothing() {
+        let mut s = shell();
+        let before = s.screen.clone();
+        assert_eq!(feed(&mut s, EngineMsg::Finished), Effect::None);
+        let failed = EngineMsg::Failed(sockscope_core::engine::EngineError::ActorGone("x".into()));
+        assert_eq!(feed(&mut s, failed), Effect::None);
+        assert_eq!(s.screen, before);
+    }
+
+    #[test]
+    fn keys_quit_blank_and_present() {
+        let mut s = shell();
+        assert_eq!(s.update(key('P')), Effect::None);
+        assert!(s.present);
+        s.update(key('b'));
+        assert!(s.blank);
+        assert_eq!(s.update(key('q')), Effect::None, "q only unblanks");
+        assert_eq!(s.update(key('q')), Effect::Quit);
+    }
+
+    #[test]
+    fn ctrl_c_quits_from_a_blank_screen_from_the_help_and_from_nothing() {
+        for setup in ["", "b", "?", "f"] {
+            let mut s = shell();
+            for c in setup.chars() {
+                s.update(key(c));
+            }
+            assert_eq!(s.update(ctrl_c()), Effect::Quit, "after {setup:?}");
+        }
+    }
+
+    #[test]
+    fn a_blank_screen_takes_any_key_and_does_nothing_else() {
+        let mut s = shell();
+        s.update(key('.'));
+        assert!(s.blank);
+        assert_eq!(s.update(key('P')), Effect::None);
+        assert!(!s.blank);
+        assert!(!s.present, "the key that unblanked did nothing more");
+        // The server goes on while blank.
+        feed(&mut s, accept(1, "peer1", "127.0.0.1:50000"));
+        s.update(key('b'));
+        feed(&mut s, accept(2, "peer2", "127.0.0.1:50002"));
+        assert_eq!(s.screen.peers.len(), 2);
+    }
+
+    #[test]
+    fn help_opens_scrolls_and_closes_and_presenter_keys_work_over_it() {
+        let mut s = shell();
+        s.update(Msg::Resize(60, 12));
+        assert_eq!(s.update(key('?')), Effect::None);
+        assert_eq!((s.window, s.scroll), (Some(Window::Help), 0));
+        s.update(code(KeyCode::Down));
+        assert_eq!(s.scroll, 1);
+        s.update(code(KeyCode::Home));
+        assert_eq!(s.scroll, 0);
+        // P still toggles presenter mode; the help stays open.
+        s.update(key('P'));
+        assert!(s.present);
+        assert_eq!(s.window, Some(Window::Help));
+        // e still asks for a handout from the help.
+        assert!(matches!(s.update(key('e')), Effect::Handout(_)));
+        s.update(key('?'));
+        assert_eq!(s.window, None, "? closes it again");
+        s.update(key('?'));
+        assert_eq!(s.update(key('q')), Effect::Quit, "q quits from the help");
+    }
+
+    #[test]
+    fn esc_closes_the_help_and_is_harmless_without_it() {
+        let mut s = shell();
+        assert_eq!(s.update(code(KeyCode::Esc)), Effect::None);
+        s.update(key('?'));
+        s.update(code(KeyCode::Esc));
+        assert_eq!(s.window, None);
+    }
+
+    #[test]
+    fn the_help_scrolls_only_as_far_as_its_text_at_each_size() {
+        let mut s = shell();
+        s.update(key('?'));
+        s.update(Msg::Resize(200, 50));
+        assert_eq!(s.scroll_limits().0, 0, "it all fits");
+        s.update(code(KeyCode::End));
+        assert_eq!(s.scroll, 0);
+        s.update(Msg::Resize(60, 12));
+        let (max, page) = s.scroll_limits();
+        assert!(max > 0, "taller than 60x12");
+        s.update(code(KeyCode::PageDown));
+        assert_eq!(s.scroll, page.min(max));
+        s.update(code(KeyCode::End));
+        assert_eq!(s.scroll, max);
+        s.update(code(KeyCode::Char('j')));
+        assert_eq!(s.scroll, max, "no scrolling past the end");
+    }
+
+    #[test]
+    fn the_help_lists_the_serve_keys_and_no_lesson_key() {
+        let s = shell();
+        let help = s.help();
+        let does: Vec<&str> = help.keys.iter().map(|b| b.does).collect();
+        assert!(does.contains(&"stop the server and quit"), "{does:?}");
+        assert!(does.contains(&"freeze the display; the server goes on serving"));
+        assert!(!does.iter().any(|d| d.starts_with("next step")), "{does:?}");
+        assert!(!does.iter().any(|d| d.contains("narration")), "{does:?}");
+        assert!(help.keys.iter().any(|b| b.keys == "q Ctrl-C"));
+        assert_eq!(help.legend.len(), 1, "the waiting mark");
+    }
+
+    #[test]
+    fn lesson_keys_do_nothing_here() {
+        let mut s = shell();
+        feed(&mut s, accept(1, "peer1", "127.0.0.1:50000"));
+        let before = s.screen.clone();
+        for c in [' ', 'r', 'L', 'x', 'K', ':', 'w', 'a', '+', 'm'] {
+            assert_eq!(s.update(key(c)), Effect::None, "{c}");
+        }
+        for c in [KeyCode::Left, KeyCode::End, KeyCode::PageDown, KeyCode::Up] {
+            assert_eq!(s.update(code(c)), Effect::None, "{c:?}");
+        }
+        assert_eq!(s.screen, before);
+        assert_eq!(s.window, None, "m opens nothing: serve has no long text");
+    }
+
+    #[test]
+    fn freeze_keeps_the_picture_while_the_server_goes_on() {
+        let mut s = shell();
+        feed(&mut s, accept(1, "peer1", "127.0.0.1:50000"));
+        assert_eq!(s.update(key('f')), Effect::None);
+        let still = s.frozen.clone().expect("frozen");
         assert_eq!(still.peers.len(), 1);
         // The server goes on: a new peer, bytes echoed, all in the live view.
-        on_engine(&mut v, accept(2, "peer2", "127.0.0.1:50002"));
-        on_engine(&mut v, ev(3, "peer2", Call::Send, |e| e.bytes = Some(4)));
-        assert_eq!(v.peers.len(), 2);
-        assert_eq!(v.bytes_echoed, 4);
+        feed(&mut s, accept(2, "peer2", "127.0.0.1:50002"));
+        feed(&mut s, ev(3, "peer2", Call::Send, |e| e.bytes = Some(4)));
+        assert_eq!(s.screen.peers.len(), 2);
+        assert_eq!(s.screen.bytes_echoed, 4);
         assert_eq!(
-            v.frozen.as_deref(),
+            s.frozen.as_deref(),
             Some(&*still),
             "the picture did not move"
         );
+        assert_eq!(s.shown(), &*still, "the picture is what is drawn");
         // Presenter keys still work while frozen; f again shows the present.
-        on_key(&mut v, key('P'));
-        assert!(v.present);
-        on_key(&mut v, key('f'));
-        assert!(v.frozen.is_none());
+        s.update(key('P'));
+        assert!(s.present);
+        s.update(key('f'));
+        assert!(s.frozen.is_none());
+        assert_eq!(s.shown().peers.len(), 2);
+    }
+
+    #[test]
+    fn a_window_open_across_a_freeze_stays_open() {
+        let mut s = shell();
+        s.update(key('?'));
+        s.update(key('f'));
+        assert_eq!(s.window, Some(Window::Help));
+        s.update(key('f'));
+        assert_eq!(s.window, Some(Window::Help));
     }
 
     #[test]
     fn e_asks_for_a_handout_of_what_the_screen_holds() {
-        let mut v = view();
-        on_engine(&mut v, accept(1, "peer1", "127.0.0.1:50000"));
-        on_engine(
-            &mut v,
+        let mut s = shell();
+        feed(&mut s, accept(1, "peer1", "127.0.0.1:50000"));
+        feed(
+            &mut s,
             ev(2, "peer1", Call::Recv, |e| {
                 e.args = "10, 4096".into();
                 e.bytes = Some(3);
                 e.data = Some("hi\\n".into());
             }),
         );
-        on_key(&mut v, key('f'));
-        on_engine(&mut v, ev(3, "peer1", Call::Close, |_| {}));
+        s.update(key('f'));
+        feed(&mut s, ev(3, "peer1", Call::Close, |_| {}));
         // The handout is of the live session, as on the lesson screen, even
         // while the picture is frozen.
-        assert_eq!(on_key(&mut v, key('e')), ServeEffect::Handout);
-        let md = v.handout();
+        let Effect::Handout(h) = s.update(key('e')) else {
+            panic!("e asks for a handout")
+        };
+        assert_eq!(h.stem, "serve");
+        assert_eq!(h.markdown, s.screen.handout());
+        let md = h.markdown;
         assert!(md.contains("## peer1 · 127.0.0.1:50000 · closed"), "{md}");
         assert!(md.contains("accept(9) = 10  from 127.0.0.1:50000"), "{md}");
         assert!(md.contains("recv(10, 4096) = 3  \"hi\\n\""), "{md}");
         assert!(md.contains("close(9) = 0"), "{md}");
         assert!(md.contains("1 peer connected, 0 still open; 0 bytes echoed"));
-        // The run loop saves it and says where, until the next key.
-        on_notice(&mut v, "Handout written: sockscope-serve.md".into());
+        // The loop saves it and says where, until the next key.
+        s.update(Msg::Notice("Handout written: sockscope-serve.md".into()));
         assert_eq!(
-            v.notice.as_deref(),
+            s.screen.notice.as_deref(),
             Some("Handout written: sockscope-serve.md")
         );
-        on_key(&mut v, key('P'));
-        assert_eq!(v.notice, None);
+        s.update(key('P'));
+        assert_eq!(s.screen.notice, None);
+    }
+
+    #[test]
+    fn a_notice_lasts_until_the_next_key_whatever_else_comes() {
+        let mut s = shell();
+        s.update(Msg::Notice("Handout written: x.md".into()));
+        feed(&mut s, accept(1, "peer1", "127.0.0.1:50000"));
+        s.update(Msg::Tick);
+        s.update(Msg::Resize(100, 30));
+        assert_eq!(s.screen.notice.as_deref(), Some("Handout written: x.md"));
+        s.update(key('x'));
+        assert_eq!(s.screen.notice, None, "even a key that does nothing");
+        // While frozen, it goes to the live view, whose key bar is drawn.
+        s.update(key('f'));
+        s.update(Msg::Notice("No handout written in /: denied".into()));
+        assert!(s.screen.notice.is_some());
+        assert_eq!(s.frozen.as_ref().unwrap().notice, None);
     }
 
     #[test]
     fn the_handout_counts_the_calls_a_lane_let_go() {
-        let mut v = view();
-        on_engine(&mut v, accept(1, "peer1", "127.0.0.1:50000"));
+        let mut s = shell();
+        feed(&mut s, accept(1, "peer1", "127.0.0.1:50000"));
         for n in 0..(ROWS_PER_LANE as u64 + 5) {
-            on_engine(
-                &mut v,
+            feed(
+                &mut s,
                 ev(n + 2, "peer1", Call::Recv, |e| e.bytes = Some(1)),
             );
         }
-        assert_eq!(v.peers[0].dropped, 5);
-        let md = v.handout();
+        assert_eq!(s.screen.peers[0].dropped, 5);
+        let md = s.screen.handout();
         assert!(
             md.contains(&format!(
                 "The first 5 calls of this lane are no longer kept; these are the last {ROWS_PER_LANE}."
@@ -506,13 +669,73 @@ mod tests {
     #[test]
     fn a_saved_serve_handout_never_overwrites_another() {
         let dir = tempfile::tempdir().unwrap();
-        let mut v = view();
-        on_engine(&mut v, accept(1, "peer1", "127.0.0.1:50000"));
+        let mut s = shell();
+        feed(&mut s, accept(1, "peer1", "127.0.0.1:50000"));
+        let v = &s.screen;
         let a = sockscope_report::handout::save_text(dir.path(), "serve", &v.handout()).unwrap();
         let b = sockscope_report::handout::save_text(dir.path(), "serve", &v.handout()).unwrap();
         assert_eq!(a.file_name().unwrap(), "sockscope-serve.md");
         assert_eq!(b.file_name().unwrap(), "sockscope-serve-2.md");
         let text = std::fs::read_to_string(a).unwrap();
         assert!(text.starts_with("# sockscope serve: TCP echo server on 127.0.0.1:7000"));
+    }
+
+    #[test]
+    fn rebound_keys_work_on_the_serve_screen_and_the_old_ones_do_not() {
+        let cfg = crate::config::parse(
+            std::path::Path::new("k.toml"),
+            "[keys]\nquit = \"Q\"\nhelp = \"F1\"\n",
+        )
+        .unwrap();
+        let mut v = view();
+        v.keys = cfg.keys.resolve();
+        let mut s = Shell::new(v, Themes::default());
+        assert_eq!(s.update(key('q')), Effect::None);
+        s.update(code(KeyCode::F(1)));
+        assert_eq!(s.window, Some(Window::Help));
+        assert!(s.help().keys.iter().any(|b| b.keys == "Q Ctrl-C"));
+        assert_eq!(s.update(key('Q')), Effect::Quit);
+    }
+
+    #[test]
+    fn a_mouse_event_changes_nothing_and_is_dropped_while_blank() {
+        use crossterm::event::{MouseEvent, MouseEventKind};
+        let click = Msg::Mouse(MouseEvent {
+            kind: MouseEventKind::Down(crossterm::event::MouseButton::Left),
+            column: 3,
+            row: 4,
+            modifiers: KeyModifiers::NONE,
+        });
+        let mut s = shell();
+        let before = s.screen.clone();
+        assert_eq!(s.update(click.clone()), Effect::None);
+        s.update(key('b'));
+        assert_eq!(s.update(click), Effect::None);
+        assert!(s.blank, "a click is not a key: the screen stays blank");
+        assert_eq!(s.screen, before);
+    }
+
+    #[test]
+    fn peers_open_counts_the_lanes_not_yet_closed() {
+        let mut s = shell();
+        for (n, lane) in ["peer1", "peer2", "peer3"].iter().enumerate() {
+            feed(&mut s, accept(n as u64, lane, "127.0.0.1:50000"));
+        }
+        feed(&mut s, ev(9, "peer2", Call::Close, |_| {}));
+        assert_eq!(s.screen.peers_open(), 2);
+        assert_eq!(s.screen.peers_total, 3);
+    }
+
+    #[test]
+    fn the_screen_never_animates_or_asks_for_a_timer() {
+        use crate::shell::Screen;
+        let mut s = shell();
+        feed(&mut s, accept(1, "peer1", "127.0.0.1:50000"));
+        assert!(
+            !s.animating(),
+            "nothing ticks: the server sleeps in select!"
+        );
+        assert!(s.screen.every().is_none());
+        assert!(!s.screen.typing() && !s.screen.modal());
     }
 }

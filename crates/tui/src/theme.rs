@@ -1,19 +1,33 @@
-//! Colours and glyphs, by role.
+//! Colours and glyphs, by role, in two layers (as trippy does it):
 //!
-//! A theme is data: [`ThemeSpec`] names a colour for each role the screen
-//! uses (serde in, so a config file can supply one), and [`Theme`] turns it
-//! into ratatui styles. Meaning never rests on colour alone: the current step
-//! is also bold and reversed, failures carry ✗ and the errno name, expected
-//! arrows are dashed. So `NO_COLOR` (every colour dropped) and `--ascii` (no
-//! box-drawing glyphs) lose nothing a student needs.
+//! 1. [`ThemeColors`], plain data read with serde: one colour for each role
+//!    the screen uses, named for the role (`current_step_bg`, not
+//!    `yellow`). The built-in themes are TOML files of it
+//!    (`src/themes/*.toml`), and a config file's `[theme.colors]` table
+//!    overrides single roles ([`ColorOverrides`]).
+//! 2. [`Theme`], what the panels draw with: ratatui styles and the glyphs,
+//!    made `From` the colours (or with [`Theme::new`], which also honours
+//!    `NO_COLOR` and `--ascii`).
+//!
+//! The roles are listed once, in the `roles!` invocation below: it defines
+//! both serde types and [`ROLES`], from which the config template documents
+//! every role, so a role cannot be added to one and forgotten in another.
+//!
+//! Meaning never rests on colour alone: the current step is also bold and
+//! reversed, failures carry ✗ and the errno name, expected arrows are dashed.
+//! So `NO_COLOR` (every colour dropped) and `--ascii` (no box-drawing glyphs)
+//! lose nothing a student needs.
 
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::symbols::border;
 use serde::{Deserialize, Deserializer};
 use std::str::FromStr;
 
-/// The built-in themes, for `--theme`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Default)]
+/// The built-in themes, as `--theme` and the config file's `theme` name
+/// them (`dark`, `light`, `high-contrast`). The one definition: clap and
+/// serde both read it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum, Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum ThemeName {
     /// Light text on a dark terminal.
     #[default]
@@ -24,97 +38,126 @@ pub enum ThemeName {
     HighContrast,
 }
 
-/// A colour for each role. Colours are written as ratatui reads them:
-/// `"lightcyan"`, `"#ffaa00"`, `"244"`, `"reset"` for the terminal's own.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ThemeSpec {
-    /// The screen's background; `reset` keeps the terminal's own.
-    #[serde(deserialize_with = "color")]
-    pub background: Color,
-    /// Ordinary text.
-    #[serde(deserialize_with = "color")]
-    pub text: Color,
-    /// Secondary text: states, hints, explanations.
-    #[serde(deserialize_with = "color")]
-    pub muted: Color,
-    /// Panel borders.
-    #[serde(deserialize_with = "color")]
-    pub border: Color,
-    /// Panel titles and lane headings.
-    #[serde(deserialize_with = "color")]
-    pub title: Color,
-    /// Foreground of the current step's rows.
-    #[serde(deserialize_with = "color")]
-    pub current_fg: Color,
-    /// Background of the current step's rows.
-    #[serde(deserialize_with = "color")]
-    pub current_bg: Color,
-    /// A call that succeeded, and ✓ checks.
-    #[serde(deserialize_with = "color")]
-    pub ok: Color,
-    /// A call that failed, and ✗ checks.
-    #[serde(deserialize_with = "color")]
-    pub error: Color,
-    /// A call waiting in the kernel.
-    #[serde(deserialize_with = "color")]
-    pub waiting: Color,
-    /// Arrows between lanes (what crosses the wire).
-    #[serde(deserialize_with = "color")]
-    pub wire: Color,
-    /// Code: the call as C writes it.
-    #[serde(deserialize_with = "color")]
-    pub code: Color,
-    /// A layer the current call touches.
-    #[serde(deserialize_with = "color")]
-    pub layer_active: Color,
-    /// Port ranges on the bar: well-known, registered, dynamic.
-    #[serde(deserialize_with = "color")]
-    pub port_system: Color,
-    #[serde(deserialize_with = "color")]
-    pub port_user: Color,
-    #[serde(deserialize_with = "color")]
-    pub port_dynamic: Color,
-    /// This machine's ephemeral range and the ports in use.
-    #[serde(deserialize_with = "color")]
-    pub port_marker: Color,
-    /// Keys in the key bar and help.
-    #[serde(deserialize_with = "color")]
-    pub key: Color,
-    /// The "reviewing" banner.
-    #[serde(deserialize_with = "color")]
-    pub review_fg: Color,
-    #[serde(deserialize_with = "color")]
-    pub review_bg: Color,
-    /// The packet pane: the bytes and fields of each layer (network
-    /// interface, network, transport, application), in the hex dump too.
-    #[serde(deserialize_with = "color")]
-    pub layer_link: Color,
-    #[serde(deserialize_with = "color")]
-    pub layer_network: Color,
-    #[serde(deserialize_with = "color")]
-    pub layer_transport: Color,
-    #[serde(deserialize_with = "color")]
-    pub layer_application: Color,
+/// Defines, from one list of roles (each with its `///` doc):
+/// [`ThemeColors`] (every role set: a built-in theme), [`ColorOverrides`]
+/// (every role optional: what a config file changes) and [`ROLES`] (each
+/// role's name and doc, for the config template).
+macro_rules! roles {
+    ($( $(#[doc = $doc:literal])+ $role:ident, )+) => {
+        /// A colour for each role. Colours are written as ratatui reads
+        /// them: a name (`"lightcyan"`), `"#ffaa00"`, an index (`"244"`), or
+        /// `"reset"` for the terminal's own.
+        #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct ThemeColors {
+            $( $(#[doc = $doc])+ #[serde(deserialize_with = "color")] pub $role: Color, )+
+        }
+
+        /// The roles a config file's `[theme.colors]` table changes; the
+        /// rest keep the theme's colours.
+        #[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct ColorOverrides {
+            $( $(#[doc = $doc])+ #[serde(default, deserialize_with = "some_color")] pub $role: Option<Color>, )+
+        }
+
+        impl ThemeColors {
+            /// These colours with `overrides` put over them.
+            pub fn with(mut self, overrides: &ColorOverrides) -> ThemeColors {
+                $( if let Some(c) = overrides.$role { self.$role = c; } )+
+                self
+            }
+        }
+
+        /// Every role's name and what it colours, in the order above.
+        pub const ROLES: &[(&str, &str)] = &[ $( (stringify!($role), concat!($($doc),+)), )+ ];
+    };
 }
 
+roles! {
+    /// The screen's background; `reset` keeps the terminal's own.
+    background,
+    /// Ordinary text.
+    text,
+    /// Secondary text: states, hints, explanations.
+    muted,
+    /// Panel borders.
+    border,
+    /// Panel titles and lane headings.
+    title,
+    /// Foreground of the current step's rows (and of a lit layer).
+    current_step_fg,
+    /// Background of the current step's rows.
+    current_step_bg,
+    /// A call that succeeded, and ✓ checks.
+    ok,
+    /// A call that failed, and ✗ checks.
+    error,
+    /// A call waiting in the kernel, and notices.
+    waiting,
+    /// Arrows between lanes (what crosses the wire).
+    wire,
+    /// Code: the call as C writes it.
+    code,
+    /// Background of a layer the current call touches.
+    layer_active,
+    /// The port bar's well-known range (0-1023).
+    port_system,
+    /// The port bar's registered range (1024-49151).
+    port_user,
+    /// The port bar's dynamic range (49152-65535).
+    port_dynamic,
+    /// This machine's ephemeral range and the ports in use.
+    port_marker,
+    /// Keys in the key bar and the help.
+    key,
+    /// Foreground of the "reviewing" banner.
+    review_fg,
+    /// Background of the "reviewing" banner.
+    review_bg,
+    /// The packet pane: the network interface layer's bytes and fields.
+    layer_link,
+    /// The packet pane: the network layer's (IP).
+    layer_network,
+    /// The packet pane: the transport layer's (TCP, UDP).
+    layer_transport,
+    /// The packet pane: the application's payload.
+    layer_application,
+}
+
+/// Read a colour as ratatui names it; a name it does not know is an error
+/// naming the colour, never a panic.
 fn color<'de, D: Deserializer<'de>>(d: D) -> Result<Color, D::Error> {
     let s = String::deserialize(d)?;
-    Color::from_str(&s).map_err(|_| serde::de::Error::custom(format!("unknown colour `{s}`")))
+    Color::from_str(&s).map_err(|_| {
+        serde::de::Error::custom(format!(
+            "unknown colour `{s}`: use a name (lightcyan), #rrggbb, 0-255, or reset"
+        ))
+    })
+}
+
+/// [`color`] for a role a config file may leave out.
+fn some_color<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Color>, D::Error> {
+    color(d).map(Some)
 }
 
 const DARK: &str = include_str!("themes/dark.toml");
 const LIGHT: &str = include_str!("themes/light.toml");
 const HIGH_CONTRAST: &str = include_str!("themes/high-contrast.toml");
 
-impl ThemeSpec {
-    pub fn builtin(name: ThemeName) -> ThemeSpec {
-        let text = match name {
+impl ThemeColors {
+    pub fn builtin(name: ThemeName) -> ThemeColors {
+        toml::from_str(ThemeColors::builtin_toml(name)).expect("built-in themes parse (tested)")
+    }
+
+    /// A built-in theme's file, as written (the config template quotes the
+    /// dark theme's colours from it).
+    pub fn builtin_toml(name: ThemeName) -> &'static str {
+        match name {
             ThemeName::Dark => DARK,
             ThemeName::Light => LIGHT,
             ThemeName::HighContrast => HIGH_CONTRAST,
-        };
-        toml::from_str(text).expect("built-in themes parse (tested)")
+        }
     }
 }
 
@@ -226,8 +269,15 @@ pub struct Theme {
     pub layers: [Style; 4],
     pub glyphs: Glyphs,
     /// Draw nothing but ASCII: every other character left on screen is
-    /// replaced after drawing (see `ui::asciify`).
+    /// replaced after drawing (see `widgets::asciify`).
     pub ascii: bool,
+}
+
+/// The colours as styles, with Unicode glyphs: the theme as the roles say.
+impl From<&ThemeColors> for Theme {
+    fn from(colors: &ThemeColors) -> Theme {
+        Theme::new(colors, false, false)
+    }
 }
 
 impl Theme {
@@ -243,8 +293,9 @@ impl Theme {
     }
 
     /// Build a theme. `no_color` drops every colour (the `NO_COLOR`
-    /// convention) and keeps the modifiers that carry meaning.
-    pub fn new(spec: &ThemeSpec, no_color: bool, ascii: bool) -> Theme {
+    /// convention) and keeps the modifiers that carry meaning; `ascii` draws
+    /// with ASCII stand-ins for every glyph.
+    pub fn new(c: &ThemeColors, no_color: bool, ascii: bool) -> Theme {
         let fg = |c: Color| {
             if no_color {
                 Style::new()
@@ -265,42 +316,82 @@ impl Theme {
             base: if no_color {
                 Style::new()
             } else {
-                Style::new().fg(spec.text).bg(spec.background)
+                Style::new().fg(c.text).bg(c.background)
             },
-            text: fg(spec.text),
-            muted: fg(spec.muted),
-            border: fg(spec.border),
-            title: fg(spec.title).add_modifier(bold),
-            current: on(spec.current_fg, spec.current_bg),
-            ok: fg(spec.ok),
-            error: fg(spec.error).add_modifier(bold),
-            waiting: fg(spec.waiting).add_modifier(Modifier::ITALIC),
-            wire: fg(spec.wire),
-            code: fg(spec.code).add_modifier(bold),
-            layer_active: on(spec.current_fg, spec.layer_active),
-            layer_idle: fg(spec.muted),
-            port_system: fg(spec.port_system),
-            port_user: fg(spec.port_user),
-            port_dynamic: fg(spec.port_dynamic),
-            port_marker: fg(spec.port_marker).add_modifier(bold),
-            key: fg(spec.key).add_modifier(bold),
-            review: on(spec.review_fg, spec.review_bg),
+            text: fg(c.text),
+            muted: fg(c.muted),
+            border: fg(c.border),
+            title: fg(c.title).add_modifier(bold),
+            current: on(c.current_step_fg, c.current_step_bg),
+            ok: fg(c.ok),
+            error: fg(c.error).add_modifier(bold),
+            waiting: fg(c.waiting).add_modifier(Modifier::ITALIC),
+            wire: fg(c.wire),
+            code: fg(c.code).add_modifier(bold),
+            layer_active: on(c.current_step_fg, c.layer_active),
+            layer_idle: fg(c.muted),
+            port_system: fg(c.port_system),
+            port_user: fg(c.port_user),
+            port_dynamic: fg(c.port_dynamic),
+            port_marker: fg(c.port_marker).add_modifier(bold),
+            key: fg(c.key).add_modifier(bold),
+            review: on(c.review_fg, c.review_bg),
             layers: [
-                fg(spec.layer_link),
-                fg(spec.layer_network),
-                fg(spec.layer_transport),
-                fg(spec.layer_application),
+                fg(c.layer_link),
+                fg(c.layer_network),
+                fg(c.layer_transport),
+                fg(c.layer_application),
             ],
             glyphs: if ascii { ASCII } else { UNICODE },
             ascii,
         }
     }
+}
 
-    /// The theme for the command line's choices and the environment.
-    pub fn from_env(name: ThemeName, ascii: bool) -> Theme {
+/// The two themes a TUI draws with: the one chosen, and the high-contrast
+/// one presenter mode switches to. A config file's colour overrides apply to
+/// both (a colour changed for a projector is wanted in presenter mode too).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Themes {
+    pub normal: Theme,
+    pub present: Theme,
+}
+
+impl Themes {
+    /// Theme `name` and presenter mode's, both with `overrides` put over
+    /// their colours.
+    pub fn new(name: ThemeName, overrides: &ColorOverrides, no_color: bool, ascii: bool) -> Themes {
+        let theme = |name| Theme::new(&ThemeColors::builtin(name).with(overrides), no_color, ascii);
+        Themes {
+            normal: theme(name),
+            present: theme(ThemeName::HighContrast),
+        }
+    }
+
+    /// The themes for the command line's choices and the environment.
+    pub fn from_env(name: ThemeName, overrides: &ColorOverrides, ascii: bool) -> Themes {
         // NO_COLOR: any non-empty value disables colour (no-color.org).
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
-        Theme::new(&ThemeSpec::builtin(name), no_color, ascii)
+        Themes::new(name, overrides, no_color, ascii)
+    }
+
+    /// Draw with `theme` whether presenting or not (tests and benchmarks
+    /// that compare one theme's frames).
+    pub fn only(theme: Theme) -> Themes {
+        Themes {
+            normal: theme.clone(),
+            present: theme,
+        }
+    }
+}
+
+impl Default for Themes {
+    /// Dark, and high contrast for presenter mode, in colour and Unicode.
+    fn default() -> Themes {
+        Themes {
+            normal: Theme::from(&ThemeColors::builtin(ThemeName::Dark)),
+            present: Theme::from(&ThemeColors::builtin(ThemeName::HighContrast)),
+        }
     }
 }
 
@@ -312,14 +403,14 @@ mod tests {
     #[test]
     fn every_builtin_theme_parses() {
         for name in ThemeName::value_variants() {
-            let spec = ThemeSpec::builtin(*name);
-            assert_ne!(spec.text, spec.current_bg, "{name:?}");
+            let colors = ThemeColors::builtin(*name);
+            assert_ne!(colors.text, colors.current_step_bg, "{name:?}");
         }
     }
 
     #[test]
     fn no_color_keeps_meaning_in_modifiers_only() {
-        let t = Theme::new(&ThemeSpec::builtin(ThemeName::Dark), true, false);
+        let t = Theme::new(&ThemeColors::builtin(ThemeName::Dark), true, false);
         for s in [
             t.base,
             t.text,
@@ -369,7 +460,49 @@ mod tests {
     fn a_bad_colour_is_an_error_not_a_panic() {
         let text = DARK.replace("muted = \"gray\"", "muted = \"no-such-colour\"");
         assert_ne!(text, DARK, "the dark theme sets muted = \"gray\"");
-        let err = toml::from_str::<ThemeSpec>(&text).unwrap_err();
+        let err = toml::from_str::<ThemeColors>(&text).unwrap_err();
         assert!(err.to_string().contains("no-such-colour"));
+    }
+
+    #[test]
+    fn every_role_is_listed_once_with_its_doc_and_set_by_every_theme() {
+        let names: std::collections::BTreeSet<_> = ROLES.iter().map(|(n, _)| *n).collect();
+        assert_eq!(names.len(), ROLES.len());
+        assert!(ROLES.iter().all(|(_, doc)| !doc.trim().is_empty()));
+        // Each built-in file sets exactly these roles (serde refuses unknown
+        // ones and missing ones), so ROLES is the whole vocabulary.
+        for text in [DARK, LIGHT, HIGH_CONTRAST] {
+            let table: toml::Table = toml::from_str(text).unwrap();
+            let set: std::collections::BTreeSet<_> = table.keys().map(String::as_str).collect();
+            assert_eq!(set, names);
+        }
+    }
+
+    #[test]
+    fn an_override_changes_one_role_and_no_other() {
+        let dark = ThemeColors::builtin(ThemeName::Dark);
+        let o: ColorOverrides = toml::from_str("current_step_bg = \"#ffcc00\"").unwrap();
+        let mine = dark.clone().with(&o);
+        assert_eq!(mine.current_step_bg, Color::Rgb(0xff, 0xcc, 0x00));
+        assert_eq!(
+            ThemeColors {
+                current_step_bg: dark.current_step_bg,
+                ..mine.clone()
+            },
+            dark
+        );
+        let t = Theme::from(&mine);
+        assert_eq!(t.current.bg, Some(Color::Rgb(0xff, 0xcc, 0x00)));
+        // The config file's colours apply in presenter mode too.
+        let themes = Themes::new(ThemeName::Light, &o, false, false);
+        let gold = Some(Color::Rgb(0xff, 0xcc, 0x00));
+        assert_eq!(
+            (themes.normal.current.bg, themes.present.current.bg),
+            (gold, gold)
+        );
+        let light = ThemeColors::builtin(ThemeName::Light);
+        assert_eq!(themes.normal.text.fg, Some(light.text));
+        let unknown = toml::from_str::<ColorOverrides>("current_bg = \"red\"").unwrap_err();
+        assert!(unknown.to_string().contains("current_bg"), "{unknown}");
     }
 }

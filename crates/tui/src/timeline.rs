@@ -328,8 +328,9 @@ pub fn focused(app: &App) -> Vec<&Record> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::app::{Msg, update};
+    use crate::app::{Feed, update};
     use crate::fixtures;
+    use crate::shell::Msg;
     use sockscope_core::lesson;
 
     pub(crate) fn app_at(name: &str, step: usize) -> App {
@@ -352,7 +353,7 @@ mod tests {
             if s > step {
                 break;
             }
-            update(&mut app, Msg::Engine(m));
+            update(&mut app, Msg::Feed(Feed::Engine(m)));
         }
         app
     }
@@ -405,7 +406,7 @@ mod tests {
             crate::render_tests::MACHINE,
         );
         for m in msgs {
-            update(&mut app, Msg::Engine(m));
+            update(&mut app, Msg::Feed(Feed::Engine(m)));
         }
         let refused_step = app
             .history

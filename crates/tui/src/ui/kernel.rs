@@ -18,9 +18,9 @@
 //! the call passed through too fast to be read is drawn as "not observed",
 //! never as seen.
 
-use super::{fit, fit_spans, panel};
 use crate::app::App;
 use crate::theme::Theme;
+use crate::widgets::{fit, fit_spans, panel};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;

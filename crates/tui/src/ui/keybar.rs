@@ -1,19 +1,19 @@
-//! The bottom line: the keys that matter now. Items are dropped from the
-//! end when the terminal is narrow; help and quit always stay. The keys
-//! shown are the ones bound in the key map (the config file may change them).
+//! The lesson screen's bottom line: the keys that matter now (while typing a
+//! port, the prompt's; while reviewing, the way forward and back; else the
+//! lesson's), then help and quit, which always stay. The keys and words
+//! come from the key table and the key map in force (the config file may
+//! change them); the shared [`crate::widgets::keybar`] draws them.
 
 use crate::app::App;
+use crate::keys::Action;
 use crate::theme::Theme;
+use crate::widgets::keybar::{self, KeyBar, item, item_as};
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::text::{Line, Span};
-use ratatui::widgets::Paragraph;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    use crate::keys::first;
     let k = &app.keys;
-    let speed = format!("{}/{}", first(&k.faster), first(&k.slower));
-    let mut items: Vec<(String, &str)> = if app.port.typing.is_some() {
+    let items = if app.port.typing.is_some() {
         vec![
             ("0-65535".into(), "type a port"),
             ("Enter".into(), "explain it"),
@@ -21,45 +21,34 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         ]
     } else if app.review.is_some() {
         vec![
-            (first(&k.step), "forward"),
-            (first(&k.back), "back"),
-            (first(&k.now), "back to now"),
+            item_as(k, Action::Next, "forward"),
+            item_as(k, Action::Back, "back"),
+            item(k, Action::Now),
         ]
     } else {
         vec![
-            (first(&k.step), "next call"),
-            (first(&k.back), "review"),
+            item(k, Action::Next),
+            item(k, Action::Back),
+            if app.autoplay {
+                item_as(k, Action::Autoplay, "stop autoplay")
+            } else {
+                item(k, Action::Autoplay)
+            },
             (
-                first(&k.autoplay),
-                if app.autoplay {
-                    "stop autoplay"
-                } else {
-                    "autoplay"
-                },
+                format!("{}/{}", k.first(Action::Faster), k.first(Action::Slower)),
+                "speed",
             ),
-            (speed, "speed"),
-            (first(&k.restart), "restart"),
-            (first(&k.lessons), "lessons"),
-            (first(&k.present), "present"),
-            (first(&k.handout), "handout"),
+            item(k, Action::Restart),
+            item(k, Action::Lessons),
+            item(k, Action::Present),
+            item(k, Action::Handout),
         ]
     };
-    let fixed = [(first(&k.help), "help"), (first(&k.quit), "quit")];
-    let width = area.width as usize;
-    let len = |items: &[(String, &str)]| -> usize {
-        items
-            .iter()
-            .chain(fixed.iter())
-            .map(|(k, d)| k.chars().count() + d.chars().count() + 4)
-            .sum()
+    let bar = KeyBar {
+        notice: None,
+        lead: Vec::new(),
+        items,
+        tail: vec![item(k, Action::Help), item(k, Action::Quit)],
     };
-    while len(&items) > width && !items.is_empty() {
-        items.pop();
-    }
-    let mut spans = vec![Span::raw(" ")];
-    for (k, d) in items.iter().chain(fixed.iter()) {
-        spans.push(Span::styled(k.clone(), theme.key));
-        spans.push(Span::styled(format!(" {d}   "), theme.muted));
-    }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    keybar::render(frame, area, &bar, theme);
 }

@@ -3,11 +3,11 @@
 //! what crosses the wire. A sequence diagram that grows one real call at a
 //! time; the newest rows stay in view.
 
-use super::{fit, fit_spans, panel};
 use crate::app::{App, Entry};
 use crate::arrows::Source;
 use crate::theme::Theme;
 use crate::timeline::{self, Held, Row, RowKind};
+use crate::widgets::{fit, fit_spans, panel};
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;

@@ -3,10 +3,10 @@
 //! data, the encapsulation of this very message with its real ports and
 //! addresses.
 
-use super::{fit_spans, panel};
 use crate::app::{App, Entry};
 use crate::theme::Theme;
 use crate::timeline;
+use crate::widgets::{fit_spans, panel};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};

@@ -1,10 +1,12 @@
-//! Drawing the screen: a pure function of the [`App`] and the [`Theme`].
+//! Drawing the lesson screen: a pure function of the [`App`] and the
+//! [`Theme`]. (The serve screen is [`serve`]; what every screen shares, the
+//! help, the scrolling windows and the key bar, is `crate::widgets`.)
 //!
 //! Each panel is one file with one free function,
 //! `render(frame, area, app, theme)`, the same argument order everywhere.
 //! Panels adapt to the area they are given (a one-line layer strip when the
 //! terminal is small, a full diagram when it is large); this file only
-//! decides the areas.
+//! decides the areas, with the named sizes below.
 //!
 //! ```text
 //! Wide (at least 100×32):
@@ -27,16 +29,17 @@
 //! reduced to a one-line strip and a two-line bar.
 //! ```
 //!
-//! Windows over the screen: the help (`?`), the whole narration (`m`) and
-//! the lesson list (`L`); the first two scroll when taller than the
-//! terminal ([`scroll`]).
+//! Windows over the screen: the lesson list (`L`), drawn here; the help
+//! (`?`) and the whole narration (`m`), drawn by the shell over whatever
+//! this file drew (they scroll when taller than the terminal). Below
+//! [`MIN_WIDTH`]×[`MIN_HEIGHT`] the shell draws a message asking for more
+//! room instead.
 //!
 //! The packet pane (`x`) takes the rows of the lanes and the middle panels
 //! while it is open. The kernel panel (`K`, on from the start in the lessons
 //! about TCP states and UDP buffers) takes the layer diagram's place: a
 //! panel in the wide layout, a one-line strip in the compact one.
 
-pub mod help;
 pub mod kernel;
 pub mod keybar;
 pub mod lanes;
@@ -46,17 +49,14 @@ pub mod packet;
 pub mod picker;
 pub mod ports;
 pub mod present;
-pub mod scroll;
 pub mod serve;
 pub mod title;
 
-use super::app::{App, Overlay};
-use super::theme::Theme;
+use crate::app::App;
+use crate::shell::Shell;
+use crate::theme::Theme;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
-use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Wrap};
-use unicode_width::UnicodeWidthStr;
 
 /// Below this the screen cannot show a lane per endpoint and the narration;
 /// a message asks for more room instead.
@@ -142,29 +142,22 @@ pub fn layout(area: Rect) -> Option<Areas> {
     }
 }
 
-/// Draw the whole screen: blank (presenter's `b`), the frozen picture
-/// (`f`), presenter mode, or the full screen.
-pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    frame.render_widget(Block::new().style(theme.base), area);
-    if app.blank {
-        return;
-    }
-    let shown = app.frozen.as_deref().unwrap_or(app);
-    if app.present && layout(area).is_some() {
-        present::render(frame, area, shown, theme);
-        overlay(frame, area, shown, theme);
+/// Draw the lesson screen: presenter mode's large layout, or every panel.
+/// The picture is the shell's shown one (the frozen picture while frozen).
+pub fn render(frame: &mut Frame, area: Rect, shell: &Shell<App>, theme: &Theme) {
+    let app = shell.shown();
+    if shell.present {
+        present::render(frame, area, app, theme);
+        picker(frame, area, app, theme);
     } else {
-        full(frame, area, shown, theme);
-    }
-    if theme.ascii {
-        asciify(frame.buffer_mut());
+        full(frame, area, app, theme);
     }
 }
 
-/// Every panel.
+/// Every panel. The shell calls [`render`] only at [`MIN_WIDTH`]×
+/// [`MIN_HEIGHT`] and up, where [`layout`] always has room.
 fn full(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let Some(areas) = layout(area) else {
-        too_small(frame, area, app, theme);
         return;
     };
     title::render(frame, areas.title, app, theme);
@@ -188,124 +181,14 @@ fn full(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     }
     narration::render(frame, areas.narration, app, theme);
     keybar::render(frame, areas.keybar, app, theme);
-    overlay(frame, area, app, theme);
+    picker(frame, area, app, theme);
 }
 
-/// The window over the screen, if one is open.
-fn overlay(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    match app.overlay {
-        Some(Overlay::Help) => help::render(frame, area, app, theme),
-        Some(Overlay::Narration) => narration::overlay(frame, area, app, theme),
-        Some(Overlay::Picker { .. }) => picker::render(frame, area, app, theme),
-        None => {}
+/// The lesson list, when it is open.
+fn picker(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    if app.picker.is_some() {
+        picker::render(frame, area, app, theme);
     }
-}
-
-/// For `--ascii`: replace every non-ASCII character on screen (separators,
-/// arrows, dashes in ranges, and anything a lesson's text contains) with an
-/// ASCII look-alike, or `?`. The panels draw their structural glyphs from
-/// [`Theme::glyphs`] already; this catches the characters inside text.
-pub fn asciify(buf: &mut ratatui::buffer::Buffer) {
-    for cell in &mut buf.content {
-        let sym = cell.symbol();
-        if sym.is_ascii() {
-            continue;
-        }
-        let plain = match sym.chars().next().unwrap_or(' ') {
-            '·' | '•' => ".",
-            '×' => "x",
-            '–' | '—' | '─' | '╌' | '━' => "-",
-            '│' | '┃' => "|",
-            '←' | '◀' => "<",
-            '→' | '▶' | '▸' => ">",
-            '↔' => "=",
-            '↑' | '▲' => "^",
-            '↓' => "v",
-            '…' => "~",
-            '✓' => "+",
-            '✗' => "X",
-            '█' => "#",
-            '▒' => ":",
-            '░' => ".",
-            '╭' | '╮' | '╯' | '╰' | '┌' | '┐' | '└' | '┘' | '├' | '┤' => "+",
-            '“' | '”' => "\"",
-            '‘' | '’' => "'",
-            _ => "?",
-        };
-        cell.set_symbol(plain);
-    }
-}
-
-/// The message shown instead of the screen when the terminal is too small.
-/// It names the size needed; the screen comes back as soon as it fits.
-fn too_small(frame: &mut Frame, area: Rect, _app: &App, theme: &Theme) {
-    let lines = vec![
-        Line::styled("sockscope needs a bigger terminal", theme.title),
-        Line::styled(
-            format!(
-                "at least {MIN_WIDTH}×{MIN_HEIGHT}; this one is {}×{}",
-                area.width, area.height
-            ),
-            theme.text,
-        ),
-        Line::styled("Enlarge the window or make the font smaller.", theme.muted),
-        Line::styled("q quits", theme.muted),
-    ];
-    let height = (lines.len() as u16).min(area.height);
-    let y = area.y + area.height.saturating_sub(height) / 2;
-    let rect = Rect::new(area.x, y, area.width, height);
-    frame.render_widget(
-        Paragraph::new(lines).centered().wrap(Wrap { trim: true }),
-        rect,
-    );
-}
-
-/// A bordered block with a title, in the theme's colours and glyphs.
-pub fn panel<'a>(title: impl Into<Line<'a>>, theme: &Theme) -> Block<'a> {
-    Block::bordered()
-        .border_set(theme.glyphs.border)
-        .border_style(theme.border)
-        .title(title.into().style(theme.title))
-}
-
-/// Cut `text` to `width` columns, ending with an ellipsis when cut.
-pub fn fit(text: &str, width: usize, ellipsis: &str) -> String {
-    if text.width() <= width {
-        return text.to_string();
-    }
-    let room = width.saturating_sub(ellipsis.width());
-    let mut out = String::new();
-    for c in text.chars() {
-        let next = out.width() + unicode_width::UnicodeWidthChar::width(c).unwrap_or(0);
-        if next > room {
-            break;
-        }
-        out.push(c);
-    }
-    if width >= ellipsis.width() {
-        out.push_str(ellipsis);
-    }
-    out
-}
-
-/// Spans that fit in `width` columns: later spans are cut, then dropped.
-pub fn fit_spans<'a>(spans: Vec<Span<'a>>, width: usize, ellipsis: &str) -> Vec<Span<'a>> {
-    let mut out = Vec::new();
-    let mut used = 0;
-    for s in spans {
-        let w = s.width();
-        if used + w <= width {
-            used += w;
-            out.push(s);
-        } else {
-            let left = width.saturating_sub(used);
-            if left > ellipsis.width() {
-                out.push(Span::styled(fit(&s.content, left, ellipsis), s.style));
-            }
-            break;
-        }
-    }
-    out
 }
 
 #[cfg(test)]
@@ -322,12 +205,5 @@ mod tests {
         }
         assert!(layout(Rect::new(0, 0, 59, 24)).is_none());
         assert!(layout(Rect::new(0, 0, 80, 19)).is_none());
-    }
-
-    #[test]
-    fn fit_cuts_with_an_ellipsis() {
-        assert_eq!(fit("accept(3) = 5", 20, "…"), "accept(3) = 5");
-        assert_eq!(fit("accept(3) = 5", 8, "…"), "accept(…");
-        assert_eq!(fit("abc", 0, "…"), "");
     }
 }

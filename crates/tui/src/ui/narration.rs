@@ -5,21 +5,22 @@
 //!
 //! A small terminal cannot hold all of that: when the text goes on past the
 //! panel, its bottom border says so (`↓ more · m reads it all`), and `m`
-//! opens [`overlay`], the whole narration in a window that scrolls.
+//! opens the whole narration ([`content`]) in the shell's window that
+//! scrolls.
 
-use super::{panel, scroll};
 use crate::app::{App, Entry, RunState};
 use crate::theme::Theme;
 use crate::timeline;
+use crate::widgets::{panel, scroll};
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Padding, Paragraph, Wrap};
 use sockscope_core::engine::{Call, Event, Proto, Waiting};
 use sockscope_core::lesson::{self, Step};
 
 /// The panel's title and every line of the focused step's narration.
-fn content<'a>(app: &'a App, theme: &Theme) -> (String, Vec<Line<'a>>) {
+pub fn content<'a>(app: &'a App, theme: &Theme) -> (String, Vec<Line<'a>>) {
     let focus = app.focus();
     let title = match app.lesson.steps.get(focus.wrapping_sub(1)) {
         Some(step) if focus > 0 => format!(" step {focus} · {} ", step.actor),
@@ -90,7 +91,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 format!(
                     " {} more · {} reads it all ",
                     theme.glyphs.down,
-                    crate::keys::first(&app.keys.narration)
+                    app.keys.first(crate::keys::Action::Narration)
                 ),
                 theme.key,
             )
@@ -101,41 +102,6 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         Paragraph::new(lines).wrap(Wrap { trim: true }).block(block),
         area,
     );
-}
-
-/// The whole narration of the focused step in a window over `area`, as
-/// tall as it needs up to the screen, scrolled [`App::scroll`] rows down.
-pub fn overlay(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let (rect, title, lines) = window(app, area, theme);
-    let title = format!(
-        "{}· {} or Esc closes ",
-        title,
-        crate::keys::first(&app.keys.narration)
-    );
-    scroll::draw(frame, rect, &title, (lines, true), app.scroll, theme);
-}
-
-/// How far the narration window can scroll in `area`, and one page.
-pub fn limits(app: &App, area: Rect, theme: &Theme) -> (u16, u16) {
-    let (rect, _, lines) = window(app, area, theme);
-    let total = scroll::rows(&lines, scroll::text_width(rect.width), true);
-    scroll::limits(total, rect.height.saturating_sub(2))
-}
-
-/// The widest the narration window gets: lines a reader's eye can follow.
-pub const OVERLAY_WIDTH: u16 = 100;
-
-/// Where the narration window goes, its title and its lines.
-fn window<'a>(app: &'a App, area: Rect, theme: &Theme) -> (Rect, String, Vec<Line<'a>>) {
-    let (title, lines) = content(app, theme);
-    let width = OVERLAY_WIDTH.min(area.width.saturating_sub(2)).max(1);
-    let rows = scroll::rows(&lines, scroll::text_width(width), true);
-    let height = rows
-        .saturating_add(2)
-        .min(area.height.saturating_sub(2))
-        .max(3.min(area.height));
-    let rect = area.centered(Constraint::Length(width), Constraint::Length(height));
-    (rect, title, lines)
 }
 
 fn checks_span<'a>(e: &Event, theme: &Theme) -> Vec<Span<'a>> {

@@ -17,9 +17,9 @@
 //! Colour is never the only carrier: each layer's lines start with its name,
 //! and under the hex dump each layer's byte range is written out.
 
-use super::{fit, fit_spans, panel};
 use crate::app::App;
 use crate::theme::Theme;
+use crate::widgets::{fit, fit_spans, panel};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;

@@ -1,9 +1,9 @@
 //! The lesson picker (`L`): every lesson (built-in and the teacher's own)
 //! with its summary; Enter starts the highlighted one with new sockets.
 
-use super::{fit_spans, panel};
-use crate::app::{App, Overlay};
+use crate::app::App;
 use crate::theme::Theme;
+use crate::widgets::{fit_spans, panel};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Rect};
 use ratatui::text::{Line, Span};
@@ -15,10 +15,7 @@ fn width_for(area: Rect) -> u16 {
 }
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
-    let selected = match app.overlay {
-        Some(Overlay::Picker { selected }) => selected,
-        _ => 0,
-    };
+    let selected = app.picker.unwrap_or(0);
     // Two rows a lesson, a blank and a hint below: scroll so the
     // highlighted lesson is always in view on a small screen.
     let fits = (area.height.saturating_sub(4) / 2).max(1) as usize;

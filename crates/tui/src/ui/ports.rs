@@ -8,10 +8,10 @@
 //! (range, service names, this machine's settings, its bytes on the wire, and
 //! a real bind tried now), while the lesson's own ports stay marked.
 
-use super::{fit_spans, panel};
 use crate::app::{App, Machine, PortInput};
 use crate::theme::Theme;
 use crate::timeline::{self, Held};
+use crate::widgets::{fit_spans, panel};
 use ratatui::Frame;
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;

@@ -17,10 +17,11 @@
 //! character is 4 columns by 4 rows. With `--ascii` it is never used (its
 //! glyphs are block characters).
 
-use super::{fit, lanes};
+use super::lanes;
 use crate::app::{App, Entry, RunState};
 use crate::theme::Theme;
 use crate::timeline;
+use crate::widgets::fit;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
@@ -216,7 +217,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 let more = format!(
                     " {} more · {} reads it all ",
                     theme.glyphs.down,
-                    crate::keys::first(&app.keys.narration)
+                    app.keys.first(crate::keys::Action::Narration)
                 );
                 let last = Rect {
                     y: text_area.bottom() - 1,

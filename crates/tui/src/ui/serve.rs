@@ -13,35 +13,45 @@
 //! ╰────────────────────╯╰─────────────────────────╯╰───────────────────────────────╯
 //!  q stop the server   P present   b blank   f freeze   e handout   ? help
 //! ```
+//!
+//! The help, blank and freeze are the shell's: while frozen, the shell's
+//! shown picture is drawn, but the key bar stays live so a notice can still
+//! be read and it says how to thaw.
 
-use super::{fit, panel};
+use crate::keys::Action;
 use crate::serve::{Lane, Row, ServeView};
+use crate::shell::Shell;
 use crate::theme::Theme;
+use crate::widgets::keybar::{self, KeyBar, item, item_as};
+use crate::widgets::{fit, panel};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 use sockscope_core::engine::{Call, Event};
 use tui_big_text::{BigText, PixelSize};
 
 /// The narrowest a lane may be before fewer lanes are shown.
 pub const MIN_LANE: u16 = 28;
+/// The banner's rows: borders, the command, the Python line.
+pub const BANNER: u16 = 4;
+/// The rows the command takes in large type, in presenter mode.
+pub const BIG_COMMAND: u16 = 4;
+/// Large type needs a terminal at least this tall.
+pub const BIG_MIN_HEIGHT: u16 = 24;
 
-pub fn render(frame: &mut Frame, area: Rect, view: &ServeView, theme: &Theme) {
-    frame.render_widget(Block::new().style(theme.base), area);
-    if view.blank {
-        return;
-    }
+pub fn render(frame: &mut Frame, area: Rect, shell: &Shell<ServeView>, theme: &Theme) {
     // Frozen (`f`): the picture of that moment, while the server goes on
-    // serving; the key bar stays live so a notice can still be read.
-    let shown = view.frozen.as_deref().unwrap_or(view);
-    let big = view.present
+    // serving; the key bar stays live.
+    let shown = shell.shown();
+    let big = shell.present
         && !theme.ascii
         && (shown.connect.chars().count() as u16) * 4 + 4 <= area.width
-        && area.height >= 24;
-    let banner_rows = if big { 4 + 4 } else { 4 } + u16::from(shown.warning.is_some());
-    let [title, banner, lanes, keybar] = Layout::vertical([
+        && area.height >= BIG_MIN_HEIGHT;
+    let banner_rows =
+        if big { BANNER + BIG_COMMAND } else { BANNER } + u16::from(shown.warning.is_some());
+    let [title, banner, lanes, keys] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Length(banner_rows),
         Constraint::Fill(1),
@@ -49,78 +59,32 @@ pub fn render(frame: &mut Frame, area: Rect, view: &ServeView, theme: &Theme) {
     ])
     .areas(area);
     title_line(frame, title, shown, theme);
-    banner_box(frame, banner, shown, theme, big);
+    banner_box(frame, banner, (shown, big), theme);
     lanes_row(frame, lanes, shown, theme);
-    key_bar(frame, keybar, view, theme);
-    if let Some(scroll) = view.help {
-        super::help::render_for(
-            frame,
-            area,
-            &view.keys,
-            super::help::Screen::Serve,
-            scroll,
-            theme,
-        );
-    }
-    if theme.ascii {
-        super::asciify(frame.buffer_mut());
-    }
+    key_bar(frame, keys, shell, theme);
 }
 
-/// The keys, dropped from the end when narrow (quit and help always stay),
-/// after the notice when there is one.
-fn key_bar(frame: &mut Frame, area: Rect, view: &ServeView, theme: &Theme) {
+/// The keys, after the notice when there is one: quitting first (it stops
+/// the server, and says so; Ctrl-C too, in the help), help last.
+fn key_bar(frame: &mut Frame, area: Rect, shell: &Shell<ServeView>, theme: &Theme) {
+    let view = &shell.screen;
     let k = &view.keys;
-    let first = crate::keys::first;
-    let mut items: Vec<(String, &str)> = vec![
-        (first(&k.present), "present"),
-        (first(&k.blank), "blank"),
-        (
-            first(&k.freeze),
-            if view.frozen.is_some() {
-                "unfreeze"
+    let bar = KeyBar {
+        notice: view.notice.as_deref(),
+        lead: vec![item_as(k, Action::Quit, "stop the server")],
+        items: vec![
+            item(k, Action::Present),
+            item(k, Action::Blank),
+            if shell.frozen.is_some() {
+                item_as(k, Action::Freeze, "unfreeze")
             } else {
-                "freeze"
+                item(k, Action::Freeze)
             },
-        ),
-        (first(&k.handout), "handout"),
-    ];
-    // Quitting stops the server: the key bar says so (Ctrl-C too, in the
-    // help).
-    let fixed = [
-        (first(&k.quit), "stop the server"),
-        (first(&k.help), "help"),
-    ];
-    let mut spans = vec![Span::raw(" ")];
-    let mut used = 1;
-    if let Some(n) = &view.notice {
-        let n = fit(
-            n,
-            area.width.saturating_sub(2) as usize,
-            theme.glyphs.ellipsis,
-        );
-        used += n.chars().count() + 3;
-        spans.push(Span::styled(n, theme.waiting));
-        spans.push(Span::raw("   "));
-    }
-    let len = |items: &[(String, &str)]| -> usize {
-        fixed
-            .iter()
-            .chain(items.iter())
-            .map(|(k, d)| k.chars().count() + d.chars().count() + 4)
-            .sum()
+            item(k, Action::Handout),
+        ],
+        tail: vec![item(k, Action::Help)],
     };
-    while used + len(&items) > area.width as usize && !items.is_empty() {
-        items.pop();
-    }
-    if used + len(&items) <= area.width as usize {
-        let [quit, help] = &fixed;
-        for (key, does) in std::iter::once(quit).chain(items.iter()).chain([help]) {
-            spans.push(Span::styled(key.clone(), theme.key));
-            spans.push(Span::styled(format!(" {does}   "), theme.muted));
-        }
-    }
-    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+    keybar::render(frame, area, &bar, theme);
 }
 
 fn title_line(frame: &mut Frame, area: Rect, view: &ServeView, theme: &Theme) {
@@ -153,14 +117,14 @@ fn title_line(frame: &mut Frame, area: Rect, view: &ServeView, theme: &Theme) {
     );
 }
 
-fn banner_box(frame: &mut Frame, area: Rect, view: &ServeView, theme: &Theme, big: bool) {
+fn banner_box(frame: &mut Frame, area: Rect, (view, big): (&ServeView, bool), theme: &Theme) {
     let block = panel(" connect from another terminal ", theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     let mut rows = inner;
     if big {
         let [text, rest] =
-            Layout::vertical([Constraint::Length(4), Constraint::Fill(1)]).areas(inner);
+            Layout::vertical([Constraint::Length(BIG_COMMAND), Constraint::Fill(1)]).areas(inner);
         frame.render_widget(
             BigText::builder()
                 .pixel_size(PixelSize::Quadrant)
@@ -208,7 +172,7 @@ fn lanes_row(frame: &mut Frame, area: Rect, view: &ServeView, theme: &Theme) {
     shown.extend(peers);
     let areas = Layout::horizontal(vec![Constraint::Fill(1); shown.len()]).split(area);
     for (lane, rect) in shown.iter().zip(areas.iter()) {
-        lane_box(frame, *rect, lane, view, theme);
+        lane_box(frame, *rect, lane, theme);
     }
     if view.peers.is_empty() {
         // Said in the server's lane's place of honour: nobody yet.
@@ -227,7 +191,7 @@ fn lanes_row(frame: &mut Frame, area: Rect, view: &ServeView, theme: &Theme) {
     }
 }
 
-fn lane_box(frame: &mut Frame, area: Rect, lane: &Lane, view: &ServeView, theme: &Theme) {
+fn lane_box(frame: &mut Frame, area: Rect, lane: &Lane, theme: &Theme) {
     let mut title = format!(" {} ", lane.actor);
     if let Some(p) = &lane.peer {
         title = format!(" {} · {p} ", lane.actor);
@@ -248,12 +212,12 @@ fn lane_box(frame: &mut Frame, area: Rect, lane: &Lane, view: &ServeView, theme:
         .rows
         .iter()
         .skip(lane.rows.len().saturating_sub(height))
-        .map(|r| row_line(r, view, theme, width))
+        .map(|r| row_line(r, theme, width))
         .collect();
     frame.render_widget(Paragraph::new(lines), inner);
 }
 
-fn row_line<'a>(row: &Row, view: &ServeView, theme: &Theme, width: usize) -> Line<'a> {
+fn row_line<'a>(row: &Row, theme: &Theme, width: usize) -> Line<'a> {
     let g = &theme.glyphs;
     match row {
         Row::Waiting(w) => Line::from(vec![
@@ -268,7 +232,7 @@ fn row_line<'a>(row: &Row, view: &ServeView, theme: &Theme, width: usize) -> Lin
             Span::styled(format!(" {} waiting", g.waiting), theme.waiting),
         ]),
         Row::Call(e) => {
-            let text = call_text(e, view);
+            let text = call_text(e);
             let style = if e.ok() { theme.text } else { theme.error };
             Line::styled(fit(&text, width, g.ellipsis), style)
         }
@@ -277,7 +241,7 @@ fn row_line<'a>(row: &Row, view: &ServeView, theme: &Theme, width: usize) -> Lin
 
 /// `recv(12) = 6 "hello\n"`, `accept(9) = 12 from 127.0.0.1:52014`,
 /// `recv(12) = 0 EOF: the peer closed`, `recv(12) = -1 ECONNRESET`.
-fn call_text(e: &Event, _view: &ServeView) -> String {
+fn call_text(e: &Event) -> String {
     let fd = e.fd.map(|f| f.to_string()).unwrap_or_default();
     let mut s = format!("{}({fd}) = {}", e.call, e.return_value());
     if !e.ok() {

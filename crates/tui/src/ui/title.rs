@@ -1,9 +1,9 @@
 //! The top line: which lesson, which step, and how steps advance. While
 //! reviewing, it becomes a banner that cannot be missed, with the way back.
 
-use super::fit_spans;
 use crate::app::{App, RunState};
 use crate::theme::Theme;
+use crate::widgets::fit_spans;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};

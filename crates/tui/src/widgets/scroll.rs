@@ -4,8 +4,8 @@
 //! (`↓ 12 more · j k PgDn`), and the keys scroll.
 //!
 //! The same arithmetic serves the renderer (where to start drawing) and
-//! [`crate::app::update`] (how far a key may scroll), so a key never
-//! scrolls past the end into rows that do not exist.
+//! the shell's `update` (how far a key may scroll), so a key never scrolls
+//! past the end into rows that do not exist.
 
 use super::panel;
 use crate::theme::Theme;
@@ -23,7 +23,7 @@ pub fn text_width(width: u16) -> u16 {
 }
 
 /// How many rows `lines` take at `width` columns, wrapped at word
-/// boundaries as [`draw`] wraps them (`trim`: drop the spaces that start a
+/// boundaries as [`render`] wraps them (`trim`: drop the spaces that start a
 /// wrapped row, as prose wants; text laid out in columns keeps them).
 pub fn rows(lines: &[Line], width: u16, trim: bool) -> u16 {
     let n = Paragraph::new(lines.to_vec())
@@ -64,16 +64,27 @@ pub fn moved(scroll: u16, delta: i32, max: u16) -> u16 {
     next.clamp(0, i32::from(max)) as u16
 }
 
-/// Draw `lines` in a bordered window at `rect`, scrolled `scroll` rows down
-/// (clamped to the end), with the rows out of sight counted on the border.
-pub fn draw(
-    frame: &mut Frame,
-    rect: Rect,
-    title: &str,
-    (lines, trim): (Vec<Line>, bool),
-    scroll: u16,
-    theme: &Theme,
-) {
+/// What a scrolling window shows.
+pub struct Scrolled<'a> {
+    /// The title on its top border.
+    pub title: &'a str,
+    pub lines: Vec<Line<'a>>,
+    /// Drop the spaces that start a wrapped row (prose); text laid out in
+    /// columns keeps them.
+    pub trim: bool,
+    /// How many rows it is scrolled down (clamped to the end).
+    pub scroll: u16,
+}
+
+/// Draw a window's lines, bordered, at `rect`, scrolled (clamped to the
+/// end), with the rows out of sight counted on the border.
+pub fn render(frame: &mut Frame, rect: Rect, window: Scrolled, theme: &Theme) {
+    let Scrolled {
+        title,
+        lines,
+        trim,
+        scroll,
+    } = window;
     let inner_width = text_width(rect.width);
     let inner_height = rect.height.saturating_sub(2);
     let total = rows(&lines, inner_width, trim);

@@ -1,0 +1,296 @@
+//! The lesson screen in the shell: [`App`] as a [`Screen`], and the
+//! [`LessonDriver`] that owns the engine running the lesson's real sockets.
+//!
+//! The driver is where the lesson's effects meet the world: it releases
+//! calls, changes the pace, restarts the engine (dropping the old one closes
+//! every socket it opened), writes pcap files, asks the kernel again, and
+//! tries a real bind for the port panel. Each answer comes back as a
+//! message, so the state still changes only in `update`.
+
+use crate::Options;
+use crate::app::{App, Feed, LessonEffect, Machine};
+use crate::keys::{Action, KeyMap, ScreenKind};
+use crate::shell::run::{self, Driver, Outcome};
+use crate::shell::term::{self, TerminalGuard};
+use crate::shell::{Effect, Handout, Msg, Screen, Shell};
+use crate::theme::{Glyphs, Theme, Themes};
+use crate::widgets::text::Text;
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use sockscope_core::engine::{Engine, EngineConfig, Pace};
+use sockscope_core::lesson::Lesson;
+use sockscope_core::wire::{CaptureStatus, Wire};
+use std::collections::VecDeque;
+use std::time::Duration;
+
+/// How often the kernel panel is read again while the lesson waits between
+/// calls (TIME_WAIT counts down in real seconds).
+pub const KERNEL_REFRESH: Duration = Duration::from_secs(1);
+
+impl Screen for App {
+    const KIND: ScreenKind = ScreenKind::Lesson;
+    const MIN_SIZE: (u16, u16) = (crate::ui::MIN_WIDTH, crate::ui::MIN_HEIGHT);
+    type Feed = Feed;
+    type Effect = LessonEffect;
+
+    fn update(&mut self, msg: Msg<Feed>) -> Effect<LessonEffect> {
+        App::update(self, msg)
+    }
+
+    fn render(frame: &mut Frame, area: Rect, shell: &Shell<App>, theme: &Theme) {
+        crate::ui::render(frame, area, shell, theme);
+    }
+
+    fn keys(&self) -> &KeyMap {
+        &self.keys
+    }
+
+    fn notice(&mut self) -> &mut Option<String> {
+        &mut self.notice
+    }
+
+    fn legend(&self, g: &Glyphs) -> Vec<(String, String)> {
+        let marks = [
+            (
+                format!("{0}{0}{1}", g.wire_captured, g.head_right),
+                "a packet captured on lo in this run",
+            ),
+            (
+                format!("{0}{0}{1}", g.wire_expected, g.head_right),
+                "expected: what the protocol sends, not captured",
+            ),
+            (
+                g.ok.to_string(),
+                "the claims held against the kernel, this run",
+            ),
+            (
+                g.fail.to_string(),
+                "a call failed: the errno is the kernel's answer",
+            ),
+            (
+                g.waiting.to_string(),
+                "the call is waiting in the kernel for a peer",
+            ),
+        ];
+        let mut rows: Vec<(String, String)> =
+            marks.into_iter().map(|(m, s)| (m, s.to_string())).collect();
+        rows.push((
+            format!("{} more", g.down),
+            format!(
+                "the text goes on beyond the panel: {} shows the narration whole",
+                self.keys.first(Action::Narration)
+            ),
+        ));
+        rows
+    }
+
+    fn handout(&self) -> Handout {
+        Handout {
+            stem: self.lesson.name.clone(),
+            markdown: sockscope_report::handout::render(&self.lesson, &self.handout_msgs()),
+        }
+    }
+
+    fn text(&self, theme: &Theme) -> Option<Text<'_>> {
+        let (title, lines) = crate::ui::narration::content(self, theme);
+        Some(Text { title, lines })
+    }
+
+    fn animating(&self) -> bool {
+        App::animating(self)
+    }
+
+    fn every(&self) -> Option<(Duration, LessonEffect)> {
+        self.kernel_to_refresh()
+            .map(|_| (KERNEL_REFRESH, LessonEffect::RefreshKernel))
+    }
+
+    fn typing(&self) -> bool {
+        self.port.typing.is_some()
+    }
+
+    fn modal(&self) -> bool {
+        self.picker.is_some()
+    }
+
+    fn still(&self) -> App {
+        let mut still = self.clone();
+        // Show arrows arrived, not caught mid-flight.
+        still.anim = None;
+        still
+    }
+}
+
+/// The engine running the lesson, and what the screen has been told of it.
+pub struct LessonDriver {
+    engine: Engine,
+    /// The port `$port` stands for in lessons; 0 lets the kernel choose.
+    port: u16,
+    /// The engine has sent its last message.
+    ended: bool,
+    /// Whether the run captures, as last told to the screen.
+    capture: CaptureStatus,
+    /// Messages to hand over before the engine's next.
+    pending: VecDeque<Feed>,
+}
+
+impl LessonDriver {
+    /// Start `lesson` at `pace`; the screen hears first whether it captures.
+    pub fn start(lesson: Lesson, port: u16, pace: Pace) -> LessonDriver {
+        let engine = Engine::start(lesson, config(port, pace));
+        let capture = engine.wire().status();
+        LessonDriver {
+            engine,
+            port,
+            ended: false,
+            pending: VecDeque::from([Feed::Capture(capture.clone())]),
+            capture,
+        }
+    }
+
+    /// An engine message for the screen; if capture has stopped since (it
+    /// can fail mid-run), the screen hears that right after.
+    fn engine_said(&mut self, m: sockscope_core::engine::EngineMsg) -> Feed {
+        let status = self.engine.wire().status();
+        if status != self.capture {
+            self.pending.push_back(Feed::Capture(status.clone()));
+            self.capture = status;
+        }
+        Feed::Engine(m)
+    }
+}
+
+fn config(port: u16, pace: Pace) -> EngineConfig {
+    EngineConfig {
+        port,
+        pace,
+        // Capture when the process may; without privilege the run goes on
+        // and the arrows say "expected".
+        capture: true,
+    }
+}
+
+impl Driver<App> for LessonDriver {
+    async fn next(&mut self) -> Feed {
+        if let Some(f) = self.pending.pop_front() {
+            return f;
+        }
+        if !self.ended {
+            match self.engine.next().await {
+                Some(m) => return self.engine_said(m),
+                None => self.ended = true,
+            }
+        }
+        // The run is over; the screen stays until the presenter restarts
+        // or quits.
+        std::future::pending().await
+    }
+
+    fn try_next(&mut self) -> Option<Feed> {
+        if let Some(f) = self.pending.pop_front() {
+            return Some(f);
+        }
+        let m = self.engine.try_next()?;
+        Some(self.engine_said(m))
+    }
+
+    fn perform(&mut self, effect: LessonEffect, app: &App) -> Option<Msg<Feed>> {
+        match effect {
+            LessonEffect::Step => self.engine.step(),
+            LessonEffect::Pace(p) => self.engine.set_pace(p),
+            LessonEffect::Restart(lesson) => {
+                // Dropping the old engine closes every socket it opened.
+                *self = LessonDriver::start(*lesson, self.port, app.pace());
+            }
+            LessonEffect::SavePcap => {
+                return Some(Msg::Notice(save_pcap(
+                    &self.engine.wire(),
+                    &app.lesson.name,
+                )));
+            }
+            LessonEffect::ExplainPort(port) => {
+                // A real bind on 127.0.0.1, released within microseconds. It
+                // runs here, on the loop's only thread, so it never races a
+                // lesson's own bind: the engine's actors wait meanwhile.
+                let report = sockscope_core::ports::explain(port);
+                return Some(Msg::Feed(Feed::Port(Box::new(report))));
+            }
+            LessonEffect::RefreshKernel => {
+                let view = app.kernel_to_refresh()?;
+                return Some(Msg::Feed(Feed::Kernel(sockscope_core::kernel::refresh(
+                    view,
+                ))));
+            }
+        }
+        None
+    }
+}
+
+/// `w`: write the run's captured packets to a new pcap file in the current
+/// directory, and say where (or why not) on the notice line.
+fn save_pcap(wire: &Wire, lesson: &str) -> String {
+    if let Some(why) = wire.status().notice() {
+        return format!("No pcap written: {why}");
+    }
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    // Never overwrite: a second save in the same second gets a suffix.
+    let path = (0..)
+        .map(|i| {
+            let suffix = if i == 0 {
+                String::new()
+            } else {
+                format!("-{i}")
+            };
+            std::path::PathBuf::from(format!("sockscope-{lesson}-{secs}{suffix}.pcap"))
+        })
+        .find(|p| !p.exists())
+        .expect("some name is free");
+    match wire.write_pcap(&path) {
+        Ok(n) => format!(
+            "Wrote {n} packets to {} (open it with tcpdump -r or Wireshark)",
+            path.display()
+        ),
+        Err(e) => format!("Could not write {}: {e}", path.display()),
+    }
+}
+
+/// The lesson screen for `lesson`, set up as `options` say, before its
+/// first frame.
+pub fn shell(
+    lesson: Lesson,
+    lessons: Vec<Lesson>,
+    options: &Options,
+    themes: Themes,
+) -> Shell<App> {
+    let mut app = App::new(lesson, lessons, Machine::read());
+    app.keys = options.keys.clone();
+    app.autoplay_base = options.autoplay;
+    let mut shell = Shell::new(app, themes);
+    shell.present = options.present;
+    shell
+}
+
+/// Run the TUI on `lesson` until the presenter quits or a signal arrives.
+pub fn run(lesson: Lesson, lessons: Vec<Lesson>, options: Options) -> color_eyre::Result<Outcome> {
+    term::check_terminal()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    term::install_panic_hook();
+    let themes = Themes::from_env(options.theme, &options.colors, options.ascii);
+    let mut shell = shell(lesson, lessons, &options, themes);
+    let mut guard = TerminalGuard::enter(App::MOUSE)?;
+    let outcome = runtime.block_on(async {
+        // The engine's tasks need the runtime: start it inside.
+        let mut driver = LessonDriver::start(
+            shell.screen.lesson.clone(),
+            options.port,
+            shell.screen.pace(),
+        );
+        run::run(&mut guard, &mut shell, &mut driver).await
+    });
+    drop(guard);
+    outcome
+}
