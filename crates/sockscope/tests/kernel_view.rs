@@ -76,6 +76,13 @@ fn ss_tcp() -> Vec<SsLine> {
         .args(["-Htano"])
         .output()
         .expect("ss runs");
+    // A failing ss prints nothing on stdout: that must not pass for "no
+    // disagreement".
+    assert!(
+        out.status.success(),
+        "ss -Htano failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8_lossy(&out.stdout)
         .lines()
         .filter_map(|l| {
@@ -214,7 +221,7 @@ async fn step_through(name: &str, mut at_rest: impl FnMut(usize, &[Event])) -> V
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn states_queues_and_timers_agree_with_ss_after_every_step() {
     if !ss_available() {
-        eprintln!("skipping: ss (iproute2) is not installed");
+        sockscope_core::testing::skip("ss (iproute2) is not installed; .ci/run installs it");
         return;
     }
     for name in ["half-close", "abort", "backlog", "boundaries", "tcp"] {
@@ -500,7 +507,7 @@ fn the_kernel_view_works_unprivileged() {
         .arg("--version")
         .output();
     if probe.is_err() {
-        eprintln!("skipping: setpriv is not installed");
+        sockscope_core::testing::skip("setpriv (util-linux) is not installed; .ci/run installs it");
         return;
     }
     let out = std::process::Command::new("setpriv")

@@ -12,7 +12,7 @@
 
 mod common;
 use common::*;
-use sockscope_core::engine::{Engine, EngineConfig, EngineMsg, Event, Pace};
+use sockscope_core::engine::Event;
 use sockscope_core::lesson;
 use sockscope_core::wire::{Direction, Segment};
 use sockscope_tui::ui::layers;
@@ -40,36 +40,6 @@ fn nth<'a>(ev: &'a [Event], actor: &str, call: &str, n: usize) -> &'a Event {
         .unwrap_or_else(|| panic!("{actor} has no {call} #{n}"))
 }
 
-/// Step a lesson by hand until it has produced `n` events (a waiting call
-/// is not an event); return them. The engine, still holding its sockets, is
-/// returned too, so the test can look at the kernel between steps.
-async fn first_events(name: &str, n: usize) -> (Engine, Vec<Event>) {
-    let mut engine = Engine::start(
-        lesson::builtin(name).unwrap(),
-        EngineConfig {
-            port: 0,
-            pace: Pace::Manual,
-            capture: false,
-        },
-    );
-    let mut out = Vec::new();
-    while out.len() < n {
-        engine.step();
-        // Bounded: a call on loopback returns in microseconds; this only
-        // keeps a broken lesson from hanging the test run.
-        let msg = tokio::time::timeout(Duration::from_secs(10), engine.next())
-            .await
-            .expect("the engine answered")
-            .expect("the engine is running");
-        match msg {
-            EngineMsg::Event(e) => out.push(*e),
-            EngineMsg::Waiting(_) => {}
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-    (engine, out)
-}
-
 /// Local ports of every TCP socket the kernel lists (IPv4 and IPv6), one
 /// entry per socket, as /proc/net/tcp{,6} show them.
 fn proc_tcp_local_ports() -> Vec<u16> {
@@ -91,16 +61,32 @@ fn proc_tcp_local_ports() -> Vec<u16> {
 // ---- tcp.toml ----------------------------------------------------------
 
 /// tcp.toml steps 1-2: "The socket exists, but it has no address yet";
-/// "Asking for port 0 lets the kernel pick a free port".
-#[test]
-fn a_new_socket_has_no_address_and_bind_to_port_0_gets_a_kernel_chosen_port() {
-    let ev = events(&run("tcp"));
+/// "Asking for port 0 lets the kernel pick a free port". Asked of the
+/// kernel with getsockname on the fd the lesson holds, right after each
+/// call: a socket never bound reports the unspecified address and port 0.
+#[tokio::test]
+async fn a_new_socket_has_no_address_and_bind_to_port_0_gets_a_kernel_chosen_port() {
+    let (mut engine, mut ev) = step_by_hand("tcp", 1).await;
     let socket = nth(&ev, "server", "socket", 0);
-    assert_eq!(socket.local, None, "no address before bind");
+    let fd = socket.new_fd.expect("socket returned an fd");
+    let before = sockscope_sys::sockname::local(fd).unwrap().unwrap();
+    assert_eq!(
+        before,
+        "0.0.0.0:0".parse().unwrap(),
+        "no address before bind"
+    );
+    assert_eq!(socket.local, None, "and the event says none");
+    step_once(&mut engine, &mut ev).await;
     let bind = nth(&ev, "server", "bind", 0);
     assert!(bind.args.ends_with("127.0.0.1:0"), "{}", bind.args);
-    let port = addr(&bind.local).port();
-    assert_ne!(port, 0, "the kernel chose a port");
+    let after = sockscope_sys::sockname::local(fd).unwrap().unwrap();
+    assert_ne!(after.port(), 0, "the kernel chose a port");
+    assert_eq!(
+        after,
+        addr(&bind.local),
+        "the event reports the kernel's port"
+    );
+    drop(engine);
 }
 
 /// The accept queue length of the listener on `port`, as /proc/net/tcp
@@ -200,13 +186,22 @@ fn the_clients_close_sends_a_fin() {
 }
 
 /// tcp.toml step 22: "Finally the server closes its listening socket: from
-/// now on, connecting to this port is refused."
-#[test]
-fn after_the_listener_closes_connecting_to_its_port_is_refused() {
-    let ev = events(&run("tcp"));
+/// now on, connecting to this port is refused." Checked right after the
+/// lesson's close, with the engine (and whatever it still holds) alive.
+#[tokio::test]
+async fn after_the_listener_closes_connecting_to_its_port_is_refused() {
+    let (mut engine, mut ev) = step_by_hand("tcp", 2).await;
     let listener = addr(&nth(&ev, "server", "bind", 0).local);
+    let fd = nth(&ev, "server", "socket", 0).new_fd;
+    while !ev
+        .iter()
+        .any(|e| e.actor == "server" && e.call.name() == "close" && e.fd == fd)
+    {
+        step_once(&mut engine, &mut ev).await;
+    }
     let err = TcpStream::connect(listener).expect_err("nobody listens there any more");
     assert_eq!(err.raw_os_error(), Some(libc::ECONNREFUSED), "{err}");
+    drop(engine);
 }
 
 /// The port panel (src/tui/ui/ports.rs): "the connection shares its
@@ -308,7 +303,7 @@ fn after_close_the_port_can_be_bound_again() {
 /// it closes." The kernel's own table has no socket on that port.
 #[tokio::test]
 async fn a_socket_that_never_listened_leaves_nothing_behind() {
-    let (engine, ev) = first_events("refused", 3).await;
+    let (engine, ev) = step_by_hand("refused", 3).await;
     assert_eq!(ev[2].call.name(), "close");
     let port = addr(&ev[1].local).port();
     assert!(
@@ -436,7 +431,7 @@ fn only_sockets_that_all_ask_with_so_reuseport_share_a_port() {
 /// server's port.
 #[tokio::test]
 async fn port_0_gets_a_port_no_other_socket_holds() {
-    let (engine, ev) = first_events("in-use", 9).await;
+    let (engine, ev) = step_by_hand("in-use", 9).await;
     let first = addr(&ev[1].local).port();
     let bind = &ev[7];
     assert!(bind.args.ends_with(":0"), "{}", bind.args);
@@ -571,6 +566,40 @@ fn epipe_follows_a_shutdown_of_the_sending_direction_or_a_gone_peer() {
         }
     }
     assert!(seen > 0, "a built-in lesson shows EPIPE");
+}
+
+/// errno.rs, EPIPE, its second half: "... or the peer has gone." No
+/// built-in lesson shows that case, so it is made here on the real kernel:
+/// the peer closes, the first send still succeeds (the kernel cannot know
+/// yet) and draws the peer kernel's RST, and the next send fails with EPIPE.
+#[test]
+fn epipe_follows_a_send_to_a_peer_that_has_gone() {
+    use std::io::Write;
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (server, _) = listener.accept().unwrap();
+    drop(server);
+    // The peer's FIN arrives at once on loopback; the first write is
+    // accepted by this kernel, and the peer's kernel, which has no socket
+    // for it any more, answers with RST.
+    client
+        .write_all(b"anyone there?")
+        .expect("the first send is accepted");
+    let mut err = None;
+    for _ in 0..100 {
+        // std's write passes MSG_NOSIGNAL, so no SIGPIPE: the errno comes back.
+        match client.write(b"still there?") {
+            Ok(_) => std::thread::sleep(Duration::from_millis(5)),
+            Err(e) => {
+                err = Some(e);
+                break;
+            }
+        }
+    }
+    let err = err.expect("a send to a gone peer fails");
+    assert_eq!(err.raw_os_error(), Some(libc::EPIPE), "{err}");
+    let explain = sockscope_core::vocab::errno::lookup(libc::EPIPE).explain;
+    assert!(explain.contains("the peer has gone"), "{explain}");
 }
 
 // ---- src/tui/ui/layers.rs ----------------------------------------------

@@ -222,7 +222,7 @@ fn privileged_port_is_eacces_for_nobody_and_allowed_for_root() {
         assert_ne!(v["bind"][proto]["result"], "EACCES");
     }
     if !setpriv::am_root() {
-        println!("SKIP root path: the tests do not run as root");
+        sockscope_core::testing::skip("the root path: the tests do not run as root");
         return;
     }
     // Root, with CAP_NET_BIND_SERVICE: allowed, and the reason is named.
@@ -243,7 +243,9 @@ fn privileged_port_is_eacces_for_nobody_and_allowed_for_root() {
                 )
             }
             "ok" => {}
-            "EADDRINUSE" => println!("SKIP root bind of 80/{proto}: the port is in use here"),
+            "EADDRINUSE" => sockscope_core::testing::skip(&format!(
+                "the root bind of 80/{proto}: the port is in use here"
+            )),
             other => panic!("root bind of 80/{proto}: {other}"),
         }
     }

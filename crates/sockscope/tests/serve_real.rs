@@ -311,7 +311,7 @@ fn python_client_against_the_binary() {
         .output()
         .is_err()
     {
-        println!("skipped: python3 is not installed (.ci/run installs it)");
+        sockscope_core::testing::skip("python3 is not installed (.ci/run installs it)");
         return;
     }
     let server = headless(&[]);

@@ -230,7 +230,7 @@ fn trace_to_pcap(
         &[],
     );
     if events.iter().all(|e| e["segments"].is_null()) {
-        eprintln!("skipped: no capture privilege here; CI runs as root");
+        sockscope_core::testing::skip("no capture privilege here; CI runs as root");
         return None;
     }
     assert!(out.status.success(), "{out:?}");
@@ -253,7 +253,9 @@ fn tcpdump(dir: &tempfile::TempDir, filter: &[&str]) -> Option<String> {
         .args(filter)
         .output()
     else {
-        eprintln!("skipped the tcpdump half: tcpdump is not installed (.ci/run installs it)");
+        sockscope_core::testing::skip(
+            "the tcpdump half: tcpdump is not installed (.ci/run installs it)",
+        );
         return None;
     };
     assert!(td.status.success(), "{td:?}");
@@ -326,7 +328,7 @@ const NO_CAPS: &[&str] = &["setpriv", "--inh-caps=-all", "--bounding-set=-all", 
 #[test]
 fn without_capture_privilege_the_lesson_runs_segments_are_null_and_the_hint_is_shown_once() {
     if Command::new("setpriv").arg("--version").output().is_err() {
-        eprintln!("skipped: setpriv (util-linux) is not installed; .ci/run installs it");
+        sockscope_core::testing::skip("setpriv (util-linux) is not installed; .ci/run installs it");
         return;
     }
     let (out, events) = trace_json(&["trace", "tcp", "--format", "json"], NO_CAPS);
@@ -380,8 +382,8 @@ fn the_kernel_filter_keeps_only_frames_of_our_ports() {
     let mut cap = match Capture::open() {
         Ok(c) => c,
         Err(CaptureStatus::Unprivileged) => {
-            eprintln!(
-                "skipped: this test process may not capture (no CAP_NET_RAW); CI runs as root"
+            sockscope_core::testing::skip(
+                "this test process may not capture (no CAP_NET_RAW); CI runs as root",
             );
             return;
         }
@@ -419,8 +421,8 @@ fn large_sends_are_captured_whole_even_as_gso_frames_bigger_than_the_mtu() {
     let mut cap = match Capture::open() {
         Ok(c) => c,
         Err(CaptureStatus::Unprivileged) => {
-            eprintln!(
-                "skipped: this test process may not capture (no CAP_NET_RAW); CI runs as root"
+            sockscope_core::testing::skip(
+                "this test process may not capture (no CAP_NET_RAW); CI runs as root",
             );
             return;
         }

@@ -325,10 +325,10 @@ mod tests {
             let (msgs, wire) =
                 sockscope_core::engine::run_to_end_with(lesson.clone(), config).await;
             if !wire.status().running() {
-                println!(
-                    "skipped: no packet capture here ({:?}); needs CAP_NET_RAW",
+                sockscope_core::testing::skip(&format!(
+                    "no packet capture here ({:?}); needs CAP_NET_RAW",
                     wire.status()
-                );
+                ));
                 return;
             }
             let events: Vec<&Event> = sockscope_core::engine::events(&msgs);

@@ -411,7 +411,9 @@ async fn lanes_show_the_kernels_tcp_states() {
                 );
             }
         }
-        other => println!("skipped: the kernel view was not observed here ({other:?})"),
+        other => sockscope_core::testing::skip(&format!(
+            "the kernel view was not observed here ({other:?})"
+        )),
     }
 }
 
