@@ -310,10 +310,29 @@ fn layers(e: &Event) -> Option<String> {
         Proto::Tcp => ("segment", "TCP"),
         Proto::Udp => ("datagram", "UDP"),
     };
-    let lo = if src.ip().is_loopback() && dst.ip().is_loopback() {
-        "lo (loopback: the kernel hands the packet to itself)"
+    // The addresses the packet carried, from the capture when it ran: an
+    // unbound UDP sender reports 0.0.0.0 as its local address, but the
+    // kernel fills in the source from the route (127.0.0.1 on loopback).
+    let wire = e
+        .segments
+        .iter()
+        .flatten()
+        .find(|seg| seg.len > 0 && !seg.late);
+    let wire_ip = |a: &str| a.parse::<SocketAddr>().ok().map(|a| a.ip().to_string());
+    let src_ip = match wire.and_then(|seg| wire_ip(&seg.src)) {
+        Some(ip) => ip,
+        None if src.ip().is_unspecified() => "(source chosen by the kernel from the route)".into(),
+        None => src.ip().to_string(),
+    };
+    let dst_ip = wire
+        .and_then(|seg| wire_ip(&seg.dst))
+        .unwrap_or_else(|| dst.ip().to_string());
+    // Every packet to 127.0.0.0/8 is routed through lo (the kernel's local
+    // routing table), whatever the source.
+    let lo = if dst.ip().is_loopback() {
+        "lo (loopback: the kernel hands the packet to itself)".to_string()
     } else {
-        "the route's interface"
+        format!("the interface of this machine's route to {}", dst.ip())
     };
     let mut d = String::new();
     let _ = writeln!(
@@ -328,12 +347,7 @@ fn layers(e: &Event) -> Option<String> {
         src.port(),
         dst.port()
     );
-    let _ = writeln!(
-        d,
-        "network            IP packet: {} -> {}",
-        src.ip(),
-        dst.ip()
-    );
+    let _ = writeln!(d, "network            IP packet: {src_ip} -> {dst_ip}");
     let _ = writeln!(d, "network interface  {lo}");
     Some(d)
 }

@@ -543,3 +543,85 @@ fn ss_durations_parse() {
     assert_eq!(ss_duration("1min2sec"), 62.0);
     assert_eq!(ss_duration("200ms"), 0.2);
 }
+
+/// half-close.toml step 16: "The kernel still holds the connection in
+/// TIME_WAIT, with N seconds left on its timer." At one moment the
+/// narration, the kernel panel and `ss -o` read right after all say the
+/// same whole number of seconds (rounded down, as ss prints it). The
+/// moment is 1.3 s after the close, when the panel has been read again (as
+/// the TUI does every second), so the timer is between two whole seconds.
+/// (The narration said 46 while the panel said 47, a second or two ahead of
+/// ss.)
+#[test]
+fn the_time_wait_countdown_is_one_number_in_narration_panel_and_ss() {
+    use ratatui::{Terminal, backend::TestBackend};
+    use sockscope_tui::app::{App, Msg, update};
+    use sockscope_tui::theme::{Theme, ThemeName, ThemeSpec};
+    if !ss_available() {
+        sockscope_core::testing::skip("ss (iproute2) is not installed; .ci/run installs it");
+        return;
+    }
+    let lesson = lesson::builtin("half-close").unwrap();
+    let msgs = run("half-close");
+    let close = events(&msgs)
+        .into_iter()
+        .find(|e| e.actor == "client" && e.call.name() == "close")
+        .unwrap();
+    let mut app = App::new(
+        lesson.clone(),
+        lesson::builtins(),
+        sockscope_core::ports::machine::Machine::read(),
+    );
+    for m in msgs {
+        update(&mut app, Msg::Engine(m));
+    }
+    while app.animating() {
+        update(&mut app, Msg::Tick);
+    }
+    std::thread::sleep(Duration::from_millis(1300));
+    // The panel's slow refresh, as the TUI makes it.
+    let view = kernel::refresh(app.kernel_to_refresh().expect("the panel is on"));
+    let ss_lines = ss_tcp();
+    update(&mut app, Msg::Kernel(view.clone()));
+    let ms = view["client:sock"].timer_ms.expect("the TIME_WAIT timer");
+
+    // The narration of that moment: the same sentence over the same figures.
+    let mut now = close.clone();
+    if let Some(k) = now.kernel.as_mut() {
+        k.timer_ms = Some(ms);
+    }
+    now.sockets = view;
+    let said = lesson::narrate(&lesson.steps[close.step - 1].say, &now);
+
+    let theme = Theme::new(&ThemeSpec::builtin(ThemeName::Dark), false, false);
+    let mut t = Terminal::new(TestBackend::new(200, 50)).unwrap();
+    t.draw(|f| sockscope_tui::ui::render(f, f.area(), &app, &theme))
+        .unwrap();
+    let screen = format!("{}", t.backend());
+    let panel: u64 = screen
+        .split("timewait ")
+        .nth(1)
+        .and_then(|rest| rest.split('s').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("the panel shows the timer:\n{screen}"));
+    assert!(
+        said.contains(&format!("with {panel} seconds left")),
+        "narration {said:?}, panel {panel}s, {ms} ms"
+    );
+
+    let local = close.local.clone().unwrap();
+    let line = ss_lines
+        .into_iter()
+        .find(|l| l.local == local && l.state == "TIME_WAIT")
+        .expect("ss lists the TIME_WAIT connection");
+    let (name, secs) = line.timer.expect("ss shows its timer");
+    assert_eq!(name, "timewait");
+    // ss prints whole seconds above 9 s, rounded down. It was read a moment
+    // after the panel's figures: the same second, or one less if a second
+    // ended in between; never a second more (the panel ran ahead before).
+    let ss_n = secs.floor() as u64;
+    assert!(
+        panel == ss_n || panel == ss_n + 1,
+        "panel {panel} s, ss {secs} s"
+    );
+}

@@ -489,6 +489,35 @@ fn port_0_is_an_ephemeral_port_above_the_privileged_range() {
     );
 }
 
+// ---- udp-loss.toml -----------------------------------------------------
+
+/// udp-loss.toml step 5: "The receiver's kernel has dropped {N} datagrams so
+/// far for lack of room." N is the receiver's socket's drop counter as the
+/// kernel's table lists it right after that sendto (the sender's own socket
+/// drops nothing), and by the last sendto it is above 0.
+#[test]
+fn the_receivers_drops_are_the_receivers_socket_counter() {
+    let l = lesson::builtin("udp-loss").unwrap();
+    let ev = events(&run("udp-loss"));
+    let sends: Vec<&Event> = ev.iter().filter(|e| e.call.name() == "sendto").collect();
+    assert_eq!(sends.len(), 40);
+    for e in &sends {
+        let said = lesson::narrate(&l.steps[e.step - 1].say, e);
+        let kernel = e.sockets["receiver:sock"]
+            .drops
+            .expect("the receiver's drops");
+        assert!(
+            said.contains(&format!("dropped {kernel} datagrams")),
+            "seq {}: {said:?}, the receiver's socket: {kernel}",
+            e.seq
+        );
+    }
+    let last = sends.last().unwrap().sockets["receiver:sock"]
+        .drops
+        .unwrap();
+    assert!(last > 0, "a 4096-byte buffer cannot hold 40 datagrams");
+}
+
 // ---- src/engine/errno.rs -----------------------------------------------
 
 /// errno.rs, ECONNRESET: "The peer reset the connection (it sent RST): the

@@ -19,6 +19,7 @@ pub mod diag;
 pub mod procnet;
 pub mod snmp;
 pub mod state;
+pub mod words;
 
 use crate::vocab::Proto;
 use procnet::Entry;

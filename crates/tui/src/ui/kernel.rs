@@ -200,7 +200,10 @@ fn short(v: &SockView) -> String {
         ));
     }
     if let (Some("timewait"), Some(ms)) = (v.timer.as_deref(), v.timer_ms) {
-        s.push_str(&format!(" {}s", ms.div_ceil(1000)));
+        s.push_str(&format!(
+            " {}s",
+            sockscope_core::kernel::words::seconds_left(ms)
+        ));
     }
     s
 }
@@ -233,10 +236,10 @@ fn sock_spans<'a>(name: &str, v: &SockView, name_w: usize, theme: &Theme) -> Vec
         facts.push(format!("send-q {q}"));
     }
     if let (Some(t), Some(ms)) = (&v.timer, v.timer_ms) {
-        facts.push(format!("{t} {:.0}s", (ms as f64 / 1000.0).ceil()));
+        facts.push(sockscope_core::kernel::words::timer(t, ms));
     }
     if let Some(d) = v.drops.filter(|&d| d > 0) {
-        facts.push(format!("dropped {d}"));
+        facts.push(sockscope_core::kernel::words::drops(d));
     }
     if v.seen_in == "gone" {
         facts.push("nothing kept".into());
