@@ -417,9 +417,21 @@ fn lanes_of(mut actors: Vec<String>, events: &[&Event]) -> String {
 /// machine's own ephemeral range.
 fn ports_section(events: &[&Event]) -> String {
     let mut ports = BTreeSet::new();
+    // Ports a bind asked for and did not get: in this run too, with the
+    // errno that refused them (privileged's port 80 as an ordinary user).
+    let mut refused = std::collections::BTreeMap::new();
     for e in events {
         for a in [&e.local, &e.peer].into_iter().flatten() {
             if let Ok(sa) = a.parse::<SocketAddr>() {
+                ports.insert(sa.port());
+            }
+        }
+        if e.call == sockscope_core::engine::Call::Bind && !e.ok() {
+            let asked = e.args.rsplit_once(", ").map(|(_, a)| a);
+            if let Some(sa) = asked.and_then(|a| a.parse::<SocketAddr>().ok())
+                && sa.port() != 0
+            {
+                refused.entry(sa.port()).or_insert_with(|| e.result.clone());
                 ports.insert(sa.port());
             }
         }
@@ -452,7 +464,11 @@ fn ports_section(events: &[&Event]) -> String {
             Some(_) => ", outside this machine's ephemeral range",
             None => "",
         };
-        let _ = writeln!(s, "port {p:>5}: {range} range{local}");
+        let tried = refused
+            .get(&p)
+            .map(|errno| format!("; bind asked for it and failed with {errno}"))
+            .unwrap_or_default();
+        let _ = writeln!(s, "port {p:>5}: {range} range{local}{tried}");
     }
     s
 }

@@ -11,6 +11,8 @@
 //! they always run; elsewhere they are skipped with a printed reason.
 
 mod common;
+#[path = "support/setpriv.rs"]
+mod setpriv;
 use common::*;
 use sockscope_core::engine::Event;
 use sockscope_core::lesson;
@@ -104,19 +106,25 @@ fn proc_accept_queue(port: u16) -> Option<u64> {
 }
 
 /// tcp.toml step 3: "the kernel will now complete handshakes for it and
-/// queue the new connections for accept; the backlog, 8 here, caps that
-/// queue." With nobody calling accept, five clients connect to a listener
-/// of backlog 2: the kernel completes and queues some of them by itself,
-/// and never more than the backlog allows (Linux: backlog + 1).
+/// queue the new connections for accept. The backlog, 8 here, limits that
+/// queue: Linux holds one more than the backlog (9 here), and further
+/// clients wait in SYN_SENT until accept makes room." With nobody calling
+/// accept, more clients than that connect to a listener with the lesson's
+/// backlog: the kernel completes and queues exactly backlog + 1 of them by
+/// itself, and the sentence names that number. (It said "the backlog, 8
+/// here, caps that queue".)
 #[test]
 fn the_kernel_queues_connections_for_accept_and_the_backlog_caps_the_queue() {
     use socket2::{Domain, Socket, Type};
+    let l = lesson::builtin("tcp").unwrap();
+    let step = l.steps.iter().find(|s| s.call.name() == "listen").unwrap();
+    let backlog = step.backlog.unwrap();
     let listener = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
     let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
     listener.bind(&any.into()).unwrap();
-    listener.listen(2).unwrap();
+    listener.listen(backlog).unwrap();
     let at = listener.local_addr().unwrap().as_socket().unwrap();
-    let clients: Vec<Socket> = (0..5)
+    let clients: Vec<Socket> = (0..backlog + 4)
         .map(|_| {
             let c = Socket::new(Domain::IPV4, Type::STREAM, None).unwrap();
             c.set_nonblocking(true).unwrap();
@@ -126,16 +134,29 @@ fn the_kernel_queues_connections_for_accept_and_the_backlog_caps_the_queue() {
         .collect();
     // Bounded wait for the kernel to have handled the SYNs (on loopback it
     // has, before connect returned; this only guards a slow machine).
+    let cap = u64::try_from(backlog).unwrap() + 1;
     let mut queued = 0;
     for _ in 0..200 {
         queued = proc_accept_queue(at.port()).expect("the listener is in /proc/net/tcp");
-        if queued >= 3 {
+        if queued >= cap {
             break;
         }
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert_eq!(queued, 3, "backlog 2: the kernel queues 3 and no more");
+    std::thread::sleep(Duration::from_millis(50));
+    let queued_later = proc_accept_queue(at.port()).unwrap();
+    assert_eq!(
+        (queued, queued_later),
+        (cap, cap),
+        "backlog {backlog}: the kernel queues backlog + 1"
+    );
     assert!(queued < clients.len() as u64);
+    assert!(
+        step.say.contains(&format!("({cap} here)"))
+            && step.say.contains("one more than the backlog"),
+        "the sentence names the limit Linux applies: {}",
+        step.say
+    );
 }
 
 /// tcp.toml step 6: "connect ... ran the three-way handshake (SYN, SYN-ACK,
@@ -489,6 +510,160 @@ fn port_0_is_an_ephemeral_port_above_the_privileged_range() {
     );
 }
 
+/// in-use.toml step 5: "The first server is listening on this address and
+/// port, and the kernel gives a listening address to no second socket ...
+/// Sharing happens only on request: sockets that all set SO_REUSEPORT may
+/// listen on one port together, and sockets that all set SO_REUSEADDR may
+/// share an address while none of them listens (UDP sockets too)." Each
+/// case on the real kernel. (It said only SO_REUSEPORT lets sockets share.)
+#[test]
+fn so_reuseaddr_and_so_reuseport_share_an_address_only_as_the_lesson_says() {
+    use socket2::{Domain, Socket, Type};
+    let any: SocketAddr = "127.0.0.1:0".parse().unwrap();
+    let sock = |ty: Type, reuseaddr: bool| {
+        let s = Socket::new(Domain::IPV4, ty, None).unwrap();
+        s.set_reuse_address(reuseaddr).unwrap();
+        s
+    };
+    let addr_of = |s: &Socket| s.local_addr().unwrap().as_socket().unwrap();
+
+    // A listener, even with SO_REUSEADDR on both: the second bind fails.
+    let first = sock(Type::STREAM, true);
+    first.bind(&any.into()).unwrap();
+    first.listen(8).unwrap();
+    let err = sock(Type::STREAM, true)
+        .bind(&addr_of(&first).into())
+        .expect_err("a listening address is not shared");
+    assert_eq!(err.raw_os_error(), Some(libc::EADDRINUSE));
+
+    // Two TCP sockets with SO_REUSEADDR, neither listening: both bind.
+    let a = sock(Type::STREAM, true);
+    a.bind(&any.into()).unwrap();
+    let b = sock(Type::STREAM, true);
+    b.bind(&addr_of(&a).into())
+        .expect("SO_REUSEADDR shares an address nobody listens on");
+    // ... but only while none listens: once one does, the other cannot.
+    a.listen(8).unwrap();
+    assert_eq!(
+        b.listen(8).expect_err("only one may listen").raw_os_error(),
+        Some(libc::EADDRINUSE)
+    );
+    // Without SO_REUSEADDR on both, even an unlistened address is not shared.
+    let c = sock(Type::STREAM, false);
+    c.bind(&any.into()).unwrap();
+    assert_eq!(
+        sock(Type::STREAM, true)
+            .bind(&addr_of(&c).into())
+            .expect_err("the first did not ask")
+            .raw_os_error(),
+        Some(libc::EADDRINUSE)
+    );
+
+    // Two UDP sockets with SO_REUSEADDR: both bind.
+    let u = sock(Type::DGRAM, true);
+    u.bind(&any.into()).unwrap();
+    sock(Type::DGRAM, true)
+        .bind(&addr_of(&u).into())
+        .expect("UDP sockets share an address with SO_REUSEADDR");
+
+    // The lesson says so.
+    let l = lesson::builtin("in-use").unwrap();
+    let step = l
+        .steps
+        .iter()
+        .find(|s| s.expect.get("result").and_then(|v| v.as_str()) == Some("EADDRINUSE"))
+        .unwrap();
+    for name in ["SO_REUSEPORT", "SO_REUSEADDR"] {
+        assert!(step.why.contains(name), "{name} in {:?}", step.why);
+    }
+}
+
+// ---- abort.toml, half-close.toml --------------------------------------
+
+/// abort.toml intro: "The closing side's kernel throws away what it had not
+/// sent or not read; the peer can still read what had already arrived, and
+/// then its next call fails with ECONNRESET." half-close.toml step 16 says
+/// the same. On Linux, data the peer received before the RST is still read
+/// after it. (Both said "whatever was in flight or unread is thrown away".)
+#[test]
+fn data_the_peer_received_survives_the_reset() {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (mut server, _) = listener.accept().unwrap();
+    client.write_all(b"already here").unwrap();
+    // Wait until the bytes are in the server's receive queue.
+    let mut peek = [0u8; 32];
+    let n = server.peek(&mut peek).unwrap();
+    assert_eq!(&peek[..n], b"already here");
+    // SO_LINGER 0: close sends RST.
+    socket2::SockRef::from(&client)
+        .set_linger(Some(Duration::ZERO))
+        .unwrap();
+    drop(client);
+    std::thread::sleep(Duration::from_millis(20));
+    let mut buf = [0u8; 32];
+    let n = server
+        .read(&mut buf)
+        .expect("what had arrived is still read");
+    assert_eq!(&buf[..n], b"already here");
+    let err = server
+        .read(&mut buf)
+        .expect_err("then the reset is reported");
+    assert_eq!(err.raw_os_error(), Some(libc::ECONNRESET), "{err}");
+
+    let abort = lesson::builtin("abort").unwrap();
+    let half = lesson::builtin("half-close").unwrap();
+    assert!(
+        abort
+            .intro
+            .contains("can still read what had already arrived"),
+        "{}",
+        abort.intro
+    );
+    let tw = half
+        .steps
+        .iter()
+        .rev()
+        .find(|s| s.why.contains("RST"))
+        .unwrap();
+    assert!(
+        tw.why.contains("once it has read what had already arrived"),
+        "{}",
+        tw.why
+    );
+}
+
+/// abort.toml step 14: "A FIN only says \"no more data from me\"; it says
+/// nothing about what was read." A server that never reads its client's
+/// request and shuts down its sending direction still sends the client a
+/// FIN (its recv returns 0), and the request stays unread in the server's
+/// queue. (It said a FIN tells the client "all your data was received and
+/// handled".)
+#[test]
+fn a_fin_says_no_more_data_not_that_anything_was_read() {
+    use std::io::{Read, Write};
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (server, _) = listener.accept().unwrap();
+    client.write_all(b"please read this").unwrap();
+    let mut peek = [0u8; 32];
+    assert_eq!(server.peek(&mut peek).unwrap(), 16, "the request arrived");
+    server.shutdown(std::net::Shutdown::Write).unwrap();
+    let mut buf = [0u8; 32];
+    assert_eq!(
+        client.read(&mut buf).unwrap(),
+        0,
+        "the client sees the FIN: EOF"
+    );
+    assert_eq!(server.peek(&mut peek).unwrap(), 16, "and nothing was read");
+
+    let abort = lesson::builtin("abort").unwrap();
+    let step = abort.steps.iter().find(|s| s.why.contains("FIN")).unwrap();
+    assert!(step.why.contains("no more data from me"), "{}", step.why);
+    assert!(!step.why.contains("handled"), "{}", step.why);
+}
+
 // ---- udp-loss.toml -----------------------------------------------------
 
 /// udp-loss.toml step 5: "The receiver's kernel has dropped {N} datagrams so
@@ -633,6 +808,74 @@ fn epipe_follows_a_send_to_a_peer_that_has_gone() {
 
 // ---- src/tui/ui/layers.rs ----------------------------------------------
 
+/// The layer diagram's bind note, "transport bookkeeping: the port is
+/// reserved", only where bind succeeded; a failed bind (in-use step 5:
+/// EADDRINUSE) reserved nothing: the kernel reports no address for the
+/// socket. (After a failed bind it said the port was reserved.)
+#[tokio::test]
+async fn a_failed_bind_reserves_no_address() {
+    let (engine, ev) = step_by_hand("in-use", 5).await;
+    let failed = ev
+        .iter()
+        .find(|e| e.call.name() == "bind" && !e.ok())
+        .expect("in-use's refused bind");
+    assert_eq!(failed.result, "EADDRINUSE");
+    let fd = failed.fd.unwrap();
+    assert_eq!(
+        sockscope_sys::sockname::local(fd).unwrap().unwrap(),
+        "0.0.0.0:0".parse().unwrap(),
+        "the kernel gave the socket no address"
+    );
+    drop(engine);
+}
+
+#[test]
+fn the_bind_note_matches_the_bind_result_in_every_lesson() {
+    for l in lesson::builtins() {
+        for e in events(&run(&l.name))
+            .iter()
+            .filter(|e| e.call.name() == "bind")
+        {
+            let note = layers::touch(e).note;
+            assert_eq!(
+                note.contains("the port is reserved"),
+                e.ok(),
+                "{} step {}: {note}",
+                l.name,
+                e.step
+            );
+        }
+    }
+}
+
+/// README, `kernel.source`: one of `TCP_INFO`, `sock_diag`,
+/// `/proc/net/tcp`, `/proc/net/udp`, or `none`, on every event of every
+/// built-in lesson. (The close of a socket whose bind had failed said "".)
+#[test]
+fn every_kernel_source_is_a_documented_value() {
+    const DOCUMENTED: [&str; 5] = [
+        "TCP_INFO",
+        "sock_diag",
+        "/proc/net/tcp",
+        "/proc/net/udp",
+        "none",
+    ];
+    for l in lesson::builtins() {
+        for e in events(&run(&l.name)) {
+            if let Some(k) = &e.kernel {
+                assert!(
+                    DOCUMENTED.contains(&k.source.as_str()),
+                    "{} step {} {}: source {:?}",
+                    l.name,
+                    e.step,
+                    e.call,
+                    k.source
+                );
+            }
+        }
+    }
+}
+
 /// The layer diagram's notes (src/tui/ui/layers.rs): socket, bind, listen
 /// and setsockopt are "bookkeeping": "nothing is sent"; a UDP close is
 /// "released: no connection, nothing is sent"; a TCP close or shutdown of a
@@ -728,5 +971,48 @@ fn without_capture_or_kernel_view_the_teardown_note_claims_no_one_packet() {
     assert_eq!(
         layers::touch(&old).note,
         "a FIN or RST goes to the peer, if none went yet"
+    );
+}
+
+// ---- the handout -------------------------------------------------------
+
+/// privileged.toml as an ordinary user: bind to port 80 fails with EACCES,
+/// and the handout's "Ports in this run" still lists port 80, with the
+/// errno that refused it. (It left port 80 out.)
+#[test]
+fn the_handout_lists_the_port_a_failed_bind_asked_for() {
+    if !setpriv::available() {
+        return;
+    }
+    if setpriv::unprivileged_port_start() <= 80 {
+        sockscope_core::testing::skip(
+            "ip_unprivileged_port_start <= 80: everyone may bind port 80 here",
+        );
+        return;
+    }
+    let b = setpriv::binary();
+    let out = setpriv::output(&mut setpriv::as_nobody(
+        &b,
+        &[
+            "trace",
+            "privileged",
+            "--format",
+            "markdown",
+            "--no-capture",
+        ],
+    ));
+    assert!(out.status.success(), "{out:?}");
+    let md = String::from_utf8(out.stdout).unwrap();
+    let ports = md
+        .split("## Ports in this run")
+        .nth(1)
+        .expect("the ports section");
+    let line = ports
+        .lines()
+        .find(|l| l.starts_with("port    80:"))
+        .unwrap_or_else(|| panic!("port 80 in:\n{ports}"));
+    assert!(
+        line.contains("well-known") && line.contains("failed with EACCES"),
+        "{line}"
     );
 }

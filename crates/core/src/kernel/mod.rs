@@ -269,9 +269,15 @@ pub fn observe_fd(socket: &socket2::Socket, proto: Proto) -> (Option<String>, Ob
 
 /// What a TCP socket looks like just before close(2): its state, the bytes
 /// it never read, and whether SO_LINGER is 0 (see [`Observed::state_before`]).
+///
+/// Its `source` is `none`: once the fd is closed, the kernel keeps nothing
+/// for a socket that never had an address. A close whose connection lives
+/// on is observed again afterwards ([`observe_closed_tcp`]), which replaces
+/// the figures and their source.
 pub fn before_close(socket: &socket2::Socket) -> Observed {
     let info = sockscope_sys::tcp_info::tcp_info(socket.as_raw_fd()).ok();
     Observed {
+        source: "none".into(),
         state_before: info.and_then(|i| state::name(i.state)).map(str::to_string),
         unread_before: info.and_then(|i| i.recv_q).map(u64::from),
         linger_zero: socket.linger().ok().map(|l| l == Some(Duration::ZERO)),

@@ -83,10 +83,15 @@ pub fn touch(e: &Event) -> Touch {
             Flow::Stays,
             "a transport-layer option: nothing is sent",
         ),
-        Call::Bind => t(
+        Call::Bind if e.ok() => t(
             TRANSPORT,
             Flow::Stays,
             "transport bookkeeping: the port is reserved",
+        ),
+        Call::Bind => t(
+            TRANSPORT,
+            Flow::Stays,
+            "transport bookkeeping: refused, no port reserved",
         ),
         Call::Listen => t(
             TRANSPORT,
