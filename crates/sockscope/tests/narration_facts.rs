@@ -1016,3 +1016,68 @@ fn the_handout_lists_the_port_a_failed_bind_asked_for() {
         "{line}"
     );
 }
+
+/// The lanes' legend, for arrows drawn without capture: "expected: what
+/// UDP sends" under UDP arrows, never TCP's name (the layers lesson ends on
+/// UDP calls after TCP ones). (It named the lesson's first protocol.)
+#[test]
+fn the_expected_arrows_legend_names_the_protocols_drawn() {
+    use ratatui::{Terminal, backend::TestBackend};
+    use sockscope_tui::app::{App, Msg, update};
+    use sockscope_tui::theme::{Theme, ThemeName, ThemeSpec};
+    let l = lesson::builtin("layers").unwrap();
+    let msgs = run("layers");
+    let mut app = App::new(
+        l.clone(),
+        lesson::builtins(),
+        sockscope_core::ports::machine::Machine::read(),
+    );
+    for m in msgs {
+        update(&mut app, Msg::Engine(m));
+    }
+    while app.animating() {
+        update(&mut app, Msg::Tick);
+    }
+    let shown: Vec<_> = app
+        .visible()
+        .filter_map(|r| match &r.entry {
+            sockscope_tui::app::Entry::Event(e) => Some(e.proto),
+            _ => None,
+        })
+        .collect();
+    assert!(shown.contains(&sockscope_core::engine::Proto::Udp));
+    let theme = Theme::new(&ThemeSpec::builtin(ThemeName::Dark), false, false);
+    let mut t = Terminal::new(TestBackend::new(200, 50)).unwrap();
+    t.draw(|f| sockscope_tui::ui::render(f, f.area(), &app, &theme))
+        .unwrap();
+    let screen = format!("{}", t.backend());
+    let legend = screen
+        .lines()
+        .find(|l| l.contains("expected: what"))
+        .unwrap_or_else(|| panic!("the legend:\n{screen}"));
+    assert!(legend.contains("UDP"), "{legend}");
+    if !shown.contains(&sockscope_core::engine::Proto::Tcp) {
+        assert!(!legend.contains("TCP"), "{legend}");
+    }
+}
+
+/// `sockscope port N`: the service names say which table gave them. The
+/// bundled table is Debian netbase's, which lists `fsp` on 21/udp (a Debian
+/// addition; IANA registers ftp there) and nothing on 80/udp (IANA
+/// registers http there): neither may be presented as IANA's. (It labelled
+/// fsp as IANA's and said 80/udp had no name in "the bundled IANA table".)
+#[test]
+fn the_port_explainer_names_each_service_source_truthfully() {
+    for port in ["21", "80"] {
+        let out = bin().args(["port", port]).output().unwrap();
+        assert!(out.status.success(), "{out:?}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        for line in text
+            .lines()
+            .filter(|l| l.trim_start().starts_with("UDP name"))
+        {
+            assert!(!line.contains("IANA"), "port {port}: {line}");
+            assert!(line.contains("Debian netbase"), "port {port}: {line}");
+        }
+    }
+}

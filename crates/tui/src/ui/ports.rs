@@ -87,7 +87,7 @@ fn why(h: &Held, port: u16, m: &Machine) -> String {
     }
 }
 
-/// A source label, short: `IANA (bundled, via Debian netbase 6.4)` → `IANA`.
+/// A source label, short: `Debian netbase 6.4 (bundled)` → `Debian netbase 6.4`.
 fn short_source(source: &str) -> &str {
     source.split(" (").next().unwrap_or(source)
 }
