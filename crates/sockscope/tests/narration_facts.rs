@@ -1081,3 +1081,44 @@ fn the_port_explainer_names_each_service_source_truthfully() {
         }
     }
 }
+
+/// Without capture, the narration speaks of what was measured, and how: no
+/// packet nobody saw. half-close step 9 reports the state change read with
+/// TCP_INFO (FIN_WAIT1, then FIN_WAIT2 after the measured milliseconds);
+/// refused step 13 says the client's side is gone from the kernel's table,
+/// which its `expect` checks on a run without capture. (They said "the
+/// server's kernel acknowledged it 46 ms later" and "sends the client's
+/// port a reset" with nothing on screen to show it.)
+#[test]
+fn without_capture_the_narration_says_what_was_measured() {
+    let half = lesson::builtin("half-close").unwrap();
+    let ev = events(&run("half-close"));
+    let shutdown = nth(&ev, "client", "shutdown", 0);
+    assert!(shutdown.segments.is_none(), "this run did not capture");
+    let k = shutdown.kernel.as_ref().unwrap();
+    assert_eq!(k.first_state.as_deref(), Some("FIN_WAIT1"));
+    let why = lesson::narrate(&half.steps[shutdown.step - 1].why, shutdown);
+    assert!(why.contains("read with TCP_INFO"), "{why}");
+    assert!(
+        why.contains(&format!("FIN_WAIT2 {} ms later", k.settle_ms.unwrap())),
+        "{why}"
+    );
+
+    let refused = lesson::builtin("refused").unwrap();
+    let ev = events(&run("refused"));
+    let close = ev.last().unwrap();
+    assert!(close.segments.is_none());
+    let step = &refused.steps[close.step - 1];
+    assert!(
+        step.expect.contains_key("sockets.client:retry.seen_in"),
+        "{:?}",
+        step.expect
+    );
+    assert_eq!(close.sockets["client:retry"].seen_in, "gone");
+    let before = &ev[ev.len() - 2];
+    assert_eq!(
+        before.sockets["client:retry"].seen_in, "table",
+        "held after the client's close"
+    );
+    assert!(close.checks.iter().all(|c| c.ok), "{:?}", close.checks);
+}
