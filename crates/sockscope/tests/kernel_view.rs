@@ -625,3 +625,62 @@ fn the_time_wait_countdown_is_one_number_in_narration_panel_and_ss() {
         "panel {panel} s, ss {secs} s"
     );
 }
+
+/// half-close.toml step 14: after the server's close, the kernel lists the
+/// connection as a TIME_WAIT record with no fd, while the client still holds
+/// its fd (it reads EOF and closes at steps 15 and 16). The kernel panel says
+/// both: the fd is still open (in CLOSE), the connection is a record without
+/// one. (It showed `TIME_WAIT no fd` while fd 15 was open.)
+#[tokio::test]
+async fn a_time_wait_record_is_not_shown_as_fdless_while_the_lesson_holds_the_fd() {
+    use ratatui::{Terminal, backend::TestBackend};
+    use sockscope_tui::app::{App, Msg, update};
+    use sockscope_tui::theme::{Theme, ThemeName, ThemeSpec};
+    let (mut engine, mut ev) = step_by_hand("half-close", 1).await;
+    while !ev
+        .iter()
+        .any(|e| e.actor == "server" && e.call.name() == "close" && e.sock == "conn")
+    {
+        step_once(&mut engine, &mut ev).await;
+    }
+    let fd = ev
+        .iter()
+        .find(|e| e.actor == "client" && e.call.name() == "socket")
+        .and_then(|e| e.new_fd)
+        .unwrap();
+    let link = std::fs::read_link(format!("/proc/self/fd/{fd}")).expect("the client's fd is open");
+    assert!(link.to_string_lossy().starts_with("socket:["), "{link:?}");
+    let info = sockscope_sys::tcp_info::tcp_info(fd).unwrap();
+    assert_eq!(info.state, 7, "the socket behind the fd is in CLOSE");
+    let last = ev.last().unwrap();
+    let v = &last.sockets["client:sock"];
+    assert_eq!(
+        (v.tcp_state.as_deref(), v.has_fd),
+        (Some("TIME_WAIT"), false)
+    );
+    assert!(v.fd_open);
+
+    let l = lesson::builtin("half-close").unwrap();
+    let mut app = App::new(
+        l.clone(),
+        lesson::builtins(),
+        sockscope_core::ports::machine::Machine::read(),
+    );
+    for e in &ev {
+        update(&mut app, Msg::Engine(EngineMsg::Event(Box::new(e.clone()))));
+    }
+    while app.animating() {
+        update(&mut app, Msg::Tick);
+    }
+    let theme = Theme::new(&ThemeSpec::builtin(ThemeName::Dark), false, false);
+    let mut t = Terminal::new(TestBackend::new(200, 50)).unwrap();
+    t.draw(|f| sockscope_tui::ui::render(f, f.area(), &app, &theme))
+        .unwrap();
+    let screen = format!("{}", t.backend());
+    let row = screen
+        .lines()
+        .find(|l| l.contains("client:sock") && l.contains("TIME_WAIT"))
+        .unwrap_or_else(|| panic!("the client's row:\n{screen}"));
+    assert!(row.contains("fd still open"), "{row}");
+    drop(engine);
+}

@@ -115,6 +115,13 @@ pub struct SockView {
     pub timer: Option<String>,
     pub timer_ms: Option<u64>,
     pub drops: Option<u64>,
+    /// Whether the lesson still holds its fd for this socket. It can while
+    /// the table's entry has none (`has_fd` false): when the peer's FIN
+    /// reaches a socket in FIN_WAIT2, the kernel moves the connection to a
+    /// small TIME_WAIT record that belongs to no fd, and the socket behind
+    /// the program's fd is left in CLOSE until the program closes it.
+    #[serde(default)]
+    pub fd_open: bool,
 }
 
 /// What the engine knows about one socket of the lesson, to find it in the
@@ -405,6 +412,7 @@ fn view(k: &Known, tcp: Option<&mut TcpLookup>, udp: &[Entry]) -> SockView {
         timer: None,
         timer_ms: None,
         drops: None,
+        fd_open: k.open,
     };
     let (entry, backlog_known) = match (k.proto, tcp) {
         (Proto::Tcp, Some(t)) => (t.find(k.local, k.peer), t.has_backlog()),
@@ -463,7 +471,7 @@ pub fn refresh(previous: &BTreeMap<String, SockView>) -> BTreeMap<String, SockVi
                     proto: v.proto,
                     local: v.local.parse().ok()?,
                     peer: v.peer.as_deref().and_then(|p| p.parse().ok()),
-                    open: v.seen_in != "gone" && v.has_fd || v.seen_in == "fd",
+                    open: v.fd_open || v.seen_in != "gone" && v.has_fd || v.seen_in == "fd",
                     last_state: v.tcp_state.clone(),
                     backlog: v.backlog,
                 },

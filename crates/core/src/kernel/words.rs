@@ -17,6 +17,21 @@ pub fn timer(name: &str, ms: u64) -> String {
     format!("{name} {}s", seconds_left(ms))
 }
 
+/// Who holds the connection, when its table entry belongs to no fd: `no
+/// fd` (a TIME_WAIT after close), or, while the lesson still holds the fd,
+/// that the fd is open in CLOSE and the connection lives on as a record
+/// without one. `None` when the entry has an fd.
+pub fn without_fd(v: &super::SockView) -> Option<&'static str> {
+    if v.seen_in != "table" || v.has_fd {
+        return None;
+    }
+    Some(if v.fd_open {
+        "fd still open, in CLOSE; the connection is a record with no fd"
+    } else {
+        "no fd"
+    })
+}
+
 /// `drops 31`: datagrams the kernel dropped for a UDP socket.
 pub fn drops(n: u64) -> String {
     format!("drops {n}")

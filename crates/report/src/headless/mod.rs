@@ -252,8 +252,8 @@ pub fn sock_view_note(v: &sockscope_core::kernel::SockView) -> String {
         (Some(s), _) => parts.push(s.clone()),
         (None, _) => parts.push(v.proto.name().to_string()),
     }
-    if v.seen_in == "table" && !v.has_fd {
-        parts.push("(no fd)".into());
+    if let Some(who) = sockscope_core::kernel::words::without_fd(v) {
+        parts.push(format!("({who})"));
     }
     if let Some(q) = v.accept_q {
         match v.backlog {

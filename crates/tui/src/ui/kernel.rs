@@ -220,8 +220,8 @@ fn sock_spans<'a>(name: &str, v: &SockView, name_w: usize, theme: &Theme) -> Vec
         Span::styled(format!("{state:<12}"), state_style(v, theme)),
     ];
     let mut facts = Vec::new();
-    if v.seen_in == "table" && !v.has_fd {
-        facts.push("no fd".to_string());
+    if let Some(who) = sockscope_core::kernel::words::without_fd(v) {
+        facts.push(who.to_string());
     }
     if let Some(q) = v.accept_q {
         match v.backlog {
