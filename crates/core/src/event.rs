@@ -7,7 +7,7 @@
 //! rename or drop one.
 
 use crate::vocab::errno;
-pub use crate::vocab::{Call, Proto};
+pub use crate::vocab::{Call, Proto, SeenIn, Source, StateSeen, TcpState};
 use crate::wire::Segment;
 use serde::{Deserialize, Serialize};
 
@@ -82,7 +82,7 @@ pub struct Event {
     /// keeps nothing (then `kernel.source` is `none`). `not observed` if the
     /// kernel could not be asked.
     #[serde(default)]
-    pub tcp_state: Option<String>,
+    pub tcp_state: Option<StateSeen>,
     /// The kernel's figures for that socket: queues, accept queue and backlog,
     /// timer, granted SO_RCVBUF, UDP drops. `null` when there is no socket.
     #[serde(default)]
@@ -174,5 +174,5 @@ pub struct Waiting {
     /// TCP only: the kernel's state of the socket at that moment (`SYN_SENT`
     /// for a connect whose handshake has not completed).
     #[serde(default)]
-    pub tcp_state: Option<String>,
+    pub tcp_state: Option<StateSeen>,
 }

@@ -16,6 +16,7 @@
 //! crossed `lo`.
 
 use sockscope_core::engine::{Call, Event, Proto};
+use sockscope_core::vocab::TcpState;
 
 /// Which way a segment travels, relative to the call that caused it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -216,8 +217,8 @@ fn close_sends(event: &Event, before: Earlier) -> Option<&'static str> {
             Some("FIN")
         };
     };
-    match k.state_before.as_deref() {
-        Some("ESTABLISHED" | "CLOSE_WAIT" | "SYN_RECV") => {
+    match k.state_before {
+        Some(TcpState::Established | TcpState::CloseWait | TcpState::SynRecv) => {
             if k.unread_before.unwrap_or(0) > 0 || k.linger_zero == Some(true) {
                 Some("RST")
             } else {

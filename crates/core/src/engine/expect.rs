@@ -52,7 +52,7 @@ fn seen(event: &Event, what: &str, json: &mut Option<serde_json::Value>) -> Seen
         "local" => opt(event.local.clone()),
         "peer" => opt(event.peer.clone()),
         "flags" => Seen::List(event.flags.clone()),
-        "tcp_state" => opt(event.tcp_state.clone()),
+        "tcp_state" => opt(event.tcp_state.map(|s| s.name().to_string())),
         // The kernel's objects are serialised alone: much cheaper than the
         // whole event, and these are the claims most steps make.
         _ if what.starts_with("sockets.") || what.starts_with("kernel.") => {

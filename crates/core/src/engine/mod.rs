@@ -582,7 +582,7 @@ impl Run {
                     local,
                     peer,
                     open: true,
-                    last_state: tcp_state.clone(),
+                    last_state: tcp_state,
                     backlog,
                 },
             );
@@ -814,7 +814,7 @@ impl Run {
             if event.call == Call::Close {
                 k.open = false;
             } else if event.call != Call::Accept || name == acted {
-                k.last_state.clone_from(&event.tcp_state);
+                k.last_state = event.tcp_state;
             }
             if let Some(b) = event.kernel.as_ref().and_then(|o| o.backlog) {
                 k.backlog = Some(b);
@@ -823,7 +823,10 @@ impl Run {
         if event.call == Call::Accept
             && let Some(k) = self.known.get_mut(&name)
         {
-            k.last_state = Some("ESTABLISHED".into()).filter(|_| event.ok());
+            k.last_state = Some(crate::vocab::StateSeen::Is(
+                crate::vocab::TcpState::Established,
+            ))
+            .filter(|_| event.ok());
         }
         if let (Proto::Udp, Some(obs), Some(start)) =
             (event.proto, event.kernel.as_mut(), self.udp_start)

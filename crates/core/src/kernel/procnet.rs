@@ -57,7 +57,7 @@ impl Timer {
 pub struct Entry {
     pub local: SocketAddr,
     pub remote: SocketAddr,
-    /// The kernel's state number (see [`super::state::name`]). For UDP, 7
+    /// The kernel's state number (see [`crate::vocab::TcpState::from_kernel`]). For UDP, 7
     /// (unconnected) or 1 (connected).
     pub state: u8,
     /// `tx_queue`: for a TCP connection the bytes not yet acknowledged; for a

@@ -17,12 +17,22 @@ pub fn timer(name: &str, ms: u64) -> String {
     format!("{name} {}s", seconds_left(ms))
 }
 
+/// A socket's state as one word: `gone` when the kernel keeps nothing, the
+/// TCP state, or the protocol for a UDP socket (which has none).
+pub fn state(v: &super::SockView) -> &'static str {
+    match (v.tcp_state, v.seen_in) {
+        (_, crate::vocab::SeenIn::Gone) => "gone",
+        (Some(s), _) => s.name(),
+        (None, _) => v.proto.name(),
+    }
+}
+
 /// Who holds the connection, when its table entry belongs to no fd: `no
 /// fd` (a TIME_WAIT after close), or, while the lesson still holds the fd,
 /// that the fd is open in CLOSE and the connection lives on as a record
 /// without one. `None` when the entry has an fd.
 pub fn without_fd(v: &super::SockView) -> Option<&'static str> {
-    if v.seen_in != "table" || v.has_fd {
+    if v.seen_in != crate::vocab::SeenIn::Table || v.has_fd {
         return None;
     }
     Some(if v.fd_open {

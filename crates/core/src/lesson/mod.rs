@@ -195,27 +195,30 @@ pub fn narrate(text: &str, event: &crate::event::Event) -> String {
     let k = event.kernel.clone().unwrap_or_default();
     let num = |v: Option<u64>| opt(v.map(|n| n.to_string()));
     let text = other_sockets(text, event);
-    text.replace("{tcp_state}", &opt(event.tcp_state.clone()))
-        .replace("{recv_q}", &num(k.recv_q))
-        .replace("{send_q}", &num(k.send_q))
-        .replace("{accept_q}", &num(k.accept_q))
-        .replace("{backlog}", &num(k.backlog))
-        .replace(
-            "{timer_s}",
-            &num(k.timer_ms.map(crate::kernel::words::seconds_left)),
-        )
-        .replace("{rcvbuf}", &num(k.rcvbuf))
-        .replace("{drops}", &num(k.drops))
-        .replace("{rcvbuf_errors}", &num(k.udp_rcvbuf_errors))
-        .replace("{waited_ms}", &num(event.waited_us.map(|w| w / 1000)))
-        .replace("{settle_ms}", &num(Some(k.settle_ms.unwrap_or(0))))
-        .replace("{fd}", &opt(event.fd.map(|f| f.to_string())))
-        .replace("{new_fd}", &opt(event.new_fd.map(|f| f.to_string())))
-        .replace("{local}", &opt(event.local.clone()))
-        .replace("{peer}", &opt(event.peer.clone()))
-        .replace("{bytes}", &opt(event.bytes.map(|b| b.to_string())))
-        .replace("{data}", &opt(event.data.clone()))
-        .replace("{result}", &event.result)
+    text.replace(
+        "{tcp_state}",
+        &opt(event.tcp_state.map(|s| s.name().to_string())),
+    )
+    .replace("{recv_q}", &num(k.recv_q))
+    .replace("{send_q}", &num(k.send_q))
+    .replace("{accept_q}", &num(k.accept_q))
+    .replace("{backlog}", &num(k.backlog))
+    .replace(
+        "{timer_s}",
+        &num(k.timer_ms.map(crate::kernel::words::seconds_left)),
+    )
+    .replace("{rcvbuf}", &num(k.rcvbuf))
+    .replace("{drops}", &num(k.drops))
+    .replace("{rcvbuf_errors}", &num(k.udp_rcvbuf_errors))
+    .replace("{waited_ms}", &num(event.waited_us.map(|w| w / 1000)))
+    .replace("{settle_ms}", &num(Some(k.settle_ms.unwrap_or(0))))
+    .replace("{fd}", &opt(event.fd.map(|f| f.to_string())))
+    .replace("{new_fd}", &opt(event.new_fd.map(|f| f.to_string())))
+    .replace("{local}", &opt(event.local.clone()))
+    .replace("{peer}", &opt(event.peer.clone()))
+    .replace("{bytes}", &opt(event.bytes.map(|b| b.to_string())))
+    .replace("{data}", &opt(event.data.clone()))
+    .replace("{result}", &event.result)
 }
 
 /// Fill in `{sockets.ACTOR:SOCK.FIELD}` placeholders from the event's kernel
@@ -249,14 +252,16 @@ fn sock_field(v: Option<&crate::kernel::SockView>, field: &str) -> String {
         return "(none)".into();
     };
     match field {
-        "tcp_state" => v.tcp_state.clone().unwrap_or_else(|| "(none)".into()),
+        "tcp_state" => v
+            .tcp_state
+            .map_or_else(|| "(none)".into(), |s| s.name().to_string()),
         "recv_q" => num(v.recv_q),
         "send_q" => num(v.send_q),
         "accept_q" => num(v.accept_q),
         "backlog" => num(v.backlog),
         "timer_s" => num(v.timer_ms.map(crate::kernel::words::seconds_left)),
         "drops" => num(v.drops),
-        "seen_in" => v.seen_in.clone(),
+        "seen_in" => v.seen_in.name().to_string(),
         _ => "(none)".into(),
     }
 }

@@ -9,6 +9,7 @@ pub mod json;
 use serde::Serialize;
 use sockscope_core::engine::{EngineMsg, Event, Waiting};
 use sockscope_core::lesson::Lesson;
+use sockscope_core::vocab::Source;
 use sockscope_core::wire::{Direction, Segment};
 use std::io::{self, Write};
 
@@ -215,10 +216,10 @@ pub fn segment_line(s: &Segment) -> String {
 pub fn kernel_note(e: &Event) -> Option<String> {
     let k = e.kernel.as_ref()?;
     let mut parts = Vec::new();
-    match (&e.tcp_state, e.proto) {
-        (Some(s), _) => parts.push(s.clone()),
-        (None, sockscope_core::engine::Proto::Tcp) if k.source == "none" => {
-            parts.push("gone".into())
+    match (e.tcp_state, e.proto) {
+        (Some(s), _) => parts.push(s.name().to_string()),
+        (None, sockscope_core::engine::Proto::Tcp) if k.source == Source::None => {
+            parts.push("gone".into());
         }
         _ => {}
     }
@@ -246,12 +247,7 @@ pub fn kernel_note(e: &Event) -> Option<String> {
 /// One socket of the kernel view in `ss` terms: `TIME_WAIT (no fd) timewait
 /// 59s`, `LISTEN accept-q 2/1`, `gone`.
 pub fn sock_view_note(v: &sockscope_core::kernel::SockView) -> String {
-    let mut parts = Vec::new();
-    match (&v.tcp_state, v.seen_in.as_str()) {
-        (_, "gone") => parts.push("gone".to_string()),
-        (Some(s), _) => parts.push(s.clone()),
-        (None, _) => parts.push(v.proto.name().to_string()),
-    }
+    let mut parts = vec![sockscope_core::kernel::words::state(v).to_string()];
     if let Some(who) = sockscope_core::kernel::words::without_fd(v) {
         parts.push(format!("({who})"));
     }
@@ -285,9 +281,6 @@ pub fn waiting_line(w: &Waiting) -> String {
         w.actor,
         w.call,
         w.args,
-        w.tcp_state
-            .as_deref()
-            .map(|s| format!("  [{s}]"))
-            .unwrap_or_default()
+        w.tcp_state.map(|s| format!("  [{s}]")).unwrap_or_default()
     )
 }

@@ -78,12 +78,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 let mut s = socket_summary(h, theme);
                 // The kernel's own name for the socket's TCP state.
                 let key = format!("{}:{}", h.actor, h.sock);
-                if let Some(st) = view
-                    .and_then(|v| v.get(&key))
-                    .and_then(|v| v.tcp_state.as_ref())
-                {
+                if let Some(st) = view.and_then(|v| v.get(&key)).and_then(|v| v.tcp_state) {
                     s.push(' ');
-                    s.push_str(st);
+                    s.push_str(st.name());
                 }
                 s
             })
@@ -91,12 +88,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         // Connections the program closed but the kernel still keeps.
         for (key, v) in view.into_iter().flatten() {
             let mine = key.split_once(':').is_some_and(|(a, _)| a == actor.name);
-            if mine && v.seen_in == "table" && !v.has_fd {
+            if mine && v.seen_in == sockscope_core::vocab::SeenIn::Table && !v.has_fd {
                 let held_too = held
                     .iter()
                     .any(|h| format!("{}:{}", h.actor, h.sock) == *key);
                 if !held_too {
-                    let st = v.tcp_state.as_deref().unwrap_or("?");
+                    let st = v.tcp_state.map_or("?", |s| s.name());
                     socks.push(format!("{st} (no fd)"));
                 }
             }
