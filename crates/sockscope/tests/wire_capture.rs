@@ -185,7 +185,7 @@ fn refused_connect_carries_the_syn_and_the_reset() {
         return;
     };
     let connect = ev.iter().find(|e| e.call.name() == "connect").unwrap();
-    assert_eq!(connect.result, "ECONNREFUSED");
+    assert_eq!(connect.result.name(), "ECONNREFUSED");
     let segs = connect.segments.as_ref().unwrap();
     assert_eq!(segs.first().map(Segment::label).as_deref(), Some("SYN"));
     let rst = segs

@@ -160,7 +160,7 @@ impl Earlier {
                 .filter(|p| p.ok())
                 .rfind(|p| p.call == Call::Setsockopt && p.args.contains("SO_LINGER"))
                 .is_some_and(|p| p.args.contains("l_linger=0}")),
-            reset: mine().any(|p| matches!(p.result.as_str(), "ECONNRESET" | "EPIPE")),
+            reset: mine().any(|p| p.result.is(libc::ECONNRESET) || p.result.is(libc::EPIPE)),
             unread: sent_to_me.saturating_sub(read),
         }
     }
@@ -179,7 +179,7 @@ pub fn expected(event: &Event, earlier: &[&Event]) -> Vec<Segment> {
         (Proto::Tcp, Call::Connect) if event.ok() => {
             vec![seg(Out, "SYN"), seg(Back, "SYN-ACK"), seg(Out, "ACK")]
         }
-        (Proto::Tcp, Call::Connect) if event.result == "ECONNREFUSED" => {
+        (Proto::Tcp, Call::Connect) if event.result.is(libc::ECONNREFUSED) => {
             vec![seg(Out, "SYN"), seg(Back, "RST")]
         }
         (Proto::Tcp, Call::Send) if event.ok() && event.bytes.unwrap_or(0) > 0 => {

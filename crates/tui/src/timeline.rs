@@ -412,7 +412,7 @@ mod tests {
             .history
             .iter()
             .find_map(|r| match &r.entry {
-                Entry::Event(e) if e.result == "ECONNREFUSED" => Some(r.at_step),
+                Entry::Event(e) if e.result.is(libc::ECONNREFUSED) => Some(r.at_step),
                 _ => None,
             })
             .expect("the lesson's connect is refused");
@@ -497,7 +497,7 @@ mod tests {
             )
         );
         let mut refused = events[5].clone();
-        refused.result = "ECONNREFUSED".into();
+        refused.result = sockscope_core::vocab::Outcome::errno(libc::ECONNREFUSED);
         refused.errno = Some(111);
         assert!(lane_text(&refused).ends_with("→ ECONNREFUSED"));
     }

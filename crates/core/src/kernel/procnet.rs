@@ -31,7 +31,9 @@ pub enum Timer {
 }
 
 impl Timer {
-    fn from_code(code: u8) -> Option<Timer> {
+    /// The timer with the kernel's code (the `tr` column, sock_diag's
+    /// `idiag_timer`).
+    pub(crate) fn from_code(code: u8) -> Option<Timer> {
         match code {
             1 => Some(Timer::Retransmit),
             2 => Some(Timer::Keepalive),

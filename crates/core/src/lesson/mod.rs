@@ -218,7 +218,7 @@ pub fn narrate(text: &str, event: &crate::event::Event) -> String {
     .replace("{peer}", &opt(event.peer.clone()))
     .replace("{bytes}", &opt(event.bytes.map(|b| b.to_string())))
     .replace("{data}", &opt(event.data.clone()))
-    .replace("{result}", &event.result)
+    .replace("{result}", event.result.name())
 }
 
 /// Fill in `{sockets.ACTOR:SOCK.FIELD}` placeholders from the event's kernel

@@ -138,6 +138,12 @@ pub fn parse_table(text: &str, proto: Proto, port: u16) -> Vec<Holder> {
 }
 
 /// The process whose fd table holds socket `inode`, if /proc shows it.
+///
+/// Walked by hand rather than with the `procfs` crate: the walk is a
+/// readlink per fd (`socket:[INODE]`, see proc(5)), and `procfs` (with
+/// `rustix`) would enter the binary for this one loop; the socket tables it
+/// parses drop the timer columns sockscope shows (see
+/// [`crate::kernel::procnet`]), so it would not replace the rest either.
 fn owner_of(inode: u64) -> Option<(u32, Option<String>)> {
     let target = format!("socket:[{inode}]");
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {

@@ -50,8 +50,8 @@ pub fn bind_line(p: &BindProbe) -> String {
         line.push_str(&format!("-1 {}", p.result));
     }
     if let Some(r) = &p.released {
-        line.push_str(&match r.as_str() {
-            "ok" => ", then closed".to_string(),
+        line.push_str(&match r {
+            crate::vocab::Outcome::Ok => ", then closed".to_string(),
             e => format!(", close failed: {e}"),
         });
     }

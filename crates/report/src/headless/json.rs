@@ -48,7 +48,7 @@ pub fn write_event(out: &mut impl Write, e: &Event) -> io::Result<()> {
     out.write_all(b",\"data\":")?;
     opt_string(out, e.data.as_deref())?;
     out.write_all(b",\"result\":")?;
-    string(out, &e.result)?;
+    string(out, e.result.name())?;
     out.write_all(b",\"errno\":")?;
     number(out, e.errno)?;
     out.write_all(b",\"explain\":")?;

@@ -117,7 +117,7 @@ fn names(r: &PortReport, proto: sockscope_core::engine::Proto) -> String {
 fn bind_result(p: &BindProbe) -> String {
     match (&p.bound, p.addr.ends_with(":0")) {
         (Some(b), true) if p.ok() => format!("ok, got {b}"),
-        _ => p.result.clone(),
+        _ => p.result.name().to_string(),
     }
 }
 
