@@ -569,9 +569,7 @@ fn ss_durations_parse() {
 /// ss.)
 #[test]
 fn the_time_wait_countdown_is_one_number_in_narration_panel_and_ss() {
-    use ratatui::{Terminal, backend::TestBackend};
-    use sockscope_tui::app::{App, Msg, update};
-    use sockscope_tui::theme::{Theme, ThemeName, ThemeSpec};
+    use sockscope_tui::app::{Msg, update};
     if !ss_available() {
         sockscope_core::testing::skip("ss (iproute2) is not installed; .ci/run installs it");
         return;
@@ -582,17 +580,7 @@ fn the_time_wait_countdown_is_one_number_in_narration_panel_and_ss() {
         .into_iter()
         .find(|e| e.actor == "client" && e.call.name() == "close")
         .unwrap();
-    let mut app = App::new(
-        lesson.clone(),
-        lesson::builtins(),
-        sockscope_core::ports::machine::Machine::read(),
-    );
-    for m in msgs {
-        update(&mut app, Msg::Engine(m));
-    }
-    while app.animating() {
-        update(&mut app, Msg::Tick);
-    }
+    let mut app = app_after("half-close", msgs);
     std::thread::sleep(Duration::from_millis(1300));
     // The panel's slow refresh, as the TUI makes it.
     let view = kernel::refresh(app.kernel_to_refresh().expect("the panel is on"));
@@ -608,11 +596,7 @@ fn the_time_wait_countdown_is_one_number_in_narration_panel_and_ss() {
     now.sockets = view;
     let said = lesson::narrate(&lesson.steps[close.step - 1].say, &now);
 
-    let theme = Theme::new(&ThemeSpec::builtin(ThemeName::Dark), false, false);
-    let mut t = Terminal::new(TestBackend::new(200, 50)).unwrap();
-    t.draw(|f| sockscope_tui::ui::render(f, f.area(), &app, &theme))
-        .unwrap();
-    let screen = format!("{}", t.backend());
+    let screen = screen(&app);
     let panel: u64 = screen
         .split("timewait ")
         .nth(1)
@@ -648,9 +632,6 @@ fn the_time_wait_countdown_is_one_number_in_narration_panel_and_ss() {
 /// one. (It showed `TIME_WAIT no fd` while fd 15 was open.)
 #[tokio::test]
 async fn a_time_wait_record_is_not_shown_as_fdless_while_the_lesson_holds_the_fd() {
-    use ratatui::{Terminal, backend::TestBackend};
-    use sockscope_tui::app::{App, Msg, update};
-    use sockscope_tui::theme::{Theme, ThemeName, ThemeSpec};
     let (mut engine, mut ev) = step_by_hand("half-close", 1).await;
     while !ev
         .iter()
@@ -675,23 +656,13 @@ async fn a_time_wait_record_is_not_shown_as_fdless_while_the_lesson_holds_the_fd
     );
     assert!(v.fd_open);
 
-    let l = lesson::builtin("half-close").unwrap();
-    let mut app = App::new(
-        l.clone(),
-        lesson::builtins(),
-        sockscope_core::ports::machine::Machine::read(),
+    let app = app_after(
+        "half-close",
+        ev.iter()
+            .map(|e| EngineMsg::Event(Box::new(e.clone())))
+            .collect(),
     );
-    for e in &ev {
-        update(&mut app, Msg::Engine(EngineMsg::Event(Box::new(e.clone()))));
-    }
-    while app.animating() {
-        update(&mut app, Msg::Tick);
-    }
-    let theme = Theme::new(&ThemeSpec::builtin(ThemeName::Dark), false, false);
-    let mut t = Terminal::new(TestBackend::new(200, 50)).unwrap();
-    t.draw(|f| sockscope_tui::ui::render(f, f.area(), &app, &theme))
-        .unwrap();
-    let screen = format!("{}", t.backend());
+    let screen = screen(&app);
     let row = screen
         .lines()
         .find(|l| l.contains("client:sock") && l.contains("TIME_WAIT"))

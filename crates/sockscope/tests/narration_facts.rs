@@ -1024,22 +1024,7 @@ fn the_handout_lists_the_port_a_failed_bind_asked_for() {
 /// UDP calls after TCP ones). (It named the lesson's first protocol.)
 #[test]
 fn the_expected_arrows_legend_names_the_protocols_drawn() {
-    use ratatui::{Terminal, backend::TestBackend};
-    use sockscope_tui::app::{App, Msg, update};
-    use sockscope_tui::theme::{Theme, ThemeName, ThemeSpec};
-    let l = lesson::builtin("layers").unwrap();
-    let msgs = run("layers");
-    let mut app = App::new(
-        l.clone(),
-        lesson::builtins(),
-        sockscope_core::ports::machine::Machine::read(),
-    );
-    for m in msgs {
-        update(&mut app, Msg::Engine(m));
-    }
-    while app.animating() {
-        update(&mut app, Msg::Tick);
-    }
+    let app = app_after("layers", run("layers"));
     let shown: Vec<_> = app
         .visible()
         .filter_map(|r| match &r.entry {
@@ -1048,11 +1033,7 @@ fn the_expected_arrows_legend_names_the_protocols_drawn() {
         })
         .collect();
     assert!(shown.contains(&sockscope_core::engine::Proto::Udp));
-    let theme = Theme::new(&ThemeSpec::builtin(ThemeName::Dark), false, false);
-    let mut t = Terminal::new(TestBackend::new(200, 50)).unwrap();
-    t.draw(|f| sockscope_tui::ui::render(f, f.area(), &app, &theme))
-        .unwrap();
-    let screen = format!("{}", t.backend());
+    let screen = screen(&app);
     let legend = screen
         .lines()
         .find(|l| l.contains("expected: what"))

@@ -169,3 +169,32 @@ pub async fn step_once(engine: &mut Engine, out: &mut Vec<Event>) {
         other => panic!("unexpected {other:?}"),
     }
 }
+
+/// The TUI's state after it received `msgs` from a run of the built-in
+/// lesson `name`, with every arrow arrived (no animation in flight).
+pub fn app_after(name: &str, msgs: Vec<EngineMsg>) -> sockscope_tui::app::App {
+    use sockscope_tui::app::{App, Msg, update};
+    let mut app = App::new(
+        lesson::builtin(name).unwrap_or_else(|| panic!("no lesson {name}")),
+        lesson::builtins(),
+        sockscope_core::ports::machine::Machine::read(),
+    );
+    for m in msgs {
+        update(&mut app, Msg::Engine(m));
+    }
+    while app.animating() {
+        update(&mut app, Msg::Tick);
+    }
+    app
+}
+
+/// The whole screen the TUI draws for `app` at 200x50, as text.
+pub fn screen(app: &sockscope_tui::app::App) -> String {
+    use ratatui::{Terminal, backend::TestBackend};
+    use sockscope_tui::theme::{Theme, ThemeName, ThemeSpec};
+    let theme = Theme::new(&ThemeSpec::builtin(ThemeName::Dark), false, false);
+    let mut t = Terminal::new(TestBackend::new(200, 50)).unwrap();
+    t.draw(|f| sockscope_tui::ui::render(f, f.area(), app, &theme))
+        .unwrap();
+    format!("{}", t.backend())
+}
