@@ -22,7 +22,7 @@ pub mod procnet;
 pub mod snmp;
 pub mod words;
 
-use crate::vocab::{Proto, SeenIn, Source, StateSeen, TcpState};
+use crate::vocab::{Proto, SeenIn, Source, StateSeen, TcpState, Timer};
 use procnet::Entry;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -53,7 +53,7 @@ pub struct Observed {
     pub backlog: Option<u64>,
     /// The timer the kernel has armed: `timewait`, `on` (retransmit),
     /// `keepalive`, `persist`; the names `ss -o` uses.
-    pub timer: Option<String>,
+    pub timer: Option<Timer>,
     /// Milliseconds until that timer fires.
     pub timer_ms: Option<u64>,
     /// SO_RCVBUF read back with getsockopt: what the kernel really granted.
@@ -113,7 +113,7 @@ pub struct SockView {
     pub send_q: Option<u64>,
     pub accept_q: Option<u64>,
     pub backlog: Option<u64>,
-    pub timer: Option<String>,
+    pub timer: Option<Timer>,
     pub timer_ms: Option<u64>,
     pub drops: Option<u64>,
     /// Whether the lesson still holds its fd for this socket. It can while
@@ -217,7 +217,7 @@ fn tcp_figures(e: &Entry, o: &mut Observed, backlog_known: bool) {
         o.recv_q = Some(e.rx_queue);
         o.send_q = Some(e.tx_queue);
     }
-    o.timer = e.timer.map(|t| t.name().to_string());
+    o.timer = e.timer;
     o.timer_ms = e.timer.map(|_| ms(e.timer_left));
 }
 
@@ -527,7 +527,7 @@ mod tests {
         let c = &snap["client:sock"];
         assert_eq!(c.tcp_state, Some(TcpState::TimeWait));
         assert!(!c.has_fd);
-        assert_eq!(c.timer.as_deref(), Some("timewait"));
+        assert_eq!(c.timer, Some(Timer::TimeWait));
         let left = c.timer_ms.unwrap();
         assert!(
             left > 50_000 && left <= 60_000,

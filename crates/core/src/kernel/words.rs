@@ -13,8 +13,8 @@ pub fn seconds_left(ms: u64) -> u64 {
 }
 
 /// `timewait 46s`: a timer by its `ss -o` name and the seconds left.
-pub fn timer(name: &str, ms: u64) -> String {
-    format!("{name} {}s", seconds_left(ms))
+pub fn timer(timer: crate::vocab::Timer, ms: u64) -> String {
+    format!("{timer} {}s", seconds_left(ms))
 }
 
 /// A socket's state as one word: `gone` when the kernel keeps nothing, the
@@ -56,7 +56,7 @@ mod tests {
         // ss -o: 46.999 s left is printed `46sec`.
         assert_eq!(seconds_left(46_999), 46);
         assert_eq!(seconds_left(47_000), 47);
-        assert_eq!(timer("timewait", 59_100), "timewait 59s");
+        assert_eq!(timer(crate::vocab::Timer::TimeWait, 59_100), "timewait 59s");
         assert_eq!(drops(31), "drops 31");
     }
 }

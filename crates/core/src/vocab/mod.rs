@@ -15,4 +15,4 @@ pub mod tcp_state;
 pub use addr::addr_text;
 pub use call::{Call, Proto};
 pub use errno::Outcome;
-pub use tcp_state::{SeenIn, Source, StateSeen, TcpState};
+pub use tcp_state::{SeenIn, Source, StateSeen, TcpState, Timer};

@@ -2,8 +2,8 @@
 //! (include/net/tcp_states.h), which the JSON, the screens, the narration and
 //! the tests all spell the same way. And the words around them: what the
 //! observer could say about a socket's state ([`StateSeen`]), where the kernel
-//! listed a socket ([`SeenIn`]), and where the figures came from
-//! ([`Source`]). Text appears only at the edges (JSON, screens); inside, the
+//! listed a socket ([`SeenIn`]), where the figures came from ([`Source`]),
+//! and which timer the kernel has armed ([`Timer`]). Text appears only at the edges (JSON, screens); inside, the
 //! types are compared.
 
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
@@ -296,6 +296,62 @@ impl fmt::Display for Source {
 }
 
 named_serde!(Source, "source");
+
+/// Which timer the kernel has armed for a socket (the `tr` column).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Timer {
+    /// 1: retransmission (also SYN and SYN-ACK retries, loss probes).
+    Retransmit,
+    /// 2: keepalive (also the FIN_WAIT2 timer of an orphaned socket).
+    Keepalive,
+    /// 3: the TIME_WAIT timer.
+    TimeWait,
+    /// 4: zero-window probe.
+    Probe,
+}
+
+impl Timer {
+    /// The timer with the kernel's code (the `tr` column, sock_diag's
+    /// `idiag_timer`).
+    pub fn from_code(code: u8) -> Option<Timer> {
+        match code {
+            1 => Some(Timer::Retransmit),
+            2 => Some(Timer::Keepalive),
+            3 => Some(Timer::TimeWait),
+            4 => Some(Timer::Probe),
+            _ => None,
+        }
+    }
+
+    /// The name `ss -o` prints for it, as the JSON spells it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Timer::Retransmit => "on",
+            Timer::Keepalive => "keepalive",
+            Timer::TimeWait => "timewait",
+            Timer::Probe => "persist",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Timer> {
+        [
+            Timer::Retransmit,
+            Timer::Keepalive,
+            Timer::TimeWait,
+            Timer::Probe,
+        ]
+        .into_iter()
+        .find(|t| t.name() == name)
+    }
+}
+
+impl fmt::Display for Timer {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+named_serde!(Timer, "timer");
 
 #[cfg(test)]
 mod tests {

@@ -235,7 +235,7 @@ pub fn kernel_note(e: &Event) -> Option<String> {
     if let Some(q) = k.send_q {
         parts.push(format!("send-q {q}"));
     }
-    if let (Some(t), Some(ms)) = (&k.timer, k.timer_ms) {
+    if let (Some(t), Some(ms)) = (k.timer, k.timer_ms) {
         parts.push(sockscope_core::kernel::words::timer(t, ms));
     }
     if let Some(d) = k.drops.filter(|&d| d > 0) {
@@ -263,7 +263,7 @@ pub fn sock_view_note(v: &sockscope_core::kernel::SockView) -> String {
     if let Some(q) = v.send_q.filter(|&q| q > 0) {
         parts.push(format!("send-q {q}"));
     }
-    if let (Some(t), Some(ms)) = (&v.timer, v.timer_ms) {
+    if let (Some(t), Some(ms)) = (v.timer, v.timer_ms) {
         parts.push(sockscope_core::kernel::words::timer(t, ms));
     }
     if let Some(d) = v.drops.filter(|&d| d > 0) {

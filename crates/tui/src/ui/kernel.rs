@@ -244,7 +244,7 @@ fn short(v: &SockView) -> String {
             v.backlog.map_or("?".into(), |b| b.to_string())
         ));
     }
-    if let (Some("timewait"), Some(ms)) = (v.timer.as_deref(), v.timer_ms) {
+    if let (Some(sockscope_core::vocab::Timer::TimeWait), Some(ms)) = (v.timer, v.timer_ms) {
         s.push_str(&format!(
             " {}s",
             sockscope_core::kernel::words::seconds_left(ms)
@@ -276,7 +276,7 @@ fn sock_spans<'a>(name: &str, v: &SockView, name_w: usize, theme: &Theme) -> Vec
     if let Some(q) = v.send_q.filter(|&q| q > 0) {
         facts.push(format!("send-q {q}"));
     }
-    if let (Some(t), Some(ms)) = (&v.timer, v.timer_ms) {
+    if let (Some(t), Some(ms)) = (v.timer, v.timer_ms) {
         facts.push(sockscope_core::kernel::words::timer(t, ms));
     }
     if let Some(d) = v.drops.filter(|&d| d > 0) {
