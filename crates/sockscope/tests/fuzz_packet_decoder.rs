@@ -47,6 +47,11 @@ fn be16(frame: &[u8], at: usize) -> u16 {
     u16::from_be_bytes([frame[at], frame[at + 1]])
 }
 
+/// A TCP or UDP header's two ports, source first.
+fn ports_at(frame: &[u8], at: usize) -> (u16, u16) {
+    (be16(frame, at), be16(frame, at + 2))
+}
+
 fn be32(frame: &[u8], at: usize) -> u32 {
     u32::from_be_bytes(frame[at..at + 4].try_into().unwrap())
 }
@@ -83,10 +88,7 @@ fn check_layout(frame: &[u8], d: &Decoded) {
         assert!(b.end <= frame.len());
         match t {
             Transport::Tcp(t) => {
-                assert_eq!(
-                    (t.src_port, t.dst_port),
-                    (be16(frame, b.start), be16(frame, b.start + 2))
-                );
+                assert_eq!((t.src_port, t.dst_port), ports_at(frame, b.start));
                 assert_eq!(
                     (t.seq, t.ack),
                     (be32(frame, b.start + 4), be32(frame, b.start + 8))
@@ -103,10 +105,7 @@ fn check_layout(frame: &[u8], d: &Decoded) {
             }
             Transport::Udp(u) => {
                 assert_eq!(b.len(), 8, "the UDP header is 8 bytes");
-                assert_eq!(
-                    (u.src_port, u.dst_port),
-                    (be16(frame, b.start), be16(frame, b.start + 2))
-                );
+                assert_eq!((u.src_port, u.dst_port), ports_at(frame, b.start));
                 assert_eq!(
                     (u.length, u.checksum),
                     (be16(frame, b.start + 4), be16(frame, b.start + 6))

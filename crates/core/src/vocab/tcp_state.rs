@@ -128,15 +128,16 @@ impl TcpState {
     }
 }
 
-impl fmt::Display for TcpState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// Text to a word of the vocabulary, for serde: the names are the JSON's.
+/// A word of the vocabulary as text, written once for each type: shown by
+/// its name (`Display`), and read and written by serde as that name, which
+/// is the JSON's spelling.
 macro_rules! named_serde {
     ($ty:ty, $what:literal) => {
+        impl fmt::Display for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.name())
+            }
+        }
         impl Serialize for $ty {
             fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
                 s.serialize_str(self.name())
@@ -203,12 +204,6 @@ impl From<TcpState> for StateSeen {
     }
 }
 
-impl fmt::Display for StateSeen {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
 named_serde!(StateSeen, "TCP state");
 
 /// Where the kernel listed one socket of the lesson, by address.
@@ -238,12 +233,6 @@ impl SeenIn {
         [SeenIn::Table, SeenIn::Fd, SeenIn::Gone]
             .into_iter()
             .find(|s| s.name() == name)
-    }
-}
-
-impl fmt::Display for SeenIn {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
     }
 }
 
@@ -286,12 +275,6 @@ impl Source {
         ]
         .into_iter()
         .find(|s| s.name() == name)
-    }
-}
-
-impl fmt::Display for Source {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
     }
 }
 
@@ -342,12 +325,6 @@ impl Timer {
         ]
         .into_iter()
         .find(|t| t.name() == name)
-    }
-}
-
-impl fmt::Display for Timer {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.name())
     }
 }
 
