@@ -7,7 +7,7 @@
 //! rename or drop one.
 
 use crate::vocab::errno;
-pub use crate::vocab::{Call, Proto};
+pub use crate::vocab::{Call, Outcome, Proto, SeenIn, Source, StateSeen, TcpState};
 use crate::wire::Segment;
 use serde::{Deserialize, Serialize};
 
@@ -55,7 +55,7 @@ pub struct Event {
     /// Escaped, capped preview of the payload moved.
     pub data: Option<String>,
     /// `ok`, or the errno name (`ECONNREFUSED`).
-    pub result: String,
+    pub result: Outcome,
     /// On failure, the errno number.
     pub errno: Option<i32>,
     /// On failure, one plain sentence a student understands.
@@ -82,7 +82,7 @@ pub struct Event {
     /// keeps nothing (then `kernel.source` is `none`). `not observed` if the
     /// kernel could not be asked.
     #[serde(default)]
-    pub tcp_state: Option<String>,
+    pub tcp_state: Option<StateSeen>,
     /// The kernel's figures for that socket: queues, accept queue and backlog,
     /// timer, granted SO_RCVBUF, UDP drops. `null` when there is no socket.
     #[serde(default)]
@@ -104,7 +104,7 @@ impl Event {
             sock: sock.to_string(),
             proto,
             fd,
-            result: "ok".into(),
+            result: Outcome::Ok,
             ..Event::default()
         }
     }
@@ -114,7 +114,7 @@ impl Event {
     /// changes what an errno means, the UDP one).
     pub fn fail(&mut self, err: &std::io::Error) {
         let info = errno::from_io(err);
-        self.result = info.name.to_string();
+        self.result = Outcome::Failed(info);
         self.errno = Some(info.number);
         let explain = match self.proto {
             Proto::Udp => errno::udp_explain(info.number).unwrap_or(info.explain),
@@ -124,7 +124,7 @@ impl Event {
     }
 
     pub fn ok(&self) -> bool {
-        self.result == "ok"
+        self.result == Outcome::Ok
     }
 
     /// The value the call returned, as C would see it: the new fd, the byte
@@ -148,7 +148,7 @@ impl Event {
         let mut s = format!("{}({}) = {}", self.call, self.args, self.return_value());
         if !self.ok() {
             s.push(' ');
-            s.push_str(&self.result);
+            s.push_str(self.result.name());
         }
         s
     }
@@ -174,5 +174,5 @@ pub struct Waiting {
     /// TCP only: the kernel's state of the socket at that moment (`SYN_SENT`
     /// for a connect whose handshake has not completed).
     #[serde(default)]
-    pub tcp_state: Option<String>,
+    pub tcp_state: Option<StateSeen>,
 }

@@ -31,6 +31,9 @@
 //! - [`ports`]: `sockscope port N`: a port's range, service names, this
 //!   machine's settings for it, its bytes on the wire, and a real bind probe.
 //!
+//! - [`testing`]: how a test that cannot run on this machine says so (and
+//!   fails in CI, where every test must run).
+//!
 //! The one crate below this is `sockscope-sys`, the only code allowed
 //! `unsafe`.
 
@@ -40,5 +43,6 @@ pub mod kernel;
 pub mod lesson;
 pub mod place;
 pub mod ports;
+pub mod testing;
 pub mod vocab;
 pub mod wire;

@@ -70,31 +70,46 @@ pub fn save(
 /// Save `text` in `dir` as `sockscope-STEM.md`, or `sockscope-STEM-2.md`,
 /// `-3`... if that name is taken. Returns the path written.
 pub fn save_text(dir: &std::path::Path, stem: &str, text: &str) -> io::Result<std::path::PathBuf> {
-    for n in 1..=999u32 {
-        let name = if n == 1 {
+    let (mut f, path) = create_new_file(dir, |n| {
+        if n == 1 {
             format!("sockscope-{stem}.md")
         } else {
             format!("sockscope-{stem}-{n}.md")
-        };
-        let path = dir.join(name);
-        // create_new: fails if the file exists, so two handouts never race
-        // onto one name.
+        }
+    })?;
+    f.write_all(text.as_bytes())?;
+    Ok(path)
+}
+
+/// Create a file in `dir` that did not exist: the first free one of
+/// `name(1)`, `name(2)`, ... up to 999. Every file sockscope saves on a key
+/// press (handouts, pcaps) is made here, never overwriting one. The check and
+/// the creation are one step (`O_CREAT|O_EXCL`), so two saves at the same
+/// moment can never race onto one name, as a test for `exists()` followed by
+/// a write could.
+pub fn create_new_file(
+    dir: &std::path::Path,
+    name: impl Fn(u32) -> String,
+) -> io::Result<(std::fs::File, std::path::PathBuf)> {
+    for n in 1..=999u32 {
+        let path = dir.join(name(n));
         match std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)
             .open(&path)
         {
-            Ok(mut f) => {
-                f.write_all(text.as_bytes())?;
-                return Ok(path);
-            }
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Ok(f) => return Ok((f, path)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(e),
         }
     }
     Err(io::Error::new(
         io::ErrorKind::AlreadyExists,
-        format!("999 handouts of `{stem}` already in {}", dir.display()),
+        format!(
+            "999 files named like {} already in {}",
+            name(1),
+            dir.display()
+        ),
     ))
 }
 
@@ -310,10 +325,29 @@ fn layers(e: &Event) -> Option<String> {
         Proto::Tcp => ("segment", "TCP"),
         Proto::Udp => ("datagram", "UDP"),
     };
-    let lo = if src.ip().is_loopback() && dst.ip().is_loopback() {
-        "lo (loopback: the kernel hands the packet to itself)"
+    // The addresses the packet carried, from the capture when it ran: an
+    // unbound UDP sender reports 0.0.0.0 as its local address, but the
+    // kernel fills in the source from the route (127.0.0.1 on loopback).
+    let wire = e
+        .segments
+        .iter()
+        .flatten()
+        .find(|seg| seg.len > 0 && !seg.late);
+    let wire_ip = |a: &str| a.parse::<SocketAddr>().ok().map(|a| a.ip().to_string());
+    let src_ip = match wire.and_then(|seg| wire_ip(&seg.src)) {
+        Some(ip) => ip,
+        None if src.ip().is_unspecified() => "(source chosen by the kernel from the route)".into(),
+        None => src.ip().to_string(),
+    };
+    let dst_ip = wire
+        .and_then(|seg| wire_ip(&seg.dst))
+        .unwrap_or_else(|| dst.ip().to_string());
+    // Every packet to 127.0.0.0/8 is routed through lo (the kernel's local
+    // routing table), whatever the source.
+    let lo = if dst.ip().is_loopback() {
+        "lo (loopback: the kernel hands the packet to itself)".to_string()
     } else {
-        "the route's interface"
+        format!("the interface of this machine's route to {}", dst.ip())
     };
     let mut d = String::new();
     let _ = writeln!(
@@ -328,12 +362,7 @@ fn layers(e: &Event) -> Option<String> {
         src.port(),
         dst.port()
     );
-    let _ = writeln!(
-        d,
-        "network            IP packet: {} -> {}",
-        src.ip(),
-        dst.ip()
-    );
+    let _ = writeln!(d, "network            IP packet: {src_ip} -> {dst_ip}");
     let _ = writeln!(d, "network interface  {lo}");
     Some(d)
 }
@@ -365,7 +394,7 @@ fn lanes_of(mut actors: Vec<String>, events: &[&Event]) -> String {
             );
             if !e.ok() {
                 c.push(' ');
-                c.push_str(&e.result);
+                c.push_str(e.result.name());
             }
             c
         })
@@ -403,9 +432,21 @@ fn lanes_of(mut actors: Vec<String>, events: &[&Event]) -> String {
 /// machine's own ephemeral range.
 fn ports_section(events: &[&Event]) -> String {
     let mut ports = BTreeSet::new();
+    // Ports a bind asked for and did not get: in this run too, with the
+    // errno that refused them (privileged's port 80 as an ordinary user).
+    let mut refused = std::collections::BTreeMap::new();
     for e in events {
         for a in [&e.local, &e.peer].into_iter().flatten() {
             if let Ok(sa) = a.parse::<SocketAddr>() {
+                ports.insert(sa.port());
+            }
+        }
+        if e.call == sockscope_core::engine::Call::Bind && !e.ok() {
+            let asked = e.args.rsplit_once(", ").map(|(_, a)| a);
+            if let Some(sa) = asked.and_then(|a| a.parse::<SocketAddr>().ok())
+                && sa.port() != 0
+            {
+                refused.entry(sa.port()).or_insert(e.result);
                 ports.insert(sa.port());
             }
         }
@@ -438,7 +479,11 @@ fn ports_section(events: &[&Event]) -> String {
             Some(_) => ", outside this machine's ephemeral range",
             None => "",
         };
-        let _ = writeln!(s, "port {p:>5}: {range} range{local}");
+        let tried = refused
+            .get(&p)
+            .map(|errno| format!("; bind asked for it and failed with {errno}"))
+            .unwrap_or_default();
+        let _ = writeln!(s, "port {p:>5}: {range} range{local}{tried}");
     }
     s
 }
@@ -475,5 +520,41 @@ mod tests {
         let text = std::fs::read_to_string(&a).unwrap();
         assert!(text.starts_with("# UDP: a receiver and a sender"));
         assert!(text.contains("recvfrom("));
+    }
+
+    /// Many savers at once (a pcap and a handout on the same key press, two
+    /// windows): each gets its own file and none is overwritten, because the
+    /// name is taken with create_new, not checked with `exists()` first.
+    #[test]
+    fn simultaneous_saves_never_share_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let made: Vec<std::path::PathBuf> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|i| {
+                    let dir = dir.path();
+                    scope.spawn(move || {
+                        let (mut f, path) =
+                            create_new_file(dir, |n| format!("sockscope-x-{n}.pcap")).unwrap();
+                        f.write_all(format!("writer {i}").as_bytes()).unwrap();
+                        path
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        let mut names: Vec<_> = made
+            .iter()
+            .map(|p| p.file_name().unwrap().to_owned())
+            .collect();
+        names.sort();
+        names.dedup();
+        assert_eq!(names.len(), 8, "{made:?}");
+        let mut texts: Vec<String> = made
+            .iter()
+            .map(|p| std::fs::read_to_string(p).unwrap())
+            .collect();
+        texts.sort();
+        texts.dedup();
+        assert_eq!(texts.len(), 8, "each file holds its own writer's bytes");
     }
 }

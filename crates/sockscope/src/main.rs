@@ -266,7 +266,7 @@ fn trace(
             if repeat > 1 && format == headless::Format::Text {
                 writeln!(out, "# run {run} of {repeat}")?;
             }
-            let (msgs, wire) = runtime.block_on(engine::run_to_end_observed(
+            let (mut msgs, wire) = runtime.block_on(engine::run_to_end_observed(
                 lesson.clone(),
                 config,
                 observers,
@@ -277,13 +277,15 @@ fn trace(
             {
                 eprintln!("sockscope: {notice}");
             }
+            // Every captured packet is on an event, so the JSON has them all.
+            let left = headless::attach_after_last_call(&mut msgs, wire.after_last_call());
             for m in &msgs {
                 headless::write_msg(&mut out, format, m)?;
                 if matches!(m, EngineMsg::Failed(_)) {
                     return Ok(false);
                 }
             }
-            headless::write_after_last_call(&mut out, format, &wire.after_last_call())?;
+            headless::write_after_last_call(&mut out, format, &left)?;
             if format == headless::Format::Markdown {
                 handout::write(&mut out, &lesson, &msgs)?;
             }

@@ -1,29 +1,13 @@
 //! What sockscope reports, compared with what the kernel itself says about the
-//! same sockets: /proc/self/fd, /proc/net/tcp and `ss`.
+//! same sockets: getsockname/getpeername on the very fds the events name,
+//! /proc/self/fd, /proc/net/tcp and `ss`.
 
 mod common;
 use common::*;
-use sockscope_core::engine::{Engine, EngineConfig, EngineMsg, Event, Pace};
-use sockscope_core::lesson;
+use sockscope_core::engine::Event;
+use sockscope_sys::sockname;
+use std::net::SocketAddr;
 use std::time::Duration;
-
-/// Step `engine` until it has produced `n` events; return them.
-async fn step_events(engine: &mut Engine, n: usize) -> Vec<Event> {
-    let mut out = Vec::new();
-    while out.len() < n {
-        engine.step();
-        let msg = tokio::time::timeout(Duration::from_secs(5), engine.next())
-            .await
-            .expect("engine answered")
-            .expect("engine running");
-        match msg {
-            EngineMsg::Event(e) => out.push(*e),
-            EngineMsg::Waiting(_) => {}
-            other => panic!("unexpected {other:?}"),
-        }
-    }
-    out
-}
 
 /// The inode behind one of this process's fds, if it is a socket.
 fn socket_inode(fd: i32) -> Option<u64> {
@@ -46,18 +30,31 @@ fn proc_net_tcp() -> Vec<(u16, String, u64)> {
         .collect()
 }
 
+/// `ss ARGS`'s output. A missing `ss` skips the test (said on stdout, a
+/// failure in CI); an `ss` that runs and fails fails the test: an empty
+/// answer from a broken `ss` must never pass for agreement.
+fn ss(args: &[&str]) -> Option<String> {
+    match std::process::Command::new("ss").args(args).output() {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            sockscope_core::testing::skip("ss (iproute2) is not installed; .ci/run installs it");
+            None
+        }
+        Err(e) => panic!("ss {args:?} could not run: {e}"),
+        Ok(out) => {
+            assert!(
+                out.status.success(),
+                "ss {args:?} failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            Some(String::from_utf8(out.stdout).unwrap())
+        }
+    }
+}
+
 #[tokio::test]
 async fn the_listening_fd_is_the_kernels_listening_socket() {
-    let mut engine = Engine::start(
-        lesson::builtin("tcp").unwrap(),
-        EngineConfig {
-            port: 0,
-            pace: Pace::Manual,
-            ..EngineConfig::default()
-        },
-    );
     // socket, bind, listen
-    let ev = step_events(&mut engine, 3).await;
+    let (engine, ev) = step_by_hand("tcp", 3).await;
     let fd = ev[0].new_fd.unwrap();
     let port = addr(&ev[1].local).port();
     let inode = socket_inode(fd).expect("the reported fd is an open socket of this process");
@@ -68,34 +65,27 @@ async fn the_listening_fd_is_the_kernels_listening_socket() {
     assert_eq!(entry.0, port, "kernel's port for that inode");
     assert_eq!(entry.1, "0A", "state 0A is TCP_LISTEN");
 
-    // ss agrees that something listens on exactly that port.
-    let ss = std::process::Command::new("ss")
-        .args(["-Htln", &format!("sport = :{port}")])
-        .output();
-    match ss {
-        Ok(out) if out.status.success() => {
-            let text = String::from_utf8_lossy(&out.stdout);
-            assert!(
-                text.contains(&format!("127.0.0.1:{port}")),
-                "ss said: {text}"
-            );
-        }
-        _ => eprintln!("skipping the ss comparison: ss is not installed"),
-    }
+    // ss agrees that exactly one socket listens on exactly that port, and
+    // that its inode is the one behind the reported fd.
+    let Some(text) = ss(&["-Htlne", &format!("sport = :{port}")]) else {
+        return;
+    };
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 1, "ss said: {text}");
+    assert!(
+        lines[0].contains(&format!("127.0.0.1:{port}")),
+        "ss said: {text}"
+    );
+    assert!(
+        lines[0].contains(&format!("ino:{inode}")),
+        "ss said: {text}"
+    );
     drop(engine);
 }
 
 #[tokio::test]
 async fn fds_are_released_when_the_engine_is_dropped() {
-    let mut engine = Engine::start(
-        lesson::builtin("tcp").unwrap(),
-        EngineConfig {
-            port: 0,
-            pace: Pace::Manual,
-            ..EngineConfig::default()
-        },
-    );
-    let ev = step_events(&mut engine, 3).await;
+    let (engine, ev) = step_by_hand("tcp", 3).await;
     let fd = ev[0].new_fd.unwrap();
     let inode = socket_inode(fd).unwrap();
     drop(engine);
@@ -109,13 +99,56 @@ async fn fds_are_released_when_the_engine_is_dropped() {
     panic!("listening socket still open after the engine was dropped");
 }
 
-#[test]
-fn connect_and_accept_agree_with_getsockname_of_the_kernel() {
-    // The accepted socket's local address is the listener's; the kernel-chosen
-    // client port is the one /proc/net/tcp listed while connected. Checked
-    // through the events of a full run against each other.
-    let ev = events(&run("tcp"));
-    let server = of(&ev, "server");
-    let accept = server.iter().find(|e| e.call.name() == "accept").unwrap();
-    assert_eq!(addr(&accept.local), addr(&server[1].local));
+/// The kernel's own answer for an fd an event names.
+fn kernel_local(fd: Option<i32>) -> SocketAddr {
+    sockname::local(fd.expect("the event names an fd"))
+        .expect("getsockname on the reported fd")
+        .expect("an IP socket")
+}
+
+fn kernel_peer(fd: Option<i32>) -> SocketAddr {
+    sockname::peer(fd.expect("the event names an fd"))
+        .expect("getpeername on the reported fd")
+        .expect("an IP socket")
+}
+
+fn the<'a>(ev: &'a [Event], actor: &str, call: &str) -> &'a Event {
+    ev.iter()
+        .find(|e| e.actor == actor && e.call.name() == call)
+        .unwrap_or_else(|| panic!("{actor} made no {call}: {ev:#?}"))
+}
+
+/// The addresses each event reports (bind's and connect's local address,
+/// accept's new socket and its peer) are what getsockname and getpeername
+/// return for the very fds the events name, asked while the lesson holds
+/// them open.
+#[tokio::test]
+async fn connect_and_accept_agree_with_getsockname_of_the_kernel() {
+    // Up to the server's accept returning (step 6 of tcp.toml).
+    let (mut engine, mut ev) = step_by_hand("tcp", 4).await;
+    while !ev
+        .iter()
+        .any(|e| e.actor == "server" && e.call.name() == "accept")
+    {
+        step_once(&mut engine, &mut ev).await;
+    }
+    let bind = the(&ev, "server", "bind");
+    assert_eq!(kernel_local(bind.fd), addr(&bind.local), "the listener");
+
+    let connect = the(&ev, "client", "connect");
+    assert_eq!(kernel_local(connect.fd), addr(&connect.local), "the client");
+    assert_eq!(
+        kernel_peer(connect.fd),
+        addr(&connect.peer),
+        "the client's peer"
+    );
+
+    let accept = the(&ev, "server", "accept");
+    assert_ne!(accept.new_fd, accept.fd);
+    assert_eq!(kernel_local(accept.new_fd), addr(&accept.local), "accepted");
+    assert_eq!(kernel_peer(accept.new_fd), addr(&accept.peer), "its peer");
+    // And the two ends agree with each other, as the kernel holds them.
+    assert_eq!(kernel_peer(accept.new_fd), kernel_local(connect.fd));
+    assert_eq!(kernel_local(accept.new_fd), kernel_local(bind.fd));
+    drop(engine);
 }

@@ -67,7 +67,7 @@ fn as_nobody_bind_80_is_eacces_unless_the_threshold_allows_it() {
 #[test]
 fn as_root_bind_80_succeeds_and_without_the_capability_it_does_not() {
     if !setpriv::am_root() {
-        println!("SKIP: the tests do not run as root");
+        sockscope_core::testing::skip("the tests do not run as root");
         return;
     }
     let ev = events(
@@ -79,7 +79,7 @@ fn as_root_bind_80_succeeds_and_without_the_capability_it_does_not() {
     claims_hold(&ev);
     let bind = bind_80(&ev);
     if bind["result"] == "EADDRINUSE" {
-        println!("SKIP: another program holds port 80 here");
+        sockscope_core::testing::skip("another program holds port 80 here");
         return;
     }
     if setpriv::unprivileged_port_start() > 80 && !setpriv::have_cap_net_bind_service() {
@@ -89,7 +89,13 @@ fn as_root_bind_80_succeeds_and_without_the_capability_it_does_not() {
     }
     assert_eq!(bind["result"], "ok", "{bind}");
     assert_eq!(bind["local"], "127.0.0.1:80");
-    if !setpriv::available() || setpriv::unprivileged_port_start() <= 80 {
+    if !setpriv::available() {
+        return;
+    }
+    if setpriv::unprivileged_port_start() <= 80 {
+        sockscope_core::testing::skip(
+            "the capability half: ip_unprivileged_port_start <= 80 lets everyone bind port 80 here",
+        );
         return;
     }
     // Root is allowed because of CAP_NET_BIND_SERVICE, as the narration says.

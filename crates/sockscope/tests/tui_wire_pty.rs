@@ -31,8 +31,8 @@ fn as_root_the_arrows_are_captured_and_the_pane_decodes_a_real_packet() {
     match Capture::open() {
         Ok(_) => {}
         Err(CaptureStatus::Unprivileged) => {
-            eprintln!(
-                "skipped: this test process may not capture (no CAP_NET_RAW); CI runs as root"
+            sockscope_core::testing::skip(
+                "this test process may not capture (no CAP_NET_RAW); CI runs as root",
             );
             return;
         }
@@ -122,7 +122,7 @@ fn without_cap_net_raw_the_screen_says_how_to_enable_capture() {
         .output()
         .is_err()
     {
-        eprintln!("skipped: setpriv (util-linux) is not installed; .ci/run installs it");
+        sockscope_core::testing::skip("setpriv (util-linux) is not installed; .ci/run installs it");
         return;
     }
     let mut term = Term::spawn(

@@ -5,7 +5,9 @@
 //! ignores it, but a learner should see what the kernel said), registering a
 //! socket with tokio's reactor (an `unsafe fn` since tokio 1.5x), and viewing an
 //! initialised byte buffer as the `MaybeUninit` slice socket2's receive calls
-//! take. [`packet`] opens the wire view's capture socket. Each block carries a SAFETY comment; the crate denies `unsafe_code`
+//! take. [`packet`] opens the wire view's capture socket; [`sockname`] asks
+//! the kernel for the addresses of an fd the caller does not own (tests check
+//! what an event reported against it). Each block carries a SAFETY comment; the crate denies `unsafe_code`
 //! everywhere else.
 #![allow(unsafe_code)]
 
@@ -21,6 +23,7 @@ compile_error!(
 );
 
 pub mod packet;
+pub mod sockname;
 pub mod tcp_info;
 
 use std::io;

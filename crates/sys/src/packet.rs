@@ -6,29 +6,26 @@
 //! binary); without it `socket(2)` fails with `EPERM` and the caller says so
 //! on screen. The socket is non-blocking: the engine drains it between calls
 //! and must never wait on it. What is `unsafe` here is only what socket2 does
-//! not wrap: building a `sockaddr_ll`, two integer socket options by number,
-//! the interface index lookup, and `recvmsg` to read each frame with its
-//! receive timestamp.
+//! not wrap: building a `sockaddr_ll`, integer socket options by number, and
+//! the interface index lookup. Each frame is read with nix's `recvmsg`, which
+//! hands back its receive timestamp as a typed control message.
 
 use socket2::{Domain, SockAddr, SockAddrStorage, SockFilter, Socket, Type};
 use std::io;
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
-/// `SOL_PACKET` from `<linux/socket.h>`.
-const SOL_PACKET: libc::c_int = 263;
-/// `PACKET_IGNORE_OUTGOING` from `<linux/if_packet.h>` (Linux 4.20+): do not
-/// hand this socket the copy of a frame taken on its way out. On `lo` every
-/// frame is both sent and received, so without it each one would be read
-/// twice.
-const PACKET_IGNORE_OUTGOING: libc::c_int = 23;
-/// `SO_RCVBUFFORCE`: like `SO_RCVBUF`, but a privileged process may exceed
-/// `net.core.rmem_max`. We hold `CAP_NET_RAW`, not necessarily
-/// `CAP_NET_ADMIN`, so `SO_RCVBUF` is the fallback.
-const SO_RCVBUFFORCE: libc::c_int = 33;
-/// `SO_TIMESTAMPNS` (`SO_TIMESTAMPNS_OLD`, the 64-bit-time form on 64-bit
-/// targets); also the type of the `SCM_TIMESTAMPNS` control message.
-const SO_TIMESTAMPNS: libc::c_int = 35;
+// The option numbers come from libc, which has each architecture's values
+// (SO_RCVBUFFORCE is 33 on x86 and arm but 0x100b on sparc; SO_TIMESTAMPNS
+// differs on mips, sparc and where time_t is 32 bits):
+// - `SOL_PACKET`, `PACKET_IGNORE_OUTGOING` (Linux 4.20+): do not hand this
+//   socket the copy of a frame taken on its way out. On `lo` every frame is
+//   both sent and received, so without it each one would be read twice.
+// - `SO_RCVBUFFORCE`: like `SO_RCVBUF`, but a privileged process may exceed
+//   `net.core.rmem_max`. We hold `CAP_NET_RAW`, not necessarily
+//   `CAP_NET_ADMIN`, so `SO_RCVBUF` is the fallback.
+// - `SO_TIMESTAMPNS`: a receive timestamp with every frame, as an
+//   `SCM_TIMESTAMPNS` control message.
 
 /// The receive buffer asked for: several MiB, so a burst of frames between
 /// two drains (including other programs' loopback traffic, which we read and
@@ -42,15 +39,22 @@ pub fn open_loopback(filter: &[SockFilter]) -> io::Result<Socket> {
     // an interface, so no frame from another interface slips in between.
     let sock = Socket::new(Domain::PACKET, Type::RAW, None)?;
     sock.set_nonblocking(true)?;
-    set_int(&sock, SOL_PACKET, PACKET_IGNORE_OUTGOING, 1)?;
-    if set_int(&sock, libc::SOL_SOCKET, SO_RCVBUFFORCE, RCVBUF_BYTES as i32).is_err() {
+    set_int(&sock, libc::SOL_PACKET, libc::PACKET_IGNORE_OUTGOING, 1)?;
+    if set_int(
+        &sock,
+        libc::SOL_SOCKET,
+        libc::SO_RCVBUFFORCE,
+        RCVBUF_BYTES as i32,
+    )
+    .is_err()
+    {
         sock.set_recv_buffer_size(RCVBUF_BYTES)?;
     }
     // Ask for each frame's receive timestamp. The kernel turns software
     // receive stamping on for the whole stack when the first socket asks
     // (deferred to a work item); a frame that arrived before that is stamped
     // when it is read.
-    set_int(&sock, libc::SOL_SOCKET, SO_TIMESTAMPNS, 1)?;
+    set_int(&sock, libc::SOL_SOCKET, libc::SO_TIMESTAMPNS, 1)?;
     // The filter goes on before bind, so no unfiltered frame is ever queued.
     sock.attach_filter(filter)?;
     sock.bind(&loopback_addr(loopback_index()?))?;
@@ -110,44 +114,32 @@ fn set_int(sock: &Socket, level: libc::c_int, name: libc::c_int, value: i32) -> 
 /// (more than `buf.len()` if it did not fit: `MSG_TRUNC`) and the kernel's
 /// receive timestamp (`SCM_TIMESTAMPNS`, the clock tcpdump records, as time
 /// since the Unix epoch), or `WouldBlock` when no frame is queued.
+///
+/// nix's `recvmsg` builds the `msghdr` and walks the control messages
+/// (CMSG_FIRSTHDR / CMSG_NXTHDR, alignment included), so none of that is
+/// hand-written here.
 pub fn recv_frame(sock: &Socket, buf: &mut [u8]) -> io::Result<(usize, Option<Duration>)> {
-    let mut iov = libc::iovec {
-        iov_base: buf.as_mut_ptr().cast(),
-        iov_len: buf.len(),
-    };
-    // Room for a few control messages; u64 elements keep it aligned for
-    // `cmsghdr`.
-    let mut control = [0u64; 16];
-    // SAFETY: `msghdr` is a plain C struct for which all-zero bytes are a
-    // valid (empty) value.
-    let mut msg: libc::msghdr = unsafe { std::mem::zeroed() };
-    msg.msg_iov = &mut iov;
-    msg.msg_iovlen = 1;
-    msg.msg_control = control.as_mut_ptr().cast();
-    msg.msg_controllen = std::mem::size_of_val(&control) as _;
-    // SAFETY: the fd is open (owned by `sock`); `msg` points at one iovec that
-    // describes `buf` (live, writable, `buf.len()` bytes) and at `control`
-    // (live, writable, `msg_controllen` bytes). The kernel writes no more than
-    // those lengths.
-    let n = unsafe { libc::recvmsg(sock.as_raw_fd(), &mut msg, libc::MSG_TRUNC) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
+    use nix::sys::socket::{ControlMessageOwned, MsgFlags, recvmsg};
+    let mut iov = [io::IoSliceMut::new(buf)];
+    // Room for the timestamp message (and a spare one), on the stack: this
+    // runs for every frame.
+    let mut control = [0u8; 64];
+    let msg = recvmsg::<()>(
+        sock.as_raw_fd(),
+        &mut iov,
+        Some(&mut control),
+        MsgFlags::MSG_TRUNC,
+    )
+    .map_err(io::Error::from)?;
     let mut time = None;
-    // SAFETY: `msg` was filled by a successful recvmsg, so its control
-    // pointer and length describe the control messages the kernel wrote into
-    // `control`; CMSG_FIRSTHDR/CMSG_NXTHDR stay within that length and return
-    // null at its end. An SCM_TIMESTAMPNS message carries one `timespec`,
-    // read unaligned because CMSG_DATA need not be aligned for it.
-    unsafe {
-        let mut c = libc::CMSG_FIRSTHDR(&msg);
-        while !c.is_null() {
-            if (*c).cmsg_level == libc::SOL_SOCKET && (*c).cmsg_type == SO_TIMESTAMPNS {
-                let ts: libc::timespec = std::ptr::read_unaligned(libc::CMSG_DATA(c).cast());
-                time = Some(Duration::new(ts.tv_sec as u64, ts.tv_nsec as u32));
+    for c in msg.cmsgs().map_err(io::Error::from)? {
+        if let ControlMessageOwned::ScmTimestampns(ts) = c {
+            // A receive time is after the epoch; a negative one would be a
+            // kernel bug, and is left out rather than wrapped.
+            if let (Ok(sec), Ok(nsec)) = (u64::try_from(ts.tv_sec()), u32::try_from(ts.tv_nsec())) {
+                time = Some(Duration::new(sec, nsec));
             }
-            c = libc::CMSG_NXTHDR(&msg, c);
         }
     }
-    Ok((n as usize, time))
+    Ok((msg.bytes, time))
 }

@@ -16,6 +16,7 @@
 //! crossed `lo`.
 
 use sockscope_core::engine::{Call, Event, Proto};
+use sockscope_core::vocab::TcpState;
 
 /// Which way a segment travels, relative to the call that caused it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,7 +160,7 @@ impl Earlier {
                 .filter(|p| p.ok())
                 .rfind(|p| p.call == Call::Setsockopt && p.args.contains("SO_LINGER"))
                 .is_some_and(|p| p.args.contains("l_linger=0}")),
-            reset: mine().any(|p| matches!(p.result.as_str(), "ECONNRESET" | "EPIPE")),
+            reset: mine().any(|p| p.result.is(libc::ECONNRESET) || p.result.is(libc::EPIPE)),
             unread: sent_to_me.saturating_sub(read),
         }
     }
@@ -178,7 +179,7 @@ pub fn expected(event: &Event, earlier: &[&Event]) -> Vec<Segment> {
         (Proto::Tcp, Call::Connect) if event.ok() => {
             vec![seg(Out, "SYN"), seg(Back, "SYN-ACK"), seg(Out, "ACK")]
         }
-        (Proto::Tcp, Call::Connect) if event.result == "ECONNREFUSED" => {
+        (Proto::Tcp, Call::Connect) if event.result.is(libc::ECONNREFUSED) => {
             vec![seg(Out, "SYN"), seg(Back, "RST")]
         }
         (Proto::Tcp, Call::Send) if event.ok() && event.bytes.unwrap_or(0) > 0 => {
@@ -216,8 +217,8 @@ fn close_sends(event: &Event, before: Earlier) -> Option<&'static str> {
             Some("FIN")
         };
     };
-    match k.state_before.as_deref() {
-        Some("ESTABLISHED" | "CLOSE_WAIT" | "SYN_RECV") => {
+    match k.state_before {
+        Some(TcpState::Established | TcpState::CloseWait | TcpState::SynRecv) => {
             if k.unread_before.unwrap_or(0) > 0 || k.linger_zero == Some(true) {
                 Some("RST")
             } else {
@@ -325,10 +326,10 @@ mod tests {
             let (msgs, wire) =
                 sockscope_core::engine::run_to_end_with(lesson.clone(), config).await;
             if !wire.status().running() {
-                println!(
-                    "skipped: no packet capture here ({:?}); needs CAP_NET_RAW",
+                sockscope_core::testing::skip(&format!(
+                    "no packet capture here ({:?}); needs CAP_NET_RAW",
                     wire.status()
-                );
+                ));
                 return;
             }
             let events: Vec<&Event> = sockscope_core::engine::events(&msgs);

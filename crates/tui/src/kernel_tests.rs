@@ -10,6 +10,7 @@ use super::theme::{Theme, ThemeColors, ThemeName};
 use super::ui::kernel;
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use sockscope_core::lesson;
+use sockscope_core::vocab::TcpState;
 
 const SIZES: [(u16, u16); 3] = [(80, 24), (120, 40), (200, 50)];
 
@@ -49,10 +50,10 @@ fn the_shutdown_shows_fin_wait2_reached_through_fin_wait1() {
     let app = half_close_at(9);
     let t = kernel::transition(&app).unwrap();
     assert_eq!(t.who, "client:sock");
-    assert_eq!(t.from.as_deref(), Some("ESTABLISHED"));
-    assert_eq!(t.to, "FIN_WAIT2");
+    assert_eq!(t.from, Some(TcpState::Established.into()));
+    assert_eq!(t.to, TcpState::FinWait2.into());
     // The recording saw FIN_WAIT1 first, while the server delayed its ACK.
-    assert_eq!(t.via.as_ref().map(|v| v.0.as_str()), Some("FIN_WAIT1"));
+    assert_eq!(t.via.map(|v| v.0), Some(TcpState::FinWait1.into()));
     let text = draw(&app, &theme(), 120, 40).backend().to_string();
     assert!(text.contains("FIN_WAIT1 for"), "{text}");
     assert!(text.contains("CLOSE_WAIT"), "the server's side: {text}");
@@ -75,9 +76,9 @@ fn time_wait_is_shown_without_an_fd_with_its_timer() {
 fn a_transition_with_a_state_never_read_says_not_observed() {
     let t = kernel::Transition {
         who: "client:sock".into(),
-        from: Some("ESTABLISHED".into()),
+        from: Some(TcpState::Established.into()),
         via: None,
-        to: "TIME_WAIT".into(),
+        to: TcpState::TimeWait.into(),
     };
     let text: String = kernel::transition_spans(&t, &theme())
         .iter()
@@ -89,8 +90,8 @@ fn a_transition_with_a_state_never_read_says_not_observed() {
     );
     // A state read on the way is shown as seen, with how long it lasted.
     let seen = kernel::Transition {
-        via: Some(("FIN_WAIT1".into(), 41)),
-        to: "FIN_WAIT2".into(),
+        via: Some((TcpState::FinWait1.into(), 41)),
+        to: TcpState::FinWait2.into(),
         ..t
     };
     let text: String = kernel::transition_spans(&seen, &theme())

@@ -417,8 +417,8 @@ async fn lanes_show_the_kernels_tcp_states() {
         .unwrap();
     let close = events.iter().find(|e| e.step == 11).unwrap();
     match (&listen.tcp_state, &close.tcp_state) {
-        (Some(l), kept) if l != "not observed" => {
-            assert_eq!(l, "LISTEN");
+        (Some(l), kept) if *l != sockscope_core::vocab::StateSeen::NotObserved => {
+            assert!(l.is(sockscope_core::vocab::TcpState::Listen), "{l}");
             assert!(text.contains("listening · LISTEN"), "{text}");
             if let Some(k) = kept {
                 assert!(
@@ -427,7 +427,9 @@ async fn lanes_show_the_kernels_tcp_states() {
                 );
             }
         }
-        other => println!("skipped: the kernel view was not observed here ({other:?})"),
+        other => sockscope_core::testing::skip(&format!(
+            "the kernel view was not observed here ({other:?})"
+        )),
     }
 }
 

@@ -359,7 +359,7 @@ mod tests {
         feed(
             &mut s,
             ev(1, "server", Call::Accept, |e| {
-                e.result = "EMFILE".into();
+                e.result = sockscope_core::vocab::Outcome::errno(libc::EMFILE);
                 e.errno = Some(24);
                 e.flags = vec!["lane peer1".into()];
             }),
@@ -378,7 +378,7 @@ mod tests {
             &mut s,
             ev(3, "peer1", Call::Send, |e| {
                 e.bytes = Some(7);
-                e.result = "EPIPE".into();
+                e.result = sockscope_core::vocab::Outcome::errno(libc::EPIPE);
                 e.errno = Some(32);
             }),
         );

@@ -8,6 +8,7 @@
 use super::app::{App, Entry, Record};
 use super::arrows::{self, Dir, Ends, Segment};
 use sockscope_core::engine::{Call, Event, Proto};
+use sockscope_core::vocab::StateSeen;
 use std::collections::BTreeMap;
 
 /// One line of the lanes panel.
@@ -173,7 +174,7 @@ pub fn lane_text(e: &Event) -> String {
 /// kernel still keeps without an fd (`kernel keeps TIME_WAIT`), or nothing
 /// when it keeps nothing; after accept, the listener's (`listener LISTEN`).
 pub fn kernel_state(e: &Event) -> Option<String> {
-    let s = e.tcp_state.as_deref().filter(|s| *s != "not observed")?;
+    let s = e.tcp_state.and_then(StateSeen::state)?;
     Some(match e.call {
         Call::Close => format!("kernel keeps {s}"),
         // The state is the listening socket's (the fd accept acted on).
@@ -412,7 +413,7 @@ mod tests {
             .history
             .iter()
             .find_map(|r| match &r.entry {
-                Entry::Event(e) if e.result == "ECONNREFUSED" => Some(r.at_step),
+                Entry::Event(e) if e.result.is(libc::ECONNREFUSED) => Some(r.at_step),
                 _ => None,
             })
             .expect("the lesson's connect is refused");
@@ -497,7 +498,7 @@ mod tests {
             )
         );
         let mut refused = events[5].clone();
-        refused.result = "ECONNREFUSED".into();
+        refused.result = sockscope_core::vocab::Outcome::errno(libc::ECONNREFUSED);
         refused.errno = Some(111);
         assert!(lane_text(&refused).ends_with("→ ECONNREFUSED"));
     }

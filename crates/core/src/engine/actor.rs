@@ -90,7 +90,7 @@ pub struct WaitNotice {
     /// Where a waiting connect is going.
     pub peer: Option<SocketAddr>,
     /// TCP: the kernel's state at that moment.
-    pub tcp_state: Option<String>,
+    pub tcp_state: Option<crate::vocab::StateSeen>,
 }
 
 /// Where an actor leaves the notice of a call that has to wait, for the

@@ -45,14 +45,14 @@ enum Seen {
 fn seen(event: &Event, what: &str, json: &mut Option<serde_json::Value>) -> Seen {
     let opt = |v: Option<String>| Seen::One(v.unwrap_or_else(|| "(none)".into()));
     match what {
-        "result" => Seen::One(event.result.clone()),
+        "result" => Seen::One(event.result.name().to_string()),
         "bytes" => opt(event.bytes.map(|b| b.to_string())),
         "data" => opt(event.data.clone()),
         "errno" => opt(event.errno.map(|e| e.to_string())),
         "local" => opt(event.local.clone()),
         "peer" => opt(event.peer.clone()),
         "flags" => Seen::List(event.flags.clone()),
-        "tcp_state" => opt(event.tcp_state.clone()),
+        "tcp_state" => opt(event.tcp_state.map(|s| s.name().to_string())),
         // The kernel's objects are serialised alone: much cheaper than the
         // whole event, and these are the claims most steps make.
         _ if what.starts_with("sockets.") || what.starts_with("kernel.") => {
@@ -139,7 +139,7 @@ mod tests {
             local: Some("127.0.0.1:80".into()),
             bytes: Some(0),
             data: Some(String::new()),
-            result: "ok".into(),
+            result: crate::vocab::Outcome::Ok,
             args: "5, 1024".into(),
             flags: vec!["EOF".into()],
             ..Event::default()

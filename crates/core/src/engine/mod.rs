@@ -386,7 +386,7 @@ struct Run {
     udp_start: Option<UdpCounters>,
     observers: Observers,
     /// The result of the last recorded call, for `until`.
-    last_result: Option<String>,
+    last_result: Option<crate::vocab::Outcome>,
 }
 
 impl Run {
@@ -477,7 +477,9 @@ impl Run {
             self.finish_parked(&step.actor, index + 1).await?;
             for _ in 0..step.repeat.unwrap_or(1) {
                 self.run_step(index, step).await?;
-                if step.until.is_some() && step.until == self.last_result {
+                // `until` is the lesson's text; the result is compared as one.
+                let until = step.until.as_deref().map(crate::vocab::Outcome::from_name);
+                if until.is_some() && until == self.last_result {
                     break;
                 }
             }
@@ -582,7 +584,7 @@ impl Run {
                     local,
                     peer,
                     open: true,
-                    last_state: tcp_state.clone(),
+                    last_state: tcp_state,
                     backlog,
                 },
             );
@@ -686,7 +688,7 @@ impl Run {
         }
         self.observe(index, &mut event);
         if step.until.is_some() {
-            self.last_result = Some(event.result.clone());
+            self.last_result = Some(event.result);
         }
         event.checks = expect::check(&step.expect, &event);
         event.segments = self.captured_for(&event);
@@ -814,7 +816,7 @@ impl Run {
             if event.call == Call::Close {
                 k.open = false;
             } else if event.call != Call::Accept || name == acted {
-                k.last_state.clone_from(&event.tcp_state);
+                k.last_state = event.tcp_state;
             }
             if let Some(b) = event.kernel.as_ref().and_then(|o| o.backlog) {
                 k.backlog = Some(b);
@@ -823,7 +825,10 @@ impl Run {
         if event.call == Call::Accept
             && let Some(k) = self.known.get_mut(&name)
         {
-            k.last_state = Some("ESTABLISHED".into()).filter(|_| event.ok());
+            k.last_state = Some(crate::vocab::StateSeen::Is(
+                crate::vocab::TcpState::Established,
+            ))
+            .filter(|_| event.ok());
         }
         if let (Proto::Udp, Some(obs), Some(start)) =
             (event.proto, event.kernel.as_mut(), self.udp_start)

@@ -11,6 +11,16 @@
 //!
 //! Everything here is plain bytes over a socket2 netlink socket: no `unsafe`.
 //! Layouts are from include/uapi/linux/netlink.h and inet_diag.h.
+//!
+//! Why by hand and not with `netlink-packet-sock-diag` (MIT, rust-netlink):
+//! its parsed reply (0.5, `InetResponseHeader::timer`) keeps the remaining
+//! time of the retransmit, keepalive and probe timers but not of the
+//! TIME_WAIT timer (`Timer::TimeWait` carries no duration), and the seconds
+//! left in TIME_WAIT are what this lookup exists to show. Reading
+//! `idiag_expires` ourselves would mean parsing the raw reply anyway. The
+//! request is one fixed 72-byte message and the reply's fields sit at fixed
+//! offsets, checked against the kernel by the tests below and by
+//! `tests/kernel_view.rs` against `ss`.
 
 use super::procnet::{Entry, Timer};
 use socket2::{Domain, Protocol, Socket, Type};
@@ -122,13 +132,8 @@ fn parse_reply(b: &[u8], local: SocketAddrV4, remote: SocketAddrV4) -> io::Resul
     if got_local != local || got_remote != remote {
         return Ok(None);
     }
-    let timer = match m[2] {
-        1 => Some(Timer::Retransmit),
-        2 => Some(Timer::Keepalive),
-        3 => Some(Timer::TimeWait),
-        4 => Some(Timer::Probe),
-        _ => None,
-    };
+    // idiag_timer uses the /proc/net/tcp `tr` codes.
+    let timer = Timer::from_code(m[2]);
     let expires_ms = u32_at(m, 52).ok_or_else(bad)?;
     Ok(Some(Entry {
         local: SocketAddr::new(IpAddr::V4(*got_local.ip()), got_local.port()),

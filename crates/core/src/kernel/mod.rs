@@ -10,7 +10,9 @@
 //!   for every socket including those without an fd: TIME_WAIT after close, a
 //!   peer in LAST_ACK, a request socket in SYN_RECV. These carry the timers.
 //!
-//! And for UDP, the machine's drop counters ([`snmp`]).
+//! And for UDP, the machine's drop counters ([`snmp`]). The states, places
+//! and sources are the vocabulary's types ([`crate::vocab::TcpState`] and
+//! its neighbours); text is made only at the JSON and on screen.
 //!
 //! Nothing here guesses. A value the kernel did not report is `None`; a
 //! connection the kernel no longer lists is reported as gone.
@@ -18,9 +20,9 @@
 pub mod diag;
 pub mod procnet;
 pub mod snmp;
-pub mod state;
+pub mod words;
 
-use crate::vocab::Proto;
+use crate::vocab::{Proto, SeenIn, Source, StateSeen, TcpState, Timer};
 use procnet::Entry;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -38,7 +40,7 @@ pub struct Observed {
     /// reads them), `/proc/net/tcp` (the same tables as text, where netlink
     /// is unavailable) or `/proc/net/udp`, or `none` when the kernel no
     /// longer lists the connection at all.
-    pub source: String,
+    pub source: Source,
     /// Bytes received and not yet read by the program. For UDP, the receive
     /// memory in use as `ss` shows it (payload plus per-datagram overhead).
     pub recv_q: Option<u64>,
@@ -51,7 +53,7 @@ pub struct Observed {
     pub backlog: Option<u64>,
     /// The timer the kernel has armed: `timewait`, `on` (retransmit),
     /// `keepalive`, `persist`; the names `ss -o` uses.
-    pub timer: Option<String>,
+    pub timer: Option<Timer>,
     /// Milliseconds until that timer fires.
     pub timer_ms: Option<u64>,
     /// SO_RCVBUF read back with getsockopt: what the kernel really granted.
@@ -70,13 +72,13 @@ pub struct Observed {
     /// When the state changed while the observer waited for the peer's
     /// answer: the state the kernel reported first, right after the call
     /// (e.g. `FIN_WAIT1` until the peer acknowledged the FIN).
-    pub first_state: Option<String>,
+    pub first_state: Option<StateSeen>,
     /// close only, read through the fd just before close(2): the TCP state
     /// the socket was in. With the next two it decides what close sends: a
     /// FIN from ESTABLISHED or CLOSE_WAIT, an RST if data was unread or
     /// SO_LINGER was 0, nothing if the FIN had already gone (shutdown) or
     /// the connection was reset.
-    pub state_before: Option<String>,
+    pub state_before: Option<TcpState>,
     /// close only: bytes received and never read when close was called.
     pub unread_before: Option<u64>,
     /// close only: SO_LINGER was on with a zero timeout.
@@ -95,15 +97,15 @@ pub struct SockView {
     pub local: String,
     /// The connected peer, for a TCP connection or a connected UDP socket.
     pub peer: Option<String>,
-    /// The kernel's state name; `None` for UDP and for a TCP socket the kernel
+    /// The kernel's state; `None` for UDP and for a TCP socket the kernel
     /// no longer lists.
-    pub tcp_state: Option<String>,
+    pub tcp_state: Option<TcpState>,
     /// `table` (found in the kernel's socket tables), `fd` (held by the
     /// program but in neither table), or `gone` (closed, and the kernel keeps
     /// nothing). The TCP table lists a socket in every state but CLOSE (the
     /// kernel unhashes a socket when it enters CLOSE), so a TCP socket seen
     /// only through its `fd` is in CLOSE: new, only bound, or reset.
-    pub seen_in: String,
+    pub seen_in: SeenIn,
     /// Whether a program still holds an fd for it (the table's inode is not
     /// 0). TIME_WAIT connections never have one.
     pub has_fd: bool,
@@ -111,9 +113,16 @@ pub struct SockView {
     pub send_q: Option<u64>,
     pub accept_q: Option<u64>,
     pub backlog: Option<u64>,
-    pub timer: Option<String>,
+    pub timer: Option<Timer>,
     pub timer_ms: Option<u64>,
     pub drops: Option<u64>,
+    /// Whether the lesson still holds its fd for this socket. It can while
+    /// the table's entry has none (`has_fd` false): when the peer's FIN
+    /// reaches a socket in FIN_WAIT2, the kernel moves the connection to a
+    /// small TIME_WAIT record that belongs to no fd, and the socket behind
+    /// the program's fd is left in CLOSE until the program closes it.
+    #[serde(default)]
+    pub fd_open: bool,
 }
 
 /// What the engine knows about one socket of the lesson, to find it in the
@@ -129,7 +138,7 @@ pub struct Known {
     pub open: bool,
     /// The state reported by this socket's last call, or while its call
     /// waits. Kept for the caller; the kernel's tables decide what is shown.
-    pub last_state: Option<String>,
+    pub last_state: Option<StateSeen>,
     /// A listener's accept-queue limit, read with TCP_INFO through its fd
     /// (the tables do not carry it; it is fixed by listen).
     pub backlog: Option<u64>,
@@ -184,10 +193,10 @@ impl TcpLookup {
         }
     }
 
-    fn source(&self) -> &'static str {
+    fn source(&self) -> Source {
         match self {
-            TcpLookup::Diag(_) => "sock_diag",
-            TcpLookup::Table(_) => "/proc/net/tcp",
+            TcpLookup::Diag(_) => Source::SockDiag,
+            TcpLookup::Table(_) => Source::ProcNetTcp,
         }
     }
 
@@ -201,14 +210,14 @@ impl TcpLookup {
 /// A TCP entry as the event's figures: for a listener the receive queue is
 /// the accept queue, and (from sock_diag) the send queue its limit.
 fn tcp_figures(e: &Entry, o: &mut Observed, backlog_known: bool) {
-    if e.state == 10 {
+    if TcpState::from_kernel(e.state) == Some(TcpState::Listen) {
         o.accept_q = Some(e.rx_queue);
         o.backlog = backlog_known.then_some(e.tx_queue);
     } else {
         o.recv_q = Some(e.rx_queue);
         o.send_q = Some(e.tx_queue);
     }
-    o.timer = e.timer.map(|t| t.name().to_string());
+    o.timer = e.timer;
     o.timer_ms = e.timer.map(|_| ms(e.timer_left));
 }
 
@@ -221,8 +230,8 @@ fn inode(fd: RawFd) -> Option<u64> {
 }
 
 /// Observe a socket the program holds, through its fd. Returns the TCP state
-/// name (`None` for UDP) and the figures.
-pub fn observe_fd(socket: &socket2::Socket, proto: Proto) -> (Option<String>, Observed) {
+/// (`None` for UDP) and the figures.
+pub fn observe_fd(socket: &socket2::Socket, proto: Proto) -> (Option<StateSeen>, Observed) {
     let fd = socket.as_raw_fd();
     let rcvbuf = socket
         .recv_buffer_size()
@@ -231,9 +240,10 @@ pub fn observe_fd(socket: &socket2::Socket, proto: Proto) -> (Option<String>, Ob
     match proto {
         Proto::Tcp => match sockscope_sys::tcp_info::tcp_info(fd) {
             Ok(info) => {
-                let listening = info.state == 10;
+                let state = TcpState::from_kernel(info.state);
+                let listening = state == Some(TcpState::Listen);
                 let o = Observed {
-                    source: "TCP_INFO".into(),
+                    source: Source::TcpInfo,
                     recv_q: info.recv_q.map(u64::from),
                     send_q: info.send_q.map(u64::from),
                     accept_q: listening.then_some(u64::from(info.unacked)),
@@ -242,14 +252,13 @@ pub fn observe_fd(socket: &socket2::Socket, proto: Proto) -> (Option<String>, Ob
                     rcvbuf,
                     ..Observed::default()
                 };
-                let name = state::name(info.state).map_or("not observed", |s| s);
-                (Some(name.to_string()), o)
+                (Some(state.map_or(StateSeen::NotObserved, StateSeen::Is)), o)
             }
-            Err(_) => (Some("not observed".into()), Observed::default()),
+            Err(_) => (Some(StateSeen::NotObserved), Observed::default()),
         },
         Proto::Udp => {
             let mut o = Observed {
-                source: "/proc/net/udp".into(),
+                source: Source::ProcNetUdp,
                 rcvbuf,
                 ..Observed::default()
             };
@@ -268,10 +277,16 @@ pub fn observe_fd(socket: &socket2::Socket, proto: Proto) -> (Option<String>, Ob
 
 /// What a TCP socket looks like just before close(2): its state, the bytes
 /// it never read, and whether SO_LINGER is 0 (see [`Observed::state_before`]).
+///
+/// Its `source` is `none`: once the fd is closed, the kernel keeps nothing
+/// for a socket that never had an address. A close whose connection lives
+/// on is observed again afterwards ([`observe_closed_tcp`]), which replaces
+/// the figures and their source.
 pub fn before_close(socket: &socket2::Socket) -> Observed {
     let info = sockscope_sys::tcp_info::tcp_info(socket.as_raw_fd()).ok();
     Observed {
-        state_before: info.and_then(|i| state::name(i.state)).map(str::to_string),
+        source: Source::None,
+        state_before: info.and_then(|i| TcpState::from_kernel(i.state)),
         unread_before: info.and_then(|i| i.recv_q).map(u64::from),
         linger_zero: socket.linger().ok().map(|l| l == Some(Duration::ZERO)),
         ..Observed::default()
@@ -284,22 +299,22 @@ pub fn before_close(socket: &socket2::Socket) -> Observed {
 pub fn observe_closed_tcp(
     local: SocketAddr,
     peer: Option<SocketAddr>,
-) -> (Option<String>, Observed) {
+) -> (Option<StateSeen>, Observed) {
     let mut lookup = TcpLookup::open();
     // A socket closed without ever connecting or listening is in no table.
     match peer.and_then(|p| lookup.find(local, Some(p))) {
         Some(e) => {
             let mut o = Observed {
-                source: lookup.source().into(),
+                source: lookup.source(),
                 ..Observed::default()
             };
             tcp_figures(&e, &mut o, lookup.has_backlog());
-            (state::name(e.state).map(str::to_string), o)
+            (TcpState::from_kernel(e.state).map(StateSeen::Is), o)
         }
         None => (
             None,
             Observed {
-                source: "none".into(),
+                source: Source::None,
                 ..Observed::default()
             },
         ),
@@ -332,24 +347,29 @@ pub const SETTLE_BUDGET: Duration = Duration::from_millis(300);
 /// first state seen and how long the wait took are kept in the observation
 /// (`first_state`, `settle_ms`): a FIN_WAIT1 that lasted 40 ms is shown, not
 /// hidden.
-pub async fn settle<F>(mode: Settle, mut observe: F) -> (Option<String>, Observed)
+pub async fn settle<F>(mode: Settle, mut observe: F) -> (Option<StateSeen>, Observed)
 where
-    F: FnMut() -> (Option<String>, Observed),
+    F: FnMut() -> (Option<StateSeen>, Observed),
 {
-    let unsettled = |seen: &(Option<String>, Observed)| {
-        let st = seen.0.as_deref().unwrap_or_default();
+    let unsettled = |seen: &(Option<StateSeen>, Observed)| {
+        let Some(st) = seen.0.and_then(StateSeen::state) else {
+            return false;
+        };
         match mode {
             Settle::Acknowledged => {
-                state::is_passing(st)
-                    || matches!(st, "ESTABLISHED" | "CLOSE_WAIT")
+                st.is_passing()
+                    || matches!(st, TcpState::Established | TcpState::CloseWait)
                         && seen.1.send_q.is_some_and(|q| q > 0)
             }
-            Settle::Immediate => matches!(st, "LAST_ACK" | "CLOSING" | "SYN_RECV"),
+            Settle::Immediate => matches!(
+                st,
+                TcpState::LastAck | TcpState::Closing | TcpState::SynRecv
+            ),
         }
     };
     let started = std::time::Instant::now();
     let mut seen = observe();
-    let first = seen.0.clone();
+    let first = seen.0;
     let mut waited = false;
     while unsettled(&seen) && started.elapsed() < SETTLE_BUDGET {
         waited = true;
@@ -359,7 +379,7 @@ where
     if waited {
         seen.1.settle_ms = Some(ms(started.elapsed()));
         if seen.0 != first {
-            seen.1.first_state = Some(first.unwrap_or_else(|| "none".into()));
+            seen.1.first_state = Some(first.unwrap_or(StateSeen::Nothing));
         }
     }
     seen
@@ -389,7 +409,7 @@ fn view(k: &Known, tcp: Option<&mut TcpLookup>, udp: &[Entry]) -> SockView {
         local: k.local.to_string(),
         peer: k.peer.map(|p| p.to_string()),
         tcp_state: None,
-        seen_in: "gone".into(),
+        seen_in: SeenIn::Gone,
         has_fd: false,
         recv_q: None,
         send_q: None,
@@ -398,6 +418,7 @@ fn view(k: &Known, tcp: Option<&mut TcpLookup>, udp: &[Entry]) -> SockView {
         timer: None,
         timer_ms: None,
         drops: None,
+        fd_open: k.open,
     };
     let (entry, backlog_known) = match (k.proto, tcp) {
         (Proto::Tcp, Some(t)) => (t.find(k.local, k.peer), t.has_backlog()),
@@ -409,13 +430,13 @@ fn view(k: &Known, tcp: Option<&mut TcpLookup>, udp: &[Entry]) -> SockView {
     let entry = entry.filter(|e| k.open || e.inode == 0);
     match entry {
         Some(e) => {
-            v.seen_in = "table".into();
+            v.seen_in = SeenIn::Table;
             v.has_fd = e.inode != 0;
             let mut o = Observed::default();
             match k.proto {
                 Proto::Tcp => {
                     tcp_figures(&e, &mut o, backlog_known);
-                    v.tcp_state = state::name(e.state).map(str::to_string);
+                    v.tcp_state = TcpState::from_kernel(e.state);
                 }
                 Proto::Udp => {
                     o.recv_q = Some(e.rx_queue);
@@ -431,10 +452,10 @@ fn view(k: &Known, tcp: Option<&mut TcpLookup>, udp: &[Entry]) -> SockView {
             v.timer_ms = o.timer_ms;
         }
         None if k.open => {
-            v.seen_in = "fd".into();
+            v.seen_in = SeenIn::Fd;
             v.has_fd = true;
             if k.proto == Proto::Tcp {
-                v.tcp_state = Some("CLOSE".into());
+                v.tcp_state = Some(TcpState::Close);
             }
         }
         None => {}
@@ -456,8 +477,10 @@ pub fn refresh(previous: &BTreeMap<String, SockView>) -> BTreeMap<String, SockVi
                     proto: v.proto,
                     local: v.local.parse().ok()?,
                     peer: v.peer.as_deref().and_then(|p| p.parse().ok()),
-                    open: v.seen_in != "gone" && v.has_fd || v.seen_in == "fd",
-                    last_state: v.tcp_state.clone(),
+                    open: v.fd_open
+                        || v.seen_in != SeenIn::Gone && v.has_fd
+                        || v.seen_in == SeenIn::Fd,
+                    last_state: v.tcp_state.map(StateSeen::Is),
                     backlog: v.backlog,
                 },
             ))
@@ -495,26 +518,26 @@ mod tests {
         m.insert("server:conn".to_string(), known(sl, Some(cl), false));
         let mut snap = snapshot(&m);
         for _ in 0..100 {
-            if snap["server:conn"].seen_in == "gone" {
+            if snap["server:conn"].seen_in == SeenIn::Gone {
                 break;
             }
             std::thread::sleep(Duration::from_millis(2));
             snap = snapshot(&m);
         }
         let c = &snap["client:sock"];
-        assert_eq!(c.tcp_state.as_deref(), Some("TIME_WAIT"));
+        assert_eq!(c.tcp_state, Some(TcpState::TimeWait));
         assert!(!c.has_fd);
-        assert_eq!(c.timer.as_deref(), Some("timewait"));
+        assert_eq!(c.timer, Some(Timer::TimeWait));
         let left = c.timer_ms.unwrap();
         assert!(
             left > 50_000 && left <= 60_000,
             "TIME_WAIT lasts 60 s: {left}"
         );
-        assert_eq!(snap["server:conn"].seen_in, "gone");
+        assert_eq!(snap["server:conn"].seen_in, SeenIn::Gone);
         assert_eq!(snap["server:conn"].tcp_state, None);
         // And refresh finds the same, with the timer no further than before.
         let again = refresh(&snap);
-        assert_eq!(again["client:sock"].tcp_state.as_deref(), Some("TIME_WAIT"));
+        assert_eq!(again["client:sock"].tcp_state, Some(TcpState::TimeWait));
         assert!(again["client:sock"].timer_ms.unwrap() <= left);
     }
 
@@ -527,11 +550,11 @@ mod tests {
             known(l.local_addr().unwrap(), None, true),
         );
         let v = &snapshot(&m)["s:l"];
-        assert_eq!(v.tcp_state.as_deref(), Some("LISTEN"));
+        assert_eq!(v.tcp_state, Some(TcpState::Listen));
         assert!(v.has_fd);
         assert_eq!(v.accept_q, Some(0));
         let (st, o) = observe_fd(&socket2::Socket::from(l), Proto::Tcp);
-        assert_eq!(st.as_deref(), Some("LISTEN"));
+        assert_eq!(st, Some(StateSeen::Is(TcpState::Listen)));
         assert_eq!(o.accept_q, Some(0));
     }
 }

@@ -17,47 +17,14 @@ use std::io;
 use std::net::{Ipv4Addr, SocketAddr, SocketAddrV4};
 use std::time::Duration;
 
-/// Which timer the kernel has armed for a socket (the `tr` column).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Timer {
-    /// 1: retransmission (also SYN and SYN-ACK retries, loss probes).
-    Retransmit,
-    /// 2: keepalive (also the FIN_WAIT2 timer of an orphaned socket).
-    Keepalive,
-    /// 3: the TIME_WAIT timer.
-    TimeWait,
-    /// 4: zero-window probe.
-    Probe,
-}
-
-impl Timer {
-    fn from_code(code: u8) -> Option<Timer> {
-        match code {
-            1 => Some(Timer::Retransmit),
-            2 => Some(Timer::Keepalive),
-            3 => Some(Timer::TimeWait),
-            4 => Some(Timer::Probe),
-            _ => None,
-        }
-    }
-
-    /// The name `ss -o` prints for it.
-    pub fn name(self) -> &'static str {
-        match self {
-            Timer::Retransmit => "on",
-            Timer::Keepalive => "keepalive",
-            Timer::TimeWait => "timewait",
-            Timer::Probe => "persist",
-        }
-    }
-}
+pub use crate::vocab::Timer;
 
 /// One line of /proc/net/tcp or /proc/net/udp.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     pub local: SocketAddr,
     pub remote: SocketAddr,
-    /// The kernel's state number (see [`super::state::name`]). For UDP, 7
+    /// The kernel's state number (see [`crate::vocab::TcpState::from_kernel`]). For UDP, 7
     /// (unconnected) or 1 (connected).
     pub state: u8,
     /// `tx_queue`: for a TCP connection the bytes not yet acknowledged; for a

@@ -6,6 +6,14 @@
 //! while it ran; other UDP traffic on the machine at the same moment would move
 //! them too, which is why the per-socket `drops` column of /proc/net/udp is
 //! shown beside them.
+//!
+//! Why a dozen lines of our own and not the `procfs` crate (MIT/Apache):
+//! these two numbers are all sockscope reads from /proc/net/snmp, and
+//! `procfs` would bring itself and `rustix` into the binary for them (the
+//! socket tables, which it also parses, drop the timer columns sockscope
+//! shows: see [`super::procnet`]). The format is the kernel's fixed
+//! header-line/value-line pair per protocol (net/ipv4/proc.c), parsed by
+//! column name, so a kernel that adds columns does not break it.
 
 use std::io;
 

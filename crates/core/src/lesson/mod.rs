@@ -178,32 +178,90 @@ impl Lesson {
 
 /// A step's narration with this run's values filled in: `{fd}`, `{new_fd}`,
 /// `{local}`, `{peer}`, `{bytes}`, `{data}`, `{result}`, and what the kernel
-/// reported after the call: `{tcp_state}`, `{recv_q}`, `{send_q}`,
-/// `{accept_q}`, `{backlog}`, `{timer_s}` (seconds left on its timer),
-/// `{rcvbuf}`, `{drops}`, `{rcvbuf_errors}`, `{waited_ms}`, and
+/// reported after the call about the socket it acted on: `{tcp_state}`,
+/// `{recv_q}`, `{send_q}`, `{accept_q}`, `{backlog}`, `{timer_s}` (whole
+/// seconds left on its timer, rounded down as `ss -o` and the kernel panel
+/// show them), `{rcvbuf}`, `{drops}`, `{rcvbuf_errors}`, `{waited_ms}`, and
 /// `{settle_ms}` (how long the kernel took to reach the reported state; 0 if
-/// it was there at once). A placeholder whose value the
-/// call did not produce reads "(none)", never a made-up value.
+/// it was there at once). `{sockets.ACTOR:SOCK.FIELD}` is another socket of
+/// the lesson as the kernel's tables list it after the call (the same names
+/// as an `expect` key): FIELD is `tcp_state`, `recv_q`, `send_q`,
+/// `accept_q`, `backlog`, `timer_s`, `drops` or `seen_in`, so a sentence
+/// about the receiver says the receiver's figure, not the sender's. A
+/// placeholder whose value the call did not produce reads "(none)", never a
+/// made-up value.
 pub fn narrate(text: &str, event: &crate::event::Event) -> String {
     let opt = |v: Option<String>| v.unwrap_or_else(|| "(none)".into());
     let k = event.kernel.clone().unwrap_or_default();
     let num = |v: Option<u64>| opt(v.map(|n| n.to_string()));
-    text.replace("{tcp_state}", &opt(event.tcp_state.clone()))
-        .replace("{recv_q}", &num(k.recv_q))
-        .replace("{send_q}", &num(k.send_q))
-        .replace("{accept_q}", &num(k.accept_q))
-        .replace("{backlog}", &num(k.backlog))
-        .replace("{timer_s}", &num(k.timer_ms.map(|t| t / 1000)))
-        .replace("{rcvbuf}", &num(k.rcvbuf))
-        .replace("{drops}", &num(k.drops))
-        .replace("{rcvbuf_errors}", &num(k.udp_rcvbuf_errors))
-        .replace("{waited_ms}", &num(event.waited_us.map(|w| w / 1000)))
-        .replace("{settle_ms}", &num(Some(k.settle_ms.unwrap_or(0))))
-        .replace("{fd}", &opt(event.fd.map(|f| f.to_string())))
-        .replace("{new_fd}", &opt(event.new_fd.map(|f| f.to_string())))
-        .replace("{local}", &opt(event.local.clone()))
-        .replace("{peer}", &opt(event.peer.clone()))
-        .replace("{bytes}", &opt(event.bytes.map(|b| b.to_string())))
-        .replace("{data}", &opt(event.data.clone()))
-        .replace("{result}", &event.result)
+    let text = other_sockets(text, event);
+    text.replace(
+        "{tcp_state}",
+        &opt(event.tcp_state.map(|s| s.name().to_string())),
+    )
+    .replace("{recv_q}", &num(k.recv_q))
+    .replace("{send_q}", &num(k.send_q))
+    .replace("{accept_q}", &num(k.accept_q))
+    .replace("{backlog}", &num(k.backlog))
+    .replace(
+        "{timer_s}",
+        &num(k.timer_ms.map(crate::kernel::words::seconds_left)),
+    )
+    .replace("{rcvbuf}", &num(k.rcvbuf))
+    .replace("{drops}", &num(k.drops))
+    .replace("{rcvbuf_errors}", &num(k.udp_rcvbuf_errors))
+    .replace("{waited_ms}", &num(event.waited_us.map(|w| w / 1000)))
+    .replace("{settle_ms}", &num(Some(k.settle_ms.unwrap_or(0))))
+    .replace("{fd}", &opt(event.fd.map(|f| f.to_string())))
+    .replace("{new_fd}", &opt(event.new_fd.map(|f| f.to_string())))
+    .replace("{local}", &opt(event.local.clone()))
+    .replace("{peer}", &opt(event.peer.clone()))
+    .replace("{bytes}", &opt(event.bytes.map(|b| b.to_string())))
+    .replace("{data}", &opt(event.data.clone()))
+    .replace("{result}", event.result.name())
+}
+
+/// Fill in `{sockets.ACTOR:SOCK.FIELD}` placeholders from the event's kernel
+/// view of the lesson's sockets.
+fn other_sockets(text: &str, event: &crate::event::Event) -> String {
+    const OPEN: &str = "{sockets.";
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(OPEN) {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + OPEN.len()..];
+        let Some(end) = after.find('}') else {
+            out.push_str(&rest[at..]);
+            return out;
+        };
+        let value = after[..end].rsplit_once('.').map_or_else(
+            || "(none)".to_string(),
+            |(name, field)| sock_field(event.sockets.get(name), field),
+        );
+        out.push_str(&value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// One field of a socket's kernel view, as narration text.
+fn sock_field(v: Option<&crate::kernel::SockView>, field: &str) -> String {
+    let num = |n: Option<u64>| n.map_or_else(|| "(none)".to_string(), |n| n.to_string());
+    let Some(v) = v else {
+        return "(none)".into();
+    };
+    match field {
+        "tcp_state" => v
+            .tcp_state
+            .map_or_else(|| "(none)".into(), |s| s.name().to_string()),
+        "recv_q" => num(v.recv_q),
+        "send_q" => num(v.send_q),
+        "accept_q" => num(v.accept_q),
+        "backlog" => num(v.backlog),
+        "timer_s" => num(v.timer_ms.map(crate::kernel::words::seconds_left)),
+        "drops" => num(v.drops),
+        "seen_in" => v.seen_in.name().to_string(),
+        _ => "(none)".into(),
+    }
 }

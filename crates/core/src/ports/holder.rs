@@ -51,27 +51,19 @@ fn who(h: &Holder, as_root: bool) -> String {
     }
 }
 
+/// The `st` column of /proc/net/tcp as the state's name, from the one table
+/// of TCP states ([`crate::vocab::TcpState`]); this report's JSON carries it
+/// as text.
 fn tcp_state(hex: &str) -> String {
-    let name = match hex {
-        "01" => "ESTABLISHED",
-        "02" => "SYN_SENT",
-        "03" => "SYN_RECV",
-        "04" => "FIN_WAIT1",
-        "05" => "FIN_WAIT2",
-        "06" => "TIME_WAIT",
-        "07" => "CLOSE",
-        "08" => "CLOSE_WAIT",
-        "09" => "LAST_ACK",
-        "0A" => "LISTEN",
-        "0B" => "CLOSING",
-        other => return format!("state {other}"),
-    };
-    name.into()
+    u8::from_str_radix(hex, 16)
+        .ok()
+        .and_then(crate::vocab::TcpState::from_kernel)
+        .map_or_else(|| format!("state {hex}"), |s| s.name().to_string())
 }
 
 fn udp_state(hex: &str) -> String {
     match hex {
-        "01" => "ESTABLISHED".into(),
+        "01" => crate::vocab::TcpState::Established.name().into(),
         "07" => "UNCONN".into(),
         other => format!("state {other}"),
     }
@@ -146,6 +138,12 @@ pub fn parse_table(text: &str, proto: Proto, port: u16) -> Vec<Holder> {
 }
 
 /// The process whose fd table holds socket `inode`, if /proc shows it.
+///
+/// Walked by hand rather than with the `procfs` crate: the walk is a
+/// readlink per fd (`socket:[INODE]`, see proc(5)), and `procfs` (with
+/// `rustix`) would enter the binary for this one loop; the socket tables it
+/// parses drop the timer columns sockscope shows (see
+/// [`crate::kernel::procnet`]), so it would not replace the rest either.
 fn owner_of(inode: u64) -> Option<(u32, Option<String>)> {
     let target = format!("socket:[{inode}]");
     for entry in std::fs::read_dir("/proc").ok()?.flatten() {

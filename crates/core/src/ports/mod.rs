@@ -5,7 +5,7 @@
 //!
 //! - [`range`]: the course's three ranges and IANA's names for them (RFC 6335).
 //! - [`services`]: the well-known services on the port, TCP and UDP, from the
-//!   bundled IANA table and from `/etc/services`, each name with its source.
+//!   bundled Debian netbase table and from `/etc/services`, each name with its source.
 //! - [`machine`]: this kernel's privileged-port threshold and ephemeral range
 //!   (/proc/sys/net/ipv4), and this process's credentials.
 //! - [`probe`]: a real bind on 127.0.0.1, TCP and UDP, released at once.

@@ -24,7 +24,7 @@ pub struct BindProbe {
     /// The address bind was asked for: `127.0.0.1:80`.
     pub addr: String,
     /// `ok`, or the errno name (`EACCES`, `EADDRINUSE`).
-    pub result: String,
+    pub result: crate::vocab::Outcome,
     pub errno: Option<i32>,
     /// On failure, the errno's plain sentence.
     pub explain: Option<String>,
@@ -38,12 +38,12 @@ pub struct BindProbe {
     pub holders: Vec<Holder>,
     /// What close(2) said when the probe released the socket: `ok` or an
     /// errno name; `null` if no socket was opened.
-    pub released: Option<String>,
+    pub released: Option<crate::vocab::Outcome>,
 }
 
 impl BindProbe {
     pub fn ok(&self) -> bool {
-        self.result == "ok"
+        self.result == crate::vocab::Outcome::Ok
     }
 
     /// The port the kernel gave the socket, when bind succeeded.
@@ -71,7 +71,7 @@ pub fn probe(proto: Proto, port: u16, machine: &Machine) -> BindProbe {
         proto,
         call: "socket".into(),
         addr: addr.to_string(),
-        result: "ok".into(),
+        result: crate::vocab::Outcome::Ok,
         errno: None,
         explain: None,
         why: None,
@@ -99,8 +99,8 @@ pub fn probe(proto: Proto, port: u16, machine: &Machine) -> BindProbe {
     }
     // Release first, so the holder lookup below never finds the probe itself.
     out.released = Some(match sockscope_sys::close(OwnedFd::from(sock)) {
-        Ok(()) => "ok".into(),
-        Err(e) => errno::from_io(&e).name.to_string(),
+        Ok(()) => crate::vocab::Outcome::Ok,
+        Err(e) => crate::vocab::Outcome::Failed(errno::from_io(&e)),
     });
     if out.errno == Some(libc::EADDRINUSE) {
         out.holders = holder::holders(proto, port);
@@ -111,7 +111,7 @@ pub fn probe(proto: Proto, port: u16, machine: &Machine) -> BindProbe {
 
 fn fail(out: &mut BindProbe, err: &std::io::Error) {
     let info = errno::from_io(err);
-    out.result = info.name.to_string();
+    out.result = crate::vocab::Outcome::Failed(info);
     out.errno = Some(info.number);
     out.explain = Some(info.explain.to_string());
 }
@@ -206,7 +206,7 @@ mod tests {
             assert!(p.ok(), "{p:?}");
             let port = p.bound_port().unwrap();
             assert_ne!(port, 0);
-            assert_eq!(p.released.as_deref(), Some("ok"));
+            assert_eq!(p.released, Some(crate::vocab::Outcome::Ok));
             assert!(p.why.as_deref().unwrap().contains(&port.to_string()));
             // Released: the same port binds again at once (UDP has no
             // TIME_WAIT, and a TCP socket that never connected leaves none).
@@ -225,7 +225,7 @@ mod tests {
             (Proto::Udp, udp.local_addr().unwrap().port()),
         ] {
             let p = probe(proto, port, &m);
-            assert_eq!(p.result, "EADDRINUSE", "{p:?}");
+            assert!(p.result.is(libc::EADDRINUSE), "{p:?}");
             assert_eq!(p.errno, Some(libc::EADDRINUSE));
             assert_eq!(p.holders.len(), 1, "{p:?}");
             assert_eq!(p.holders[0].pid, Some(std::process::id()));

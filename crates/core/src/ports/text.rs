@@ -7,7 +7,7 @@ use super::{PortReport, services};
 use crate::vocab::Proto;
 
 /// One service name with its aliases, comment and sources:
-/// `http (also www) "WorldWideWeb HTTP" [IANA (bundled, ...), /etc/services]`.
+/// `http (also www) "WorldWideWeb HTTP" [Debian netbase 6.4 (bundled) + /etc/services]`.
 pub fn service_text(s: &ServiceName) -> String {
     let mut t = s.name.clone();
     if !s.aliases.is_empty() {
@@ -25,9 +25,9 @@ pub fn services_line(r: &PortReport, proto: Proto) -> String {
     let names = r.services.of(proto);
     if names.is_empty() {
         let looked = if r.services.consulted.len() > 1 {
-            "the bundled IANA table or /etc/services"
+            "the bundled Debian netbase table or /etc/services"
         } else {
-            "the bundled IANA table (this machine has no /etc/services)"
+            "the bundled Debian netbase table (this machine has no /etc/services)"
         };
         return format!("none in {looked}");
     }
@@ -50,8 +50,8 @@ pub fn bind_line(p: &BindProbe) -> String {
         line.push_str(&format!("-1 {}", p.result));
     }
     if let Some(r) = &p.released {
-        line.push_str(&match r.as_str() {
-            "ok" => ", then closed".to_string(),
+        line.push_str(&match r {
+            crate::vocab::Outcome::Ok => ", then closed".to_string(),
             e => format!(", close failed: {e}"),
         });
     }

@@ -163,6 +163,74 @@ pub fn udp_explain(number: i32) -> Option<&'static str> {
     )
 }
 
+/// The errno named `name`, as [`lookup`] names it; `EUNKNOWN` (number 0)
+/// for a name the table does not hold.
+pub fn by_name(name: &str) -> ErrnoInfo {
+    TABLE
+        .iter()
+        .find(|(_, n, _)| *n == name)
+        .map_or_else(|| from_io(&io::Error::other(name)), |&(n, _, _)| lookup(n))
+}
+
+/// What a call came back with: `ok`, an errno, or (for a call that has to
+/// wait) `waiting`. One type, compared as a type inside; its name, the
+/// `result` field of the JSON, is made only at the edge.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Outcome {
+    #[default]
+    Ok,
+    Failed(ErrnoInfo),
+    Waiting,
+}
+
+impl Outcome {
+    /// The call failed with errno `number`.
+    pub fn errno(number: i32) -> Outcome {
+        Outcome::Failed(lookup(number))
+    }
+
+    /// `ok`, the errno's name (`ECONNREFUSED`), or `waiting`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Failed(e) => e.name,
+            Outcome::Waiting => "waiting",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Outcome {
+        match name {
+            "ok" => Outcome::Ok,
+            "waiting" => Outcome::Waiting,
+            errno => Outcome::Failed(by_name(errno)),
+        }
+    }
+
+    /// Did it fail with errno `number` (`libc::ECONNRESET`)?
+    pub fn is(self, number: i32) -> bool {
+        matches!(self, Outcome::Failed(e) if e.number == number)
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl serde::Serialize for Outcome {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for Outcome {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let text = String::deserialize(d)?;
+        Ok(Outcome::from_name(&text))
+    }
+}
+
 pub fn from_io(err: &io::Error) -> ErrnoInfo {
     match err.raw_os_error() {
         Some(n) => lookup(n),
@@ -184,6 +252,22 @@ mod tests {
         assert_eq!(lookup(libc::EADDRINUSE).name, "EADDRINUSE");
         assert_eq!(lookup(libc::EPIPE).name, "EPIPE");
         assert_eq!(lookup(9999).name, "EUNKNOWN");
+    }
+
+    #[test]
+    fn outcomes_are_spelled_as_the_json_spells_them() {
+        assert_eq!(Outcome::Ok.name(), "ok");
+        assert_eq!(Outcome::errno(libc::EPIPE).name(), "EPIPE");
+        assert_eq!(
+            Outcome::from_name("ECONNRESET"),
+            Outcome::errno(libc::ECONNRESET)
+        );
+        assert!(Outcome::from_name("ECONNRESET").is(libc::ECONNRESET));
+        assert_eq!(Outcome::from_name("waiting"), Outcome::Waiting);
+        assert_eq!(
+            serde_json::to_string(&Outcome::errno(libc::EAGAIN)).unwrap(),
+            "\"EAGAIN\""
+        );
     }
 
     #[test]

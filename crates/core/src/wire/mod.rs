@@ -90,4 +90,12 @@ impl Wire {
         pcap::write_file(path, &frames)?;
         Ok(frames.len())
     }
+
+    /// Write every frame captured so far as pcap to `out` (a file the
+    /// caller created, e.g. with `create_new`).
+    pub fn write_pcap_to(&self, out: impl std::io::Write) -> std::io::Result<usize> {
+        let frames = self.frames();
+        pcap::write(std::io::BufWriter::new(out), &frames).map_err(std::io::Error::other)?;
+        Ok(frames.len())
+    }
 }

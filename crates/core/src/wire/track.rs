@@ -15,7 +15,13 @@
 //! it caused are already queued on the capture socket; the engine drains the
 //! socket right then and hands the frames here. Frames of the event's own
 //! connection are attached to it; frames of another connection wait for the
-//! next event of theirs and are marked `late`.
+//! next event of theirs and are marked `late`. One call acts on connections
+//! that are not its own: a listener's close resets the connections still in
+//! its accept queue, and those resets are attached to that close.
+//!
+//! Frames are numbered as they are first seen, so the numbers (and the pcap
+//! written from them) follow the capture order even when a frame has to
+//! wait for its connection to be known.
 //!
 //! Sequence numbers are made relative per connection and direction to the
 //! sender's initial sequence number, as Wireshark shows them.
@@ -129,47 +135,82 @@ impl Tracker {
     }
 
     /// Take the frames of one drain. Returns the frames that are ours, now
-    /// numbered, in the order they were claimed.
+    /// numbered, in capture order.
+    ///
+    /// A frame is numbered when it is first seen, even if its connection is
+    /// not known yet (a SYN to our listener from a connect whose event has
+    /// not come): numbers, and so the pcap, follow the capture order. Such a
+    /// frame waits for its connection before it is attached to an event.
     pub fn take(&mut self, frames: Vec<Frame>) -> Vec<Frame> {
         self.drains += 1;
-        let mut claimed = Vec::new();
+        let now = self.drains;
         // Frames waiting for their connection first: they are older.
         let waiting: Vec<Unclaimed> = self.unclaimed.drain(..).collect();
-        let now = self.drains;
-        let fresh = frames.into_iter().map(|frame| Unclaimed {
-            frame,
-            drained_at: now,
-        });
-        for u in waiting.into_iter().chain(fresh) {
+        for u in waiting {
             match self.classify(&u.frame) {
-                Class::Ours(p) => {
-                    if let Some(f) = self.claim(u.frame, p, u.drained_at) {
-                        claimed.push(f);
-                    }
-                }
-                Class::Maybe => {
-                    if self.unclaimed.len() == MAX_UNCLAIMED {
-                        self.unclaimed.pop_front();
-                    }
-                    self.unclaimed.push_back(u);
-                }
-                Class::NotOurs => {}
+                Class::Ours(p) => self.hold(u.frame, p, u.drained_at),
+                Class::Maybe | Class::NotOurs => self.wait(u),
+            }
+        }
+        let mut claimed = Vec::new();
+        for mut frame in frames {
+            let class = self.classify(&frame);
+            if matches!(class, Class::NotOurs) || !self.number(&mut frame) {
+                continue;
+            }
+            claimed.push(frame.clone());
+            match class {
+                Class::Ours(p) => self.hold(frame, p, now),
+                _ => self.wait(Unclaimed {
+                    frame,
+                    drained_at: now,
+                }),
             }
         }
         claimed
     }
 
+    /// Keep a numbered frame until its connection is known. Past
+    /// `MAX_UNCLAIMED` the oldest is held under its own two endpoints, so
+    /// it still reaches the run's record (after the last call) rather than
+    /// vanishing from it.
+    fn wait(&mut self, u: Unclaimed) {
+        if self.unclaimed.len() == MAX_UNCLAIMED
+            && let Some(old) = self.unclaimed.pop_front()
+        {
+            let d = decode(&old.frame.data);
+            if let Some((a, b)) = d.endpoints() {
+                self.hold(old.frame, pair(a, b), old.drained_at);
+            }
+        }
+        self.unclaimed.push_back(u);
+    }
+
     /// The segments for an event of the socket at `local` talking to `peer`:
     /// every held frame of that connection, oldest first.
     pub fn attach(&mut self, local: Option<SocketAddr>, peer: Option<SocketAddr>) -> Vec<Segment> {
-        let (Some(local), Some(peer)) = (local, peer) else {
+        let now = self.drains;
+        let (mut mine, rest): (Vec<Held>, Vec<Held>) = match (local, peer) {
+            (Some(local), Some(peer)) => {
+                let want = pair(local, peer);
+                self.held.drain(..).partition(|h| h.pair == want)
+            }
+            // A socket without a peer causes packets of other connections
+            // in one case: a listener's close resets every connection still
+            // in its accept queue (inet_csk_listen_stop), from the
+            // listener's own address, before close returns. Those resets
+            // are this call's.
+            (Some(local), None) => self
+                .held
+                .drain(..)
+                .partition(|h| h.src == local && h.drained_at == now && h.seg.has_flag("RST")),
+            _ => return Vec::new(),
+        };
+        self.held = rest;
+        let Some(local) = local else {
             return Vec::new();
         };
-        let want = pair(local, peer);
-        let now = self.drains;
-        let (mine, rest): (Vec<Held>, Vec<Held>) =
-            self.held.drain(..).partition(|h| h.pair == want);
-        self.held = rest;
+        mine.sort_by_key(|h| h.seg.n);
         mine.into_iter()
             .map(|h| {
                 let mut s = h.seg;
@@ -192,8 +233,17 @@ impl Tracker {
     /// Take the frames no event took: they arrived after the last event of
     /// their connection. Their direction is given from their sender's side.
     pub fn take_unattached(&mut self) -> Vec<Segment> {
-        self.held
-            .drain(..)
+        // Frames whose connection never became known are held under their
+        // own endpoints, so they are reported too.
+        let waiting: Vec<Unclaimed> = self.unclaimed.drain(..).collect();
+        for u in waiting {
+            if let Some((a, b)) = decode(&u.frame.data).endpoints() {
+                self.hold(u.frame, pair(a, b), u.drained_at);
+            }
+        }
+        let mut held: Vec<Held> = self.held.drain(..).collect();
+        held.sort_by_key(|h| h.seg.n);
+        held.into_iter()
             .map(|h| {
                 let mut s = h.seg;
                 s.direction = Direction::Out;
@@ -247,14 +297,25 @@ impl Tracker {
         }
     }
 
-    fn claim(&mut self, frame: Frame, p: Pair, drained_at: u64) -> Option<Frame> {
+    /// Give a frame of ours its number in the capture (and the pcap), or
+    /// `false` once `MAX_KEPT` frames are kept.
+    fn number(&mut self, frame: &mut Frame) -> bool {
         if self.next_n > MAX_KEPT {
             self.not_kept += 1;
-            return None;
+            return false;
         }
-        let mut frame = frame;
         frame.n = self.next_n;
         self.next_n += 1;
+        true
+    }
+
+    /// Hold a numbered frame of connection `p` as a segment, until an event
+    /// of that connection takes it.
+    fn hold(&mut self, frame: Frame, p: Pair, drained_at: u64) {
+        let _ = self.held_segment(frame, p, drained_at);
+    }
+
+    fn held_segment(&mut self, frame: Frame, p: Pair, drained_at: u64) -> Option<()> {
         let d = decode(&frame.data);
         let ip = d.ip.as_ref()?;
         let t_us = u64::try_from(frame.time.saturating_sub(self.start_wall).as_micros())
@@ -329,14 +390,14 @@ impl Tracker {
             }
             _ => return None,
         };
-        seg.frame = frame.clone();
+        seg.frame = frame;
         self.held.push(Held {
             pair: p,
             seg,
             src,
             drained_at,
         });
-        Some(frame)
+        Some(())
     }
 }
 
@@ -437,10 +498,61 @@ mod tests {
     fn a_frame_to_our_port_waits_until_its_connection_is_known() {
         let mut t = Tracker::new(Duration::ZERO);
         t.learn("server", Some(a(S)), None);
-        assert!(t.take(vec![tcp(C, S, 1, None, true, false)]).is_empty());
+        // Numbered at once (capture order), attached once its connection is known.
+        assert_eq!(t.take(vec![tcp(C, S, 1, None, true, false)]).len(), 1);
+        assert!(t.attach(Some(a(C)), Some(a(S))).is_empty());
         t.learn("client", Some(a(C)), Some(a(S)));
-        assert_eq!(t.take(vec![]).len(), 1);
+        assert!(t.take(vec![]).is_empty(), "nothing new to number");
+        let segs = t.attach(Some(a(C)), Some(a(S)));
+        assert_eq!(segs.len(), 1);
+        assert_eq!((segs[0].n, segs[0].from.as_deref()), (1, Some("client")));
+    }
+
+    /// backlog.toml: client 4's SYN waits for its connection while client
+    /// 3's handshake, captured later, is claimed first. Numbers (and so the
+    /// pcap) still follow the capture.
+    #[test]
+    fn frames_are_numbered_in_capture_order_whichever_connection_is_known_first() {
+        const C2: &str = "127.0.0.1:40002";
+        let mut t = Tracker::new(Duration::ZERO);
+        t.learn("server", Some(a(S)), None);
+        let first = t.take(vec![tcp(C2, S, 1, None, true, false)]);
+        t.learn("client", Some(a(C)), Some(a(S)));
+        let second = t.take(vec![tcp(C, S, 5, None, true, false)]);
+        assert_eq!((first[0].n, second[0].n), (1, 2));
+        assert_eq!(t.attach(Some(a(C)), Some(a(S)))[0].n, 2);
+        t.learn("client2", Some(a(C2)), Some(a(S)));
+        t.take(vec![]);
+        assert_eq!(t.attach(Some(a(C2)), Some(a(S)))[0].n, 1);
+    }
+
+    /// refused.toml step 13: the listener's close resets the connection
+    /// still in its accept queue; that RST is the close's.
+    #[test]
+    fn a_listeners_close_carries_the_resets_of_its_queued_connections() {
+        let mut t = Tracker::new(Duration::ZERO);
+        t.learn("server", Some(a(S)), None);
+        t.learn("client", Some(a(C)), Some(a(S)));
+        t.take(vec![tcp(C, S, 1, None, true, false)]);
         assert_eq!(t.attach(Some(a(C)), Some(a(S))).len(), 1);
+        let mut data = Vec::new();
+        PacketBuilder::ethernet2([0; 6], [0; 6])
+            .ipv4([127, 0, 0, 1], [127, 0, 0, 1], 64)
+            .tcp(8080, 40000, 9, 0)
+            .rst()
+            .write(&mut data, b"")
+            .unwrap();
+        let rst = Frame {
+            orig_len: data.len() as u32,
+            data,
+            ..Frame::default()
+        };
+        t.take(vec![rst]);
+        let segs = t.attach(Some(a(S)), None);
+        assert_eq!(segs.len(), 1);
+        assert!(segs[0].has_flag("RST") && !segs[0].late);
+        assert_eq!(segs[0].direction, Direction::Out);
+        assert_eq!(t.unattached(), 0);
     }
 
     #[test]

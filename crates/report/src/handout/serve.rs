@@ -257,7 +257,7 @@ mod tests {
         });
         let reset = event(3, "peer7", Call::Recv, |e| {
             e.args = "10, 4096".into();
-            e.result = "ECONNRESET".into();
+            e.result = sockscope_core::vocab::Outcome::errno(libc::ECONNRESET);
             e.errno = Some(104);
             e.explain = Some("the peer reset the connection".into());
         });

@@ -48,7 +48,7 @@ pub fn write_event(out: &mut impl Write, e: &Event) -> io::Result<()> {
     out.write_all(b",\"data\":")?;
     opt_string(out, e.data.as_deref())?;
     out.write_all(b",\"result\":")?;
-    string(out, &e.result)?;
+    string(out, e.result.name())?;
     out.write_all(b",\"errno\":")?;
     number(out, e.errno)?;
     out.write_all(b",\"explain\":")?;
@@ -74,7 +74,7 @@ pub fn write_event(out: &mut impl Write, e: &Event) -> io::Result<()> {
     out.write_all(b"],\"segments\":")?;
     serde(out, &e.segments)?;
     out.write_all(b",\"tcp_state\":")?;
-    opt_string(out, e.tcp_state.as_deref())?;
+    opt_string(out, e.tcp_state.map(|s| s.name()))?;
     out.write_all(b",\"kernel\":")?;
     serde(out, &e.kernel)?;
     out.write_all(b",\"sockets\":")?;
@@ -186,7 +186,7 @@ mod tests {
             ok: false,
         }];
         e.segments = Some(Vec::new());
-        e.tcp_state = Some("TIME_WAIT".into());
+        e.tcp_state = Some(sockscope_core::vocab::TcpState::TimeWait.into());
         assert_eq!(ours(&e), serde_json::to_string(&e).unwrap());
     }
 }

@@ -9,6 +9,7 @@ pub mod json;
 use serde::Serialize;
 use sockscope_core::engine::{EngineMsg, Event, Waiting};
 use sockscope_core::lesson::Lesson;
+use sockscope_core::vocab::Source;
 use sockscope_core::wire::{Direction, Segment};
 use std::io::{self, Write};
 
@@ -114,8 +115,66 @@ pub fn text_line(e: &Event) -> String {
     line
 }
 
-/// In the transcript, the packets captured after the last call of their
-/// connection (no event carries them). JSON Lines carry events only.
+/// Put the packets captured after the last call of their connection on that
+/// call's event, marked `late` (they arrived after it was reported), so the
+/// JSON carries every packet of the run: none is left to a trailer only the
+/// transcript prints. A packet of no reported connection goes on the run's
+/// last event. Returns the packets no event could take (a run without
+/// events).
+pub fn attach_after_last_call(msgs: &mut [EngineMsg], segments: Vec<Segment>) -> Vec<Segment> {
+    let mut left = Vec::new();
+    for mut seg in segments {
+        let ends = |e: &Event| {
+            let (l, p) = (e.local.as_deref(), e.peer.as_deref());
+            let wild = |a: Option<&str>, wire: &str| {
+                a == Some(wire)
+                    || a.and_then(|a| a.strip_prefix("0.0.0.0:"))
+                        .is_some_and(|port| wire.rsplit_once(':').is_some_and(|(_, p)| p == port))
+            };
+            if wild(l, &seg.src) && p == Some(seg.dst.as_str()) {
+                Some(Direction::Out)
+            } else if wild(l, &seg.dst) && p == Some(seg.src.as_str()) {
+                Some(Direction::In)
+            } else {
+                None
+            }
+        };
+        let mut events = msgs.iter_mut().rev().filter_map(|m| match m {
+            EngineMsg::Event(e) => Some(e),
+            _ => None,
+        });
+        let own = events.find(|e| ends(e).is_some());
+        let target = match own {
+            Some(e) => Some(e),
+            None => msgs.iter_mut().rev().find_map(|m| match m {
+                EngineMsg::Event(e) => Some(e),
+                _ => None,
+            }),
+        };
+        match target {
+            Some(e) => {
+                seg.late = true;
+                seg.direction =
+                    ends(e).unwrap_or(if seg.from.as_deref() == Some(e.actor.as_str()) {
+                        Direction::Out
+                    } else {
+                        Direction::In
+                    });
+                // An event of a run without capture has no list to join.
+                if let Some(list) = e.segments.as_mut() {
+                    list.push(seg);
+                } else {
+                    left.push(seg);
+                }
+            }
+            None => left.push(seg),
+        }
+    }
+    left
+}
+
+/// In the transcript, the packets no event could carry (see
+/// [`attach_after_last_call`]).
 pub fn write_after_last_call(
     out: &mut impl Write,
     format: Format,
@@ -153,14 +212,14 @@ pub fn segment_line(s: &Segment) -> String {
 
 /// What the kernel reported after the call, in `ss` terms:
 /// `[FIN_WAIT2 recv-q 0 send-q 0]`, `[LISTEN accept-q 1/4]`,
-/// `[TIME_WAIT timewait 59.7s]`, `[gone]`, `[udp recv-q 768 drops 3]`.
+/// `[TIME_WAIT timewait 59s]`, `[gone]`, `[udp recv-q 768 drops 3]`.
 pub fn kernel_note(e: &Event) -> Option<String> {
     let k = e.kernel.as_ref()?;
     let mut parts = Vec::new();
-    match (&e.tcp_state, e.proto) {
-        (Some(s), _) => parts.push(s.clone()),
-        (None, sockscope_core::engine::Proto::Tcp) if k.source == "none" => {
-            parts.push("gone".into())
+    match (e.tcp_state, e.proto) {
+        (Some(s), _) => parts.push(s.name().to_string()),
+        (None, sockscope_core::engine::Proto::Tcp) if k.source == Source::None => {
+            parts.push("gone".into());
         }
         _ => {}
     }
@@ -176,26 +235,21 @@ pub fn kernel_note(e: &Event) -> Option<String> {
     if let Some(q) = k.send_q {
         parts.push(format!("send-q {q}"));
     }
-    if let (Some(t), Some(ms)) = (&k.timer, k.timer_ms) {
-        parts.push(format!("{t} {:.1}s", ms as f64 / 1000.0));
+    if let (Some(t), Some(ms)) = (k.timer, k.timer_ms) {
+        parts.push(sockscope_core::kernel::words::timer(t, ms));
     }
     if let Some(d) = k.drops.filter(|&d| d > 0) {
-        parts.push(format!("drops {d}"));
+        parts.push(sockscope_core::kernel::words::drops(d));
     }
     (!parts.is_empty()).then(|| format!("[{}]", parts.join(" ")))
 }
 
 /// One socket of the kernel view in `ss` terms: `TIME_WAIT (no fd) timewait
-/// 59.1s`, `LISTEN accept-q 2/1`, `gone`.
+/// 59s`, `LISTEN accept-q 2/1`, `gone`.
 pub fn sock_view_note(v: &sockscope_core::kernel::SockView) -> String {
-    let mut parts = Vec::new();
-    match (&v.tcp_state, v.seen_in.as_str()) {
-        (_, "gone") => parts.push("gone".to_string()),
-        (Some(s), _) => parts.push(s.clone()),
-        (None, _) => parts.push(v.proto.name().to_string()),
-    }
-    if v.seen_in == "table" && !v.has_fd {
-        parts.push("(no fd)".into());
+    let mut parts = vec![sockscope_core::kernel::words::state(v).to_string()];
+    if let Some(who) = sockscope_core::kernel::words::without_fd(v) {
+        parts.push(format!("({who})"));
     }
     if let Some(q) = v.accept_q {
         match v.backlog {
@@ -209,11 +263,11 @@ pub fn sock_view_note(v: &sockscope_core::kernel::SockView) -> String {
     if let Some(q) = v.send_q.filter(|&q| q > 0) {
         parts.push(format!("send-q {q}"));
     }
-    if let (Some(t), Some(ms)) = (&v.timer, v.timer_ms) {
-        parts.push(format!("{t} {:.1}s", ms as f64 / 1000.0));
+    if let (Some(t), Some(ms)) = (v.timer, v.timer_ms) {
+        parts.push(sockscope_core::kernel::words::timer(t, ms));
     }
     if let Some(d) = v.drops.filter(|&d| d > 0) {
-        parts.push(format!("drops {d}"));
+        parts.push(sockscope_core::kernel::words::drops(d));
     }
     parts.join(" ")
 }
@@ -227,9 +281,6 @@ pub fn waiting_line(w: &Waiting) -> String {
         w.actor,
         w.call,
         w.args,
-        w.tcp_state
-            .as_deref()
-            .map(|s| format!("  [{s}]"))
-            .unwrap_or_default()
+        w.tcp_state.map(|s| format!("  [{s}]")).unwrap_or_default()
     )
 }

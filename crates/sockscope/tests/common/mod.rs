@@ -2,7 +2,7 @@
 //! own view (/proc) to compare with what sockscope reports.
 #![allow(dead_code)]
 
-use sockscope_core::engine::{self, EngineMsg, Event};
+use sockscope_core::engine::{self, Engine, EngineConfig, EngineMsg, Event, Pace};
 use sockscope_core::lesson;
 use std::net::SocketAddr;
 
@@ -124,11 +124,82 @@ pub fn run_captured(name: &str) -> Option<(Vec<Event>, sockscope_core::wire::Wir
     match wire.status() {
         CaptureStatus::Running => Some((events(&msgs), wire)),
         CaptureStatus::Unprivileged => {
-            eprintln!(
-                "skipped: this test process may not capture (no CAP_NET_RAW); CI runs as root"
+            sockscope_core::testing::skip(
+                "this test process may not capture (no CAP_NET_RAW); CI runs as root",
             );
             None
         }
         other => panic!("capture should run as root, got {other:?}"),
     }
+}
+
+/// Step a built-in lesson by hand until it has produced `n` events (a
+/// waiting call is not an event); return them. The engine, still holding
+/// its sockets, is returned too, so the test can ask the kernel about them
+/// between steps (the fds are this process's).
+pub async fn step_by_hand(name: &str, n: usize) -> (Engine, Vec<Event>) {
+    let mut engine = Engine::start(
+        lesson::builtin(name).unwrap_or_else(|| panic!("no lesson {name}")),
+        EngineConfig {
+            port: 0,
+            pace: Pace::Manual,
+            capture: false,
+        },
+    );
+    let mut out = Vec::new();
+    while out.len() < n {
+        step_once(&mut engine, &mut out).await;
+    }
+    (engine, out)
+}
+
+/// One more step of a hand-stepped engine: run it, and collect the events
+/// it produced.
+pub async fn step_once(engine: &mut Engine, out: &mut Vec<Event>) {
+    engine.step();
+    // Bounded: a call on loopback returns in microseconds; this only keeps
+    // a broken lesson from hanging the test run.
+    let msg = tokio::time::timeout(std::time::Duration::from_secs(10), engine.next())
+        .await
+        .expect("the engine answered")
+        .expect("the engine is running");
+    match msg {
+        EngineMsg::Event(e) => out.push(*e),
+        EngineMsg::Waiting(_) => {}
+        other => panic!("unexpected {other:?}"),
+    }
+}
+
+/// The lesson screen, in the shell the TUI runs it in, after it received
+/// `msgs` from a run of the built-in lesson `name`, with every arrow arrived
+/// (no animation in flight).
+pub fn app_after(
+    name: &str,
+    msgs: Vec<EngineMsg>,
+) -> sockscope_tui::shell::Shell<sockscope_tui::app::App> {
+    use sockscope_tui::app::{App, Feed};
+    use sockscope_tui::shell::{Msg, Shell};
+    use sockscope_tui::theme::{Theme, ThemeColors, ThemeName, Themes};
+    let app = App::new(
+        lesson::builtin(name).unwrap_or_else(|| panic!("no lesson {name}")),
+        lesson::builtins(),
+        sockscope_core::ports::machine::Machine::read(),
+    );
+    let theme = Theme::new(&ThemeColors::builtin(ThemeName::Dark), false, false);
+    let mut shell = Shell::new(app, Themes::only(theme));
+    for m in msgs {
+        shell.update(Msg::Feed(Feed::Engine(m)));
+    }
+    while shell.animating() {
+        shell.update(Msg::Tick);
+    }
+    shell
+}
+
+/// The whole screen the TUI draws for `shell` at 200x50, as text.
+pub fn screen(shell: &sockscope_tui::shell::Shell<sockscope_tui::app::App>) -> String {
+    use ratatui::{Terminal, backend::TestBackend};
+    let mut t = Terminal::new(TestBackend::new(200, 50)).unwrap();
+    t.draw(|f| shell.draw(f)).unwrap();
+    format!("{}", t.backend())
 }

@@ -67,7 +67,7 @@ pub fn output(cmd: &mut Command) -> std::process::Output {
 pub fn available() -> bool {
     let ok = Command::new("setpriv").arg("--version").output().is_ok();
     if !ok {
-        eprintln!("SKIP: setpriv (util-linux) is not installed; .ci/run installs it");
+        sockscope_core::testing::skip("setpriv (util-linux) is not installed; .ci/run installs it");
     }
     ok
 }

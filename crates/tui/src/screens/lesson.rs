@@ -24,8 +24,9 @@ use std::collections::VecDeque;
 use std::time::Duration;
 
 /// How often the kernel panel is read again while the lesson waits between
-/// calls (TIME_WAIT counts down in real seconds).
-pub const KERNEL_REFRESH: Duration = Duration::from_secs(1);
+/// calls (TIME_WAIT counts down in real seconds). Twice a second, so the
+/// countdown it draws is never more than half a second behind `ss -o`.
+pub const KERNEL_REFRESH: Duration = Duration::from_millis(500);
 
 impl Screen for App {
     const KIND: ScreenKind = ScreenKind::Lesson;
@@ -235,19 +236,26 @@ fn save_pcap(wire: &Wire, lesson: &str) -> String {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| d.as_secs());
-    // Never overwrite: a second save in the same second gets a suffix.
-    let path = (0..)
-        .map(|i| {
-            let suffix = if i == 0 {
-                String::new()
-            } else {
-                format!("-{i}")
-            };
-            std::path::PathBuf::from(format!("sockscope-{lesson}-{secs}{suffix}.pcap"))
-        })
-        .find(|p| !p.exists())
-        .expect("some name is free");
-    match wire.write_pcap(&path) {
+    // Never overwrite: a second save in the same second gets a suffix. The
+    // name is taken and the file made in one step (create_new), as handouts
+    // are, so two saves cannot race onto one name.
+    let made = sockscope_report::handout::create_new_file(std::path::Path::new("."), |n| {
+        let suffix = if n == 1 {
+            String::new()
+        } else {
+            format!("-{}", n - 1)
+        };
+        format!("sockscope-{lesson}-{secs}{suffix}.pcap")
+    });
+    let (file, path) = match made {
+        Ok(made) => made,
+        Err(e) => return format!("Could not write a pcap here: {e}"),
+    };
+    let path = path
+        .strip_prefix(".")
+        .map(std::path::Path::to_path_buf)
+        .unwrap_or(path);
+    match wire.write_pcap_to(file) {
         Ok(n) => format!(
             "Wrote {n} packets to {} (open it with tcpdump -r or Wireshark)",
             path.display()

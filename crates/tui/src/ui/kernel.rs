@@ -27,27 +27,73 @@ use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use sockscope_core::engine::{Call, Event, Proto};
-use sockscope_core::kernel::{SockView, state};
+use sockscope_core::kernel::SockView;
+use sockscope_core::vocab::{SeenIn, Source, StateSeen, TcpState};
 
 /// The standard paths through the TCP state diagram a lesson walks.
-const PATHS: [&[&str]; 5] = [
-    &["CLOSE", "SYN_SENT", "ESTABLISHED"],
-    &["CLOSE", "LISTEN"],
-    &["ESTABLISHED", "FIN_WAIT1", "FIN_WAIT2", "TIME_WAIT"],
-    &["ESTABLISHED", "CLOSE_WAIT", "LAST_ACK"],
-    &["FIN_WAIT1", "CLOSING", "TIME_WAIT"],
-];
+const PATHS: [&[TcpState]; 5] = {
+    use TcpState::{
+        Close, CloseWait, Closing, Established, FinWait1, FinWait2, LastAck, Listen, SynSent,
+        TimeWait,
+    };
+    [
+        &[Close, SynSent, Established],
+        &[Close, Listen],
+        &[Established, FinWait1, FinWait2, TimeWait],
+        &[Established, CloseWait, LastAck],
+        &[FinWait1, Closing, TimeWait],
+    ]
+};
+
+/// One end of a transition: what the kernel reported, or that it keeps
+/// nothing any more.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum At {
+    /// A reading: a state, `not observed`, or `none` (before the socket
+    /// existed).
+    Seen(StateSeen),
+    /// The kernel keeps nothing for the socket: `gone`.
+    Gone,
+}
+
+impl At {
+    pub fn name(self) -> &'static str {
+        match self {
+            At::Seen(s) => s.name(),
+            At::Gone => "gone",
+        }
+    }
+
+    fn state(self) -> Option<TcpState> {
+        match self {
+            At::Seen(s) => s.state(),
+            At::Gone => None,
+        }
+    }
+}
+
+impl std::fmt::Display for At {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl From<TcpState> for At {
+    fn from(s: TcpState) -> At {
+        At::Seen(StateSeen::Is(s))
+    }
+}
 
 /// The transition the focused call caused on the socket it acted on.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Transition {
     pub who: String,
     /// The state before the call, as the previous reading showed it.
-    pub from: Option<String>,
+    pub from: Option<At>,
     /// A state seen right after the call, before the kernel settled.
-    pub via: Option<(String, u64)>,
+    pub via: Option<(StateSeen, u64)>,
     /// The state after; `gone` when the kernel keeps nothing.
-    pub to: String,
+    pub to: At,
 }
 
 /// What the focused event did to its socket's TCP state.
@@ -57,17 +103,17 @@ pub fn transition(app: &App) -> Option<Transition> {
         return None;
     }
     let k = e.kernel.as_ref()?;
-    let to = match &e.tcp_state {
-        Some(s) => s.clone(),
-        None if k.source == "none" => "gone".to_string(),
+    let to = match e.tcp_state {
+        Some(s) => At::Seen(s),
+        None if k.source == Source::None => At::Gone,
         None => return None,
     };
     let from = k
         .state_before
-        .clone()
-        .or_else(|| previous_state(app, e))
-        .or_else(|| (e.call == Call::Socket).then(|| "none".to_string()));
-    let via = k.first_state.clone().zip(k.settle_ms);
+        .map(At::from)
+        .or_else(|| previous_state(app, e).map(At::Seen))
+        .or_else(|| (e.call == Call::Socket).then_some(At::Seen(StateSeen::Nothing)));
+    let via = k.first_state.zip(k.settle_ms);
     Some(Transition {
         who: format!("{}:{}", e.actor, e.sock),
         from,
@@ -77,7 +123,7 @@ pub fn transition(app: &App) -> Option<Transition> {
 }
 
 /// The state the same socket reported at its previous call.
-fn previous_state(app: &App, e: &Event) -> Option<String> {
+fn previous_state(app: &App, e: &Event) -> Option<StateSeen> {
     let mut last = None;
     for r in app.visible() {
         if let crate::app::Entry::Event(p) = &r.entry {
@@ -85,7 +131,7 @@ fn previous_state(app: &App, e: &Event) -> Option<String> {
                 break;
             }
             if p.actor == e.actor && p.sock == e.sock && p.tcp_state.is_some() {
-                last.clone_from(&p.tcp_state);
+                last = p.tcp_state;
             }
         }
     }
@@ -94,10 +140,13 @@ fn previous_state(app: &App, e: &Event) -> Option<String> {
 
 /// The states between two readings along the standard diagram that were not
 /// read: too brief to observe.
-fn unobserved(t: &Transition) -> Vec<&'static str> {
-    let from = t.via.as_ref().map(|v| v.0.as_str()).or(t.from.as_deref());
-    match from {
-        Some(f) if f != t.to => state::between(f, &t.to).unwrap_or_default(),
+fn unobserved(t: &Transition) -> Vec<TcpState> {
+    let from = t
+        .via
+        .and_then(|v| v.0.state())
+        .or_else(|| t.from.and_then(At::state));
+    match (from, t.to.state()) {
+        (Some(f), Some(to)) if f != to => TcpState::between(f, to).unwrap_or_default(),
         _ => Vec::new(),
     }
 }
@@ -130,7 +179,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             let name_w = view.keys().map(|k| k.len()).max().unwrap_or(0).min(18);
             let mut rows: Vec<(&String, &SockView)> = view.iter().collect();
             // The sockets still in the kernel first; gone ones last.
-            rows.sort_by_key(|(_, v)| v.seen_in == "gone");
+            rows.sort_by_key(|(_, v)| v.seen_in == SeenIn::Gone);
             for (name, v) in rows.into_iter().take(room) {
                 lines.push(Line::from(fit_spans(
                     sock_spans(name, v, name_w, theme),
@@ -179,46 +228,41 @@ fn strip(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 }
 
 fn state_style(v: &SockView, theme: &Theme) -> Style {
-    match (v.seen_in.as_str(), v.has_fd) {
-        ("gone", _) => theme.muted,
-        ("table", false) => theme.waiting,
+    match (v.seen_in, v.has_fd) {
+        (SeenIn::Gone, _) => theme.muted,
+        (SeenIn::Table, false) => theme.waiting,
         _ => theme.text,
     }
 }
 
 /// `TIME_WAIT 59s`, `LISTEN 2/1`, `UDP`, `gone`.
 fn short(v: &SockView) -> String {
-    let mut s = match (&v.tcp_state, v.seen_in.as_str()) {
-        (_, "gone") => "gone".to_string(),
-        (Some(st), _) => st.clone(),
-        (None, _) => v.proto.name().to_string(),
-    };
+    let mut s = sockscope_core::kernel::words::state(v).to_string();
     if let Some(q) = v.accept_q {
         s.push_str(&format!(
             " {q}/{}",
             v.backlog.map_or("?".into(), |b| b.to_string())
         ));
     }
-    if let (Some("timewait"), Some(ms)) = (v.timer.as_deref(), v.timer_ms) {
-        s.push_str(&format!(" {}s", ms.div_ceil(1000)));
+    if let (Some(sockscope_core::vocab::Timer::TimeWait), Some(ms)) = (v.timer, v.timer_ms) {
+        s.push_str(&format!(
+            " {}s",
+            sockscope_core::kernel::words::seconds_left(ms)
+        ));
     }
     s
 }
 
 /// One socket's row: name, state, queues, timer, drops.
 fn sock_spans<'a>(name: &str, v: &SockView, name_w: usize, theme: &Theme) -> Vec<Span<'a>> {
-    let state = match (&v.tcp_state, v.seen_in.as_str()) {
-        (_, "gone") => "gone".to_string(),
-        (Some(s), _) => s.clone(),
-        (None, _) => v.proto.name().to_string(),
-    };
+    let state = sockscope_core::kernel::words::state(v);
     let mut spans = vec![
         Span::styled(format!("{:<name_w$} ", fit(name, name_w, "…")), theme.text),
         Span::styled(format!("{state:<12}"), state_style(v, theme)),
     ];
     let mut facts = Vec::new();
-    if v.seen_in == "table" && !v.has_fd {
-        facts.push("no fd".to_string());
+    if let Some(who) = sockscope_core::kernel::words::without_fd(v) {
+        facts.push(who.to_string());
     }
     if let Some(q) = v.accept_q {
         match v.backlog {
@@ -232,13 +276,13 @@ fn sock_spans<'a>(name: &str, v: &SockView, name_w: usize, theme: &Theme) -> Vec
     if let Some(q) = v.send_q.filter(|&q| q > 0) {
         facts.push(format!("send-q {q}"));
     }
-    if let (Some(t), Some(ms)) = (&v.timer, v.timer_ms) {
-        facts.push(format!("{t} {:.0}s", (ms as f64 / 1000.0).ceil()));
+    if let (Some(t), Some(ms)) = (v.timer, v.timer_ms) {
+        facts.push(sockscope_core::kernel::words::timer(t, ms));
     }
     if let Some(d) = v.drops.filter(|&d| d > 0) {
-        facts.push(format!("dropped {d}"));
+        facts.push(sockscope_core::kernel::words::drops(d));
     }
-    if v.seen_in == "gone" {
+    if v.seen_in == SeenIn::Gone {
         facts.push("nothing kept".into());
     }
     spans.push(Span::styled(facts.join(" · "), theme.muted));
@@ -248,19 +292,23 @@ fn sock_spans<'a>(name: &str, v: &SockView, name_w: usize, theme: &Theme) -> Vec
 /// The standard path the transition is on, its states in order, the ones
 /// this call went through highlighted and the current one marked.
 fn path_spans<'a>(t: &Transition, theme: &Theme) -> Vec<Span<'a>> {
-    let touched: Vec<&str> = [t.from.as_deref(), t.via.as_ref().map(|v| v.0.as_str())]
-        .into_iter()
-        .flatten()
-        .chain(std::iter::once(t.to.as_str()))
-        .collect();
+    let touched: Vec<TcpState> = [
+        t.from.and_then(At::state),
+        t.via.and_then(|v| v.0.state()),
+        t.to.state(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect();
+    let to = t.to.state();
     // `rev`: on a tie, the first path listed (the common one) wins.
     let path = PATHS
         .iter()
         .rev()
         .max_by_key(|p| touched.iter().filter(|s| p.contains(s)).count())
-        .filter(|p| p.contains(&t.to.as_str()) || touched.iter().any(|s| p.contains(s)));
+        .filter(|p| to.is_some_and(|s| p.contains(&s)) || touched.iter().any(|s| p.contains(s)));
     let Some(path) = path else {
-        return vec![Span::styled(t.to.clone(), theme.current)];
+        return vec![Span::styled(t.to.name(), theme.current)];
     };
     let mut spans = Vec::new();
     for (i, s) in path.iter().enumerate() {
@@ -270,14 +318,14 @@ fn path_spans<'a>(t: &Transition, theme: &Theme) -> Vec<Span<'a>> {
                 theme.muted,
             ));
         }
-        let style = if *s == t.to {
+        let style = if Some(*s) == to {
             theme.current
         } else if touched.contains(s) {
             theme.title
         } else {
             theme.muted
         };
-        spans.push(Span::styled((*s).to_string(), style));
+        spans.push(Span::styled(s.name(), style));
     }
     spans
 }
@@ -287,11 +335,11 @@ fn path_spans<'a>(t: &Transition, theme: &Theme) -> Vec<Span<'a>> {
 pub fn transition_spans<'a>(t: &Transition, theme: &Theme) -> Vec<Span<'a>> {
     let arrow = || Span::styled(format!(" {} ", theme.glyphs.leads_to), theme.muted);
     let mut spans = vec![Span::styled(format!("{}: ", t.who), theme.muted)];
-    if let Some(from) = &t.from {
-        spans.push(Span::styled(from.clone(), theme.text));
+    if let Some(from) = t.from {
+        spans.push(Span::styled(from.name(), theme.text));
         spans.push(arrow());
     }
-    if let Some((via, ms)) = &t.via {
+    if let Some((via, ms)) = t.via {
         spans.push(Span::styled(format!("{via} for {ms} ms"), theme.waiting));
         spans.push(arrow());
     }
@@ -299,8 +347,8 @@ pub fn transition_spans<'a>(t: &Transition, theme: &Theme) -> Vec<Span<'a>> {
         spans.push(Span::styled(format!("{s} (not observed)"), theme.muted));
         spans.push(arrow());
     }
-    spans.push(Span::styled(t.to.clone(), theme.current));
-    if t.from.as_deref() == Some(t.to.as_str()) && t.via.is_none() {
+    spans.push(Span::styled(t.to.name(), theme.current));
+    if t.from == Some(t.to) && t.via.is_none() {
         spans.truncate(1);
         spans.push(Span::styled(format!("still {}", t.to), theme.text));
     }

@@ -78,12 +78,9 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
                 let mut s = socket_summary(h, theme);
                 // The kernel's own name for the socket's TCP state.
                 let key = format!("{}:{}", h.actor, h.sock);
-                if let Some(st) = view
-                    .and_then(|v| v.get(&key))
-                    .and_then(|v| v.tcp_state.as_ref())
-                {
+                if let Some(st) = view.and_then(|v| v.get(&key)).and_then(|v| v.tcp_state) {
                     s.push(' ');
-                    s.push_str(st);
+                    s.push_str(st.name());
                 }
                 s
             })
@@ -91,12 +88,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         // Connections the program closed but the kernel still keeps.
         for (key, v) in view.into_iter().flatten() {
             let mine = key.split_once(':').is_some_and(|(a, _)| a == actor.name);
-            if mine && v.seen_in == "table" && !v.has_fd {
+            if mine && v.seen_in == sockscope_core::vocab::SeenIn::Table && !v.has_fd {
                 let held_too = held
                     .iter()
                     .any(|h| format!("{}:{}", h.actor, h.sock) == *key);
                 if !held_too {
-                    let st = v.tcp_state.as_deref().unwrap_or("?");
+                    let st = v.tcp_state.map_or("?", |s| s.name());
                     socks.push(format!("{st} (no fd)"));
                 }
             }
@@ -165,20 +162,42 @@ fn socket_summary(h: &Held, theme: &Theme) -> String {
 fn legend<'a>(app: &App, theme: &Theme) -> Line<'a> {
     let g = &theme.glyphs;
     let (mut captured, mut expected) = (false, false);
+    // The protocols of the arrows drawn as expected: the legend names what
+    // each of them sends (a lesson with TCP and UDP sockets draws both).
+    let mut protos: Vec<Proto> = Vec::new();
     for r in app.visible() {
         if let Entry::Event(e) = &r.entry {
             match e.segments {
                 Some(_) => captured = true,
-                None => expected = true,
+                None => {
+                    expected = true;
+                    if !protos.contains(&e.proto) {
+                        protos.push(e.proto);
+                    }
+                }
             }
         }
     }
-    let proto = app
-        .lesson
-        .steps
-        .iter()
-        .find_map(|s| s.proto)
-        .map_or("TCP", |p| p.name());
+    if protos.is_empty() {
+        // Nothing ran yet: the protocols the lesson will use.
+        for p in app.lesson.steps.iter().filter_map(|s| s.proto) {
+            if !protos.contains(&p) {
+                protos.push(p);
+            }
+        }
+    }
+    protos.sort_by_key(|p| p.name());
+    let proto = match protos.as_slice() {
+        [] => "the protocol sends".to_string(),
+        [one] => format!("{} sends", one.name()),
+        many => format!(
+            "{} send",
+            many.iter()
+                .map(|p| p.name())
+                .collect::<Vec<_>>()
+                .join(" and ")
+        ),
+    };
     let mut spans = Vec::new();
     if captured {
         spans.push(Span::styled(
@@ -189,7 +208,7 @@ fn legend<'a>(app: &App, theme: &Theme) -> Line<'a> {
     if expected || !captured {
         spans.push(Span::styled(
             format!(
-                " {0}{0}{1} expected: what {proto} sends, not captured ",
+                " {0}{0}{1} expected: what {proto}, not captured ",
                 g.wire_expected, g.head_right
             ),
             theme.muted,

@@ -12,6 +12,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use sockscope_core::engine::{Call, Event, Proto};
+use sockscope_core::vocab::TcpState;
 
 /// One layer of the TCP/IP model.
 pub struct Layer {
@@ -83,10 +84,15 @@ pub fn touch(e: &Event) -> Touch {
             Flow::Stays,
             "a transport-layer option: nothing is sent",
         ),
-        Call::Bind => t(
+        Call::Bind if e.ok() => t(
             TRANSPORT,
             Flow::Stays,
             "transport bookkeeping: the port is reserved",
+        ),
+        Call::Bind => t(
+            TRANSPORT,
+            Flow::Stays,
+            "transport bookkeeping: refused, no port reserved",
         ),
         Call::Listen => t(
             TRANSPORT,
@@ -166,8 +172,8 @@ fn predicted_close(e: &Event) -> Option<Option<&'static str>> {
         return None;
     }
     let k = e.kernel.as_ref()?;
-    Some(match k.state_before.as_deref()? {
-        "ESTABLISHED" | "CLOSE_WAIT" | "SYN_RECV" => {
+    Some(match k.state_before? {
+        TcpState::Established | TcpState::CloseWait | TcpState::SynRecv => {
             if k.unread_before.unwrap_or(0) > 0 || k.linger_zero == Some(true) {
                 Some("RST")
             } else {

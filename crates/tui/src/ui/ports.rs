@@ -87,7 +87,7 @@ fn why(h: &Held, port: u16, m: &Machine) -> String {
     }
 }
 
-/// A source label, short: `IANA (bundled, via Debian netbase 6.4)` → `IANA`.
+/// A source label, short: `Debian netbase 6.4 (bundled)` → `Debian netbase 6.4`.
 fn short_source(source: &str) -> &str {
     source.split(" (").next().unwrap_or(source)
 }
@@ -117,7 +117,7 @@ fn names(r: &PortReport, proto: sockscope_core::engine::Proto) -> String {
 fn bind_result(p: &BindProbe) -> String {
     match (&p.bound, p.addr.ends_with(":0")) {
         (Some(b), true) if p.ok() => format!("ok, got {b}"),
-        _ => p.result.clone(),
+        _ => p.result.name().to_string(),
     }
 }
 

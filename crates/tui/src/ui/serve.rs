@@ -246,7 +246,7 @@ fn call_text(e: &Event) -> String {
     let mut s = format!("{}({fd}) = {}", e.call, e.return_value());
     if !e.ok() {
         s.push(' ');
-        s.push_str(&e.result);
+        s.push_str(e.result.name());
         return s;
     }
     match e.call {
