@@ -93,6 +93,12 @@ pub struct Event {
     /// fd.
     #[serde(default)]
     pub sockets: std::collections::BTreeMap<String, crate::kernel::SockView>,
+    /// The system call that really ran, as strace names it, where the
+    /// course's `call` is a name for it: `serve`'s accept is `accept4`, its
+    /// recv is `recvfrom` (its flags are in `args`, in strace's order and
+    /// spelling). `null` when no syscall ran.
+    #[serde(default)]
+    pub syscall: Option<String>,
 }
 
 impl Event {

@@ -13,6 +13,8 @@
 //!   previews, addresses as text.
 //! - [`place`]: line and column of a byte offset, for errors in the config
 //!   and lesson files.
+//! - [`textfile`]: reading a lesson or config file without trusting it: a
+//!   regular file only, with a size cap, UTF-8 with the place of a bad byte.
 //! - [`kernel`]: the kernel observer: TCP state, queues and timers of each
 //!   socket (TCP_INFO through the fd, sock_diag and /proc/net/tcp and
 //!   /proc/net/udp by address for connections without one), and the UDP drop
@@ -44,5 +46,6 @@ pub mod lesson;
 pub mod place;
 pub mod ports;
 pub mod testing;
+pub mod textfile;
 pub mod vocab;
 pub mod wire;

@@ -15,6 +15,7 @@ pub mod serve;
 
 use sockscope_core::engine::{EngineMsg, Event, Proto};
 use sockscope_core::lesson::{self, Lesson};
+use sockscope_core::vocab::preview::text_block;
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -68,56 +69,26 @@ pub fn save(
 }
 
 /// Save `text` in `dir` as `sockscope-STEM.md`, or `sockscope-STEM-2.md`,
-/// `-3`... if that name is taken. Returns the path written.
+/// `-3`... if that name is taken (never overwriting one; `stem` cannot
+/// make the name leave `dir`: see [`crate::files`]). Returns the path
+/// written.
 pub fn save_text(dir: &std::path::Path, stem: &str, text: &str) -> io::Result<std::path::PathBuf> {
-    let (mut f, path) = create_new_file(dir, |n| {
-        if n == 1 {
-            format!("sockscope-{stem}.md")
-        } else {
-            format!("sockscope-{stem}-{n}.md")
-        }
-    })?;
-    f.write_all(text.as_bytes())?;
+    let (path, file) = crate::files::create_new(dir, &format!("sockscope-{stem}"), "md")?;
+    crate::files::finish(file, text.as_bytes())?;
     Ok(path)
 }
 
-/// Create a file in `dir` that did not exist: the first free one of
-/// `name(1)`, `name(2)`, ... up to 999. Every file sockscope saves on a key
-/// press (handouts, pcaps) is made here, never overwriting one. The check and
-/// the creation are one step (`O_CREAT|O_EXCL`), so two saves at the same
-/// moment can never race onto one name, as a test for `exists()` followed by
-/// a write could.
-pub fn create_new_file(
-    dir: &std::path::Path,
-    name: impl Fn(u32) -> String,
-) -> io::Result<(std::fs::File, std::path::PathBuf)> {
-    for n in 1..=999u32 {
-        let path = dir.join(name(n));
-        match std::fs::OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .open(&path)
-        {
-            Ok(f) => return Ok((f, path)),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Err(io::Error::new(
-        io::ErrorKind::AlreadyExists,
-        format!(
-            "999 files named like {} already in {}",
-            name(1),
-            dir.display()
-        ),
-    ))
-}
-
 /// The handout as a string.
+///
+/// The lesson's own text (title, narration, names) came from a file, and a
+/// teacher's file can hold anything: the whole document passes through
+/// [`text_block`] once it is written, so whatever was missed in between,
+/// no control character reaches the reader's terminal (`cat handout.md`).
+/// Lines and tabs are kept.
 pub fn render(lesson: &Lesson, msgs: &[EngineMsg]) -> String {
     let mut s = String::new();
     let _ = write_doc(&mut s, lesson, msgs);
-    s
+    text_block(&s).into_owned()
 }
 
 fn write_doc(s: &mut String, lesson: &Lesson, msgs: &[EngineMsg]) -> std::fmt::Result {
@@ -533,8 +504,8 @@ mod tests {
                 .map(|i| {
                     let dir = dir.path();
                     scope.spawn(move || {
-                        let (mut f, path) =
-                            create_new_file(dir, |n| format!("sockscope-x-{n}.pcap")).unwrap();
+                        let (path, mut f) =
+                            crate::files::create_new(dir, "sockscope-x", "pcap").unwrap();
                         f.write_all(format!("writer {i}").as_bytes()).unwrap();
                         path
                     })

@@ -7,9 +7,13 @@
 //!   of strace. `serve --headless` prints its events through here too.
 //! - [`handout`]: a lesson run as a markdown handout (`--format markdown`,
 //!   key `e` in the TUI); `handout::serve`, a `serve` session's handout.
+//! - [`files`]: the files these are saved in, and pcap files: names that
+//!   cannot leave their folder, nothing overwritten unless asked, write
+//!   errors reported.
 //!
 //! Everything here reads events from `sockscope-core`; nothing here knows a
 //! terminal.
 
+pub mod files;
 pub mod handout;
 pub mod headless;

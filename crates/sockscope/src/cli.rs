@@ -2,7 +2,7 @@
 //! public contract: add flags freely, never rename or drop one.
 
 use clap::{Parser, Subcommand};
-use sockscope_core::engine::serve::DEFAULT_MAX_PEERS;
+use sockscope_core::engine::serve::{DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_PEERS};
 pub use sockscope_core::ports::parse_port;
 use sockscope_report::headless::Format;
 use sockscope_tui::theme::ThemeName;
@@ -76,6 +76,10 @@ pub enum Command {
         /// one run only).
         #[arg(long, value_name = "FILE", conflicts_with = "repeat")]
         pcap: Option<std::path::PathBuf>,
+        /// With --pcap: replace FILE if it exists (without it, an existing
+        /// file is never overwritten).
+        #[arg(long, requires = "pcap")]
+        force: bool,
         /// Do not capture packets, even when allowed; events' `segments`
         /// are then null.
         #[arg(long, conflicts_with = "pcap")]
@@ -109,10 +113,17 @@ pub enum Command {
         /// from the network, and sockscope warns about it.
         #[arg(long, default_value = "127.0.0.1", value_name = "ADDR")]
         bind: IpAddr,
-        /// How many connections to serve at once; the next one is accepted
-        /// and closed at once, with a note saying why.
+        /// How many connections to serve at once (1-1024). When all are
+        /// taken, a newcomer gets the slot of the longest-idle connection of
+        /// the address holding the most, or of one silent for 10 s or more;
+        /// otherwise it is accepted and closed at once, with a note saying
+        /// why.
         #[arg(long, default_value_t = DEFAULT_MAX_PEERS, value_parser = parse_max_peers)]
         max_peers: usize,
+        /// Close a TCP connection that has sent nothing for SECS seconds
+        /// (0: never), so a peer that walked away frees its slot.
+        #[arg(long, value_name = "SECS", default_value_t = DEFAULT_IDLE_TIMEOUT.as_secs(), value_parser = parse_idle_timeout)]
+        idle_timeout: u64,
         /// No terminal UI: print events as JSON Lines until SIGINT or SIGTERM.
         #[arg(long)]
         headless: bool,
@@ -132,6 +143,16 @@ pub fn parse_max_peers(text: &str) -> Result<usize, String> {
     match text.trim().parse::<usize>() {
         Ok(n @ 1..=1024) => Ok(n),
         _ => Err(format!("`{text}` is not a number from 1-1024")),
+    }
+}
+
+/// `--idle-timeout`: seconds, 0 (never) to a day.
+pub fn parse_idle_timeout(text: &str) -> Result<u64, String> {
+    match text.trim().parse::<u64>() {
+        Ok(n @ 0..=86_400) => Ok(n),
+        _ => Err(format!(
+            "`{text}` is not a number of seconds from 0-86400 (0: never)"
+        )),
     }
 }
 

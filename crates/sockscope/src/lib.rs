@@ -17,9 +17,12 @@
 //! 4. `sockscope-tui`: one shell (one event loop, the presenter's keys,
 //!    the windows) that every interactive screen (lesson, serve) runs in,
 //!    the key table, themes, one render function per panel, the config file.
-//! 5. this crate, the binary: [`cli`], the command line; `main.rs`, which
-//!    merges the command line with the config file and hands off to the
-//!    layers above; and the allocator.
+//! 5. this crate, the binary: [`cli`], the command line; [`output`], where
+//!    the program's own output goes and what a closed or full stdout or
+//!    stderr does; [`serving`], `serve` without the screen, whose output
+//!    never holds the server up; `main.rs`, which merges the command line
+//!    with the config file and hands off to the layers above; and the
+//!    allocator.
 //!
 //! Events flow one way: engine → consumers (the TUI, headless output, the
 //! tests).
@@ -34,3 +37,5 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 pub mod cli;
+pub mod output;
+pub mod serving;

@@ -1,17 +1,22 @@
 //! The sockscope binary: parse the command line, read the config file and the
 //! lessons, and hand off to the library.
+//!
+//! Every byte it prints goes through [`sockscope::output`], so a closed or
+//! full stdout or stderr ends the program as the shell expects (quietly for
+//! a broken pipe, one line for a full disk), never with a panic.
 
 use clap::{CommandFactory, Parser};
 use color_eyre::Result;
 use sockscope::cli::{Cli, Command};
-use sockscope_core::engine::serve::{self, ServeConfig, Server};
+use sockscope::output::{self, say};
+use sockscope_core::engine::serve::ServeConfig;
 use sockscope_core::engine::{self, EngineConfig, EngineMsg, Proto};
 use sockscope_core::lesson::{Catalog, Folder, Lesson};
 use sockscope_core::ports;
-use sockscope_report::{handout, headless};
+use sockscope_report::{files, handout, headless};
 use sockscope_tui as tui;
 use sockscope_tui::config::{self, Loaded};
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -20,31 +25,44 @@ use std::process::ExitCode;
 /// file), as clap uses.
 const USAGE: u8 = 2;
 
-fn main() -> Result<ExitCode> {
-    color_eyre::install()?;
+fn main() -> ExitCode {
+    let _ = color_eyre::install();
+    match run() {
+        Ok(code) => code,
+        Err(report) => {
+            // On a terminal, color-eyre's report; otherwise (a log, a pipe)
+            // one line with its causes, and no colour codes.
+            if std::io::stderr().is_terminal() {
+                let _ = writeln!(std::io::stderr(), "Error: {report:?}");
+            } else {
+                say(format!("{report:#}"));
+            }
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run() -> Result<ExitCode> {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return Ok(usage_error(&e)),
     };
     if cli.print_config_template {
-        print!("{}", *config::TEMPLATE);
-        return Ok(ExitCode::SUCCESS);
+        return Ok(output::print(config::TEMPLATE.as_bytes()));
     }
     // Completions and the man page describe the program, not this machine's
-    // settings: a broken config file must not stop them.
+    // settings: a broken config file must not stop them. Each is made in
+    // memory, then written, so a failed write is reported like any other.
     match &cli.command {
         Some(Command::Completions { shell }) => {
-            clap_complete::generate(
-                *shell,
-                &mut Cli::command(),
-                "sockscope",
-                &mut std::io::stdout(),
-            );
-            return Ok(ExitCode::SUCCESS);
+            let mut script = Vec::new();
+            clap_complete::generate(*shell, &mut Cli::command(), "sockscope", &mut script);
+            return Ok(output::print(&script));
         }
         Some(Command::Man) => {
-            clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout())?;
-            return Ok(ExitCode::SUCCESS);
+            let mut page = Vec::new();
+            clap_mangen::Man::new(Cli::command()).render(&mut page)?;
+            return Ok(output::print(&page));
         }
         _ => {}
     }
@@ -98,16 +116,14 @@ fn main() -> Result<ExitCode> {
         Some(Command::Lesson { name, port }) => {
             interactive(&catalog, &name, tui::Options { port, ..options })
         }
-        Some(Command::Lessons) => {
-            print_lessons(&catalog);
-            Ok(ExitCode::SUCCESS)
-        }
+        Some(Command::Lessons) => Ok(print_lessons(&catalog)),
         Some(Command::Trace {
             lesson,
             format,
             port,
             repeat,
             pcap,
+            force,
             no_capture,
             no_kernel,
         }) => {
@@ -123,7 +139,7 @@ fn main() -> Result<ExitCode> {
                 format,
                 port,
                 repeat,
-                pcap.as_deref(),
+                pcap.as_deref().map(|p| (p, force)),
                 !no_capture,
                 observers,
             )
@@ -134,12 +150,15 @@ fn main() -> Result<ExitCode> {
             port,
             bind,
             max_peers,
+            idle_timeout,
             headless,
         }) => serve(
             ServeConfig {
                 proto: if udp { Proto::Udp } else { Proto::Tcp },
                 bind: SocketAddr::new(bind, port),
                 max_peers,
+                idle_timeout: (idle_timeout > 0)
+                    .then(|| std::time::Duration::from_secs(idle_timeout)),
             },
             headless,
             options,
@@ -161,7 +180,7 @@ fn interactive(catalog: &Catalog, name: &str, options: tui::Options) -> Result<E
         )));
     };
     if let Err(e) = tui::check_terminal() {
-        eprintln!("{e}");
+        let _ = writeln!(std::io::stderr(), "{e}");
         return Ok(ExitCode::from(NO_TERMINAL));
     }
     let lessons = catalog.lessons().cloned().collect();
@@ -172,9 +191,10 @@ fn interactive(catalog: &Catalog, name: &str, options: tui::Options) -> Result<E
     })
 }
 
-/// Print one usage error line and return exit code 2.
+/// Print one usage error line and return exit code 2. The message can quote
+/// a file or the command line: escaped, one line.
 fn usage(message: &str) -> ExitCode {
-    eprintln!("sockscope: {message}");
+    say(message);
     ExitCode::from(USAGE)
 }
 
@@ -193,10 +213,15 @@ fn lessons_folder(flag: Option<PathBuf>, loaded: &Loaded) -> Option<Folder> {
     })
 }
 
-fn print_lessons(catalog: &Catalog) {
-    for l in catalog.lessons() {
-        println!("{:<12} {}", l.name, l.summary);
-    }
+/// `sockscope lessons`. A summary came from a lesson file: escaped.
+fn print_lessons(catalog: &Catalog) -> ExitCode {
+    use sockscope_core::vocab::preview::text;
+    output::write_with(ExitCode::SUCCESS, |out| {
+        for l in catalog.lessons() {
+            writeln!(out, "{:<12} {}", text(&l.name), text(&l.summary))?;
+        }
+        Ok(())
+    })
 }
 
 /// clap's errors, with one change: a bad value (a port of 70000, `abc`) is
@@ -210,32 +235,37 @@ fn usage_error(e: &clap::Error) -> ExitCode {
     ) {
         let text = e.render().to_string();
         let first = text.lines().next().unwrap_or_default();
-        eprintln!("sockscope: {}", first.trim_start_matches("error: "));
+        say(first.trim_start_matches("error: "));
         return ExitCode::from(USAGE);
     }
-    let _ = e.print();
-    ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(USAGE))
+    let code = ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(USAGE));
+    // Help and --version go to stdout: on a terminal as clap colours them;
+    // otherwise written here, so a full disk or a closed pipe is reported
+    // (clap's own print ignores a failed write).
+    if e.use_stderr() || output::stdout_is_terminal() {
+        let _ = e.print();
+        return code;
+    }
+    output::write_with(code, |out| write!(out, "{}", e.render()))
 }
 
 fn port_report(port: u16, format: headless::Format) -> Result<ExitCode> {
     let report = ports::explain(port);
-    let stdout = std::io::stdout();
-    let mut out = stdout.lock();
-    match format {
-        headless::Format::Json => {
-            serde_json::to_writer_pretty(&mut out, &report)?;
-            writeln!(out)?;
+    Ok(output::write_with(ExitCode::SUCCESS, |out| {
+        match format {
+            headless::Format::Json => {
+                serde_json::to_writer_pretty(&mut *out, &report)?;
+                writeln!(out)
+            }
+            headless::Format::Text => write!(out, "{}", ports::text::render(&report)),
+            // For a handout: the same report under a heading, as preformatted text.
+            headless::Format::Markdown => write!(
+                out,
+                "# Port {port}\n\n```text\n{}```\n",
+                ports::text::render(&report)
+            ),
         }
-        headless::Format::Text => write!(out, "{}", ports::text::render(&report))?,
-        // For a handout: the same report under a heading, as preformatted text.
-        headless::Format::Markdown => write!(
-            out,
-            "# Port {port}\n\n```text\n{}```\n",
-            ports::text::render(&report)
-        )?,
-    }
-    out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    }))
 }
 
 fn trace(
@@ -243,7 +273,7 @@ fn trace(
     format: headless::Format,
     port: u16,
     repeat: u32,
-    pcap: Option<&Path>,
+    pcap: Option<(&Path, bool)>,
     capture: bool,
     observers: engine::Observers,
 ) -> Result<ExitCode> {
@@ -256,7 +286,8 @@ fn trace(
         capture,
         ..EngineConfig::default()
     };
-    let mut out = BufWriter::new(std::io::stdout().lock());
+    let mut out = BufWriter::new(output::stdout());
+    let mut halted = None;
     let mut last_wire = None;
     let printed = (|| -> std::io::Result<bool> {
         if format == headless::Format::Text {
@@ -275,13 +306,24 @@ fn trace(
             if run == 1
                 && let Some(notice) = wire.status().notice()
             {
-                eprintln!("sockscope: {notice}");
+                say(notice);
             }
             // Every captured packet is on an event, so the JSON has them all.
             let left = headless::attach_after_last_call(&mut msgs, wire.after_last_call());
             for m in &msgs {
+                if let EngineMsg::Event(e) = m {
+                    // A lesson beyond loopback says so where it is seen
+                    // even when stdout goes to a file.
+                    for w in e.flags.iter().filter(|f| f.starts_with("warning: ")) {
+                        if run == 1 {
+                            say(w);
+                        }
+                    }
+                }
                 headless::write_msg(&mut out, format, m)?;
-                if matches!(m, EngineMsg::Failed(_)) {
+                if let EngineMsg::Failed(e) = m {
+                    halted = Some(e.clone());
+                    out.flush()?;
                     return Ok(false);
                 }
             }
@@ -294,34 +336,40 @@ fn trace(
         out.flush()?;
         Ok(true)
     })();
-    if let (Ok(true), Some(path), Some(wire)) = (&printed, pcap, last_wire) {
-        return Ok(write_pcap(path, &wire));
+    // A bind refused for privilege: what to do instead.
+    if let Some(engine::EngineError::Halted(h)) = &halted
+        && h.call == engine::Call::Bind
+        && h.result == "EACCES"
+        && let Some(way) = ports::Machine::read().way_forward(port)
+    {
+        say(way);
+    }
+    if let (Ok(true), Some((path, force)), Some(wire)) = (&printed, pcap, last_wire) {
+        return Ok(write_pcap(path, force, &wire));
     }
     match printed {
         Ok(true) => Ok(ExitCode::SUCCESS),
         Ok(false) => Ok(ExitCode::FAILURE),
-        // `sockscope trace tcp | head` closes the pipe early: not an error.
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(ExitCode::SUCCESS),
-        Err(e) => Err(e.into()),
+        // `trace tcp | head` closes the pipe early: quietly, 141; a full
+        // disk: one line, 1.
+        Err(e) => Ok(output::write_failed(&e)),
     }
 }
 
 /// `trace --pcap FILE`: write what the run captured, or say why not.
-fn write_pcap(path: &Path, wire: &sockscope_core::wire::Wire) -> ExitCode {
+fn write_pcap(path: &Path, force: bool, wire: &sockscope_core::wire::Wire) -> ExitCode {
+    let shown = path.display();
     if !wire.status().running() {
-        eprintln!(
-            "sockscope: no pcap written to {}: nothing was captured",
-            path.display()
-        );
+        say(format!("no pcap written to {shown}: nothing was captured"));
         return ExitCode::FAILURE;
     }
-    match wire.write_pcap(path) {
+    match files::write_pcap(path, &wire.frames(), force) {
         Ok(n) => {
-            eprintln!("sockscope: wrote {n} packets to {}", path.display());
+            say(format!("wrote {n} packets to {shown}"));
             ExitCode::SUCCESS
         }
         Err(e) => {
-            eprintln!("sockscope: cannot write {}: {e}", path.display());
+            say(format!("cannot write the pcap to {shown}: {e}"));
             ExitCode::FAILURE
         }
     }
@@ -330,7 +378,8 @@ fn write_pcap(path: &Path, wire: &sockscope_core::wire::Wire) -> ExitCode {
 /// `sockscope serve`: serve until SIGINT or SIGTERM. On a terminal, the serve
 /// screen (until q). With `--headless` the events go to stdout as JSON Lines
 /// (and the connect command and warnings to stderr); without a terminal and
-/// without `--headless`, as a live readable transcript.
+/// without `--headless`, as a live readable transcript
+/// ([`sockscope::serving`]).
 fn serve(config: ServeConfig, headless: bool, options: tui::Options) -> Result<ExitCode> {
     // On a terminal, the screen: lanes per peer, the command to connect.
     if !headless && tui::check_terminal().is_ok() {
@@ -338,76 +387,31 @@ fn serve(config: ServeConfig, headless: bool, options: tui::Options) -> Result<E
             tui::ServeEnd::Ran(tui::Outcome::Quit) => Ok(ExitCode::SUCCESS),
             tui::ServeEnd::Ran(tui::Outcome::Signal(n)) => Ok(ExitCode::from(128 + n as u8)),
             tui::ServeEnd::SetupFailed(msgs) => {
-                let mut out = std::io::stdout().lock();
-                for m in &msgs {
-                    headless::write_msg(&mut out, headless::Format::Text, m)?;
-                }
-                eprintln!(
-                    "sockscope: cannot serve on {}: the server socket could not be set up (see the failed call above)",
+                let code = output::write_with(ExitCode::FAILURE, |out| {
+                    for m in &msgs {
+                        headless::write_msg(out, headless::Format::Text, m)?;
+                    }
+                    Ok(())
+                });
+                say(format!(
+                    "cannot serve on {}: the server socket could not be set up (see the failed call above)",
                     config.bind
-                );
-                Ok(ExitCode::FAILURE)
+                ));
+                if msgs
+                    .iter()
+                    .any(|m| matches!(m, EngineMsg::Event(e) if e.result.name() == "EACCES"))
+                    && let Some(way) = ports::Machine::read().way_forward(config.bind.port())
+                {
+                    say(way);
+                }
+                Ok(code)
             }
         };
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()?;
-    runtime.block_on(async move {
-        let format = if headless {
-            headless::Format::Json
-        } else {
-            headless::Format::Text
-        };
-        if let Some(w) = serve::exposure_warning(config.bind) {
-            eprintln!("sockscope: {w}");
-        }
-        let mut server = Server::start(config).await;
-        let mut out = std::io::stdout().lock();
-        let Some(local) = server.local_addr() else {
-            // The failed call is an event like any other: print it, then say
-            // why there is nothing to serve.
-            while let Some(m) = server.next().await {
-                headless::write_msg(&mut out, format, &m)?;
-            }
-            out.flush()?;
-            eprintln!(
-                "sockscope: cannot serve on {}: the server socket could not be set up (see the failed call above)",
-                config.bind
-            );
-            return Ok(ExitCode::FAILURE);
-        };
-        let proto = config.proto;
-        eprintln!(
-            "sockscope: {} echo server on {local}. Connect with:\n    {}\n  or: {}\n  Stop with Ctrl-C.",
-            proto.name(),
-            serve::connect_command(proto, local),
-            serve::python_command(proto, local),
-        );
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())?;
-        loop {
-            tokio::select! {
-                m = server.next() => match m {
-                    Some(m) => {
-                        headless::write_msg(&mut out, format, &m)?;
-                        // Flush every line: whoever reads a pipe should see
-                        // each event as it happens.
-                        out.flush()?;
-                    }
-                    None => break,
-                },
-                _ = tokio::signal::ctrl_c() => break,
-                _ = term.recv() => break,
-            }
-        }
-        // The server closes its own socket; report that too.
-        server.stop();
-        while let Some(m) = server.next().await {
-            headless::write_msg(&mut out, format, &m)?;
-        }
-        out.flush()?;
-        Ok(ExitCode::SUCCESS)
-    })
+    let format = if headless {
+        headless::Format::Json
+    } else {
+        headless::Format::Text
+    };
+    sockscope::serving::run(config, format)
 }

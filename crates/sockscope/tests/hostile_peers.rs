@@ -232,3 +232,67 @@ fn a_silent_peer_blocks_nobody_and_escape_sequences_arrive_escaped() {
     );
     drop(silent);
 }
+
+/// A TCP connection to `port` from the loopback address `from` (any of
+/// 127.0.0.0/8 is this machine): a different student's laptop, as the
+/// server sees it.
+fn connect_from(from: [u8; 4], port: u16) -> TcpStream {
+    let s = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+    s.bind(&std::net::SocketAddr::from((from, 0)).into())
+        .unwrap();
+    s.connect(&std::net::SocketAddr::from(([127, 0, 0, 1], port)).into())
+        .unwrap();
+    let s: TcpStream = s.into();
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
+    s
+}
+
+#[test]
+fn slowloris_cannot_lock_the_hall_out() {
+    let s = serve();
+    let base = fds(s.child.id());
+    // One student's script: 64 connections (every slot), each sending one
+    // byte a second, so none is ever idle.
+    let script: Vec<TcpStream> = (0..64)
+        .map(|_| connect_from([127, 0, 0, 1], s.port))
+        .collect();
+    assert_eq!(settle_fds(s.child.id(), base + 64), base + 64);
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let dripping = {
+        let stop = stop.clone();
+        let mut script = script;
+        std::thread::spawn(move || {
+            while !stop.load(Ordering::Relaxed) {
+                for c in &mut script {
+                    let _ = c.write_all(b"x");
+                }
+                std::thread::sleep(Duration::from_secs(1));
+            }
+            script
+        })
+    };
+    std::thread::sleep(Duration::from_millis(1500));
+    // A student from another address is served: the script's address holds
+    // every slot, so its longest-idle connection yields.
+    let mut student = connect_from([127, 0, 0, 2], s.port);
+    student.write_all(b"hello from row 3").unwrap();
+    let mut back = [0u8; 16];
+    student
+        .read_exact(&mut back)
+        .expect("the student is served, not reset");
+    assert_eq!(&back, b"hello from row 3");
+    // The script cannot win the slot back by reconnecting from its own
+    // address: that one is accepted and closed at once.
+    let mut again = connect_from([127, 0, 0, 1], s.port);
+    let mut one = [0u8; 1];
+    assert_eq!(again.read(&mut one).unwrap(), 0);
+    // The student is still served.
+    student.write_all(b"still here").unwrap();
+    let mut back = [0u8; 10];
+    student.read_exact(&mut back).unwrap();
+    assert_eq!(&back, b"still here");
+    stop.store(true, Ordering::Relaxed);
+    drop(dripping.join().unwrap());
+    drop((student, again));
+    assert_eq!(settle_fds(s.child.id(), base), base, "fds back to baseline");
+}

@@ -368,3 +368,87 @@ fn a_holder_in_another_users_process_is_named_as_unseen() {
         "{h}"
     );
 }
+
+#[test]
+fn eacces_names_the_threshold_and_the_commands_that_get_past_it() {
+    if !setpriv::available() {
+        return;
+    }
+    let start = setpriv::unprivileged_port_start();
+    if start <= 80 {
+        sockscope_core::testing::skip(&format!(
+            "ip_unprivileged_port_start = {start}, so port 80 is not privileged here"
+        ));
+        return;
+    }
+    let b = setpriv::binary();
+    let out = setpriv::output(&mut setpriv::as_nobody(&b, &["port", "80"]));
+    assert!(out.status.success(), "{out:?}");
+    let text = String::from_utf8(out.stdout).unwrap();
+    let tcp = text
+        .lines()
+        .find(|l| l.trim_start().starts_with("bind TCP"))
+        .unwrap();
+    assert!(
+        tcp.contains(&format!("net.ipv4.ip_unprivileged_port_start = {start}")),
+        "{tcp}"
+    );
+    assert!(
+        tcp.contains(&format!("use a port from {start} up")),
+        "{tcp}"
+    );
+    assert!(
+        tcp.contains(&format!(
+            "sudo setcap cap_net_bind_service+ep {}",
+            b.path.display()
+        )),
+        "{tcp}"
+    );
+}
+
+#[test]
+fn a_holders_process_name_is_escaped_whatever_it_calls_itself() {
+    if std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI installs python3"
+        );
+        sockscope_core::testing::skip("python3 is not installed (.ci/run installs it)");
+        return;
+    }
+    use std::io::BufRead;
+    // A process renames itself to an escape sequence (as prctl(PR_SET_NAME)
+    // does) and holds a port.
+    let mut holder = std::process::Command::new("python3")
+        .args([
+            "-c",
+            "import socket\n\
+             open('/proc/self/comm', 'w').write('\\x1b]0;pwned\\x07\\x1b[2J')\n\
+             s = socket.socket(); s.bind(('127.0.0.1', 0)); s.listen()\n\
+             print(s.getsockname()[1], flush=True)\n\
+             import sys; sys.stdin.read()\n",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(holder.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let port = line.trim().to_string();
+    let out = bin().args(["port", &port]).output().unwrap();
+    drop(holder.stdin.take());
+    let _ = holder.wait();
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.contains("EADDRINUSE"), "{text}");
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "{text:?}"
+    );
+    assert!(text.contains("\\x1b]0;pwned\\x07"), "{text}");
+}

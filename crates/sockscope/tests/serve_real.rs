@@ -4,6 +4,8 @@
 //! getsockname) and with the bytes the peer really got back.
 
 mod common;
+#[path = "support/setpriv.rs"]
+mod setpriv;
 use common::{bin, json_lines};
 use sockscope_core::engine::serve::{ServeConfig, Server};
 use sockscope_core::engine::{Call, EngineMsg, Event, Proto};
@@ -42,10 +44,13 @@ async fn events_until(server: &mut Server, mut done: impl FnMut(&Event) -> bool)
     }
 }
 
+/// The calls of `actor` named `call` that did something: serve's sockets
+/// are non-blocking, and a call that found nothing to do (EAGAIN, after
+/// which the server waits in epoll_wait) is an event too; those are left out.
 fn find<'a>(events: &'a [Event], actor: &str, call: Call) -> Vec<&'a Event> {
     events
         .iter()
-        .filter(|e| e.actor == actor && e.call == call)
+        .filter(|e| e.actor == actor && e.call == call && e.result.name() != "EAGAIN")
         .collect()
 }
 
@@ -223,7 +228,10 @@ fn udp_datagrams_are_echoed_to_their_sender() {
         let (me, got) = peer.await.unwrap();
         // Boundaries kept: two datagrams in, the same two out.
         assert_eq!(got, vec![b"one".to_vec(), b"two!".to_vec()]);
-        let recvs: Vec<_> = events.iter().filter(|e| e.call == Call::Recvfrom).collect();
+        let recvs: Vec<_> = events
+            .iter()
+            .filter(|e| e.call == Call::Recvfrom && e.ok())
+            .collect();
         assert_eq!(recvs.len(), 2);
         for r in &recvs {
             assert_eq!(r.peer.as_deref(), Some(me.to_string().as_str()));
@@ -343,7 +351,10 @@ fn python_client_against_the_binary() {
     assert_eq!(lines.next(), Some("from python"), "echoed back");
 
     let events = server.until(|v| v["actor"] == "peer1" && v["call"] == "close");
-    let accept = events.iter().find(|v| v["call"] == "accept").unwrap();
+    let accept = events
+        .iter()
+        .find(|v| v["call"] == "accept" && v["result"] == "ok")
+        .unwrap();
     let peer: SocketAddr = accept["peer"].as_str().unwrap().parse().unwrap();
     assert_eq!(
         peer.port(),
@@ -369,6 +380,15 @@ fn binding_beyond_loopback_warns() {
     let server = headless(&["--bind", "0.0.0.0"]);
     assert!(
         server.stderr.contains("reachable from the network"),
+        "{}",
+        server.stderr
+    );
+    // The port the kernel chose, not the 0 that asked for one.
+    assert!(
+        server.stderr.contains(&format!(
+            "warning: bound to 0.0.0.0:{0}, not loopback: port {0} is reachable",
+            server.port
+        )),
         "{}",
         server.stderr
     );
@@ -401,4 +421,171 @@ fn a_taken_port_is_a_failed_bind_not_a_crash() {
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(err.contains("cannot serve"), "{err}");
     assert!(!err.contains("panicked"), "{err}");
+}
+
+#[test]
+fn a_privileged_port_says_the_threshold_and_how_to_get_past_it() {
+    if !setpriv::available() {
+        return;
+    }
+    let start = setpriv::unprivileged_port_start();
+    if start <= 80 {
+        sockscope_core::testing::skip(&format!(
+            "ip_unprivileged_port_start = {start}: port 80 is not privileged here"
+        ));
+        return;
+    }
+    let b = setpriv::binary();
+    let out = setpriv::output(
+        setpriv::as_nobody(&b, &["serve", "--headless", "--port", "80"]).stdin(Stdio::null()),
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let bind = json_lines(&out)
+        .into_iter()
+        .find(|v| v["call"] == "bind")
+        .unwrap();
+    assert_eq!(bind["result"], "EACCES");
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        err.contains(&format!("net.ipv4.ip_unprivileged_port_start = {start}")),
+        "{err}"
+    );
+    let suggested = if start <= 8080 { 8080 } else { start };
+    assert!(err.contains(&format!("--port {suggested}")), "{err}");
+    assert!(
+        err.contains(&format!(
+            "sudo setcap cap_net_bind_service+ep {}",
+            b.path.display()
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn ipv6_binds_serve_and_say_af_inet6() {
+    // `--bind ::1` once made an AF_INET socket, and bind failed with errno
+    // 97, shown as "EUNKNOWN".
+    let server = headless(&["--bind", "::1"]);
+    assert!(
+        server.stderr.contains(&format!("nc ::1 {}", server.port)),
+        "{}",
+        server.stderr
+    );
+    let mut s = TcpStream::connect(("::1", server.port)).unwrap();
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
+    s.write_all(b"over IPv6").unwrap();
+    let mut back = [0u8; 9];
+    s.read_exact(&mut back).unwrap();
+    assert_eq!(&back, b"over IPv6");
+    let me = s.local_addr().unwrap();
+    drop(s);
+    let events = server.until(|v| v["actor"] == "peer1" && v["call"] == "close");
+    assert!(
+        events[0]["args"]
+            .as_str()
+            .unwrap()
+            .starts_with("AF_INET6, "),
+        "{}",
+        events[0]
+    );
+    let accept = events
+        .iter()
+        .find(|v| v["call"] == "accept" && v["result"] == "ok")
+        .unwrap();
+    assert_eq!(accept["peer"], me.to_string());
+    server.terminate();
+}
+
+#[test]
+fn a_silent_peer_is_closed_after_the_idle_timeout_and_the_event_says_why() {
+    let server = headless(&["--idle-timeout", "1"]);
+    let mut s = TcpStream::connect(("127.0.0.1", server.port)).unwrap();
+    s.set_read_timeout(Some(PATIENCE)).unwrap();
+    let started = std::time::Instant::now();
+    let mut buf = [0u8; 1];
+    // The server closes it: end of file.
+    assert_eq!(s.read(&mut buf).unwrap(), 0);
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    let events = server.until(|v| v["actor"] == "peer1" && v["call"] == "close");
+    let close = events.last().unwrap();
+    assert_eq!(close["result"], "ok");
+    assert!(
+        close["flags"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "idle for 1 s (--idle-timeout 1): closed by sockscope"),
+        "{close}"
+    );
+    server.terminate();
+}
+
+#[test]
+fn the_counts_are_exact_for_a_hall_arriving_at_once() {
+    let rt = runtime();
+    rt.block_on(async {
+        let mut server = Server::start(ServeConfig {
+            max_peers: 1024,
+            ..ServeConfig::default()
+        })
+        .await;
+        let local = server.local_addr().unwrap();
+        // The consumer reads every message, as a screen does.
+        let round = |n: usize| {
+            tokio::task::spawn_blocking(move || {
+                let conns: Vec<TcpStream> = (0..n)
+                    .map(|_| {
+                        let mut s = TcpStream::connect(local).unwrap();
+                        s.set_read_timeout(Some(PATIENCE)).unwrap();
+                        s.write_all(b"ping").unwrap();
+                        s
+                    })
+                    .collect();
+                let mut mine = Vec::new();
+                for mut s in conns {
+                    let mut b = [0u8; 4];
+                    s.read_exact(&mut b).unwrap();
+                    mine.push((s.local_addr().unwrap(), s));
+                }
+                mine
+            })
+        };
+        let ten = round(10);
+        let until =
+            |server: &mut Server, want: &dyn Fn(&sockscope_core::engine::serve::Stats) -> bool| {
+                let start = std::time::Instant::now();
+                loop {
+                    while server.try_next().is_some() {}
+                    let s = server.stats();
+                    if want(&s) {
+                        return s;
+                    }
+                    assert!(start.elapsed() < PATIENCE, "{s:?}");
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+            };
+        let ten = ten.await.unwrap();
+        let s = until(&mut server, &|s| s.open == 10 && s.bytes_out == 40);
+        assert_eq!((s.seen, s.open, s.bytes_in), (10, 10, 40));
+        drop(ten);
+        until(&mut server, &|s| s.open == 0);
+        // Then 100 at once, all held open: every one counted once, every
+        // one in the table with its real address.
+        let hundred = round(100).await.unwrap();
+        let s = until(&mut server, &|s| s.open == 100 && s.bytes_out == 440);
+        assert_eq!((s.seen, s.open, s.bytes_in), (110, 100, 440));
+        let rows = server.peers();
+        let open: Vec<_> = rows.iter().filter(|r| r.state == "open").collect();
+        assert_eq!(open.len(), 100);
+        for (addr, _) in &hundred {
+            assert!(
+                open.iter()
+                    .any(|r| r.addr == *addr && r.bytes_in == 4 && r.bytes_out == 4)
+            );
+        }
+        drop(hundred);
+        let s = until(&mut server, &|s| s.open == 0);
+        assert_eq!((s.seen, s.refused, s.yielded), (110, 0, 0));
+        server.stop();
+    });
 }

@@ -5,9 +5,10 @@
 //! ignores it, but a learner should see what the kernel said), registering a
 //! socket with tokio's reactor (an `unsafe fn` since tokio 1.5x), and viewing an
 //! initialised byte buffer as the `MaybeUninit` slice socket2's receive calls
-//! take. [`packet`] opens the wire view's capture socket; [`sockname`] asks
-//! the kernel for the addresses of an fd the caller does not own (tests check
-//! what an event reported against it). Each block carries a SAFETY comment; the crate denies `unsafe_code`
+//! take, and raising the open-files limit for `serve`. [`packet`] opens the
+//! wire view's capture socket; [`sockname`] asks the kernel for the
+//! addresses of an fd the caller does not own (tests check what an event
+//! reported against it). Each block carries a SAFETY comment; the crate denies `unsafe_code`
 //! everywhere else.
 #![allow(unsafe_code)]
 
@@ -76,4 +77,33 @@ pub fn as_uninit(buf: &mut [u8]) -> &mut [MaybeUninit<u8>] {
     // (via socket2), which never de-initialises memory, so `buf` stays fully
     // initialised for its owner.
     unsafe { &mut *(std::ptr::from_mut::<[u8]>(buf) as *mut [MaybeUninit<u8>]) }
+}
+
+/// Raise this process's soft limit on open files (RLIMIT_NOFILE) to at
+/// least `want`, as far as the hard limit allows, and return the soft limit
+/// now in force. `serve --max-peers 1024` needs more than the 1024 many
+/// systems start a process with; the hard limit is the administrator's
+/// ceiling and is never exceeded.
+pub fn raise_open_files(want: u64) -> io::Result<u64> {
+    let mut lim = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes one `rlimit` through a pointer to a live,
+    // properly aligned local.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    if lim.rlim_cur >= want {
+        return Ok(lim.rlim_cur);
+    }
+    let raised = libc::rlimit {
+        rlim_cur: want.min(lim.rlim_max),
+        rlim_max: lim.rlim_max,
+    };
+    // SAFETY: setrlimit only reads the `rlimit` it is given, a live local.
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(raised.rlim_cur)
 }

@@ -297,7 +297,9 @@ pub fn load(explicit: Option<&Path>) -> Result<Loaded, ConfigError> {
             None => return Ok(Loaded::default()),
         },
     };
-    let source = match std::fs::read_to_string(&path) {
+    // A regular file of at most CONFIG_MAX bytes: `--config /dev/zero` must
+    // be refused, not read until memory runs out.
+    let source = match sockscope_core::textfile::read(&path, sockscope_core::textfile::CONFIG_MAX) {
         Ok(s) => s,
         // The default file is optional. Run as another user (sudo, setpriv)
         // with HOME still pointing at the first one's, it can be unreadable:
@@ -305,8 +307,8 @@ pub fn load(explicit: Option<&Path>) -> Result<Loaded, ConfigError> {
         Err(e)
             if !required
                 && matches!(
-                    e.kind(),
-                    std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied
+                    e.io_kind(),
+                    Some(std::io::ErrorKind::NotFound | std::io::ErrorKind::PermissionDenied)
                 ) =>
         {
             return Ok(Loaded::default());
@@ -314,9 +316,9 @@ pub fn load(explicit: Option<&Path>) -> Result<Loaded, ConfigError> {
         Err(e) => {
             return Err(ConfigError {
                 file: path,
-                line: None,
-                column: None,
-                message: format!("cannot read the config file: {e}"),
+                line: e.place().map(|p| p.0),
+                column: e.place().map(|p| p.1),
+                message: format!("not a usable config file: {e}"),
             });
         }
     };

@@ -112,7 +112,8 @@ impl ServeView {
             local,
             connect: connect_command(proto, local),
             python: python_command(proto, local),
-            warning: exposure_warning(bind),
+            // The address asked for, with the port the kernel really chose.
+            warning: exposure_warning(SocketAddr::new(bind.ip(), local.port())),
             server: Lane::new("server", None),
             peers: VecDeque::new(),
             peers_total: 0,

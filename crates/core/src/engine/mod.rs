@@ -27,6 +27,7 @@
 
 pub mod actor;
 pub mod expect;
+pub mod guard;
 pub mod serve;
 pub mod sock;
 pub mod stepper;
@@ -119,6 +120,9 @@ pub enum EngineError {
     },
     #[error("actor `{0}` stopped unexpectedly")]
     ActorGone(String),
+    /// A call failed in a way the lesson did not expect (see [`guard`]).
+    #[error("{0}")]
+    Halted(guard::Halt),
 }
 
 /// A running lesson. Dropping it stops the run and closes every socket.
@@ -387,6 +391,9 @@ struct Run {
     observers: Observers,
     /// The result of the last recorded call, for `until`.
     last_result: Option<crate::vocab::Outcome>,
+    /// Set when a call failed in a way the lesson did not expect: the run
+    /// stops before its next call ([`guard`]).
+    halt: Option<guard::Halt>,
 }
 
 impl Run {
@@ -432,6 +439,7 @@ impl Run {
             udp_start: observers.kernel.then(|| UdpCounters::read().ok()).flatten(),
             observers,
             last_result: None,
+            halt: None,
         }
     }
 
@@ -475,8 +483,15 @@ impl Run {
             // An actor is one thread of control: a call still waiting must
             // finish before the same actor can make another.
             self.finish_parked(&step.actor, index + 1).await?;
+            // A woken or finished call may have failed unexpectedly too.
+            if let Some(halt) = self.halt.take() {
+                return Err(EngineError::Halted(halt));
+            }
             for _ in 0..step.repeat.unwrap_or(1) {
                 self.run_step(index, step).await?;
+                if let Some(halt) = self.halt.take() {
+                    return Err(EngineError::Halted(halt));
+                }
                 // `until` is the lesson's text; the result is compared as one.
                 let until = step.until.as_deref().map(crate::vocab::Outcome::from_name);
                 if until.is_some() && until == self.last_result {
@@ -691,6 +706,9 @@ impl Run {
             self.last_result = Some(event.result);
         }
         event.checks = expect::check(&step.expect, &event);
+        if let Err(halt) = guard::after_call(&lesson, index, &mut event) {
+            self.halt.get_or_insert(halt);
+        }
         event.segments = self.captured_for(&event);
         self.emit(EngineMsg::Event(event));
     }

@@ -1,49 +1,87 @@
 //! `sockscope serve`: a real echo server that waits for peers the user brings
-//! (`nc`, `telnet`, a Python one-liner, a browser) and reports every call it
-//! makes for them as the same [`Event`]s a lesson produces.
+//! (`nc`, `telnet`, a Python one-liner, a browser, a lecture hall of
+//! students) and reports every call it makes for them as the same [`Event`]s
+//! a lesson produces.
 //!
-//! TCP: the `server` actor makes socket, bind, listen, then loops on accept.
-//! Each accepted connection gets its own task and its own actor name (`peer1`,
-//! `peer2`, ...: one lane each on screen), which loops recv → send the same
-//! bytes back, until recv returns 0 (the peer's FIN) or fails (its RST), and
-//! then closes its socket. UDP: one socket; each datagram is received with
-//! recvfrom and sent back with sendto, under the actor of the address it came
-//! from.
+//! # Design: one thread, non-blocking sockets, epoll
 //!
-//! Peers are strangers, so everything is bounded: each read is capped
-//! ([`TCP_READ_MAX`]), the number of connections served at once is capped
-//! (`max_peers`: the next one is accepted and closed at once, with a flag
-//! saying why), and events flow through a bounded channel, so a consumer that
-//! falls behind slows the server's reads and TCP's flow control slows the
-//! peer, instead of memory growing. Every socket is closed when its task ends
-//! or when the server is dropped.
+//! A lesson makes blocking calls, one actor at a time, as a student's first
+//! program does. A server for a hall of peers cannot: a blocking recv on one
+//! connection would stall every other. So `serve` is built the way most real
+//! servers are, and its events say so ([`calls`] lists each call as it
+//! really runs):
+//!
+//! - socket, bind, listen make the server socket, created non-blocking
+//!   (`SOCK_NONBLOCK`), and register it with an epoll instance (`mio`, a thin
+//!   layer over epoll_create1, epoll_ctl and epoll_wait).
+//! - One thread waits in `epoll_wait` until the kernel says some socket is
+//!   ready, then makes the call that will not have to wait: `accept4` on
+//!   the listener, `recvfrom` on a connection with bytes queued, `sendto`
+//!   to echo them. Registration is edge-triggered (`EPOLLET`): the kernel
+//!   reports a socket once each time it becomes ready, so the server calls
+//!   until the kernel answers EAGAIN ("nothing more now"), and only then
+//!   waits again. Every one of these calls, the EAGAIN ones too, is an event:
+//!   strace's log of `serve --headless` and its JSON lines match call for
+//!   call (a test checks it).
+//! - Each connection is its own actor (`peer1`, `peer2`, ...: one lane each
+//!   on screen). UDP: one socket; each datagram is received with recvfrom and
+//!   sent back with sendto, under the actor of the address it came from.
+//!
+//! # A hall of strangers: everything is bounded
+//!
+//! Each read is capped ([`TCP_READ_MAX`]); at most `max_peers` connections
+//! are served at once, and when all are taken the rule in [`hall`] decides
+//! who yields (so 64 connections sending a byte a second cannot lock the
+//! room out); a connection silent for `idle_timeout` is closed. Events flow
+//! through a bounded channel ([`CHANNEL`]): the server never blocks on it.
+//! It makes a call only when the channel has room for what the call will
+//! report, so a consumer that falls behind pauses the server's calls (the
+//! kernel's queues and TCP's flow control hold the peers meanwhile) instead
+//! of memory growing or events being lost; a consumer that drops its end
+//! stops nothing. [`Server::stats`] counts exactly (peers seen, open, bytes)
+//! whatever the consumer keeps, and [`Server::peers`] lists every open
+//! connection, for a screen that shows a hall. Every socket is closed, and
+//! reported, when the server stops.
 
-use super::sock::Sock;
-use super::{EngineMsg, actor::duration_us};
-use crate::event::{Event, Waiting};
-use crate::vocab::{Call, Proto, preview};
-use std::collections::HashMap;
-use std::future::Future;
-use std::io;
+mod calls;
+pub mod hall;
+mod out;
+mod run;
+mod tcp;
+mod udp;
+
+use super::EngineMsg;
+use crate::event::Event;
+use crate::vocab::{Call, Proto};
 use std::net::SocketAddr;
-use std::sync::Arc;
-use std::task::Poll;
-use std::time::Instant;
-use tokio::sync::{Mutex, Semaphore, mpsc, oneshot};
-use tokio::task::JoinSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
 
 /// The most bytes one TCP recv asks for. A flood arrives as many capped
 /// reads, each one an event.
 pub const TCP_READ_MAX: usize = 4096;
-/// UDP reads take the largest datagram IPv4 can carry, so no datagram is cut.
+/// UDP reads take 65,536 bytes, more than any UDP datagram carries, so no
+/// datagram is cut.
 pub const UDP_READ_MAX: usize = 65_536;
-/// The listen backlog.
-pub const BACKLOG: i32 = 128;
+/// The listen backlog: how many finished handshakes the kernel queues
+/// before accept takes them. A hall connecting at once overflows a small
+/// queue (at 128, a thousand students arriving together had SYNs dropped
+/// and waited a second or three for their retransmission); Linux lowers it
+/// to net.core.somaxconn (4096 by default) if that is smaller.
+pub const BACKLOG: i32 = 1024;
 /// Default cap on connections served at once.
 pub const DEFAULT_MAX_PEERS: usize = 64;
-/// Events buffered between the server and its consumer before the server
-/// waits for the consumer.
+/// Default `--idle-timeout`: a connection that sends nothing for this long is
+/// closed (a student who walked away frees their slot).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(300);
+/// Events buffered between the server and its consumer. The server makes a
+/// call only when this has room for the events the call reports.
 pub const CHANNEL: usize = 1024;
+/// Closed connections [`Server::peers`] still lists, newest first, after
+/// the open ones.
+pub const CLOSED_KEPT: usize = 256;
 
 /// What to serve.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +89,9 @@ pub struct ServeConfig {
     pub proto: Proto,
     pub bind: SocketAddr,
     pub max_peers: usize,
+    /// Close a TCP connection that has sent nothing for this long; `None`:
+    /// never.
+    pub idle_timeout: Option<Duration>,
 }
 
 impl Default for ServeConfig {
@@ -59,111 +100,105 @@ impl Default for ServeConfig {
             proto: Proto::Tcp,
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             max_peers: DEFAULT_MAX_PEERS,
+            idle_timeout: Some(DEFAULT_IDLE_TIMEOUT),
         }
     }
 }
 
-/// A running server. Dropping it closes every socket it holds.
+/// Exact counts of what the server did, whatever its consumer kept.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Stats {
+    /// Connections accepted (TCP), or distinct senders (UDP).
+    pub seen: u64,
+    /// Connections open now.
+    pub open: u64,
+    /// Accepted and closed at once: every slot was fairly held.
+    pub refused: u64,
+    /// Closed to give their slot to a newcomer ([`hall`]).
+    pub yielded: u64,
+    /// Closed after `idle_timeout` of silence.
+    pub idle_closed: u64,
+    /// Bytes received from peers, and echoed back to them.
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    /// Events reported.
+    pub events: u64,
+}
+
+/// One peer as a hall's table shows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PeerRow {
+    /// Its actor: `peer1`, `peer2`, ...
+    pub actor: String,
+    pub addr: SocketAddr,
+    /// The fd of its connection (TCP), or of the server's socket (UDP).
+    pub fd: i32,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    /// `open`, or how it ended: `EOF`, an errno name, `idle`, `yielded`,
+    /// `refused`, `stopped`.
+    pub state: String,
+    /// When it last sent something (or connected).
+    pub last_heard: Instant,
+}
+
+/// What the server thread and [`Server`] share.
+#[derive(Debug, Default)]
+struct Shared {
+    stats: Mutex<Stats>,
+    /// Open peers in the order they came, then closed ones (at most
+    /// [`CLOSED_KEPT`]).
+    peers: Mutex<(Vec<PeerRow>, std::collections::VecDeque<PeerRow>)>,
+    stop: AtomicBool,
+}
+
+/// A running server. Dropping it stops the server, which closes every
+/// socket it holds.
 pub struct Server {
     msgs: mpsc::Receiver<EngineMsg>,
     local: Option<SocketAddr>,
-    stop: Option<oneshot::Sender<()>>,
-    _task: JoinSet<()>,
-}
-
-/// Numbers events in the order they are emitted, and sends them on.
-///
-/// The lock is held across the send, so sequence numbers and channel order
-/// always agree, and a full channel makes every emitter wait its turn.
-#[derive(Clone)]
-struct Emitter {
-    inner: Arc<Mutex<(u64, mpsc::Sender<EngineMsg>)>>,
-    started: Instant,
-}
-
-impl Emitter {
-    async fn event(&self, mut event: Event, at: Instant) {
-        event.t_us = duration_us(at.saturating_duration_since(self.started));
-        let mut inner = self.inner.lock().await;
-        inner.0 += 1;
-        event.seq = inner.0;
-        // A consumer that went away just stops listening.
-        let _ = inner.1.send(EngineMsg::Event(Box::new(event))).await;
-    }
-
-    async fn waiting(&self, actor: &str, call: Call, sock: &str, fd: i32, args: String) {
-        let w = Waiting {
-            step: 0,
-            actor: actor.to_string(),
-            call,
-            sock: sock.to_string(),
-            fd: Some(fd),
-            args,
-            t_us: duration_us(self.started.elapsed()),
-            local: None,
-            tcp_state: None,
-        };
-        let inner = self.inner.lock().await;
-        let _ = inner.1.send(EngineMsg::Waiting(w)).await;
-    }
-}
-
-/// A fresh event for a call made by `serve` (`step` is 0: no lesson step).
-/// serve neither captures nor reads the kernel's view of its sockets, so
-/// `segments`, `tcp_state` and `kernel` stay null: not observed.
-fn event(actor: &str, call: Call, sock: &str, proto: Proto, fd: Option<i32>) -> Event {
-    Event::new(actor, call, sock, proto, fd)
-}
-
-/// Run `call` on `sock`; if the kernel says it must wait, tell the consumer
-/// first (a real EAGAIN: the future was polled once and is pending only after
-/// the kernel answered that way), then wait for it. Returns the result and
-/// how long the call waited.
-async fn watched<T>(
-    emit: &Emitter,
-    actor: &str,
-    what: (Call, &str, i32, &str),
-    call: impl Future<Output = io::Result<T>>,
-) -> (io::Result<T>, Option<u64>) {
-    let started = Instant::now();
-    let mut call = std::pin::pin!(call);
-    match futures::poll!(call.as_mut()) {
-        Poll::Ready(r) => (r, None),
-        Poll::Pending => {
-            let (c, sock, fd, args) = what;
-            emit.waiting(actor, c, sock, fd, args.to_string()).await;
-            let r = call.await;
-            (r, Some(duration_us(started.elapsed())))
-        }
-    }
+    shared: Arc<Shared>,
+    waker: Option<Arc<mio::Waker>>,
 }
 
 impl Server {
-    /// Open, bind (and for TCP listen on) the server socket and start serving.
-    /// Must be called from inside a tokio runtime. If a setup call fails (the
-    /// port is taken, or privileged), the failure is an event like any other
-    /// and [`Server::local_addr`] is `None`.
+    /// Open, bind (and for TCP listen on) the server socket and start
+    /// serving on a thread of its own. If a setup call fails (the port is
+    /// taken, or privileged), the failure is an event like any other and
+    /// [`Server::local_addr`] is `None`. (`async` for the callers' sake: it
+    /// waits for nothing.)
     pub async fn start(config: ServeConfig) -> Server {
+        Server::start_now(config)
+    }
+
+    /// [`Server::start`] outside async code.
+    pub fn start_now(config: ServeConfig) -> Server {
+        // Room for every peer's descriptor and the server's own few: a
+        // refused raise leaves the limit as it was, and an accept beyond it
+        // reports EMFILE like any failed call.
+        let _ = sockscope_sys::raise_open_files(config.max_peers as u64 + 64);
         let (tx, msgs) = mpsc::channel(CHANNEL);
-        let emit = Emitter {
-            inner: Arc::new(Mutex::new((0, tx))),
-            started: Instant::now(),
+        let shared = Arc::new(Shared::default());
+        let mut out = out::Out::new(tx, Arc::clone(&shared));
+        let (local, waker) = match run::setup(&mut out, config) {
+            Some(ready) => {
+                let local = ready.local;
+                let waker = Arc::clone(&ready.waker);
+                std::thread::Builder::new()
+                    .name("sockscope-serve".into())
+                    .spawn(move || run::serve(out, ready, config))
+                    .ok();
+                (Some(local), Some(waker))
+            }
+            // `out` is dropped here: the consumer reads the failed call,
+            // then the end of the stream.
+            None => (None, None),
         };
-        let (stop_tx, stop_rx) = oneshot::channel();
-        let mut task = JoinSet::new();
-        let sock = setup(&emit, config).await;
-        let local = sock.as_ref().and_then(Sock::local_addr);
-        if let Some(sock) = sock {
-            match config.proto {
-                Proto::Tcp => task.spawn(serve_tcp(emit, sock, config.max_peers, stop_rx)),
-                Proto::Udp => task.spawn(serve_udp(emit, sock, config.max_peers, stop_rx)),
-            };
-        }
         Server {
             msgs,
             local,
-            stop: Some(stop_tx),
-            _task: task,
+            shared,
+            waker,
         }
     }
 
@@ -183,339 +218,56 @@ impl Server {
         self.msgs.try_recv().ok()
     }
 
-    /// Stop accepting: the server closes its own socket (reported as a close
-    /// event) and the connections still open. Read on with [`Server::next`]
-    /// until it returns `None`.
+    /// Stop serving: the server closes every connection and then its own
+    /// socket, each reported as a close event. Read on with
+    /// [`Server::next`] until it returns `None`.
     pub fn stop(&mut self) {
-        if let Some(s) = self.stop.take() {
-            let _ = s.send(());
+        self.shared.stop.store(true, Ordering::SeqCst);
+        if let Some(w) = &self.waker {
+            // Wakes epoll_wait (an eventfd write); the thread sees `stop`.
+            let _ = w.wake();
         }
+    }
+
+    /// Exact counts so far.
+    pub fn stats(&self) -> Stats {
+        *self.shared.stats.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Every open peer, in the order they came, then the most recently
+    /// closed ones ([`CLOSED_KEPT`] at most), newest first.
+    pub fn peers(&self) -> Vec<PeerRow> {
+        let p = self.shared.peers.lock().unwrap_or_else(|e| e.into_inner());
+        p.0.iter().chain(p.1.iter()).cloned().collect()
     }
 }
 
-/// socket, bind, and for TCP listen: each reported. `None` if one failed.
-async fn setup(emit: &Emitter, config: ServeConfig) -> Option<Sock> {
-    let proto = config.proto;
-    let mut ev = event("server", Call::Socket, "listener", proto, None);
-    ev.args = format!(
-        "AF_INET, {}, 0",
-        match proto {
-            Proto::Tcp => "SOCK_STREAM",
-            Proto::Udp => "SOCK_DGRAM",
-        }
-    );
-    let sock = match Sock::open(proto) {
-        Ok(s) => s,
-        Err(e) => {
-            ev.fail(&e);
-            emit.event(ev, Instant::now()).await;
-            return None;
-        }
-    };
-    let fd = sock.fd();
-    ev.fd = Some(fd);
-    ev.new_fd = Some(fd);
-    emit.event(ev, Instant::now()).await;
-
-    let mut ev = event("server", Call::Bind, "listener", proto, Some(fd));
-    ev.args = format!("{fd}, {}", config.bind);
-    let bound = sock.bind(config.bind);
-    ev.local = sock.local_addr().map(|a| a.to_string());
-    if let Err(e) = &bound {
-        ev.fail(e);
+impl Drop for Server {
+    fn drop(&mut self) {
+        self.stop();
     }
-    emit.event(ev, Instant::now()).await;
-    bound.ok()?;
-
-    if proto == Proto::Tcp {
-        let mut ev = event("server", Call::Listen, "listener", proto, Some(fd));
-        ev.args = format!("{fd}, {BACKLOG}");
-        let listening = sock.listen(BACKLOG);
-        ev.local = sock.local_addr().map(|a| a.to_string());
-        if let Err(e) = &listening {
-            ev.fail(e);
-        }
-        emit.event(ev, Instant::now()).await;
-        listening.ok()?;
-    }
-    Some(sock)
 }
 
-/// Close the server's own socket, reporting it.
-async fn close_listener(emit: &Emitter, sock: Sock) {
-    let fd = sock.fd();
-    let mut ev = event("server", Call::Close, "listener", sock.proto(), Some(fd));
-    ev.args = fd.to_string();
-    ev.local = sock.local_addr().map(|a| a.to_string());
-    if let Err(e) = sock.close() {
-        ev.fail(&e);
-    }
-    emit.event(ev, Instant::now()).await;
+/// A fresh event for a call made by `serve` (`step` is 0: no lesson step).
+/// serve neither captures nor reads the kernel's view of its sockets, so
+/// `segments`, `tcp_state` and `kernel` stay null: not observed.
+fn event(actor: &str, call: Call, sock: &str, proto: Proto, fd: Option<i32>) -> Event {
+    Event::new(actor, call, sock, proto, fd)
 }
 
-async fn serve_tcp(
-    emit: Emitter,
-    listener: Sock,
-    max_peers: usize,
-    mut stop: oneshot::Receiver<()>,
-) {
-    let slots = Arc::new(Semaphore::new(max_peers));
-    let mut peers = JoinSet::new();
-    let fd = listener.fd();
-    let mut n = 0u64;
-    loop {
-        // Reap finished peer tasks so a long session of connect-and-drop
-        // keeps no finished tasks around.
-        while peers.try_join_next().is_some() {}
-        let args = fd.to_string();
-        let accepted = tokio::select! {
-            _ = &mut stop => break,
-            r = watched(&emit, "server", (Call::Accept, "listener", fd, &args), async {
-                listener.accept(&mut || {}).await
-            }) => r,
-        };
-        let at = Instant::now();
-        let (result, waited) = accepted;
-        let mut ev = event("server", Call::Accept, "listener", Proto::Tcp, Some(fd));
-        ev.args = args;
-        ev.waited_us = waited;
-        match result {
-            Ok((conn, peer)) => {
-                n += 1;
-                let actor = format!("peer{n}");
-                ev.new_fd = Some(conn.fd());
-                ev.local = conn.local_addr().map(|a| a.to_string());
-                ev.peer = Some(peer.to_string());
-                ev.flags.push(format!("lane {actor}"));
-                match slots.clone().try_acquire_owned() {
-                    Ok(permit) => {
-                        emit.event(ev, at).await;
-                        let emit = emit.clone();
-                        peers.spawn(async move {
-                            serve_peer(&emit, &actor, conn).await;
-                            drop(permit);
-                        });
-                    }
-                    Err(_) => {
-                        ev.flags
-                            .push(format!("peer limit reached: {max_peers} connections already open, closing this one"));
-                        emit.event(ev, at).await;
-                        close_conn(&emit, &actor, conn, Some("peer limit reached")).await;
-                    }
-                }
-            }
-            Err(e) => {
-                // accept can fail for reasons that concern one connection
-                // only (ECONNABORTED) or the process (EMFILE); either way it
-                // is reported, and the server goes on.
-                ev.fail(&e);
-                let fatal = !matches!(
-                    e.raw_os_error(),
-                    Some(libc::ECONNABORTED | libc::EINTR | libc::EPROTO)
-                );
-                emit.event(ev, at).await;
-                if fatal {
-                    // Out of descriptors or memory: pause before trying again
-                    // rather than spin on the same error.
-                    tokio::select! {
-                        _ = &mut stop => break,
-                        () = tokio::time::sleep(std::time::Duration::from_millis(100)) => {}
-                    }
-                }
-            }
-        }
+/// The host part of a connect command: a wildcard bind is reached on
+/// loopback from this machine.
+fn host(local: SocketAddr) -> String {
+    match local {
+        a if a.ip().is_unspecified() && a.is_ipv6() => "::1".into(),
+        a if a.ip().is_unspecified() => "127.0.0.1".into(),
+        a => a.ip().to_string(),
     }
-    close_listener(&emit, listener).await;
-    // Connections still open are closed by their sockets' Drop as their
-    // tasks are cancelled here; waiting for that closes the event channel.
-    peers.shutdown().await;
-}
-
-async fn close_conn(emit: &Emitter, actor: &str, conn: Sock, why: Option<&str>) {
-    let fd = conn.fd();
-    let mut ev = event(actor, Call::Close, "conn", Proto::Tcp, Some(fd));
-    ev.args = fd.to_string();
-    ev.local = conn.local_addr().map(|a| a.to_string());
-    ev.peer = conn.peer_addr().map(|a| a.to_string());
-    if let Some(w) = why {
-        ev.flags.push(w.to_string());
-    }
-    if let Err(e) = conn.close() {
-        ev.fail(&e);
-    }
-    emit.event(ev, Instant::now()).await;
-}
-
-/// One connection: recv, echo, until the peer's FIN (recv = 0) or an error.
-async fn serve_peer(emit: &Emitter, actor: &str, conn: Sock) {
-    let fd = conn.fd();
-    let local = conn.local_addr().map(|a| a.to_string());
-    let peer = conn.peer_addr().map(|a| a.to_string());
-    'conn: loop {
-        let args = format!("{fd}, {TCP_READ_MAX}");
-        let (r, waited) = watched(
-            emit,
-            actor,
-            (Call::Recv, "conn", fd, &args),
-            conn.recv(TCP_READ_MAX, &mut || {}, true),
-        )
-        .await;
-        let at = Instant::now();
-        let mut ev = event(actor, Call::Recv, "conn", Proto::Tcp, Some(fd));
-        ev.args = args;
-        ev.waited_us = waited;
-        ev.local.clone_from(&local);
-        ev.peer.clone_from(&peer);
-        let data = match r {
-            Ok(buf) => {
-                ev.bytes = Some(buf.len());
-                ev.data = Some(preview::preview(&buf));
-                if buf.is_empty() {
-                    ev.flags.push("EOF".into());
-                }
-                buf
-            }
-            Err(e) => {
-                ev.fail(&e);
-                emit.event(ev, at).await;
-                break;
-            }
-        };
-        emit.event(ev, at).await;
-        if data.is_empty() {
-            break;
-        }
-        // Echo: send may take fewer bytes than offered when the send buffer
-        // is nearly full, so send the rest until all of it is taken.
-        let mut sent = 0;
-        while sent < data.len() {
-            let rest = &data[sent..];
-            let args = format!("{fd}, \"{}\", {}", preview::preview(rest), rest.len());
-            let (r, waited) = watched(emit, actor, (Call::Send, "conn", fd, &args), async {
-                conn.send(rest, &mut || {}).await
-            })
-            .await;
-            let at = Instant::now();
-            let mut ev = event(actor, Call::Send, "conn", Proto::Tcp, Some(fd));
-            ev.args = args;
-            ev.waited_us = waited;
-            ev.local.clone_from(&local);
-            ev.peer.clone_from(&peer);
-            match r {
-                Ok(n) => {
-                    ev.bytes = Some(n);
-                    ev.data = Some(preview::preview(&rest[..n]));
-                    sent += n;
-                    emit.event(ev, at).await;
-                }
-                Err(e) => {
-                    ev.fail(&e);
-                    emit.event(ev, at).await;
-                    break 'conn;
-                }
-            }
-        }
-    }
-    let fd = conn.fd();
-    let mut ev = event(actor, Call::Close, "conn", Proto::Tcp, Some(fd));
-    ev.args = fd.to_string();
-    ev.local = local;
-    ev.peer = peer;
-    if let Err(e) = conn.close() {
-        ev.fail(&e);
-    }
-    emit.event(ev, Instant::now()).await;
-}
-
-async fn serve_udp(emit: Emitter, sock: Sock, max_peers: usize, mut stop: oneshot::Receiver<()>) {
-    let fd = sock.fd();
-    let local = sock.local_addr().map(|a| a.to_string());
-    // Each sender's address gets a lane, up to max_peers of them; datagrams
-    // from further senders appear in the server's own lane.
-    let mut lanes: HashMap<SocketAddr, String> = HashMap::new();
-    let lane = |lanes: &mut HashMap<SocketAddr, String>, from: SocketAddr| -> String {
-        if let Some(l) = lanes.get(&from) {
-            return l.clone();
-        }
-        if lanes.len() >= max_peers {
-            return "server".into();
-        }
-        let l = format!("peer{}", lanes.len() + 1);
-        lanes.insert(from, l.clone());
-        l
-    };
-    let mut datagram = vec![0u8; UDP_READ_MAX];
-    loop {
-        let args = format!("{fd}, {UDP_READ_MAX}");
-        let received = tokio::select! {
-            _ = &mut stop => break,
-            r = watched(&emit, "server", (Call::Recvfrom, "listener", fd, &args),
-                async { sock.recv_from(&mut datagram, &mut || {}, true).await }) => r,
-        };
-        let at = Instant::now();
-        let (r, waited) = received;
-        let (n, from, truncated) = match r {
-            Ok(x) => x,
-            Err(e) => {
-                // An ICMP error from an earlier reply (ECONNREFUSED: the
-                // peer's port is closed) surfaces on the next call. Report it
-                // and keep serving.
-                let mut ev = event("server", Call::Recvfrom, "listener", Proto::Udp, Some(fd));
-                ev.args = args;
-                ev.waited_us = waited;
-                ev.local.clone_from(&local);
-                ev.fail(&e);
-                emit.event(ev, at).await;
-                continue;
-            }
-        };
-        let buf = &datagram[..n];
-        let actor = lane(&mut lanes, from);
-        let mut ev = event(&actor, Call::Recvfrom, "listener", Proto::Udp, Some(fd));
-        ev.args = args;
-        ev.waited_us = waited;
-        ev.local.clone_from(&local);
-        ev.peer = Some(from.to_string());
-        ev.bytes = Some(buf.len());
-        ev.data = Some(preview::preview(buf));
-        if truncated {
-            ev.flags.push("MSG_TRUNC".into());
-        }
-        emit.event(ev, at).await;
-
-        let args = format!("{fd}, \"{}\", {}, {from}", preview::preview(buf), buf.len());
-        let (r, waited) = watched(
-            &emit,
-            &actor,
-            (Call::Sendto, "listener", fd, &args),
-            async { sock.send_to(buf, from, &mut || {}).await },
-        )
-        .await;
-        let at = Instant::now();
-        let mut ev = event(&actor, Call::Sendto, "listener", Proto::Udp, Some(fd));
-        ev.args = args;
-        ev.waited_us = waited;
-        ev.local.clone_from(&local);
-        ev.peer = Some(from.to_string());
-        match r {
-            Ok(n) => {
-                ev.bytes = Some(n);
-                ev.data = Some(preview::preview(&buf[..n]));
-            }
-            Err(e) => ev.fail(&e),
-        }
-        emit.event(ev, at).await;
-    }
-    close_listener(&emit, sock).await;
 }
 
 /// The command a student pastes to connect to a server at `local`.
 pub fn connect_command(proto: Proto, local: SocketAddr) -> String {
-    let host = if local.ip().is_unspecified() {
-        "127.0.0.1".to_string()
-    } else {
-        local.ip().to_string()
-    };
+    let host = host(local);
     match proto {
         Proto::Tcp => format!("nc {host} {}", local.port()),
         Proto::Udp => format!("nc -u {host} {}", local.port()),
@@ -524,30 +276,29 @@ pub fn connect_command(proto: Proto, local: SocketAddr) -> String {
 
 /// The same connection from Python, for machines without nc.
 pub fn python_command(proto: Proto, local: SocketAddr) -> String {
-    let host = if local.ip().is_unspecified() {
-        "127.0.0.1".to_string()
-    } else {
-        local.ip().to_string()
-    };
+    let host = host(local);
     let port = local.port();
+    let family = if local.is_ipv6() {
+        "socket.AF_INET6"
+    } else {
+        "socket.AF_INET"
+    };
     match proto {
         Proto::Tcp => format!(
             "python3 -c \"import socket; s=socket.create_connection(('{host}',{port})); s.sendall(b'hi\\n'); print(s.recv(100)); s.close()\""
         ),
         Proto::Udp => format!(
-            "python3 -c \"import socket; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.sendto(b'hi\\n',('{host}',{port})); print(s.recv(100))\""
+            "python3 -c \"import socket; s=socket.socket({family},socket.SOCK_DGRAM); s.sendto(b'hi\\n',('{host}',{port})); print(s.recv(100))\""
         ),
     }
 }
 
 /// The warning shown when the server is reachable from other machines.
-pub fn exposure_warning(bind: SocketAddr) -> Option<String> {
-    (!bind.ip().is_loopback()).then(|| {
-        format!(
-            "warning: bound to {bind}, not loopback: port {} is reachable from the network, \
-             and anyone who can reach it can connect and have their bytes echoed",
-            bind.port()
-        )
+/// Give it the address the server really holds ([`Server::local_addr`]), so
+/// the port is the one the kernel chose, not the 0 that asked for one.
+pub fn exposure_warning(bound: SocketAddr) -> Option<String> {
+    super::guard::exposure_warning(bound).map(|w| {
+        format!("{w}, and anyone who can reach it can connect and have their bytes echoed")
     })
 }
 
@@ -562,13 +313,18 @@ mod tests {
         assert_eq!(connect_command(Proto::Udp, a), "nc -u 127.0.0.1 40001");
         let any: SocketAddr = "0.0.0.0:5000".parse().unwrap();
         assert_eq!(connect_command(Proto::Tcp, any), "nc 127.0.0.1 5000");
+        let v6: SocketAddr = "[::]:5000".parse().unwrap();
+        assert_eq!(connect_command(Proto::Tcp, v6), "nc ::1 5000");
     }
 
     #[test]
-    fn only_non_loopback_binds_warn() {
+    fn only_non_loopback_binds_warn_and_they_name_the_real_port() {
         assert!(exposure_warning("127.0.0.1:1".parse().unwrap()).is_none());
         assert!(exposure_warning("127.0.0.2:1".parse().unwrap()).is_none());
-        let w = exposure_warning("0.0.0.0:7".parse().unwrap()).unwrap();
+        assert!(exposure_warning("[::1]:1".parse().unwrap()).is_none());
+        let w = exposure_warning("0.0.0.0:41234".parse().unwrap()).unwrap();
         assert!(w.contains("reachable from the network"), "{w}");
+        assert!(w.contains("port 41234"), "{w}");
+        assert!(exposure_warning("[::]:7".parse().unwrap()).is_some());
     }
 }

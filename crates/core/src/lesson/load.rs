@@ -10,6 +10,8 @@
 //! identifies what ran.
 
 use super::{Lesson, LessonError, builtins, parse_lesson};
+use crate::textfile;
+use crate::vocab::preview;
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -50,15 +52,17 @@ impl fmt::Display for LoadError {
             LoadError::Folder { dir, message } => {
                 write!(
                     f,
-                    "{}: cannot read the lessons folder: {message}",
-                    dir.display()
+                    "{}: cannot read the lessons folder: {}",
+                    preview::text(&dir.display().to_string()),
+                    preview::text(message)
                 )
             }
             LoadError::Lesson(e) => write!(f, "{e}"),
             LoadError::Duplicate { name, file, other } => write!(
                 f,
-                "{}: lesson `{name}` has the same name as {other}; give it another name",
-                file.display()
+                "{}: lesson `{name}` has the same name as {}; give it another name",
+                preview::text(&file.display().to_string()),
+                preview::text(other)
             ),
         }
     }
@@ -114,11 +118,12 @@ impl Catalog {
         };
         for file in files {
             let shown = file.display().to_string();
-            let src = std::fs::read_to_string(&file).map_err(|e| {
+            let src = textfile::read(&file, textfile::LESSON_MAX).map_err(|e| {
+                let place = e.place();
                 LoadError::Lesson(LessonError {
                     file: shown.clone(),
-                    line: None,
-                    column: None,
+                    line: place.map(|p| p.0),
+                    column: place.map(|p| p.1),
                     message: e.to_string(),
                 })
             })?;
@@ -155,13 +160,16 @@ impl Catalog {
     }
 }
 
-/// The `*.toml` files directly in `dir`, sorted by name so every run lists
-/// them in the same order.
+/// The `*.toml` entries directly in `dir`, sorted by name so every run lists
+/// them in the same order. Every one is a lesson to read: one that cannot be
+/// read as a lesson file (a symlink loop, a dangling link, a FIFO, a
+/// directory) is an error naming it when it is read, as the config file's
+/// would be, never skipped in silence.
 fn lesson_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut files = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
-        if path.extension().is_some_and(|e| e == "toml") && path.is_file() {
+        if path.extension().is_some_and(|e| e == "toml") {
             files.push(path);
         }
     }
@@ -255,6 +263,36 @@ say = "made {fd}"
         assert_eq!(
             Catalog::load(Some(&optional)).unwrap().names(),
             Catalog::builtin().names()
+        );
+    }
+
+    #[test]
+    fn a_symlink_loop_in_the_folder_is_an_error_that_names_it() {
+        let (d, f) = folder(&[("mine.toml", OWN)]);
+        let a = d.path().join("loop-a.toml");
+        let b = d.path().join("loop-b.toml");
+        std::os::unix::fs::symlink(&b, &a).unwrap();
+        std::os::unix::fs::symlink(&a, &b).unwrap();
+        let text = Catalog::load(Some(&f)).unwrap_err().to_string();
+        assert!(text.contains("loop-a.toml"), "{text}");
+        assert!(text.contains("symbolic links"), "{text}");
+    }
+
+    #[test]
+    fn a_lesson_file_is_read_only_up_to_its_cap_and_only_if_regular() {
+        let big = format!("{OWN}\n{}", "# padding\n".repeat(30_000));
+        let (_d, f) = folder(&[("big.toml", &big)]);
+        let text = Catalog::load(Some(&f)).unwrap_err().to_string();
+        assert!(
+            text.contains("big.toml") && text.contains("256 KiB"),
+            "{text}"
+        );
+        let (d, f) = folder(&[]);
+        std::os::unix::fs::symlink("/dev/zero", d.path().join("zero.toml")).unwrap();
+        let text = Catalog::load(Some(&f)).unwrap_err().to_string();
+        assert!(
+            text.contains("zero.toml") && text.contains("character device"),
+            "{text}"
         );
     }
 }

@@ -161,9 +161,14 @@ fn owner_of(inode: u64) -> Option<(u32, Option<String>)> {
         };
         for fd in fds.flatten() {
             if std::fs::read_link(fd.path()).is_ok_and(|l| l.as_os_str() == target.as_str()) {
+                // Any process can name itself anything (prctl PR_SET_NAME),
+                // escape sequences included: escaped here, where it enters,
+                // so no output path can print it raw.
                 let comm = std::fs::read_to_string(entry.path().join("comm"))
                     .ok()
-                    .map(|c| c.trim().to_string());
+                    .map(|c| {
+                        crate::vocab::preview::text(c.strip_suffix('\n').unwrap_or(&c)).into_owned()
+                    });
                 return Some((pid, comm));
             }
         }

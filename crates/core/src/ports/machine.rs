@@ -153,6 +153,30 @@ impl Machine {
         }
     }
 
+    /// What to do after bind refused `port` with EACCES because it is
+    /// privileged here: the threshold's value on this machine, a port that
+    /// needs no privilege, and the command that lets this very program bind
+    /// low ports. `None` when `port` is not privileged here (then EACCES has
+    /// another cause, which the probe names).
+    pub fn way_forward(&self, port: u16) -> Option<String> {
+        let start = self.unprivileged_port_start?;
+        if self.privileged(port) != Some(true) {
+            return None;
+        }
+        // The binary the user ran, so the command can be pasted as it is.
+        let binary = std::env::current_exe()
+            .map(|p| crate::vocab::preview::text(&p.display().to_string()).into_owned())
+            .unwrap_or_else(|_| "/path/to/sockscope".into());
+        // A suggestion at or above the threshold: 8080 (HTTP's usual
+        // stand-in) when that is allowed, else the threshold itself.
+        let suggest = if start <= 8080 { 8080 } else { start };
+        Some(format!(
+            "on this machine ports below {start} (net.ipv4.ip_unprivileged_port_start = {start}) need root or CAP_NET_BIND_SERVICE: \
+             use a port from {start} up (--port {suggest}), or --port 0 to let the kernel choose; \
+             or let this program bind low ports with: sudo setcap cap_net_bind_service+ep {binary}"
+        ))
+    }
+
     /// One sentence on whether the kernel may give `port` out as an ephemeral
     /// port, and where this machine's range differs from IANA's.
     pub fn ephemeral_text(&self, port: u16) -> String {
@@ -283,5 +307,21 @@ mod tests {
         let (lo, hi) = m.ephemeral_range.unwrap();
         assert!(lo <= hi);
         assert!(m.uid.is_some() && m.cap_net_bind_service.is_some());
+    }
+
+    #[test]
+    fn eacces_on_a_privileged_port_names_the_threshold_and_the_commands() {
+        let m = machine(1024, (32768, 60999));
+        let w = m.way_forward(80).unwrap();
+        assert!(w.contains("ip_unprivileged_port_start = 1024"), "{w}");
+        assert!(w.contains("--port 8080"), "{w}");
+        assert!(w.contains("sudo setcap cap_net_bind_service+ep /"), "{w}");
+        assert_eq!(m.way_forward(8080), None);
+        assert!(
+            machine(9000, (32768, 60999))
+                .way_forward(80)
+                .unwrap()
+                .contains("--port 9000")
+        );
     }
 }

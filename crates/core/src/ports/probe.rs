@@ -143,9 +143,9 @@ fn why(p: &BindProbe, port: u16, m: &Machine) -> Option<String> {
             _ => format!("allowed although port {port} is below {start}, for this process ({who})"),
         }),
         None => None,
-        Some(libc::EACCES) => Some(match m.privileged(port) {
-            Some(true) => format!(
-                "port {port} is below {start}, and this process ({who}) may not bind it: run it as root, or give the program CAP_NET_BIND_SERVICE"
+        Some(libc::EACCES) => Some(match m.way_forward(port) {
+            Some(way) => format!(
+                "port {port} is below {start}, and this process ({who}) may not bind it; {way}"
             ),
             _ => format!(
                 "this process ({who}) was refused although port {port} is not below {start}: a security module (SELinux, AppArmor) or a seccomp filter may forbid it"

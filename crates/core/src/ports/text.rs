@@ -5,16 +5,20 @@ use super::probe::BindProbe;
 use super::services::ServiceName;
 use super::{PortReport, services};
 use crate::vocab::Proto;
+use crate::vocab::preview::text;
 
 /// One service name with its aliases, comment and sources:
 /// `http (also www) "WorldWideWeb HTTP" [Debian netbase 6.4 (bundled) + /etc/services]`.
+///
+/// Names and comments come from /etc/services, a file anyone with root on
+/// the machine may have written anything into: escaped.
 pub fn service_text(s: &ServiceName) -> String {
-    let mut t = s.name.clone();
+    let mut t = text(&s.name).into_owned();
     if !s.aliases.is_empty() {
-        t.push_str(&format!(" (also {})", s.aliases.join(", ")));
+        t.push_str(&format!(" (also {})", text(&s.aliases.join(", "))));
     }
     if let Some(c) = &s.comment {
-        t.push_str(&format!(" \"{c}\""));
+        t.push_str(&format!(" \"{}\"", text(c)));
     }
     t.push_str(&format!(" [{}]", s.sources.join(" + ")));
     t

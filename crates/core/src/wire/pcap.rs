@@ -27,8 +27,11 @@ pub fn write(out: impl Write, frames: &[Frame]) -> Result<(), pcap_file::PcapErr
 
 /// Write `frames` to the file at `path`.
 pub fn write_file(path: &std::path::Path, frames: &[Frame]) -> std::io::Result<()> {
-    let file = std::io::BufWriter::new(std::fs::File::create(path)?);
-    write(file, frames).map_err(std::io::Error::other)
+    let mut file = std::io::BufWriter::new(std::fs::File::create(path)?);
+    write(&mut file, frames).map_err(std::io::Error::other)?;
+    // A BufWriter dropped unflushed loses its write error: flush, so a full
+    // disk is reported.
+    file.flush()
 }
 
 #[cfg(test)]

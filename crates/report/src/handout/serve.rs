@@ -11,6 +11,7 @@
 
 use super::{kernel_release, lanes_of, ports_section};
 use sockscope_core::engine::{Call, Event, Proto, Waiting};
+use sockscope_core::vocab::preview::text_block;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 
@@ -55,10 +56,12 @@ pub enum SessionRow<'a> {
 }
 
 /// The handout as markdown.
+/// Peers' bytes are escaped in every event already; the document passes
+/// through [`text_block`] as a whole as well, as a lesson's handout does.
 pub fn render(session: &Session) -> String {
     let mut s = String::new();
     let _ = write_doc(&mut s, session);
-    s
+    text_block(&s).into_owned()
 }
 
 fn write_doc(s: &mut String, session: &Session) -> std::fmt::Result {

@@ -79,6 +79,8 @@ pub fn write_event(out: &mut impl Write, e: &Event) -> io::Result<()> {
     serde(out, &e.kernel)?;
     out.write_all(b",\"sockets\":")?;
     serde(out, &e.sockets)?;
+    out.write_all(b",\"syscall\":")?;
+    opt_string(out, e.syscall.as_deref())?;
     out.write_all(b"}")
 }
 

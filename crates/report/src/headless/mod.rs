@@ -10,6 +10,7 @@ use serde::Serialize;
 use sockscope_core::engine::{EngineMsg, Event, Waiting};
 use sockscope_core::lesson::Lesson;
 use sockscope_core::vocab::Source;
+use sockscope_core::vocab::preview::{text, text_block};
 use sockscope_core::wire::{Direction, Segment};
 use std::io::{self, Write};
 
@@ -22,7 +23,7 @@ pub enum Format {
     /// Readable text: for `trace`, a transcript like strace.
     Text,
     /// A handout: each call with its result, the narration, the kernel state
-    /// and the diagrams (see [`crate::handout`]). Written once the run is over.
+    /// and the diagrams, written once the run is over.
     Markdown,
 }
 
@@ -38,14 +39,25 @@ pub fn write_msg(out: &mut impl Write, format: Format, msg: &EngineMsg) -> io::R
         (Format::Text, EngineMsg::Event(e)) => writeln!(out, "{}", text_line(e)),
         (Format::Text, EngineMsg::Waiting(w)) => writeln!(out, "{}", waiting_line(w)),
         (Format::Text, EngineMsg::Finished) => writeln!(out, "-- lesson finished"),
-        (_, EngineMsg::Failed(e)) => writeln!(io::stderr(), "sockscope: lesson stopped: {e}"),
+        // Said on stderr, whatever happens to it: a closed or broken stderr
+        // must not turn a stopped lesson into a failed write.
+        (_, EngineMsg::Failed(e)) => {
+            let _ = writeln!(
+                io::stderr(),
+                "sockscope: lesson stopped: {}",
+                text(&e.to_string())
+            );
+            Ok(())
+        }
         (Format::Json | Format::Markdown, _) => Ok(()),
     }
 }
 
 /// The transcript's heading: the lesson's title and what the columns mean.
 pub fn write_header(out: &mut impl Write, lesson: &Lesson) -> io::Result<()> {
-    writeln!(out, "# {} ({})", lesson.title, lesson.name)?;
+    // The title came from the lesson file: escaped, as everything printed
+    // from a file is.
+    writeln!(out, "# {} ({})", text(&lesson.title), text(&lesson.name))?;
     writeln!(
         out,
         "# {:>4} {:>9}  {:<9} call = result",
@@ -68,7 +80,7 @@ pub fn text_line(e: &Event) -> String {
         e.seq,
         e.t_us as f64 / 1000.0,
         e.actor,
-        e.syscall_line()
+        call_as_run(e)
     );
     let width = line.chars().count();
     let mut started = false;
@@ -112,7 +124,29 @@ pub fn text_line(e: &Event) -> String {
         line.push('\n');
         line.push_str(&segment_line(s));
     }
-    line
+    // Payloads are escaped where they are read, names checked at load; the
+    // line as a whole once more, so nothing in it can reach a terminal raw.
+    match text_block(&line) {
+        std::borrow::Cow::Borrowed(_) => line,
+        std::borrow::Cow::Owned(safe) => safe,
+    }
+}
+
+/// The call as strace would print it: under the syscall's own name where it
+/// differs from the course's (`serve`'s `accept4(3, SOCK_CLOEXEC|SOCK_NONBLOCK)
+/// = 5`), else as [`Event::syscall_line`] writes it.
+pub fn call_as_run(e: &Event) -> String {
+    match &e.syscall {
+        Some(name) if name != e.call.name() => {
+            let mut line = format!("{name}({}) = {}", e.args, e.return_value());
+            if !e.ok() {
+                line.push(' ');
+                line.push_str(e.result.name());
+            }
+            line
+        }
+        _ => e.syscall_line(),
+    }
 }
 
 /// Put the packets captured after the last call of their connection on that

@@ -49,8 +49,16 @@ pub fn calls(events: &[&Event]) -> Vec<String> {
     events.iter().map(|e| e.call.to_string()).collect()
 }
 
+/// The binary under test: this build's, or the one named by
+/// `SOCKSCOPE_TEST_BIN` (to show that a test fails against another build,
+/// such as main's).
+pub fn bin_path() -> std::path::PathBuf {
+    std::env::var_os("SOCKSCOPE_TEST_BIN")
+        .map_or_else(|| env!("CARGO_BIN_EXE_sockscope").into(), Into::into)
+}
+
 pub fn bin() -> std::process::Command {
-    std::process::Command::new(env!("CARGO_BIN_EXE_sockscope"))
+    std::process::Command::new(bin_path())
 }
 
 /// A running `sockscope serve --headless ARGS` (stdin closed, stdout and

@@ -20,7 +20,12 @@ pub struct Binary {
 }
 
 pub fn binary() -> Binary {
-    let built = PathBuf::from(env!("CARGO_BIN_EXE_sockscope"));
+    // `SOCKSCOPE_TEST_BIN` runs the tests against another build (see
+    // common::bin_path).
+    let built = std::env::var_os("SOCKSCOPE_TEST_BIN").map_or_else(
+        || PathBuf::from(env!("CARGO_BIN_EXE_sockscope")),
+        PathBuf::from,
+    );
     if reachable_by_all(&built) {
         // No copy needed: the copy is what can fail with ETXTBSY (below).
         return Binary {
@@ -31,7 +36,7 @@ pub fn binary() -> Binary {
     let dir = tempfile::tempdir().unwrap();
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o755)).unwrap();
     let path = dir.path().join("sockscope");
-    std::fs::copy(env!("CARGO_BIN_EXE_sockscope"), &path).unwrap();
+    std::fs::copy(&built, &path).unwrap();
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
     Binary {
         _dir: Some(dir),

@@ -233,34 +233,15 @@ fn save_pcap(wire: &Wire, lesson: &str) -> String {
     if let Some(why) = wire.status().notice() {
         return format!("No pcap written: {why}");
     }
-    let secs = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    // Never overwrite: a second save in the same second gets a suffix. The
-    // name is taken and the file made in one step (create_new), as handouts
-    // are, so two saves cannot race onto one name.
-    let made = sockscope_report::handout::create_new_file(std::path::Path::new("."), |n| {
-        let suffix = if n == 1 {
-            String::new()
-        } else {
-            format!("-{}", n - 1)
-        };
-        format!("sockscope-{lesson}-{secs}{suffix}.pcap")
-    });
-    let (file, path) = match made {
-        Ok(made) => made,
-        Err(e) => return format!("Could not write a pcap here: {e}"),
-    };
-    let path = path
-        .strip_prefix(".")
-        .map(std::path::Path::to_path_buf)
-        .unwrap_or(path);
-    match wire.write_pcap_to(file) {
-        Ok(n) => format!(
+    // A new file in the current folder (the empty path: names relative to
+    // it), never an existing one, under a name the lesson's name cannot
+    // steer out of the folder.
+    match sockscope_report::files::save_pcap(std::path::Path::new(""), lesson, &wire.frames()) {
+        Ok((path, n)) => format!(
             "Wrote {n} packets to {} (open it with tcpdump -r or Wireshark)",
             path.display()
         ),
-        Err(e) => format!("Could not write {}: {e}", path.display()),
+        Err(e) => format!("Could not write a pcap in the current folder: {e}"),
     }
 }
 
