@@ -424,8 +424,11 @@ fn tcp_merges_two_sends_into_one_recv_and_udp_keeps_datagrams_apart() {
         .collect();
     assert_eq!(got[0].1, "Hello");
     assert_eq!(got[1].1, "World");
+    // recvfrom, not recvmsg: it returns the bytes copied and says nothing
+    // of the cut (only recvmsg's msg_flags would); the EAGAIN after it shows
+    // the rest is gone.
     assert_eq!(got[2].1, "Hello");
-    assert!(got[2].2.contains(&"MSG_TRUNC".to_string()));
+    assert!(got[2].2.is_empty(), "{:?}", got[2].2);
     assert_eq!(got[3].0, "EAGAIN");
 }
 
