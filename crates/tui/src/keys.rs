@@ -57,6 +57,8 @@ pub enum Action {
     Narration,
     Help,
     Quit,
+    /// Suspend to the shell (Ctrl-Z), as any terminal program; `fg` resumes.
+    Suspend,
     /// The keys a window scrolls with. Listed for the help only: a window
     /// reads them itself (`widgets::scroll::delta`), so [`action`] never
     /// returns it.
@@ -297,6 +299,22 @@ pub const TABLE: &[Spec] = &[
         help: &[(Lesson, "quit"), (Serve, "stop the server and quit")],
     },
     Spec {
+        action: A::Suspend,
+        bind: Bind::Fixed,
+        // Raw mode turns the terminal's own Ctrl-Z (SIGTSTP) off, so the
+        // key arrives as a key press and the shell suspends by hand.
+        keys: &[],
+        always: "Ctrl-Z",
+        label: "suspend",
+        help: &[
+            (Lesson, "suspend to the shell; fg brings the screen back"),
+            (
+                Serve,
+                "suspend to the shell (the server stops too); fg resumes",
+            ),
+        ],
+    },
+    Spec {
         action: A::Scroll,
         bind: Bind::Window,
         keys: &["up", "down", "k", "j", "pageup", "pagedown"],
@@ -527,13 +545,14 @@ impl KeyMap {
 }
 
 /// The action a key press asks for under `map`, if any. Ctrl-C always
-/// quits (other Ctrl keys do nothing); the rebindable actions come first,
+/// quits and Ctrl-Z always suspends (other Ctrl keys do nothing); the rebindable actions come first,
 /// so the fixed keys (Esc closes, ↑ ↓ j k move) work unless the map gives
 /// those keys another action.
 pub fn action(key: KeyEvent, map: &KeyMap) -> Option<Action> {
     if key.modifiers.contains(KeyModifiers::CONTROL) {
         return match key.code {
             KeyCode::Char('c' | 'C') => Some(Action::Quit),
+            KeyCode::Char('z' | 'Z') => Some(Action::Suspend),
             _ => None,
         };
     }
@@ -612,6 +631,8 @@ mod tests {
     fn ctrl_c_quits_and_other_ctrl_keys_do_nothing() {
         let c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(action(c, &map()), Some(Action::Quit));
+        let z = KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL);
+        assert_eq!(action(z, &map()), Some(Action::Suspend));
         assert!(is_ctrl_c(c));
         let l = KeyEvent::new(KeyCode::Char('l'), KeyModifiers::CONTROL);
         assert_eq!(action(l, &map()), None);
@@ -698,7 +719,13 @@ mod tests {
         let mut seen = std::collections::BTreeSet::new();
         for s in TABLE {
             assert!(seen.insert(s.action), "{:?} twice", s.action);
-            assert!(!s.keys.is_empty(), "{:?} has no keys", s.action);
+            // Ctrl-Z has only its fixed key (`always`); every other row
+            // has keys of its own.
+            assert!(
+                !s.keys.is_empty() || !s.always.is_empty(),
+                "{:?} has no keys",
+                s.action
+            );
             for n in s.keys {
                 assert!(KeyCode::try_from(&KeyName::builtin(n)).is_ok(), "{n}");
             }
