@@ -668,6 +668,7 @@ impl App {
             Action::Quit => Effect::Quit,
             // The shell's: presenter keys, windows, scrolling, suspend.
             Action::Suspend
+            | Action::Sort
             | Action::Present
             | Action::Blank
             | Action::Freeze

@@ -65,7 +65,10 @@ pub enum Action {
     Scroll,
     /// Close a window, the packet pane, the port prompt.
     Close,
-    /// Move up or down in a list (the lesson picker, the packet pane).
+    /// Sort the serve screen's peers table by its next column.
+    Sort,
+    /// Move up or down in a list (the lesson picker, the packet pane, the
+    /// serve screen's peers table).
     Up,
     Down,
 }
@@ -283,6 +286,17 @@ pub const TABLE: &[Spec] = &[
         )],
     },
     Spec {
+        action: A::Sort,
+        bind: Bind::Config("sort"),
+        keys: &["s"],
+        always: "",
+        label: "sort peers",
+        help: &[(
+            Serve,
+            "sort the peers table: arrival, address, bytes in, idle, state",
+        )],
+    },
+    Spec {
         action: A::Help,
         bind: Bind::Config("help"),
         keys: &["?"],
@@ -325,7 +339,7 @@ pub const TABLE: &[Spec] = &[
                 Lesson,
                 "scroll this help and the narration; move in the lesson list",
             ),
-            (Serve, "scroll this help"),
+            (Serve, "scroll this help; move in the peers table"),
         ],
     },
     Spec {
@@ -700,17 +714,24 @@ mod tests {
     #[test]
     fn every_default_binding_is_in_the_help_once() {
         let m = map();
-        let help = help(&m, ScreenKind::Lesson);
-        for s in TABLE.iter().filter(|s| matches!(s.bind, Bind::Config(_))) {
-            for k in m.keys(s.action) {
-                assert_eq!(action(key(*k), &m), Some(s.action), "{k:?}");
+        for screen in [ScreenKind::Lesson, ScreenKind::Serve] {
+            let help = help(&m, screen);
+            let on_screen = |s: &&Spec| s.help.iter().any(|(k, _)| *k == screen);
+            for s in TABLE
+                .iter()
+                .filter(|s| matches!(s.bind, Bind::Config(_)))
+                .filter(on_screen)
+            {
+                for k in m.keys(s.action) {
+                    assert_eq!(action(key(*k), &m), Some(s.action), "{k:?}");
+                }
+                let first = label(m.keys(s.action)[0]);
+                assert_eq!(
+                    help.iter().filter(|b| b.keys.starts_with(&first)).count(),
+                    1,
+                    "{first} on {screen:?}"
+                );
             }
-            let first = label(m.keys(s.action)[0]);
-            assert_eq!(
-                help.iter().filter(|b| b.keys.starts_with(&first)).count(),
-                1,
-                "{first}"
-            );
         }
     }
 
@@ -739,7 +760,7 @@ mod tests {
                 .iter()
                 .filter(|s| matches!(s.bind, Bind::Config(_)))
                 .count(),
-            19
+            20
         );
         assert_eq!(spec(Action::Quit).always, "Ctrl-C");
     }
