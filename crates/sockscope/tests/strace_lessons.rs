@@ -4,7 +4,8 @@
 //! sendto, recvfrom, shutdown, close) are exactly that actor's events, in
 //! the same order, with the same syscall name (`syscall`, or `call` where
 //! they agree), fd, flags, result or errno and byte count; a call shown
-//! waiting while later steps run is one strace saw block (`<unfinished ...>`); a send that failed
+//! waiting (an accept or recv, while later steps run) is one strace saw
+//! block (`<unfinished ...>`); a send that failed
 //! with EPIPE was followed by SIGPIPE; and no other state-changing call on
 //! a lesson socket ran, in any thread.
 
@@ -324,7 +325,11 @@ fn check_lesson(name: &str) {
             // `<unfinished ...>`. (A call seen through within its own step
             // may sleep with no other thread's call in between, and strace
             // then prints it on one line.)
-            let parks = lesson.steps[step as usize - 1].parks();
+            // accept and recv wait for a peer's step; a send or sendto on
+            // loopback waits only if the buffer is full, which no lesson
+            // reaches, so a parked one is not checked here.
+            let peer_wait = matches!(w["call"].as_str(), Some("accept" | "recv" | "recvfrom"));
+            let parks = peer_wait && lesson.steps[step as usize - 1].parks();
             assert!(
                 !parks || got[i].1,
                 "{name}: {actor}'s call {:?} is shown waiting but strace saw it return at once",

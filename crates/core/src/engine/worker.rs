@@ -152,12 +152,14 @@ impl Worker {
             return None;
         }
         // The syscall file also names the call of a thread stopped by a
-        // tracer (strace stops it at each syscall's entry, state `t`): only
-        // a thread the kernel put to sleep (`S`, or `D` uninterruptibly) is
-        // waiting. The state is the first field after the command's `)`.
+        // tracer (strace stops it at each syscall's entry, state `t`), or
+        // one that sleeps a moment on a lock (`D`): only a thread in an
+        // interruptible sleep (`S`), the sleep of a call waiting for a peer
+        // or for room, is waiting. The state is the first field after the
+        // command's `)`.
         let stat = TaskFiles::read(self.files.stat.as_ref())?;
         let state = stat.rsplit_once(") ")?.1.chars().next()?;
-        if !matches!(state, 'S' | 'D') {
+        if state != 'S' {
             return None;
         }
         let wchan =
