@@ -99,9 +99,42 @@ pub struct Event {
     /// spelling). `null` when no syscall ran.
     #[serde(default)]
     pub syscall: Option<String>,
+    /// On a `waiting` line only: the kernel function the call's thread
+    /// sleeps in, from /proc/self/task/TID/wchan (`inet_csk_accept`), or
+    /// `null` when the kernel does not say.
+    #[serde(default)]
+    pub wchan: Option<String>,
+    /// On a `waiting` line only: /proc/self/task/TID/syscall as read while
+    /// the call slept (the syscall's number and arguments).
+    #[serde(default)]
+    pub kernel_syscall: Option<String>,
 }
 
 impl Event {
+    /// A call that started to wait, as a line of its own: `result` is
+    /// `waiting`, `seq` is 0 (the call's numbered line follows when it
+    /// returns), and the kernel's state is the one read at that moment.
+    pub fn from_waiting(w: &Waiting) -> Event {
+        Event {
+            seq: 0,
+            t_us: w.t_us,
+            step: w.step,
+            actor: w.actor.clone(),
+            call: w.call,
+            sock: w.sock.clone(),
+            proto: w.proto,
+            fd: w.fd,
+            local: w.local.clone(),
+            result: Outcome::Waiting,
+            args: w.args.clone(),
+            tcp_state: w.tcp_state,
+            syscall: w.syscall.clone(),
+            wchan: w.wchan.clone(),
+            kernel_syscall: w.kernel_syscall.clone(),
+            ..Event::default()
+        }
+    }
+
     /// A call that returned ok, before its results are filled in.
     pub fn new(actor: &str, call: Call, sock: &str, proto: Proto, fd: Option<i32>) -> Event {
         Event {
@@ -162,7 +195,7 @@ impl Event {
 
 /// A call that has been issued and is waiting for a peer (accept with nobody
 /// connecting yet, recv with nothing to read).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Waiting {
     pub step: usize,
     pub actor: String,
@@ -181,4 +214,35 @@ pub struct Waiting {
     /// for a connect whose handshake has not completed).
     #[serde(default)]
     pub tcp_state: Option<StateSeen>,
+    #[serde(default)]
+    pub proto: Proto,
+    /// The system call that sleeps, as strace names it, where it differs
+    /// from `call` (recv is `recvfrom`).
+    #[serde(default)]
+    pub syscall: Option<String>,
+    /// The kernel function the thread sleeps in, as
+    /// /proc/self/task/TID/wchan names it (`inet_csk_accept`); `None` when
+    /// the kernel does not say.
+    #[serde(default)]
+    pub wchan: Option<String>,
+    /// /proc/self/task/TID/syscall as read at that moment: the number of
+    /// the syscall the thread is blocked in and its arguments.
+    #[serde(default)]
+    pub kernel_syscall: Option<String>,
+    /// The thread's id (TID), under /proc/self/task/.
+    #[serde(default)]
+    pub tid: Option<i32>,
+}
+
+impl Waiting {
+    /// Where the kernel has the call asleep, as the screen and transcript
+    /// say it: only what was read. `None` for a wait nobody watched in the
+    /// kernel (`serve` waits in epoll_wait, not in the call).
+    pub fn blocked_in(&self) -> Option<String> {
+        self.tid?;
+        Some(match &self.wchan {
+            Some(w) => format!("blocked in the kernel: {w}"),
+            None => "blocked in the kernel; where, it cannot be seen (wchan reads 0)".into(),
+        })
+    }
 }

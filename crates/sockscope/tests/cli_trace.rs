@@ -22,6 +22,9 @@ const FIELDS: &[&str] = &[
     "tcp_state",
     "kernel",
     "sockets",
+    "syscall",
+    "wchan",
+    "kernel_syscall",
 ];
 
 #[test]
@@ -42,6 +45,14 @@ fn every_json_line_parses_and_has_the_contract_fields() {
                     "{}: field {f} missing in {line}",
                     l.name
                 );
+            }
+            // A call that starts to wait is a line of its own, `waiting`
+            // with `seq` 0; the numbered line follows when it returns.
+            if v["result"] == "waiting" {
+                assert_eq!(v["seq"], 0, "{line}");
+                assert!(v["wchan"].is_string() || v["wchan"].is_null(), "{line}");
+                assert!(v["kernel_syscall"].is_string(), "{line}");
+                continue;
             }
             seq += 1;
             assert_eq!(v["seq"], seq, "seq counts from 1");
@@ -70,8 +81,9 @@ fn text_transcript_shows_the_tcp_lifecycle() {
         "listen(",
         "accept(",
         "... waiting",
-        "send(",
-        "recv(",
+        "blocked in the kernel",
+        "sendto(",
+        "recvfrom(",
         "close(",
         "\"hello from client\"",
     ] {

@@ -424,8 +424,11 @@ fn tcp_merges_two_sends_into_one_recv_and_udp_keeps_datagrams_apart() {
         .collect();
     assert_eq!(got[0].1, "Hello");
     assert_eq!(got[1].1, "World");
+    // recvfrom, not recvmsg: it returns the bytes copied and says nothing
+    // of the cut (only recvmsg's msg_flags would); the EAGAIN after it shows
+    // the rest is gone.
     assert_eq!(got[2].1, "Hello");
-    assert!(got[2].2.contains(&"MSG_TRUNC".to_string()));
+    assert!(got[2].2.is_empty(), "{:?}", got[2].2);
     assert_eq!(got[3].0, "EAGAIN");
 }
 
@@ -650,7 +653,17 @@ async fn a_time_wait_record_is_not_shown_as_fdless_while_the_lesson_holds_the_fd
         .unwrap();
     let link = std::fs::read_link(format!("/proc/self/fd/{fd}")).expect("the client's fd is open");
     assert!(link.to_string_lossy().starts_with("socket:["), "{link:?}");
-    let info = sockscope_sys::tcp_info::tcp_info(fd).unwrap();
+    // The server's FIN reaches the client's socket in the kernel's softirq;
+    // on a loaded machine ksoftirqd may run it a moment after the server's
+    // close returned, so the fd's state is read until it has (bounded).
+    let mut info = sockscope_sys::tcp_info::tcp_info(fd).unwrap();
+    for _ in 0..100 {
+        if info.state == 7 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        info = sockscope_sys::tcp_info::tcp_info(fd).unwrap();
+    }
     assert_eq!(info.state, 7, "the socket behind the fd is in CLOSE");
     let last = ev.last().unwrap();
     let v = &last.sockets["client:sock"];

@@ -206,7 +206,8 @@ fn trace_json(args: &[&str], pre: &[&str]) -> (std::process::Output, Vec<serde_j
             .output()
             .unwrap()
     };
-    let lines = json_lines(&out);
+    // The calls that returned; the `waiting` lines carry no packets.
+    let lines = common::event_lines(&out);
     (out, lines)
 }
 

@@ -8,7 +8,8 @@
 //! take, and raising the open-files limit for `serve`. [`packet`] opens the
 //! wire view's capture socket; [`sockname`] asks the kernel for the
 //! addresses of an fd the caller does not own (tests check what an event
-//! reported against it). Each block carries a SAFETY comment; the crate denies `unsafe_code`
+//! reported against it); [`interrupt`] wakes a lesson's thread blocked in a
+//! call when the presenter quits. Each block carries a SAFETY comment; the crate denies `unsafe_code`
 //! everywhere else.
 #![allow(unsafe_code)]
 
@@ -23,6 +24,7 @@ compile_error!(
      see README.md, \"Where it runs\"."
 );
 
+pub mod interrupt;
 pub mod packet;
 pub mod sockname;
 pub mod tcp_info;
@@ -47,8 +49,8 @@ pub fn close(fd: OwnedFd) -> io::Result<()> {
 }
 
 /// A socket's fd as the reactor watches it. It does not own the fd: the
-/// [`crate::engine::sock::Sock`] that made it owns both, and drops this
-/// registration before it closes the fd.
+/// caller that made it (the engine benchmark's event-driven floor) owns
+/// both, and drops this registration before it closes the fd.
 #[derive(Debug)]
 pub struct Watch(RawFd);
 
@@ -62,9 +64,8 @@ impl AsRawFd for Watch {
 pub fn register(socket: &socket2::Socket) -> io::Result<AsyncFd<Watch>> {
     let watch = Watch(socket.as_raw_fd());
     // SAFETY: the fd is open (the socket is borrowed) and stays open while the
-    // `AsyncFd` lives: `Sock` declares the registration before the socket, so
-    // the registration is dropped (deregistered) first, and `Sock::close`
-    // drops it explicitly before closing the fd.
+    // `AsyncFd` lives: the caller keeps the registration only while it holds
+    // the socket and drops it (deregisters) before it closes the fd.
     unsafe { AsyncFd::register_with_interest(watch, Interest::READABLE | Interest::WRITABLE) }
         .map_err(io::Error::from)
 }

@@ -771,6 +771,7 @@ fn serve_view(present: bool) -> Shell<super::serve::ServeView> {
             t_us: 2000,
             local: None,
             tcp_state: None,
+            ..Default::default()
         }),
     ];
     for m in msgs {

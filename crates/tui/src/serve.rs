@@ -408,6 +408,7 @@ mod tests {
             t_us: 1,
             local: None,
             tcp_state: None,
+            ..Default::default()
         })
     }
 

@@ -1,11 +1,14 @@
 //! One endpoint of a lesson: it owns its sockets and performs the calls it is
-//! given, one at a time, as real syscalls.
+//! given, one at a time, as real blocking syscalls.
 //!
-//! The orchestrator hands [`Actor::call`] a [`Job`] per step; the actor leaves
-//! a [`WaitNotice`] the moment the kernel says the call must wait (so the
-//! screen can show it), and returns the event when the call returns. An actor
-//! is one thread of control, like the process it stands for: it never runs
-//! two calls at once (the orchestrator lends it to one call at a time).
+//! Each actor lives in a thread of its own ([`super::worker`]), like the
+//! process it stands for: the orchestrator hands it a [`Job`] per step and
+//! the actor makes the call, sleeping in the kernel if the call must wait.
+//! Just before a call that can wait, the actor says in its [`InFlightSlot`]
+//! which call it is about to make on which fd; the orchestrator, which
+//! cannot see inside a sleeping thread any other way, reads the kernel's own
+//! record of that thread (/proc/self/task/TID/syscall and wchan) and shows
+//! the call as waiting only when the kernel has the thread asleep in it.
 
 use super::sock::Sock;
 use crate::event::Event;
@@ -16,6 +19,29 @@ use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// The system call a course call makes, as strace names it, where the two
+/// differ: the C library's send(3) and recv(3) are the sendto and recvfrom
+/// syscalls with no address (strace prints `sendto(5, "hi", 2, 0, NULL, 0)`).
+pub fn syscall_name(call: Call) -> Option<&'static str> {
+    match call {
+        Call::Send => Some("sendto"),
+        Call::Recv => Some("recvfrom"),
+        _ => None,
+    }
+}
+
+/// The syscall number a waiting call sleeps in, as /proc/self/task/TID/syscall
+/// reports it. `None` for calls that never wait.
+pub fn syscall_number(call: Call) -> Option<i64> {
+    Some(match call {
+        Call::Accept => libc::SYS_accept,
+        Call::Connect => libc::SYS_connect,
+        Call::Recv | Call::Recvfrom => libc::SYS_recvfrom,
+        Call::Send | Call::Sendto => libc::SYS_sendto,
+        _ => return None,
+    })
+}
 
 /// A step's call with every address resolved to a real one.
 #[derive(Debug, Clone)]
@@ -78,33 +104,34 @@ impl Job {
     }
 }
 
-/// The kernel said the call must wait (EAGAIN or EINPROGRESS): what the
-/// screen shows of it at that moment.
-#[derive(Debug)]
-pub struct WaitNotice {
-    pub fd: Option<i32>,
+/// A call that can wait, as the actor is about to make it: what the
+/// orchestrator needs to recognise the call in the kernel's record of the
+/// thread and to show it while it waits.
+#[derive(Debug, Clone)]
+pub struct InFlight {
+    pub fd: i32,
+    /// The syscall number it sleeps in.
+    pub nr: i64,
     pub args: String,
-    pub at: Instant,
-    /// The socket's local address at that moment.
-    pub local: Option<SocketAddr>,
-    /// Where a waiting connect is going.
+    /// The socket, shared so that the kernel's state of it can be read from
+    /// the orchestrator while the call sleeps.
+    pub sock: Arc<Sock>,
+    /// Where a connect is going.
     pub peer: Option<SocketAddr>,
-    /// TCP: the kernel's state at that moment.
-    pub tcp_state: Option<crate::vocab::StateSeen>,
 }
 
-/// Where an actor leaves the notice of a call that has to wait, for the
-/// orchestrator to pick up while the call goes on waiting.
-pub type WaitSlot = Arc<Mutex<Option<WaitNotice>>>;
+/// Where an actor says which call it is in, for the orchestrator to read.
+/// Set just before the syscall and cleared just after it returns.
+pub type InFlightSlot = Arc<Mutex<Option<InFlight>>>;
 
 /// An actor's open sockets by the lesson's names for them. An actor holds
 /// one to three, and one is looked up on every call: a short list searched
 /// by name costs less than hashing the name.
 #[derive(Default)]
-struct Socks(Vec<(String, Sock)>);
+struct Socks(Vec<(String, Arc<Sock>)>);
 
 impl Socks {
-    fn get(&self, name: &str) -> Option<&Sock> {
+    fn get(&self, name: &str) -> Option<&Arc<Sock>> {
         self.0.iter().find(|(n, _)| n == name).map(|(_, s)| s)
     }
 
@@ -112,17 +139,17 @@ impl Socks {
     /// lesson that reuses a name without closing) is dropped, which closes it.
     fn insert(&mut self, name: String, sock: Sock) {
         self.remove(&name);
-        self.0.push((name, sock));
+        self.0.push((name, Arc::new(sock)));
     }
 
-    fn remove(&mut self, name: &str) -> Option<Sock> {
+    fn remove(&mut self, name: &str) -> Option<Arc<Sock>> {
         let at = self.0.iter().position(|(n, _)| n == name)?;
         Some(self.0.swap_remove(at).1)
     }
 }
 
-/// One endpoint of the lesson: its sockets, and nothing else. The
-/// orchestrator lends the actor to one call at a time (see [`Actor::call`]);
+/// One endpoint of the lesson: its sockets, and nothing else. It runs in
+/// its own thread and makes one call at a time (see [`Actor::call`]);
 /// sockets still open when the actor is dropped are closed by their `Drop`.
 pub struct Actor {
     name: String,
@@ -132,34 +159,42 @@ pub struct Actor {
     scratch: Vec<u8>,
     /// Observe the kernel after each call (TCP_INFO, the tables).
     kernel: bool,
-    waiting: WaitSlot,
+    in_flight: InFlightSlot,
+}
+
+/// What a call returned, and how long it spent in the kernel.
+pub struct Done {
+    pub event: Box<Event>,
+    /// When the call returned (before the kernel was observed).
+    pub at: Instant,
+    /// From just before the syscall until it returned, for calls that can
+    /// wait.
+    pub took: Option<Duration>,
 }
 
 impl Actor {
-    /// A new endpoint, and the slot where it will say that a call waits.
-    pub fn new(name: String, kernel: bool) -> (Actor, WaitSlot) {
-        let waiting = WaitSlot::default();
+    /// A new endpoint, and the slot where it will say which call it is in.
+    pub fn new(name: String, kernel: bool) -> (Actor, InFlightSlot) {
+        let in_flight = InFlightSlot::default();
         let actor = Actor {
             name,
             socks: Socks::default(),
             scratch: Vec::new(),
             kernel,
-            waiting: Arc::clone(&waiting),
+            in_flight: Arc::clone(&in_flight),
         };
-        (actor, waiting)
+        (actor, in_flight)
     }
 
-    /// Make `job`'s call, then observe the kernel. Returns the event and when
-    /// the call returned (before the kernel was observed). If the kernel says
-    /// the call must wait, a [`WaitNotice`] is left in the actor's slot at
-    /// that moment, during the future's first poll.
-    pub async fn call(&mut self, job: Job) -> (Box<Event>, Instant) {
-        let mut event = perform(self, &job).await;
-        let returned = Instant::now();
+    /// Make `job`'s call, then observe the kernel. Blocks the calling thread
+    /// for as long as the kernel keeps the call waiting.
+    pub fn call(&mut self, job: Job) -> Done {
+        let (mut event, took) = perform(self, &job);
+        let at = Instant::now();
         if self.kernel {
-            observe(&self.socks, &job, &mut event).await;
+            observe(&self.socks, &job, &mut event);
         }
-        (event, returned)
+        Done { event, at, took }
     }
 }
 
@@ -189,7 +224,7 @@ fn blank(actor: &str, job: &Job, proto: Proto, fd: Option<i32>) -> Box<Event> {
 /// call (this actor holds the fd, so nothing can happen to the socket in
 /// between). After close, the fd is gone: the connection is looked up in
 /// /proc/net/tcp by the addresses it had.
-async fn observe(socks: &Socks, job: &Job, event: &mut Event) {
+fn observe(socks: &Socks, job: &Job, event: &mut Event) {
     let (state, observed) = if event.call == Call::Close {
         if event.proto != Proto::Tcp {
             return;
@@ -203,7 +238,6 @@ async fn observe(socks: &Socks, job: &Job, event: &mut Event) {
         kernel::settle(kernel::Settle::Immediate, || {
             kernel::observe_closed_tcp(local, peer)
         })
-        .await
     } else {
         let Some(sock) = socks.get(job.sock()) else {
             return;
@@ -212,7 +246,6 @@ async fn observe(socks: &Socks, job: &Job, event: &mut Event) {
         kernel::settle(kernel::Settle::Acknowledged, || {
             kernel::observe_fd(sock.socket(), proto)
         })
-        .await
     };
     let mut observed = observed;
     if let Some(before) = event.kernel.take() {
@@ -231,13 +264,52 @@ fn record_addrs(event: &mut Event, sock: &Sock) {
     }
 }
 
-async fn perform(me: &mut Actor, job: &Job) -> Box<Event> {
+/// Mark the call about to be made on `sock` as in flight until the guard
+/// is dropped, right after the syscall returns.
+struct InCall<'a> {
+    slot: &'a InFlightSlot,
+    started: Instant,
+}
+
+impl InCall<'_> {
+    fn took(&self) -> Duration {
+        self.started.elapsed()
+    }
+}
+
+impl Drop for InCall<'_> {
+    fn drop(&mut self) {
+        *self.slot.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+}
+
+fn in_call<'a>(
+    slot: &'a InFlightSlot,
+    call: Call,
+    sock: &Arc<Sock>,
+    args: &str,
+    peer: Option<SocketAddr>,
+) -> InCall<'a> {
+    *slot.lock().unwrap_or_else(|e| e.into_inner()) = syscall_number(call).map(|nr| InFlight {
+        fd: sock.fd(),
+        nr,
+        args: args.to_string(),
+        sock: Arc::clone(sock),
+        peer,
+    });
+    InCall {
+        slot,
+        started: Instant::now(),
+    }
+}
+
+fn perform(me: &mut Actor, job: &Job) -> (Box<Event>, Option<Duration>) {
     let Actor {
         name: actor,
         socks,
         scratch,
         kernel: observe_kernel,
-        waiting,
+        in_flight,
     } = me;
     let (actor, observe_kernel) = (actor.as_str(), *observe_kernel);
     if let Op::Socket(proto) = job.op {
@@ -251,11 +323,11 @@ async fn perform(me: &mut Actor, job: &Job) -> Box<Event> {
             }
             Err(e) => ev.fail(&e),
         }
-        return ev;
+        return (ev, None);
     }
     if matches!(job.op, Op::Close) {
         let Some(sock) = socks.remove(job.sock()) else {
-            return missing(actor, job);
+            return (missing(actor, job), None);
         };
         let mut ev = blank(actor, job, sock.proto(), Some(sock.fd()));
         ev.args = sock.fd().to_string();
@@ -267,42 +339,29 @@ async fn perform(me: &mut Actor, job: &Job) -> Box<Event> {
             // before the fd goes away.
             ev.kernel = Some(kernel::before_close(sock.socket()));
         }
-        if let Err(e) = sock.close() {
-            ev.fail(&e);
+        // Nobody else holds the socket between calls (the orchestrator's
+        // share of it lives only while a call is in flight).
+        match Arc::try_unwrap(sock) {
+            Ok(sock) => {
+                if let Err(e) = sock.close() {
+                    ev.fail(&e);
+                }
+            }
+            Err(shared) => drop(shared),
         }
-        return ev;
+        return (ev, None);
     }
-    let Some(sock) = socks.get(job.sock()) else {
-        return missing(actor, job);
+    let Some(sock) = socks.get(job.sock()).cloned() else {
+        return (missing(actor, job), None);
     };
     let fd = sock.fd();
     let mut ev = blank(actor, job, sock.proto(), Some(fd));
-    let mut waited_at: Option<Instant> = None;
-    let waiting_args;
-    // Tell the orchestrator the moment the kernel says "not yet".
-    let notify = |args: String, waited_at: &mut Option<Instant>| {
-        let at = Instant::now();
-        *waited_at = Some(at);
-        let tcp_state = match sock.proto() {
-            Proto::Tcp if observe_kernel => kernel::observe_fd(sock.socket(), Proto::Tcp).0,
-            _ => None,
-        };
-        *waiting.lock().unwrap_or_else(|e| e.into_inner()) = Some(WaitNotice {
-            fd: Some(fd),
-            args,
-            at,
-            local: sock.local_addr(),
-            peer: match &job.op {
-                Op::Connect(to) => Some(*to),
-                _ => None,
-            },
-            tcp_state,
-        });
-    };
+    ev.syscall = syscall_name(job.op.call()).map(str::to_string);
+    let mut took = None;
     match &job.op {
         Op::Socket(_) | Op::Close => unreachable!("handled above"),
         Op::Setsockopt(opt) => {
-            let (desc, res) = set_option(sock, *opt);
+            let (desc, res) = set_option(&sock, *opt);
             ev.args = format!("{fd}, {desc}");
             if let Err(e) = res {
                 ev.fail(&e);
@@ -322,9 +381,11 @@ async fn perform(me: &mut Actor, job: &Job) -> Box<Event> {
         }
         Op::Accept { new } => {
             ev.args = fd.to_string();
-            waiting_args = ev.args.clone();
-            let mut on_wait = || notify(waiting_args.clone(), &mut waited_at);
-            match sock.accept(&mut on_wait).await {
+            let call = in_call(in_flight, Call::Accept, &sock, &ev.args, None);
+            let res = sock.accept();
+            took = Some(call.took());
+            drop(call);
+            match res {
                 Ok((conn, peer)) => {
                     ev.new_fd = Some(conn.fd());
                     ev.local = conn.local_addr().map(addr_text);
@@ -333,38 +394,49 @@ async fn perform(me: &mut Actor, job: &Job) -> Box<Event> {
                 }
                 Err(e) => ev.fail(&e),
             }
-            ev.waited_us = waited_for(waited_at);
-            return ev;
+            return (ev, took);
         }
         Op::Connect(addr) => {
             ev.args = format!("{fd}, {addr}");
             ev.peer = Some(addr_text(*addr));
-            waiting_args = ev.args.clone();
-            let mut on_wait = || notify(waiting_args.clone(), &mut waited_at);
-            if let Err(e) = sock.connect(*addr, &mut on_wait).await {
+            let call = in_call(in_flight, Call::Connect, &sock, &ev.args, Some(*addr));
+            let res = sock.connect(*addr);
+            took = Some(call.took());
+            drop(call);
+            if let Err(e) = res {
                 ev.fail(&e);
             }
         }
         Op::Send(data) => {
-            ev.args = format!("{fd}, {}, {}", quoted(data), data.len());
-            waiting_args = ev.args.clone();
-            let mut on_wait = || notify(waiting_args.clone(), &mut waited_at);
-            match sock.send(data, &mut on_wait).await {
+            ev.args = format!("{fd}, {}, {}, 0", quoted(data), data.len());
+            let call = in_call(in_flight, Call::Send, &sock, &ev.args, None);
+            let res = sock.send(data, 0);
+            took = Some(call.took());
+            drop(call);
+            match res {
                 Ok(n) => {
                     ev.bytes = Some(n);
                     ev.data = Some(preview::preview(&data[..n]));
                 }
-                Err(e) => ev.fail(&e),
+                Err(e) => {
+                    if e.raw_os_error() == Some(libc::EPIPE) {
+                        // send(2): EPIPE "... In this case, the process
+                        // will also receive a SIGPIPE unless MSG_NOSIGNAL
+                        // is set." It was not set, so the kernel raised
+                        // SIGPIPE at this thread; sockscope ignores it.
+                        ev.flags.push(SIGPIPE_IGNORED.into());
+                    }
+                    ev.fail(&e);
+                }
             }
         }
         Op::Recv(max, dontwait) => {
-            ev.args = format!("{fd}, {max}{}", flags_arg(*dontwait));
-            waiting_args = ev.args.clone();
-            let mut on_wait = || notify(waiting_args.clone(), &mut waited_at);
-            match sock
-                .recv_into(sized(scratch, *max), &mut on_wait, !dontwait)
-                .await
-            {
+            ev.args = format!("{fd}, {max}, {}", flags_arg(*dontwait));
+            let call = in_call(in_flight, Call::Recv, &sock, &ev.args, None);
+            let res = sock.recv_into(sized(scratch, *max), flags(*dontwait));
+            took = Some(call.took());
+            drop(call);
+            match res {
                 Ok(n) => {
                     ev.bytes = Some(n);
                     ev.data = Some(preview::preview(&scratch[..n]));
@@ -376,11 +448,13 @@ async fn perform(me: &mut Actor, job: &Job) -> Box<Event> {
             }
         }
         Op::Sendto(data, addr) => {
-            ev.args = format!("{fd}, {}, {}, {addr}", quoted(data), data.len());
+            ev.args = format!("{fd}, {}, {}, 0, {addr}", quoted(data), data.len());
             ev.peer = Some(addr_text(*addr));
-            waiting_args = ev.args.clone();
-            let mut on_wait = || notify(waiting_args.clone(), &mut waited_at);
-            match sock.send_to(data, *addr, &mut on_wait).await {
+            let call = in_call(in_flight, Call::Sendto, &sock, &ev.args, None);
+            let res = sock.send_to(data, *addr, 0);
+            took = Some(call.took());
+            drop(call);
+            match res {
                 Ok(n) => {
                     ev.bytes = Some(n);
                     ev.data = Some(preview::preview(&data[..n]));
@@ -389,22 +463,16 @@ async fn perform(me: &mut Actor, job: &Job) -> Box<Event> {
             }
         }
         Op::Recvfrom(max, dontwait) => {
-            ev.args = format!("{fd}, {max}{}", flags_arg(*dontwait));
-            waiting_args = ev.args.clone();
-            let mut on_wait = || notify(waiting_args.clone(), &mut waited_at);
-            match sock
-                .recv_from(sized(scratch, *max), &mut on_wait, !dontwait)
-                .await
-            {
-                Ok((n, from, truncated)) => {
+            ev.args = format!("{fd}, {max}, {}", flags_arg(*dontwait));
+            let call = in_call(in_flight, Call::Recvfrom, &sock, &ev.args, None);
+            let res = sock.recv_from(sized(scratch, *max), flags(*dontwait));
+            took = Some(call.took());
+            drop(call);
+            match res {
+                Ok((n, from)) => {
                     ev.bytes = Some(n);
                     ev.data = Some(preview::preview(&scratch[..n]));
                     ev.peer = Some(addr_text(from));
-                    if truncated {
-                        // recvmsg's msg_flags: the datagram was longer than
-                        // the buffer and the kernel discarded the rest.
-                        ev.flags.push("MSG_TRUNC".into());
-                    }
                 }
                 Err(e) => ev.fail(&e),
             }
@@ -421,13 +489,21 @@ async fn perform(me: &mut Actor, job: &Job) -> Box<Event> {
             }
         }
     }
-    ev.waited_us = waited_for(waited_at);
     let peer_before = ev.peer.take();
-    record_addrs(&mut ev, sock);
+    record_addrs(&mut ev, &sock);
     if ev.peer.is_none() {
         ev.peer = peer_before;
     }
-    ev
+    (ev, took)
+}
+
+/// The flag on a failed send that raised SIGPIPE: shown with the call, and
+/// named by the narration.
+pub const SIGPIPE_IGNORED: &str = "SIGPIPE (ignored)";
+
+/// The flags argument as the call passes it.
+fn flags(dontwait: bool) -> i32 {
+    if dontwait { libc::MSG_DONTWAIT } else { 0 }
 }
 
 /// `scratch` as a buffer of exactly `max` bytes: the size the lesson passes
@@ -439,16 +515,9 @@ fn sized(scratch: &mut Vec<u8>, max: usize) -> &mut [u8] {
     &mut scratch[..max]
 }
 
-/// The flags argument as C would write it, when it is not 0.
+/// The flags argument as C (and strace) write it.
 fn flags_arg(dontwait: bool) -> &'static str {
-    if dontwait { ", MSG_DONTWAIT" } else { "" }
-}
-
-/// From the moment the kernel said the call must wait until it returned.
-/// (Not from the start of the call: the clock is read only for calls that
-/// wait, and the try that met EAGAIN took a microsecond or less.)
-fn waited_for(waited_at: Option<Instant>) -> Option<u64> {
-    waited_at.map(|at| duration_us(at.elapsed()))
+    if dontwait { "MSG_DONTWAIT" } else { "0" }
 }
 
 pub fn duration_us(d: Duration) -> u64 {

@@ -7,15 +7,18 @@
 //! the kernel really chose), and is the only place that emits events, so
 //! their order is the same on every run.
 //!
-//! The orchestrator owns the actors and lends each to one call at a time: the
-//! call is a future it polls itself, in its own task. The first poll makes
-//! the syscall. If the kernel says the call must wait, the call is *parked*:
-//! kept, still holding its actor, while later steps run, and finished at the
-//! step that wakes it (or before that actor's next call). There are no actor
-//! tasks and no channels between them and the orchestrator: on loopback the
-//! kernel does the peers' work itself, and the engine's own cost per call is
-//! what the benchmarks compare with a plain tokio program
-//! (docs/performance.md).
+//! Each actor runs in a thread of its own ([`worker`]) and makes blocking
+//! calls, as the C program it stands for would: a call that must wait
+//! sleeps in the kernel. The orchestrator hands a thread one call, then
+//! watches it until the call returns or the kernel has the thread asleep in
+//! it (read from /proc/self/task/TID/syscall, with wchan naming where). A
+//! call seen asleep is reported as waiting, an event of its own; if the
+//! lesson lets it (`park`), later steps run while it sleeps, and it is
+//! finished at the step that wakes it (or before that actor's next call).
+//! No timer bounds that wait: the presenter may pause for as long as they
+//! like, and the call waits as long as the kernel keeps it waiting (its own
+//! timers, like connect's SYN retries, are the only limits). Stop, restart
+//! and quit interrupt a sleeping call with a signal (see [`worker`]).
 //!
 //! The engine knows nothing about terminals: the TUI, `trace` and the tests
 //! all consume the same [`EngineMsg`] stream.
@@ -31,6 +34,7 @@ pub mod guard;
 pub mod serve;
 pub mod sock;
 pub mod stepper;
+pub mod worker;
 
 pub use crate::event::{Check, Event, Waiting};
 pub use crate::vocab::{Call, Proto, errno, preview};
@@ -41,20 +45,19 @@ use crate::lesson::{Lesson, Step, parse::is_literal_addr};
 use crate::wire::capture::{Capture, CaptureStatus};
 use crate::wire::track::Tracker;
 use crate::wire::{Segment, Wire};
-use actor::{Actor, DEFAULT_BACKLOG, DEFAULT_RECV_MAX, Job, Op, WaitNotice, WaitSlot, duration_us};
+use actor::{Actor, DEFAULT_BACKLOG, DEFAULT_RECV_MAX, Done, InFlight, Job, Op, duration_us};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::Poll;
 use std::time::{Duration, Instant, SystemTime};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
+use worker::{Blocked, Worker};
 
-/// How long a woken call may take to complete before the run is declared
-/// stalled. On loopback a woken call completes within microseconds; this only
-/// guards against a lesson whose `wakes` is wrong.
-pub const STALL_AFTER: Duration = Duration::from_secs(5);
+/// The flag on a call that sockscope interrupted (to stop, restart or quit
+/// the lesson) while it waited: it returned EINTR because of sockscope's
+/// signal, not because of anything the lesson did.
+pub const INTERRUPTED: &str = "interrupted by sockscope";
 
 /// Settings for one run of a lesson.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -112,12 +115,6 @@ pub enum EngineMsg {
 pub enum EngineError {
     #[error("step {step}: `{spec}` names a socket that has no address yet")]
     Unresolved { step: usize, spec: String },
-    #[error("step {step}: {actor}'s {call} was expected to finish but is still waiting")]
-    Stalled {
-        step: usize,
-        actor: String,
-        call: Call,
-    },
     #[error("actor `{0}` stopped unexpectedly")]
     ActorGone(String),
     /// A call failed in a way the lesson did not expect (see [`guard`]).
@@ -181,6 +178,13 @@ impl Engine {
     /// Release the next call.
     pub fn step(&self) {
         let _ = self.controls.send(Control::Step);
+    }
+
+    /// Stop the run: a call still waiting is interrupted and reported (its
+    /// event says `interrupted by sockscope`), then the messages end.
+    /// Dropping the engine does the same without waiting for the report.
+    pub fn stop(&self) {
+        let _ = self.controls.send(Control::Stop);
     }
 
     pub fn set_pace(&self, pace: Pace) {
@@ -279,32 +283,37 @@ pub fn events(msgs: &[EngineMsg]) -> Vec<&Event> {
         .collect()
 }
 
-/// A call that waits in an actor while later steps run: which step made it.
+/// A call an actor's thread is making: which step made it, and whether it
+/// was seen asleep in the kernel.
 struct Pending {
     step: usize,
-    call: Call,
+    waited: bool,
 }
 
-/// A call in progress. It holds the actor it was lent, and gives it back
-/// with the event when the call returns.
-type InCall = Pin<Box<dyn Future<Output = (Actor, Box<Event>, Instant)> + Send>>;
-
-/// What the orchestrator holds of one endpoint: the actor between calls, or
-/// the call it is in.
-enum Held {
-    Idle(Actor),
-    /// Waiting in the kernel while later steps run.
-    Parked(InCall, Pending),
-    /// Only while a call is being started or finished.
-    Lent,
-}
-
-/// The orchestrator's hold on one actor, and the slot where that actor's
-/// calls say they must wait.
+/// The orchestrator's hold on one actor: its thread, and the call it is in.
 struct Link {
     name: String,
-    held: Held,
-    waiting: WaitSlot,
+    worker: Worker,
+    busy: Option<Pending>,
+}
+
+/// Why the run stops before its end.
+enum Stop {
+    Failed(EngineError),
+    /// The presenter stopped it (quit, restart) or the consumer went away.
+    Presenter,
+}
+
+impl From<EngineError> for Stop {
+    fn from(e: EngineError) -> Stop {
+        Stop::Failed(e)
+    }
+}
+
+/// How a call that can wait came out of its first moments.
+enum Watched {
+    Returned(Done),
+    Asleep(Blocked, InFlight),
 }
 
 /// The last local address of each `actor:sock`, as the event showed it and
@@ -405,18 +414,19 @@ impl Run {
         wire: Wire,
         observers: Observers,
     ) -> Run {
+        // A thread that cannot start leaves its actor out; its first call
+        // then stops the run with `ActorGone`.
         let actors = lesson
             .actors
             .iter()
-            .map(|a| {
-                let (actor, waiting) = Actor::new(a.name.clone(), observers.kernel);
-                let held = Held::Idle(actor);
-                let name = a.name.clone();
-                Link {
-                    name,
-                    held,
-                    waiting,
-                }
+            .filter_map(|a| {
+                let (actor, in_flight) = Actor::new(a.name.clone(), observers.kernel);
+                let worker = Worker::spawn(&a.name, actor, in_flight).ok()?;
+                Some(Link {
+                    name: a.name.clone(),
+                    worker,
+                    busy: None,
+                })
             })
             .collect();
         Run {
@@ -472,25 +482,37 @@ impl Run {
         duration_us(at.saturating_duration_since(self.started))
     }
 
-    /// Run every step. `Ok(false)` if the presenter stopped the run.
+    /// Run every step. `Ok(false)` if the presenter stopped the run: then
+    /// every call still waiting is interrupted, and reported as such.
     async fn drive(&mut self, mut gate: stepper::Gate) -> Result<bool, EngineError> {
+        match self.steps(&mut gate).await {
+            Ok(()) => Ok(true),
+            Err(Stop::Failed(e)) => Err(e),
+            Err(Stop::Presenter) => {
+                self.interrupt_all().await;
+                Ok(false)
+            }
+        }
+    }
+
+    async fn steps(&mut self, gate: &mut stepper::Gate) -> Result<(), Stop> {
         for index in 0..self.lesson.steps.len() {
             if gate.open().await.is_err() {
-                return Ok(false);
+                return Err(Stop::Presenter);
             }
             let lesson = Arc::clone(&self.lesson);
             let step = &lesson.steps[index];
             // An actor is one thread of control: a call still waiting must
             // finish before the same actor can make another.
-            self.finish_parked(&step.actor, index + 1).await?;
+            self.finish_parked(&step.actor, gate).await?;
             // A woken or finished call may have failed unexpectedly too.
             if let Some(halt) = self.halt.take() {
-                return Err(EngineError::Halted(halt));
+                return Err(EngineError::Halted(halt).into());
             }
             for _ in 0..step.repeat.unwrap_or(1) {
-                self.run_step(index, step).await?;
+                self.run_step(index, step, gate).await?;
                 if let Some(halt) = self.halt.take() {
-                    return Err(EngineError::Halted(halt));
+                    return Err(EngineError::Halted(halt).into());
                 }
                 // `until` is the lesson's text; the result is compared as one.
                 let until = step.until.as_deref().map(crate::vocab::Outcome::from_name);
@@ -499,29 +521,67 @@ impl Run {
                 }
             }
             for woken in &step.wakes {
-                self.finish_parked(woken, index + 1).await?;
+                self.finish_parked(woken, gate).await?;
             }
         }
         // Calls nobody woke are still waiting: let them finish if they can.
         let mut left: Vec<(usize, String)> = self
             .actors
             .iter()
-            .filter_map(|link| match &link.held {
-                Held::Parked(_, p) => Some((p.step, link.name.clone())),
-                _ => None,
-            })
+            .filter_map(|link| link.busy.as_ref().map(|p| (p.step, link.name.clone())))
             .collect();
         left.sort();
-        for (step, actor) in left {
-            self.finish_parked(&actor, step).await?;
+        for (_, actor) in left {
+            self.finish_parked(&actor, gate).await?;
         }
         self.settle_capture().await;
-        // Every socket still open closes now, before `Finished` is sent.
+        // Every socket still open closes now, before `Finished` is sent:
+        // each thread ends, and its actor's sockets close with it.
         self.actors.clear();
-        Ok(true)
+        Ok(())
     }
 
-    async fn run_step(&mut self, index: usize, step: &Step) -> Result<(), EngineError> {
+    /// Interrupt every call still waiting (the run is stopping) and report
+    /// each as interrupted by sockscope.
+    async fn interrupt_all(&mut self) {
+        // A call interrupted returns within microseconds; the signal is sent
+        // again each millisecond in case the first came just before the
+        // thread entered its syscall. Bounded, so a stop always ends.
+        const ROUNDS: usize = 1000;
+        for i in 0..self.actors.len() {
+            if self.actors[i].busy.is_none() {
+                continue;
+            }
+            for _ in 0..ROUNDS {
+                let link = &mut self.actors[i];
+                link.worker.interrupt();
+                match tokio::time::timeout(Duration::from_millis(1), link.worker.done()).await {
+                    Ok(Some(mut done)) => {
+                        if done.event.result.is(libc::EINTR) {
+                            done.event.flags.push(INTERRUPTED.into());
+                            done.event.explain = Some(
+                                "sockscope interrupted this call to stop the lesson: it sent the \
+                                 actor's thread a signal, and the kernel ended the wait with EINTR."
+                                    .into(),
+                            );
+                        }
+                        let name = link.name.clone();
+                        self.record_done(&name, done);
+                        break;
+                    }
+                    Ok(None) => break,
+                    Err(_) => {}
+                }
+            }
+        }
+    }
+
+    async fn run_step(
+        &mut self,
+        index: usize,
+        step: &Step,
+        gate: &mut stepper::Gate,
+    ) -> Result<(), Stop> {
         let op = self.resolve(index + 1, step)?;
         self.expect_ports(&op);
         let call = op.call();
@@ -530,72 +590,99 @@ impl Run {
             lesson: Arc::clone(&self.lesson),
             op,
         };
-        if !call.can_wait() {
-            // Nothing to park: the call runs here, with no future to keep.
-            let gone = || EngineError::ActorGone(step.actor.clone());
-            let link = self.link_mut(&step.actor).ok_or_else(gone)?;
-            let Held::Idle(actor) = &mut link.held else {
-                return Err(gone());
-            };
-            let (event, at) = actor.call(job).await;
-            self.record(index, event, at);
-            return Ok(());
+        let gone = || EngineError::ActorGone(step.actor.clone());
+        let link = self.link_mut(&step.actor).ok_or_else(gone)?;
+        if !link.worker.send(job) {
+            return Err(gone().into());
         }
-        let mut in_call = self.lend(&step.actor, job)?;
-        // The first poll makes the syscall: it returns, or the kernel says
-        // the call must wait and the actor leaves a notice saying so.
-        let first = futures::poll!(in_call.as_mut());
-        let notice = self.link(&step.actor).and_then(|link| {
-            link.waiting
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .take()
-        });
-        let waited = notice.is_some();
-        if let Some(notice) = notice {
-            // Shown even when the call went on to return in the same poll:
-            // the kernel did say "not yet" first.
-            self.waiting(index, step, call, notice);
-        }
-        if let Poll::Ready((actor, event, at)) = first {
-            self.hold(&step.actor, Held::Idle(actor));
-            self.record(index, event, at);
-            return Ok(());
-        }
-        let pending = Pending {
+        link.busy = Some(Pending {
             step: index + 1,
-            call,
-        };
-        if waited && step.parks() {
-            self.hold(&step.actor, Held::Parked(in_call, pending));
-            return Ok(());
+            waited: false,
+        });
+        if !call.can_wait() {
+            // bind, listen, close, ...: they return without waiting for a
+            // peer; the thread is awaited like any other.
+            return self.finish_call(&step.actor, gate).await;
         }
-        // A connect seen through within its step, or a call that returned
-        // while the kernel observer waits for the kernel to settle.
-        self.finish_call(&step.actor, in_call, pending, index + 1)
-            .await
+        match self.watch(&step.actor, gate).await? {
+            Watched::Returned(done) => {
+                self.record_done(&step.actor, done);
+                Ok(())
+            }
+            Watched::Asleep(blocked, in_flight) => {
+                self.waiting(index, step, call, blocked, in_flight);
+                if let Some(p) = self.link_mut(&step.actor).and_then(|l| l.busy.as_mut()) {
+                    p.waited = true;
+                }
+                if step.parks() {
+                    // It goes on sleeping in its thread while later steps run.
+                    return Ok(());
+                }
+                // A connect seen through within its step (backlog's third
+                // client, whose SYN the full queue dropped, waits for its
+                // kernel's retransmission), or a recv the lesson waits for.
+                self.finish_call(&step.actor, gate).await
+            }
+        }
     }
 
-    /// Report that step `index`'s call is waiting in the kernel, and
-    /// remember the socket it is waiting on (a connecting client is in the
-    /// kernel's tables, in SYN_SENT, before its connect returns).
-    fn waiting(&mut self, index: usize, step: &Step, call: Call, notice: WaitNotice) {
-        let WaitNotice {
-            fd,
-            args,
-            at,
-            local,
-            peer,
-            tcp_state,
-        } = notice;
+    /// Watch a call that can wait until it returns or the kernel has its
+    /// thread asleep in it. Most calls return within microseconds, so the
+    /// thread's state is first read between yields; a call that neither
+    /// returns nor sleeps at once (a thread not yet scheduled on a busy
+    /// machine) is then looked at every millisecond.
+    async fn watch(&mut self, actor: &str, gate: &mut stepper::Gate) -> Result<Watched, Stop> {
+        const EAGER: u32 = 200;
+        let gone = || EngineError::ActorGone(actor.to_string());
+        let mut looks = 0u32;
+        loop {
+            let link = self.link_mut(actor).ok_or_else(gone)?;
+            if let Some(done) = link.worker.try_done() {
+                return Ok(Watched::Returned(done));
+            }
+            if let Some((blocked, in_flight)) = link.worker.blocked() {
+                return Ok(Watched::Asleep(blocked, in_flight));
+            }
+            looks += 1;
+            if looks < EAGER {
+                tokio::task::yield_now().await;
+                continue;
+            }
+            tokio::select! {
+                biased;
+                done = link.worker.done() => {
+                    return done.map(Watched::Returned).ok_or_else(|| gone().into());
+                }
+                () = tokio::time::sleep(Duration::from_millis(1)) => {}
+                _ = gate.stopped() => return Err(Stop::Presenter),
+            }
+        }
+    }
+
+    /// Report that step `index`'s call is asleep in the kernel, with the
+    /// kernel's state of its socket at that moment, and remember the socket
+    /// it is waiting on (a connecting client is in the kernel's tables, in
+    /// SYN_SENT, before its connect returns).
+    fn waiting(&mut self, index: usize, step: &Step, call: Call, blocked: Blocked, f: InFlight) {
+        let at = Instant::now();
+        let proto = f.sock.proto();
+        let local = f.sock.local_addr();
+        let tcp_state = match proto {
+            Proto::Tcp if self.observers.kernel => {
+                kernel::observe_fd(f.sock.socket(), Proto::Tcp).0
+            }
+            _ => None,
+        };
         if let Some(local) = local {
             let name = format!("{}:{}", step.actor, step.sock);
             let backlog = self.known.get(&name).and_then(|k| k.backlog);
-            let peer = peer.or_else(|| self.known.get(&name).and_then(|k| k.peer));
+            let peer = f
+                .peer
+                .or_else(|| self.known.get(&name).and_then(|k| k.peer));
             self.known.insert(
                 name,
                 kernel::Known {
-                    proto: self.proto_of(&step.actor, &step.sock),
+                    proto,
                     local,
                     peer,
                     open: true,
@@ -609,82 +696,61 @@ impl Run {
             actor: step.actor.clone(),
             call,
             sock: step.sock.clone(),
-            fd,
-            args,
+            fd: Some(f.fd),
+            args: f.args,
             t_us: self.since_start(at),
             local: local.map(|l| l.to_string()),
             tcp_state,
+            proto,
+            syscall: actor::syscall_name(call).map(str::to_string),
+            wchan: blocked.wchan,
+            kernel_syscall: Some(blocked.syscall_line),
+            tid: Some(blocked.tid),
         }));
-    }
-
-    /// Lend `actor` to the call `job` makes.
-    fn lend(&mut self, actor: &str, job: Job) -> Result<InCall, EngineError> {
-        let gone = || EngineError::ActorGone(actor.to_string());
-        let link = self.link_mut(actor).ok_or_else(gone)?;
-        let Held::Idle(mut lent) = std::mem::replace(&mut link.held, Held::Lent) else {
-            return Err(gone());
-        };
-        // A notice is about the call being lent now, never an earlier one.
-        *link.waiting.lock().unwrap_or_else(|e| e.into_inner()) = None;
-        Ok(Box::pin(async move {
-            let (event, at) = lent.call(job).await;
-            (lent, event, at)
-        }))
-    }
-
-    fn hold(&mut self, actor: &str, held: Held) {
-        if let Some(link) = self.link_mut(actor) {
-            link.held = held;
-        }
-    }
-
-    fn link(&self, actor: &str) -> Option<&Link> {
-        self.actors.iter().find(|link| link.name == actor)
     }
 
     fn link_mut(&mut self, actor: &str) -> Option<&mut Link> {
         self.actors.iter_mut().find(|link| link.name == actor)
     }
 
-    /// Wait for a call that is in progress to return, take the actor back,
-    /// and record the event.
-    async fn finish_call(
-        &mut self,
-        actor: &str,
-        in_call: InCall,
-        p: Pending,
-        during: usize,
-    ) -> Result<(), EngineError> {
-        let mut in_call = in_call;
-        // Often the call has returned already (the peer acted in the step
-        // before): then no stall timer is armed.
-        let (lent, event, at) = match futures::poll!(in_call.as_mut()) {
-            Poll::Ready(done) => done,
-            Poll::Pending => tokio::time::timeout(STALL_AFTER, in_call)
-                .await
-                .map_err(|_| EngineError::Stalled {
-                    step: during,
-                    actor: actor.to_string(),
-                    call: p.call,
-                })?,
+    /// Wait for `actor`'s call to return, however long the kernel keeps it
+    /// waiting, and record the event. Only the presenter's stop ends the
+    /// wait early.
+    async fn finish_call(&mut self, actor: &str, gate: &mut stepper::Gate) -> Result<(), Stop> {
+        let gone = || EngineError::ActorGone(actor.to_string());
+        let link = self.link_mut(actor).ok_or_else(gone)?;
+        let done = match link.worker.try_done() {
+            Some(done) => done,
+            None => tokio::select! {
+                done = link.worker.done() => done.ok_or_else(gone)?,
+                _ = gate.stopped() => return Err(Stop::Presenter),
+            },
         };
-        self.hold(actor, Held::Idle(lent));
-        self.record(p.step - 1, event, at);
+        self.record_done(actor, done);
         Ok(())
     }
 
-    /// If `actor` has a call parked, let it finish now (during step `during`).
-    async fn finish_parked(&mut self, actor: &str, during: usize) -> Result<(), EngineError> {
-        let Some(link) = self.link_mut(actor) else {
-            return Ok(());
-        };
-        match std::mem::replace(&mut link.held, Held::Lent) {
-            Held::Parked(in_call, p) => self.finish_call(actor, in_call, p, during).await,
-            other => {
-                link.held = other;
-                Ok(())
-            }
+    /// If `actor` has a call in flight, let it finish now.
+    async fn finish_parked(&mut self, actor: &str, gate: &mut stepper::Gate) -> Result<(), Stop> {
+        match self.link_mut(actor) {
+            Some(link) if link.busy.is_some() => self.finish_call(actor, gate).await,
+            _ => Ok(()),
         }
+    }
+
+    /// Record the call `actor` just returned from.
+    fn record_done(&mut self, actor: &str, done: Done) {
+        let Some(p) = self.link_mut(actor).and_then(|l| l.busy.take()) else {
+            return;
+        };
+        let Done {
+            mut event,
+            at,
+            took,
+        } = done;
+        // How long it slept in the kernel, for a call seen asleep.
+        event.waited_us = took.filter(|_| p.waited).map(duration_us);
+        self.record(p.step - 1, event, at);
     }
 
     /// Number, time-stamp and check an event, remember its addresses, send it.
@@ -785,10 +851,6 @@ impl Run {
         }
         self.wire
             .set_after_last_call(self.tracker.take_unattached());
-    }
-
-    fn proto_of(&self, actor: &str, sock: &str) -> Proto {
-        self.lesson.proto_of(actor, sock).unwrap_or(Proto::Tcp)
     }
 
     /// Bring the list of known sockets up to date with `event`, then read the

@@ -1,41 +1,33 @@
 //! A socket the engine owns, and the real syscalls a lesson performs on it.
 //!
 //! Each method is one lifecycle call: `open` is socket(2), `bind` is bind(2),
-//! and so on, so the events on screen map one-to-one onto what strace would
-//! show. The sockets are non-blocking and registered with tokio's reactor
-//! (the first time a call has to wait; see [`Sock`] for why not earlier): a
-//! call the kernel answers with EAGAIN (or EINPROGRESS, for connect) is
-//! reported as *waiting* and retried only when epoll says the socket is ready.
-//! Nothing here polls in a loop.
+//! and so on, so the events on screen map one-to-one onto what strace shows.
+//! The sockets are blocking, exactly as a student's C program makes them:
+//! `socket(AF_INET, SOCK_STREAM, 0)` with no flags, `accept` (not accept4),
+//! a `connect` that returns when the handshake is over, `recv`, `recvfrom`,
+//! `send` and `sendto` with the flags the lesson shows and no others. A call
+//! that has to wait sleeps in the kernel, in its actor's own thread
+//! ([`super::worker`]); nothing here polls or retries.
+//!
+//! Each call goes through socket2, whose functions are the plain libc calls
+//! (`Socket::new_raw` adds no SOCK_CLOEXEC, `accept_raw` is accept(2), `send`
+//! passes the flags it is given and nothing else) and never retry on EINTR:
+//! an interrupted call is reported as interrupted.
 
 use crate::vocab::Proto;
-use futures::FutureExt;
 use socket2::{Domain, SockAddr, Socket, Type};
-use std::io::{self, Read};
+use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::os::fd::{AsRawFd, OwnedFd, RawFd};
 use std::sync::Mutex;
-use tokio::io::Interest;
-use tokio::io::unix::AsyncFd;
 
-/// A non-blocking socket, registered with the tokio reactor the first time a
-/// call on it has to wait.
-///
-/// Why not at once: epoll reports EPOLLHUP for a TCP socket that is neither
-/// connected nor listening, and registering a fresh socket delivers that at
-/// once. tokio keeps "closed" readiness forever (it never clears it), so a
-/// later accept or recv on that socket would find it "ready" on every try,
-/// hear EAGAIN from the kernel, and spin a CPU core instead of sleeping. By
-/// the time a call has to wait, the socket is listening, connecting or
-/// connected, and the readiness epoll reports is real.
+/// A blocking socket of a lesson.
 #[derive(Debug)]
 pub struct Sock {
-    // Declared before `socket`: dropped (deregistered) before the fd closes.
-    io: tokio::sync::OnceCell<AsyncFd<sockscope_sys::Watch>>,
     socket: Socket,
     proto: Proto,
     /// The addresses getsockname/getpeername last reported, or what a call
-    /// itself told us (accept4 returns the peer; a fresh socket has neither).
+    /// itself told us (accept returns the peer; a fresh socket has neither).
     /// A call that can change an address marks it unknown, and the next look-up
     /// asks the kernel: one syscall exactly when the answer can differ.
     known: Mutex<Known>,
@@ -56,40 +48,27 @@ struct Known {
     peer: Addr,
 }
 
-/// Called once, the first time a call finds it has to wait.
-pub type OnWait<'a> = &'a mut (dyn FnMut() + Send);
-
-fn would_block(e: &io::Error) -> bool {
-    e.kind() == io::ErrorKind::WouldBlock
-}
-
 impl Sock {
-    /// socket(AF_INET, SOCK_STREAM or SOCK_DGRAM, 0), created non-blocking and
-    /// close-on-exec in the same call.
+    /// socket(AF_INET, SOCK_STREAM or SOCK_DGRAM, 0): blocking, and without
+    /// close-on-exec, as `socket(2)` makes it when no flag is or-ed into the
+    /// type.
     pub fn open(proto: Proto) -> io::Result<Sock> {
         let ty = match proto {
             Proto::Tcp => Type::STREAM,
             Proto::Udp => Type::DGRAM,
         };
-        let socket = Socket::new(Domain::IPV4, ty.nonblocking().cloexec(), None)?;
+        // new_raw: socket2's `new` would add SOCK_CLOEXEC to the type.
+        let socket = Socket::new_raw(Domain::IPV4, ty, None)?;
         // socket(2) makes a socket with no local address and no peer.
         Ok(Sock::new(socket, proto, Addr::Is(None), Addr::Is(None)))
     }
 
     fn new(socket: Socket, proto: Proto, local: Addr, peer: Addr) -> Sock {
         Sock {
-            io: tokio::sync::OnceCell::new(),
             socket,
             proto,
             known: Mutex::new(Known { local, peer }),
         }
-    }
-
-    /// The reactor registration, made on first use.
-    async fn io(&self) -> io::Result<&AsyncFd<sockscope_sys::Watch>> {
-        self.io
-            .get_or_try_init(|| async { sockscope_sys::register(&self.socket) })
-            .await
     }
 
     pub fn proto(&self) -> Proto {
@@ -160,182 +139,76 @@ impl Sock {
         self.socket().listen(backlog)
     }
 
-    /// accept4(2); waits while the accept queue is empty.
-    pub async fn accept(&self, on_wait: OnWait<'_>) -> io::Result<(Sock, SocketAddr)> {
-        let (socket, addr) = self
-            .retry(Interest::READABLE, on_wait, |s| {
-                s.accept4(libc::SOCK_NONBLOCK | libc::SOCK_CLOEXEC)
-            })
-            .await?;
+    /// accept(2): sleeps in the kernel while the accept queue is empty.
+    pub fn accept(&self) -> io::Result<(Sock, SocketAddr)> {
+        // accept_raw is accept(2) itself; socket2's `accept` would be
+        // accept4(..., SOCK_CLOEXEC).
+        let (socket, addr) = self.socket.accept_raw()?;
         let peer = addr
             .as_socket()
             .ok_or_else(|| io::Error::from_raw_os_error(libc::EAFNOSUPPORT))?;
-        // accept4 reported the peer; the local address is the kernel's to say.
+        // accept reported the peer; the local address is the kernel's to say.
         Ok((
             Sock::new(socket, self.proto, Addr::Ask, Addr::Is(Some(peer))),
             peer,
         ))
     }
 
-    /// connect(2). For TCP a non-blocking connect answers EINPROGRESS while the
-    /// handshake runs; we wait for writability and read the outcome from
-    /// SO_ERROR, as every event-driven program does. For UDP it only records
-    /// the default destination and returns at once.
-    pub async fn connect(&self, addr: SocketAddr, on_wait: OnWait<'_>) -> io::Result<()> {
+    /// connect(2). For TCP a blocking connect sends the SYN and sleeps until
+    /// the handshake is over (or has failed: ECONNREFUSED, ETIMEDOUT after
+    /// the kernel's SYN retries). For UDP it only records the default
+    /// destination and returns at once.
+    pub fn connect(&self, addr: SocketAddr) -> io::Result<()> {
         *self.known() = Known {
             local: Addr::Ask,
             peer: Addr::Ask,
         };
-        match self.socket().connect(&SockAddr::from(addr)) {
-            Ok(()) => Ok(()),
-            Err(e) if e.raw_os_error() == Some(libc::EINPROGRESS) => {
-                on_wait();
-                loop {
-                    let mut guard = self.io().await?.writable().await?;
-                    // Writable means the handshake finished, one way or the other.
-                    guard.clear_ready();
-                    if let Some(err) = self.socket().take_error()? {
-                        return Err(err);
-                    }
-                    // getpeername answers only once the handshake is done,
-                    // and its answer is the peer the screen shows.
-                    if let Ok(peer) = self.socket().peer_addr() {
-                        self.known().peer = Addr::Is(peer.as_socket());
-                        return Ok(());
-                    }
-                }
-            }
-            Err(e) => Err(e),
-        }
+        self.socket.connect(&SockAddr::from(addr))
     }
 
-    /// send(2) with MSG_NOSIGNAL (socket2 sets it), so writing to a shut-down
-    /// connection returns EPIPE instead of killing the process with SIGPIPE.
-    pub async fn send(&self, data: &[u8], on_wait: OnWait<'_>) -> io::Result<usize> {
-        self.retry(Interest::WRITABLE, on_wait, |s| s.send(data))
-            .await
+    /// send(2) with `flags` (0 unless the lesson shows one). Without
+    /// MSG_NOSIGNAL, a send on a connection that can no longer send raises
+    /// SIGPIPE, which sockscope ignores (every Rust program does, from
+    /// before main), and then fails with EPIPE.
+    pub fn send(&self, data: &[u8], flags: i32) -> io::Result<usize> {
+        self.socket.send_with_flags(data, flags)
     }
 
-    /// recv(2) into a buffer of `max` bytes. 0 means the peer shut down its
-    /// sending direction (end of file).
-    ///
-    /// With `wait` false this is recv(..., MSG_DONTWAIT): an empty queue is
-    /// answered with EAGAIN at once.
-    pub async fn recv(&self, max: usize, on_wait: OnWait<'_>, wait: bool) -> io::Result<Vec<u8>> {
-        let mut buf = vec![0u8; max];
-        let n = self.recv_into(&mut buf, on_wait, wait).await?;
-        buf.truncate(n);
-        Ok(buf)
-    }
-
-    /// [`Sock::recv`] into the caller's buffer (its length is the size asked
-    /// for), so a lesson's actor reuses one buffer for every call.
-    pub async fn recv_into(
-        &self,
-        buf: &mut [u8],
-        on_wait: OnWait<'_>,
-        wait: bool,
-    ) -> io::Result<usize> {
-        self.retry_if(wait, Interest::READABLE, on_wait, |mut s| s.read(buf))
-            .await
+    /// recv(2) into `buf` (its length is the size asked for) with `flags`.
+    /// 0 means the peer shut down its sending direction (end of file).
+    pub fn recv_into(&self, buf: &mut [u8], flags: i32) -> io::Result<usize> {
+        self.socket
+            .recv_with_flags(sockscope_sys::as_uninit(buf), flags)
     }
 
     /// sendto(2): one datagram to `addr`.
-    pub async fn send_to(
-        &self,
-        data: &[u8],
-        addr: SocketAddr,
-        on_wait: OnWait<'_>,
-    ) -> io::Result<usize> {
+    pub fn send_to(&self, data: &[u8], addr: SocketAddr, flags: i32) -> io::Result<usize> {
         // An unbound UDP socket gets its port from the kernel on first send.
         self.local_may_change();
-        let to = SockAddr::from(addr);
-        self.retry(Interest::WRITABLE, on_wait, |s| s.send_to(data, &to))
-            .await
+        self.socket
+            .send_to_with_flags(data, &SockAddr::from(addr), flags)
     }
 
-    /// recvfrom(2): one datagram, or as much of it as fits in `buf` (a
-    /// datagram's excess is discarded by the kernel); the byte count, the
-    /// sender, and whether the datagram was cut. Made with recvmsg(2),
-    /// the same call with one buffer, because only recvmsg reports
-    /// MSG_TRUNC: the third value says the datagram did not fit.
-    pub async fn recv_from(
-        &self,
-        buf: &mut [u8],
-        on_wait: OnWait<'_>,
-        wait: bool,
-    ) -> io::Result<(usize, SocketAddr, bool)> {
-        let (n, flags, from) = self
-            .retry_if(wait, Interest::READABLE, on_wait, |s| {
-                let mut bufs = [socket2::MaybeUninitSlice::new(sockscope_sys::as_uninit(
-                    buf,
-                ))];
-                s.recv_from_vectored(&mut bufs)
-            })
-            .await?;
+    /// recvfrom(2): one datagram, or as much of it as fits in `buf` (the
+    /// rest of a longer datagram is discarded by the kernel, and recvfrom's
+    /// return value, the bytes copied, is all it says); the byte count and
+    /// the sender.
+    pub fn recv_from(&self, buf: &mut [u8], flags: i32) -> io::Result<(usize, SocketAddr)> {
+        let (n, from) = self
+            .socket
+            .recv_from_with_flags(sockscope_sys::as_uninit(buf), flags)?;
         let from = from
             .as_socket()
             .ok_or_else(|| io::Error::from_raw_os_error(libc::EAFNOSUPPORT))?;
-        Ok((n, from, flags.is_truncated()))
+        Ok((n, from))
     }
 
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
-        self.socket().shutdown(how)
+        self.socket.shutdown(how)
     }
 
-    /// close(2), with the kernel's answer. Deregisters from the reactor first.
+    /// close(2), with the kernel's answer.
     pub fn close(self) -> io::Result<()> {
-        let Sock { io, socket, .. } = self;
-        drop(io);
-        sockscope_sys::close(OwnedFd::from(socket))
-    }
-
-    /// `retry` when `wait`, else one try whose EAGAIN is the answer.
-    async fn retry_if<T>(
-        &self,
-        wait: bool,
-        interest: Interest,
-        on_wait: OnWait<'_>,
-        op: impl FnMut(&Socket) -> io::Result<T>,
-    ) -> io::Result<T> {
-        if wait {
-            self.retry(interest, on_wait, op).await
-        } else {
-            let mut op = op;
-            op(self.socket())
-        }
-    }
-
-    /// Run `op` until it stops saying EAGAIN, waiting on readiness between
-    /// tries. `on_wait` runs once, at the first EAGAIN.
-    async fn retry<T>(
-        &self,
-        interest: Interest,
-        on_wait: OnWait<'_>,
-        mut op: impl FnMut(&Socket) -> io::Result<T>,
-    ) -> io::Result<T> {
-        // Readiness the reactor still holds from an earlier call is stale once
-        // the kernel says EAGAIN; taken before the try, as tokio's own
-        // `try_io` does, so clearing it cannot lose an event that comes after.
-        let held = match self.io.get() {
-            Some(io) => io.ready(interest).now_or_never().transpose()?,
-            None => None,
-        };
-        match op(self.socket()) {
-            Err(e) if would_block(&e) => {
-                if let Some(mut stale) = held {
-                    stale.clear_ready();
-                }
-                on_wait();
-            }
-            other => return other,
-        }
-        loop {
-            let mut guard = self.io().await?.ready(interest).await?;
-            match guard.try_io(|_| op(&self.socket)) {
-                Ok(result) => return result,
-                Err(_would_block) => continue,
-            }
-        }
+        sockscope_sys::close(OwnedFd::from(self.socket))
     }
 }

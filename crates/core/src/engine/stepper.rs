@@ -36,6 +36,9 @@ pub struct Gate {
     controls: mpsc::UnboundedReceiver<Control>,
     /// In run-to-end pace a closed control channel is not a reason to stop.
     closed: bool,
+    /// Step commands that came while a call was waiting, kept for the next
+    /// [`Gate::open`].
+    credit: u32,
 }
 
 impl Gate {
@@ -44,11 +47,37 @@ impl Gate {
             pace,
             controls,
             closed: false,
+            credit: 0,
+        }
+    }
+
+    /// Resolves when the presenter stops the run (or, outside run-to-end
+    /// pace, everyone holding the controls has gone), for a call that waits
+    /// to be interrupted. Step and pace commands that come meanwhile are
+    /// kept. Cancel-safe: it can be raced against the call's return.
+    pub async fn stopped(&mut self) -> Stopped {
+        loop {
+            if self.closed {
+                if self.pace == Pace::RunToEnd {
+                    std::future::pending::<()>().await;
+                }
+                return Stopped;
+            }
+            match self.controls.recv().await {
+                Some(Control::Stop) => return Stopped,
+                Some(Control::Step) => self.credit += 1,
+                Some(Control::Pace(p)) => self.pace = p,
+                None => self.closed = true,
+            }
         }
     }
 
     /// Wait until the next call may run.
     pub async fn open(&mut self) -> Result<(), Stopped> {
+        if self.pace != Pace::RunToEnd && self.credit > 0 {
+            self.credit -= 1;
+            return Ok(());
+        }
         loop {
             match self.pace {
                 Pace::RunToEnd => {

@@ -346,8 +346,9 @@ pub const SETTLE_BUDGET: Duration = Duration::from_millis(300);
 /// if it is still a passing state. When the state changed while waiting, the
 /// first state seen and how long the wait took are kept in the observation
 /// (`first_state`, `settle_ms`): a FIN_WAIT1 that lasted 40 ms is shown, not
-/// hidden.
-pub async fn settle<F>(mode: Settle, mut observe: F) -> (Option<StateSeen>, Observed)
+/// hidden. It sleeps the calling thread between reads: it runs in the thread
+/// of the actor that made the call, which has nothing else to do meanwhile.
+pub fn settle<F>(mode: Settle, mut observe: F) -> (Option<StateSeen>, Observed)
 where
     F: FnMut() -> (Option<StateSeen>, Observed),
 {
@@ -373,7 +374,7 @@ where
     let mut waited = false;
     while unsettled(&seen) && started.elapsed() < SETTLE_BUDGET {
         waited = true;
-        tokio::time::sleep(Duration::from_millis(1)).await;
+        std::thread::sleep(Duration::from_millis(1));
         seen = observe();
     }
     if waited {

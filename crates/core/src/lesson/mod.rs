@@ -181,7 +181,8 @@ impl Lesson {
 /// reported after the call about the socket it acted on: `{tcp_state}`,
 /// `{recv_q}`, `{send_q}`, `{accept_q}`, `{backlog}`, `{timer_s}` (whole
 /// seconds left on its timer, rounded down as `ss -o` and the kernel panel
-/// show them), `{rcvbuf}`, `{drops}`, `{rcvbuf_errors}`, `{waited_ms}`, and
+/// show them), `{rcvbuf}`, `{drops}`, `{rcvbuf_errors}`, `{waited_ms}`, `{retransmits}`
+/// (segments the kernel sent again, tcpi_total_retrans: a SYN counts), and
 /// `{settle_ms}` (how long the kernel took to reach the reported state; 0 if
 /// it was there at once). `{sockets.ACTOR:SOCK.FIELD}` is another socket of
 /// the lesson as the kernel's tables list it after the call (the same names
@@ -212,6 +213,7 @@ pub fn narrate(text: &str, event: &crate::event::Event) -> String {
     .replace("{rcvbuf_errors}", &num(k.udp_rcvbuf_errors))
     .replace("{waited_ms}", &num(event.waited_us.map(|w| w / 1000)))
     .replace("{settle_ms}", &num(Some(k.settle_ms.unwrap_or(0))))
+    .replace("{retransmits}", &num(k.retransmits))
     .replace("{fd}", &opt(event.fd.map(|f| f.to_string())))
     .replace("{new_fd}", &opt(event.new_fd.map(|f| f.to_string())))
     .replace("{local}", &opt(event.local.clone()))

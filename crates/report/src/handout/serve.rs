@@ -274,6 +274,7 @@ mod tests {
             t_us: 400,
             local: None,
             tcp_state: None,
+            ..Default::default()
         };
         let session = Session {
             proto: Proto::Tcp,

@@ -81,6 +81,10 @@ pub fn write_event(out: &mut impl Write, e: &Event) -> io::Result<()> {
     serde(out, &e.sockets)?;
     out.write_all(b",\"syscall\":")?;
     opt_string(out, e.syscall.as_deref())?;
+    out.write_all(b",\"wchan\":")?;
+    opt_string(out, e.wchan.as_deref())?;
+    out.write_all(b",\"kernel_syscall\":")?;
+    opt_string(out, e.kernel_syscall.as_deref())?;
     out.write_all(b"}")
 }
 
@@ -153,10 +157,13 @@ mod tests {
             };
             let (msgs, _) = engine::run_to_end_with(lesson, config).await;
             for m in &msgs {
-                if let EngineMsg::Event(e) = m {
-                    assert_eq!(ours(e), serde_json::to_string(e.as_ref()).unwrap());
-                    compared += 1;
-                }
+                let e = match m {
+                    EngineMsg::Event(e) => e.as_ref().clone(),
+                    EngineMsg::Waiting(w) => Event::from_waiting(w),
+                    _ => continue,
+                };
+                assert_eq!(ours(&e), serde_json::to_string(&e).unwrap());
+                compared += 1;
             }
         }
         assert!(compared > 100, "only {compared} events compared");

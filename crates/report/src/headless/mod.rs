@@ -27,9 +27,10 @@ pub enum Format {
     Markdown,
 }
 
-/// Print one engine message in `format`. Waiting notices appear only in the
-/// text transcript; JSON Lines carry one line per completed call, and the
-/// event's `waited_us` says how long it waited.
+/// Print one engine message in `format`. A call that starts to wait is a
+/// line of its own in both: in JSON an event whose `result` is `waiting`
+/// (with `seq` 0, and where the kernel has it asleep), and the call's own
+/// line follows when it returns, its `waited_us` saying how long it slept.
 pub fn write_msg(out: &mut impl Write, format: Format, msg: &EngineMsg) -> io::Result<()> {
     match (format, msg) {
         (Format::Json, EngineMsg::Event(e)) => {
@@ -37,6 +38,10 @@ pub fn write_msg(out: &mut impl Write, format: Format, msg: &EngineMsg) -> io::R
             writeln!(out)
         }
         (Format::Text, EngineMsg::Event(e)) => writeln!(out, "{}", text_line(e)),
+        (Format::Json, EngineMsg::Waiting(w)) => {
+            json::write_event(out, &Event::from_waiting(w))?;
+            writeln!(out)
+        }
         (Format::Text, EngineMsg::Waiting(w)) => writeln!(out, "{}", waiting_line(w)),
         (Format::Text, EngineMsg::Finished) => writeln!(out, "-- lesson finished"),
         // Said on stderr, whatever happens to it: a closed or broken stderr
@@ -306,15 +311,18 @@ pub fn sock_view_note(v: &sockscope_core::kernel::SockView) -> String {
     parts.join(" ")
 }
 
-/// `          0.456  server    accept(3) ... waiting`
+/// `          0.456  server    accept(3) ... waiting  [LISTEN]  blocked in the kernel: inet_csk_accept`
 pub fn waiting_line(w: &Waiting) -> String {
     format!(
-        "  {:>4} {:>9.3}  {:<9} {}({}) ... waiting{}",
+        "  {:>4} {:>9.3}  {:<9} {}({}) ... waiting{}{}",
         "",
         w.t_us as f64 / 1000.0,
         w.actor,
-        w.call,
-        w.args,
-        w.tcp_state.map(|s| format!("  [{s}]")).unwrap_or_default()
+        w.syscall.as_deref().unwrap_or(w.call.name()),
+        text(&w.args),
+        w.tcp_state.map(|s| format!("  [{s}]")).unwrap_or_default(),
+        w.blocked_in()
+            .map(|b| format!("  {}", text(&b)))
+            .unwrap_or_default()
     )
 }

@@ -115,6 +115,15 @@ pub fn json_lines(out: &std::process::Output) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// The JSON lines of calls that returned: without the `waiting` lines (a
+/// call that started to wait, `seq` 0), whose own line follows.
+pub fn event_lines(out: &std::process::Output) -> Vec<serde_json::Value> {
+    json_lines(out)
+        .into_iter()
+        .filter(|v| v["result"] != "waiting")
+        .collect()
+}
+
 /// Run a built-in lesson in-process with capture on. `None` (after saying
 /// why) when this process may not capture: CI runs as root, so there it
 /// always runs.

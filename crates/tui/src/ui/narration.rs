@@ -199,6 +199,14 @@ fn waiting_lines(lines: &mut Vec<Line<'_>>, w: &Waiting, theme: &Theme, now: boo
         Span::styled(format!("{}({})", w.call, w.args), theme.code),
         Span::styled(format!(" {} waiting", theme.glyphs.waiting), theme.waiting),
     ]));
+    // What the kernel said about the sleeping thread, read from /proc while
+    // it slept (wchan): only what was read.
+    if let Some(blocked) = w.blocked_in() {
+        lines.push(Line::styled(
+            sockscope_core::vocab::preview::text(&blocked).into_owned(),
+            theme.waiting,
+        ));
+    }
     let why = match w.call {
         Call::Accept => {
             "No client has connected yet, so the kernel has nothing to hand over: accept waits until a client's handshake completes."

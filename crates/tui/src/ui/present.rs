@@ -76,10 +76,17 @@ fn said(app: &App) -> Said {
         ),
         Some(Entry::Waiting(w)) => (
             format!("{}({}) … waiting", w.call, w.args),
-            format!(
-                "{} is waiting in the kernel: nothing to hand over yet.",
-                w.call
-            ),
+            match w.blocked_in() {
+                Some(blocked) => format!(
+                    "{} is waiting in the kernel: nothing to hand over yet ({}).",
+                    w.call,
+                    sockscope_core::vocab::preview::text(&blocked)
+                ),
+                None => format!(
+                    "{} is waiting in the kernel: nothing to hand over yet.",
+                    w.call
+                ),
+            },
         ),
         None => (String::new(), String::new()),
     };

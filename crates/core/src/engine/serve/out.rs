@@ -83,6 +83,13 @@ impl Out {
             t_us: self.since_start(at),
             local: None,
             tcp_state: None,
+            proto: ev.proto,
+            // It waits in epoll_wait, not in the call: nothing of a
+            // sleeping call to read.
+            syscall: None,
+            wchan: None,
+            kernel_syscall: None,
+            tid: None,
         };
         self.event(ev, at);
         let _ = self.tx.try_send(EngineMsg::Waiting(w));
