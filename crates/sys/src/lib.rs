@@ -8,7 +8,8 @@
 //! take, and raising the open-files limit for `serve`. [`packet`] opens the
 //! wire view's capture socket; [`sockname`] asks the kernel for the
 //! addresses of an fd the caller does not own (tests check what an event
-//! reported against it). Each block carries a SAFETY comment; the crate denies `unsafe_code`
+//! reported against it); [`lab`] moves the process into the lab network (a
+//! user and network namespace of its own) and brings its `lo` up. Each block carries a SAFETY comment; the crate denies `unsafe_code`
 //! everywhere else.
 #![allow(unsafe_code)]
 
@@ -23,6 +24,7 @@ compile_error!(
      see README.md, \"Where it runs\"."
 );
 
+pub mod lab;
 pub mod packet;
 pub mod sockname;
 pub mod tcp_info;
