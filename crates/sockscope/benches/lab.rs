@@ -52,7 +52,14 @@ fn enter_once() -> Duration {
 fn trace_udp(host: bool) -> Duration {
     let started = std::time::Instant::now();
     let mut cmd = Command::new(BIN);
-    cmd.args(["trace", "udp", "--no-kernel", "--no-capture", "--format", "json"]);
+    cmd.args([
+        "trace",
+        "udp",
+        "--no-kernel",
+        "--no-capture",
+        "--format",
+        "json",
+    ]);
     if host {
         cmd.arg("--host-network");
     }

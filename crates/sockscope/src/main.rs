@@ -158,7 +158,6 @@ fn run() -> Result<ExitCode> {
                 pcap.as_deref().map(|p| (p, force)),
                 !no_capture,
                 observers,
-                label,
             )
         }
         Some(Command::Port { port, format }) => port_report(port, format),
@@ -201,6 +200,7 @@ fn choose_network(host: bool) -> std::result::Result<lab::Network, ExitCode> {
             }
         }
     };
+    lab::set_current(network.clone());
     if let lab::Network::HostRefused(r) = &network {
         say(r.line());
     }
@@ -322,8 +322,8 @@ fn trace(
     pcap: Option<(&Path, bool)>,
     capture: bool,
     observers: engine::Observers,
-    network: Option<&str>,
 ) -> Result<ExitCode> {
+    let network = lab::current().map(lab::Network::label);
     let lesson = std::sync::Arc::new(lesson);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()

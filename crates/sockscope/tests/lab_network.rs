@@ -5,10 +5,10 @@
 //! why, when the kernel refuses it. Each is checked as this user (root in
 //! CI) and as uid 65534 with no capabilities.
 
+mod common;
 #[path = "../benches/process/pty_harness.rs"]
 #[allow(dead_code)]
 mod pty_harness;
-mod common;
 #[path = "support/setpriv.rs"]
 mod setpriv;
 
@@ -53,7 +53,11 @@ fn pcap_is_read_by_tcpdump(mut cmd: Command, pcap: &std::path::Path) {
         return;
     }
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(stdout(&out).contains(&format!("# {LAB}")), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains(&format!("# {LAB}")),
+        "{}",
+        stdout(&out)
+    );
     assert!(stderr(&out).contains("packets to"), "{}", stderr(&out));
     assert!(!stderr(&out).contains("CAP_NET_RAW"), "{}", stderr(&out));
     let read = Command::new("tcpdump")
@@ -67,7 +71,10 @@ fn pcap_is_read_by_tcpdump(mut cmd: Command, pcap: &std::path::Path) {
     assert!(lines.contains("Flags [S.]"), "a SYN-ACK: {lines}");
     assert!(lines.contains("Flags [P.]"), "data: {lines}");
     assert!(lines.contains("Flags [F.]"), "a FIN: {lines}");
-    assert!(lines.lines().all(|l| l.contains(" IP 127.0.0.1.")), "{lines}");
+    assert!(
+        lines.lines().all(|l| l.contains(" IP 127.0.0.1.")),
+        "{lines}"
+    );
 }
 
 #[test]
@@ -203,7 +210,11 @@ fn the_machines_ss_sees_no_lesson_socket_while_a_lab_lesson_runs() {
     // where ss sees it: the check above can fail.
     let (mut term, port) = listening_tui(me, &["--host-network", "lesson", "tcp"]);
     assert!(ss_lists(port), "ss lists the host-network lesson's {port}");
-    assert!(term.contents().contains("host network"), "{}", term.contents());
+    assert!(
+        term.contents().contains("host network"),
+        "{}",
+        term.contents()
+    );
     term.press(b"q");
     assert!(term.wait_exit(WAIT).expect("exits on q").success());
 }

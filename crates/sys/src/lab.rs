@@ -109,12 +109,19 @@ pub fn enter() -> Result<(), EnterError> {
     // namespace (they read as 65534, the overflow id). An unprivileged
     // process may write one line mapping its own effective id, and only
     // once, and only after giving up setgroups(2) for the namespace.
-    let write = |step: Step, path: &str, text: String| {
-        std::fs::write(path, text).map_err(fail(step))
-    };
+    let write =
+        |step: Step, path: &str, text: String| std::fs::write(path, text).map_err(fail(step));
     write(Step::Setgroups, "/proc/self/setgroups", "deny".into())?;
-    write(Step::UidMap, "/proc/self/uid_map", format!("{uid} {uid} 1\n"))?;
-    write(Step::GidMap, "/proc/self/gid_map", format!("{gid} {gid} 1\n"))?;
+    write(
+        Step::UidMap,
+        "/proc/self/uid_map",
+        format!("{uid} {uid} 1\n"),
+    )?;
+    write(
+        Step::GidMap,
+        "/proc/self/gid_map",
+        format!("{gid} {gid} 1\n"),
+    )?;
     // The network namespace is owned by the user namespace the process is
     // in when it is made: the new one, where the process holds
     // CAP_NET_ADMIN and CAP_NET_RAW.

@@ -20,7 +20,23 @@
 mod refusal;
 
 pub use refusal::{Facts, Refusal};
+use std::sync::OnceLock;
 use std::time::{Duration, Instant};
+
+/// The network this process's lessons run on, once the binary has chosen
+/// it: a namespace is the whole process's, so this is too.
+static CURRENT: OnceLock<Network> = OnceLock::new();
+
+/// Record the network chosen at startup (the first record stands).
+pub fn set_current(network: Network) {
+    let _ = CURRENT.set(network);
+}
+
+/// The network recorded at startup; `None` for a command that runs no
+/// lesson, and in the library's own tests (the machine's network).
+pub fn current() -> Option<&'static Network> {
+    CURRENT.get()
+}
 
 /// The title bar's and `trace` header's line in the lab.
 pub const LAB: &str = "lab network: a private loopback, yours alone";
@@ -95,7 +111,8 @@ pub fn enter() -> Result<Network, String> {
         }
     }
     if !had_bind_service
-        && let Err(e) = sockscope_sys::lab::drop_capability(sockscope_sys::lab::CAP_NET_BIND_SERVICE)
+        && let Err(e) =
+            sockscope_sys::lab::drop_capability(sockscope_sys::lab::CAP_NET_BIND_SERVICE)
     {
         return Err(format!(
             "the lab network could not give back CAP_NET_BIND_SERVICE ({e}); run with --host-network"

@@ -159,7 +159,10 @@ mod tests {
         };
         let line = refused(Step::Unshare, libc::ENOSPC, off);
         assert!(line.contains("unshare(CLONE_NEWUSER): ENOSPC"), "{line}");
-        assert!(line.contains("sudo sysctl -w user.max_user_namespaces=15000"), "{line}");
+        assert!(
+            line.contains("sudo sysctl -w user.max_user_namespaces=15000"),
+            "{line}"
+        );
 
         let line = refused(Step::Unshare, libc::EPERM, Facts::default());
         assert!(line.contains("uid_map is empty"), "{line}");
@@ -169,7 +172,10 @@ mod tests {
             ..mapped()
         };
         let line = refused(Step::Unshare, libc::EPERM, debian);
-        assert!(line.contains("kernel.unprivileged_userns_clone=1"), "{line}");
+        assert!(
+            line.contains("kernel.unprivileged_userns_clone=1"),
+            "{line}"
+        );
 
         let container = Facts {
             seccomp: Some(2),
