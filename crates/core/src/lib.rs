@@ -33,6 +33,10 @@
 //! - [`ports`]: `sockscope port N`: a port's range, service names, this
 //!   machine's settings for it, its bytes on the wire, and a real bind probe.
 //!
+//! - [`lab`]: the lab network: whether this process runs its lessons in a
+//!   private network namespace of its own, why not when the kernel refuses,
+//!   and the one line the screen and `trace` say about it.
+//!
 //! - [`testing`]: how a test that cannot run on this machine says so (and
 //!   fails in CI, where every test must run).
 //!
@@ -42,6 +46,7 @@
 pub mod engine;
 pub mod event;
 pub mod kernel;
+pub mod lab;
 pub mod lesson;
 pub mod place;
 pub mod ports;

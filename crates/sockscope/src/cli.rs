@@ -42,6 +42,13 @@ pub struct Cli {
     /// clutter (key P toggles it; b or . blanks the screen, f freezes it).
     #[arg(long, global = true)]
     pub present: bool,
+    /// Run lessons on this machine's own loopback instead of sockscope's lab
+    /// network (a private network namespace of its own, made when the kernel
+    /// allows it: capture without sudo, no other program met). Overrides
+    /// `host_network` in the config file. `serve` and `port` always use this
+    /// machine's network.
+    #[arg(long, global = true)]
+    pub host_network: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -92,6 +99,7 @@ pub enum Command {
     },
     /// Explain one port number: its range, its well-known services, how this
     /// machine treats it, its bytes on the wire, and what binding it here does.
+    /// Runs on this machine's network, never in the lab: it explains the machine.
     Port {
         /// The port, 0-65535 (0: the kernel picks an ephemeral port).
         #[arg(value_parser = parse_port, allow_hyphen_values = true)]
@@ -101,7 +109,8 @@ pub enum Command {
         format: Format,
     },
     /// A real echo server that waits for a peer you bring (nc, telnet, python,
-    /// a browser) and shows every call it makes for each connection.
+    /// a browser) and shows every call it makes for each connection. Runs on
+    /// this machine's network, never in the lab, so other terminals reach it.
     Serve {
         /// Serve UDP (recvfrom, sendto) instead of TCP.
         #[arg(long)]

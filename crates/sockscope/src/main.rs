@@ -11,6 +11,7 @@ use sockscope::cli::{Cli, Command};
 use sockscope::output::{self, say};
 use sockscope_core::engine::serve::ServeConfig;
 use sockscope_core::engine::{self, EngineConfig, EngineMsg, Proto};
+use sockscope_core::lab;
 use sockscope_core::lesson::{Catalog, Folder, Lesson};
 use sockscope_core::ports;
 use sockscope_report::{files, handout, headless};
@@ -97,6 +98,20 @@ fn run() -> Result<ExitCode> {
         );
         return Ok(usage(&e.to_string()));
     }
+    // The lab, entered here: after reading files (no thread yet), before
+    // any runtime or thread starts, as the kernel requires.
+    let network = match &cli.command {
+        None | Some(Command::Lesson { .. } | Command::Trace { .. }) => {
+            match choose_network(cli.host_network || loaded.config.host_network.unwrap_or(false)) {
+                Ok(n) => Some(n),
+                Err(code) => return Ok(code),
+            }
+        }
+        // `serve` is for peers in other terminals, `port` explains this
+        // machine, and the rest run no lesson: the machine's network.
+        _ => None,
+    };
+    let label = network.as_ref().map(lab::Network::label);
     let options = tui::Options {
         theme: cli.theme.or(loaded.config.theme.name).unwrap_or_default(),
         colors: loaded.config.theme.colors.clone(),
@@ -107,6 +122,7 @@ fn run() -> Result<ExitCode> {
         autoplay: loaded.config.autoplay_ms.map_or(tui::app::AUTOPLAY, |m| {
             std::time::Duration::from_millis(m.0)
         }),
+        network: label,
     };
     match cli.command {
         None => {
@@ -165,6 +181,36 @@ fn run() -> Result<ExitCode> {
         ),
         Some(Command::Completions { .. } | Command::Man) => unreachable!("handled above"),
     }
+}
+
+/// Where the lessons of this run go: the lab, unless `host` (the flag or
+/// the config file) asks for the machine's network or the kernel refuses
+/// the lab (said in one line, with what would enable it). On the machine's
+/// network a loopback that is down is said before any lesson meets it.
+/// `Err` is the exit code when there is nowhere to run.
+fn choose_network(host: bool) -> std::result::Result<lab::Network, ExitCode> {
+    let network = if host {
+        lab::Network::HostAsked
+    } else {
+        match lab::enter() {
+            Ok(n) => n,
+            Err(e) => {
+                say(e);
+                return Err(ExitCode::FAILURE);
+            }
+        }
+    };
+    lab::set_current(network.clone());
+    if let lab::Network::HostRefused(r) = &network {
+        say(r.line());
+    }
+    if !network.in_lab()
+        && let Some(down) = lab::lo_down()
+    {
+        say(down);
+        return Err(ExitCode::FAILURE);
+    }
+    Ok(network)
 }
 
 /// Exit code when the interactive screen is asked for without a terminal.
@@ -277,6 +323,7 @@ fn trace(
     capture: bool,
     observers: engine::Observers,
 ) -> Result<ExitCode> {
+    let network = lab::current().map(lab::Network::label);
     let lesson = std::sync::Arc::new(lesson);
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -291,7 +338,7 @@ fn trace(
     let mut last_wire = None;
     let printed = (|| -> std::io::Result<bool> {
         if format == headless::Format::Text {
-            headless::write_header(&mut out, &lesson)?;
+            headless::write_header_on(&mut out, &lesson, network)?;
         }
         for run in 1..=repeat {
             if repeat > 1 && format == headless::Format::Text {

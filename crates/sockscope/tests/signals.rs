@@ -39,8 +39,11 @@ fn listening_port(screen: &str) -> Option<u16> {
 }
 
 /// Start the TUI on `tcp` and run socket, bind, listen; return the port.
+/// On the machine's network (`--host-network`), so that a socket left open
+/// would be seen in the machine's table after the process ends (a lab
+/// network ends with its process, taking its sockets with it).
 fn start_listening(env: &[(&str, &str)]) -> (Term, u16) {
-    let mut term = Term::spawn_with_env(BIN, &[], env, 120, 40);
+    let mut term = Term::spawn_with_env(BIN, &["--host-network"], env, 120, 40);
     term.wait_for(WAIT, |s| s.contents().contains("Press Space"))
         .unwrap_or_else(|| panic!("no first frame:\n{}", term.contents()));
     for step in 1..=3 {

@@ -332,7 +332,11 @@ fn without_capture_privilege_the_lesson_runs_segments_are_null_and_the_hint_is_s
         sockscope_core::testing::skip("setpriv (util-linux) is not installed; .ci/run installs it");
         return;
     }
-    let (out, events) = trace_json(&["trace", "tcp", "--format", "json"], NO_CAPS);
+    // On the machine's network: in the lab every user may capture.
+    let (out, events) = trace_json(
+        &["trace", "tcp", "--format", "json", "--host-network"],
+        NO_CAPS,
+    );
     assert!(out.status.success(), "{out:?}");
     assert_eq!(events.len(), lesson::builtin("tcp").unwrap().steps.len());
     for e in &events {
@@ -356,6 +360,7 @@ fn without_capture_privilege_the_lesson_runs_segments_are_null_and_the_hint_is_s
             "json",
             "--pcap",
             path.to_str().unwrap(),
+            "--host-network",
         ],
         NO_CAPS,
     );

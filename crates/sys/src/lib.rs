@@ -9,7 +9,9 @@
 //! wire view's capture socket; [`sockname`] asks the kernel for the
 //! addresses of an fd the caller does not own (tests check what an event
 //! reported against it); [`interrupt`] wakes a lesson's thread blocked in a
-//! call when the presenter quits. Each block carries a SAFETY comment; the crate denies `unsafe_code`
+//! call when the presenter quits; [`lab`] moves the process into the lab
+//! network (a user and network namespace of its own) and brings its `lo`
+//! up. Each block carries a SAFETY comment; the crate denies `unsafe_code`
 //! everywhere else.
 #![allow(unsafe_code)]
 
@@ -25,6 +27,7 @@ compile_error!(
 );
 
 pub mod interrupt;
+pub mod lab;
 pub mod packet;
 pub mod sockname;
 pub mod tcp_info;

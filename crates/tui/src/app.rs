@@ -161,6 +161,9 @@ pub struct App {
     pub keys: KeyMap,
     /// Autoplay interval at 1×.
     pub autoplay_base: Duration,
+    /// Which network the lessons run on, as the title bar says it
+    /// (`sockscope_core::lab::Network::label`); `None` says nothing.
+    pub network: Option<&'static str>,
 }
 
 /// What feeds the lesson screen besides the terminal: the engine, and the
@@ -228,6 +231,7 @@ impl App {
             kernel_live: None,
             keys: KeyMap::default(),
             autoplay_base: AUTOPLAY,
+            network: None,
         }
     }
 

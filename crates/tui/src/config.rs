@@ -96,6 +96,8 @@ pub struct Config {
     pub lessons: Option<PathBuf>,
     /// Start the TUI in presenter mode.
     pub present: Option<bool>,
+    /// Run lessons on the machine's loopback, not in the lab network.
+    pub host_network: Option<bool>,
     #[serde(default)]
     pub keys: KeyConfig,
 }
@@ -397,6 +399,7 @@ mod tests {
         );
         assert_eq!(c.default_lesson.as_deref(), Some("tcp"));
         assert_eq!(c.present, Some(false));
+        assert_eq!(c.host_network, Some(false));
         assert_eq!(c.keys.resolve(), KeyMap::default());
         // Every rebindable action of the key table appears in the template.
         let rebindable = TABLE

@@ -96,6 +96,9 @@ pub struct Options {
     pub keys: keys::KeyMap,
     /// Autoplay interval at 1×.
     pub autoplay: Duration,
+    /// Which network the lessons run on, for the title bar
+    /// (`sockscope_core::lab::Network::label`); `None` says nothing.
+    pub network: Option<&'static str>,
 }
 
 impl Default for Options {
@@ -108,6 +111,7 @@ impl Default for Options {
             present: false,
             keys: keys::KeyMap::default(),
             autoplay: app::AUTOPLAY,
+            network: None,
         }
     }
 }

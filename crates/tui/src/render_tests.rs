@@ -1014,3 +1014,22 @@ fn a_frozen_serve_screen_does_not_move_and_a_notice_shows_on_the_key_bar() {
         "the notice went with the key"
     );
 }
+
+/// The title bar names the network the lesson runs on: the whole line where
+/// it fits, its first words where not, and the lesson's title comes first.
+#[test]
+fn the_title_bar_names_the_network_at_three_sizes() {
+    let theme = theme(ThemeName::Dark);
+    let mut rows = Vec::new();
+    for network in [sockscope_core::lab::LAB, sockscope_core::lab::HOST] {
+        let mut app = app_at("tcp", 3);
+        app.network = Some(network);
+        for (w, h) in SIZES {
+            let t = draw(&app, &theme, w, h);
+            let buf = t.backend().buffer();
+            let row: String = (0..w).map(|x| buf[(x, 0)].symbol()).collect();
+            rows.push(format!("{w:>3}|{}|", row.trim_end()));
+        }
+    }
+    insta::assert_snapshot!("title_network", rows.join("\n"));
+}

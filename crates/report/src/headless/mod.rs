@@ -60,9 +60,22 @@ pub fn write_msg(out: &mut impl Write, format: Format, msg: &EngineMsg) -> io::R
 
 /// The transcript's heading: the lesson's title and what the columns mean.
 pub fn write_header(out: &mut impl Write, lesson: &Lesson) -> io::Result<()> {
+    write_header_on(out, lesson, None)
+}
+
+/// [`write_header`], with the network the lesson runs on under the title
+/// (`sockscope_core::lab::Network::label`: the lab or the machine's).
+pub fn write_header_on(
+    out: &mut impl Write,
+    lesson: &Lesson,
+    network: Option<&str>,
+) -> io::Result<()> {
     // The title came from the lesson file: escaped, as everything printed
     // from a file is.
     writeln!(out, "# {} ({})", text(&lesson.title), text(&lesson.name))?;
+    if let Some(network) = network {
+        writeln!(out, "# {network}")?;
+    }
     writeln!(
         out,
         "# {:>4} {:>9}  {:<9} call = result",

@@ -256,6 +256,7 @@ pub fn shell(
     let mut app = App::new(lesson, lessons, Machine::read());
     app.keys = options.keys.clone();
     app.autoplay_base = options.autoplay;
+    app.network = options.network;
     let mut shell = Shell::new(app, themes);
     shell.present = options.present;
     shell

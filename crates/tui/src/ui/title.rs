@@ -33,12 +33,25 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     };
     let pace = if app.autoplay { "autoplay" } else { "manual" };
     let right = format!("{state} · {pace} · {}× ", speed_label(app.speed_factor()));
-    let left = vec![
+    let mut left = vec![
         Span::styled(" sockscope ", theme.title),
         Span::styled(format!("{} ", theme.glyphs.lifeline), theme.border),
         Span::styled(app.lesson.title.clone(), theme.text),
     ];
     let room = width.saturating_sub(right.len() + 1);
+    // Which network the lesson runs on: the whole line where it fits, else
+    // its first words ("lab network"), else nothing (the lesson's title
+    // matters more).
+    if let Some(label) = app.network {
+        let used: usize = left.iter().map(Span::width).sum();
+        let short = label.split(':').next().unwrap_or(label);
+        if let Some(said) = [label, short]
+            .into_iter()
+            .find(|l| used + 3 + l.chars().count() <= room)
+        {
+            left.push(Span::styled(format!(" · {said}"), theme.muted));
+        }
+    }
     let mut spans = fit_spans(left, room, theme.glyphs.ellipsis);
     let used: usize = spans.iter().map(Span::width).sum();
     spans.push(Span::raw(
