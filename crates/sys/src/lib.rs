@@ -26,6 +26,7 @@ compile_error!(
 pub mod packet;
 pub mod sockname;
 pub mod tcp_info;
+pub mod trace;
 
 use std::io;
 use std::mem::MaybeUninit;
