@@ -7,6 +7,9 @@
 //!
 //! `cargo bench --bench hall` (the release binary); `SOCKSCOPE_HALL_SECS`
 //! and `SOCKSCOPE_HALL_PEERS` shorten or shrink the run for a quick look.
+//! `SOCKSCOPE_HALL_TUI=1` runs the same hall against the serve *screen*
+//! (`sockscope serve --max-peers 1024` in a 200x50 pseudo-terminal, drawing
+//! its lanes and the table of every peer) instead of `--headless`.
 //! The peers live in this process: 1,000 sockets need a raised open-files
 //! limit here too, which the bench asks for.
 
@@ -16,6 +19,10 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+#[path = "process/pty_harness.rs"]
+#[allow(dead_code)]
+mod pty_harness;
 
 const BIN: &str = env!("CARGO_BIN_EXE_sockscope");
 /// Peer threads; each drives its share of the connections.
@@ -49,6 +56,9 @@ fn main() {
         limit >= peers as u64 + 64,
         "this process may open only {limit} files: raise the hard limit (ulimit -Hn)"
     );
+    if env_or("SOCKSCOPE_HALL_TUI", 0) == 1 {
+        return hall_on_screen(secs, peers);
+    }
     let mut server = Command::new(BIN)
         .args(["serve", "--headless", "--max-peers", "1024"])
         .stdin(Stdio::null())
@@ -81,6 +91,122 @@ fn main() {
             counter.fetch_add(1, Ordering::Relaxed);
         }
     });
+    let hall = talk(pid, port, peers, secs);
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let status = server.wait().unwrap();
+    consumer.join().unwrap();
+    let summary = stderr_rest.join().unwrap();
+    println!("hall: {peers} peers, each echoing once a second for {secs} s, serve --headless");
+    println!("  events read           {}", lines.load(Ordering::Relaxed));
+    println!(
+        "  server said           {}",
+        summary.trim().lines().last().unwrap_or("")
+    );
+    hall.report(status.success(), &status.to_string());
+}
+
+/// The same hall against the serve screen in a pseudo-terminal.
+fn hall_on_screen(secs: u64, peers: usize) {
+    let mut term = pty_harness::Term::spawn(BIN, &["serve", "--max-peers", "1024"], 200, 50);
+    term.wait_for(Duration::from_secs(20), |s| {
+        s.contents().contains("nc 127.0.0.1 ")
+    })
+    .unwrap_or_else(|| panic!("no serve screen:\n{}", term.contents()));
+    let screen = term.contents();
+    let at = screen.find("nc 127.0.0.1 ").unwrap() + "nc 127.0.0.1 ".len();
+    let port: u16 = screen[at..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect::<String>()
+        .parse()
+        .unwrap();
+    let pid = term.pid();
+    // The screen's output is read all along (the harness's reader thread),
+    // as a terminal would: a TUI that cannot write would stall.
+    let hall = talk(pid, port, peers, secs);
+    term.drain_for(Duration::from_millis(500));
+    let table = term.contents();
+    let on_screen = table
+        .lines()
+        .find(|l| l.contains("all ") && l.contains("peers ·"));
+    let _ = Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status();
+    let status = term.wait_exit(Duration::from_secs(20));
+    println!(
+        "hall: {peers} peers, each echoing once a second for {secs} s, the serve screen at 200x50"
+    );
+    println!(
+        "  table's title         {}",
+        on_screen.map_or("(not found)", str::trim)
+    );
+    // SIGTERM ends the TUI with 128 + 15.
+    let ended = status.as_ref().is_some_and(|s| s.exit_code() == 143);
+    hall.report(ended, &format!("{status:?}"));
+}
+
+/// What one hall measured.
+struct Hall {
+    connected: Duration,
+    echoes: u64,
+    failures: u64,
+    worst_us: u64,
+    base_fds: usize,
+    peak_fds: usize,
+    after_fds: usize,
+    back_in: Duration,
+    base_rss: u64,
+    peak_rss: u64,
+    hwm: u64,
+}
+
+impl Hall {
+    fn report(&self, ended_well: bool, status: &str) {
+        println!(
+            "  connected all         {:.1} ms",
+            self.connected.as_secs_f64() * 1e3
+        );
+        println!(
+            "  echoes                {} intact, {} failed (budget: 0 failed)",
+            self.echoes, self.failures
+        );
+        println!(
+            "  slowest echo          {:.1} ms",
+            self.worst_us as f64 / 1e3
+        );
+        println!(
+            "  fds                   {} before, {} at peak, {} after (back in {:.0} ms; budget: back to {})",
+            self.base_fds,
+            self.peak_fds,
+            self.after_fds,
+            self.back_in.as_secs_f64() * 1e3,
+            self.base_fds
+        );
+        println!(
+            "  RSS                   {} KiB before, {} KiB sampled peak, VmHWM {} KiB (budget: 40960 KiB)",
+            self.base_rss, self.peak_rss, self.hwm
+        );
+        println!("  exit                  {status}");
+        // VmHWM is updated lazily by the kernel and can trail a sampled
+        // VmRSS: the budget is judged on the larger.
+        let peak = self.hwm.max(self.peak_rss);
+        let ok = self.failures == 0
+            && self.after_fds == self.base_fds
+            && peak <= 40 * 1024
+            && ended_well;
+        println!(
+            "  budgets               {}",
+            if ok { "held" } else { "MISSED" }
+        );
+    }
+}
+
+/// Connect `peers` at once to the server (process `pid`) on `port`, have
+/// each echo a line once a second for `secs`, then leave; sample the
+/// server's fds and memory meanwhile.
+fn talk(pid: u32, port: u16, peers: usize, secs: u64) -> Hall {
     std::thread::sleep(Duration::from_millis(300));
     let base_fds = fds(pid);
     let base_rss = status_kib(pid, "VmRSS:");
@@ -155,46 +281,17 @@ fn main() {
     }
     let after_fds = fds(pid);
     let back_in = left.elapsed();
-    let _ = Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status();
-    let status = server.wait().unwrap();
-    consumer.join().unwrap();
-    let summary = stderr_rest.join().unwrap();
-
-    let failures = failures.load(Ordering::Relaxed);
-    println!("hall: {peers} peers, each echoing once a second for {secs} s");
-    println!(
-        "  connected all         {:.1} ms",
-        connected.as_secs_f64() * 1e3
-    );
-    println!(
-        "  echoes                {} intact, {failures} failed (budget: 0 failed)",
-        echoes.load(Ordering::Relaxed)
-    );
-    println!(
-        "  slowest echo          {:.1} ms",
-        worst_us.load(Ordering::Relaxed) as f64 / 1e3
-    );
-    println!("  events read           {}", lines.load(Ordering::Relaxed));
-    println!(
-        "  fds                   {base_fds} before, {peak_fds} at peak, {after_fds} after (back in {:.0} ms; budget: back to {base_fds})",
-        back_in.as_secs_f64() * 1e3
-    );
-    println!(
-        "  RSS                   {base_rss} KiB before, {peak_rss} KiB sampled peak, VmHWM {hwm} KiB (budget: 40960 KiB)"
-    );
-    println!(
-        "  server said           {}",
-        summary.trim().lines().last().unwrap_or("")
-    );
-    println!("  exit                  {status}");
-    // VmHWM is updated lazily by the kernel and can trail a sampled VmRSS:
-    // the budget is judged on the larger.
-    let peak = hwm.max(peak_rss);
-    let ok = failures == 0 && after_fds == base_fds && peak <= 40 * 1024 && status.success();
-    println!(
-        "  budgets               {}",
-        if ok { "held" } else { "MISSED" }
-    );
+    Hall {
+        connected,
+        echoes: echoes.load(Ordering::Relaxed),
+        failures: failures.load(Ordering::Relaxed),
+        worst_us: worst_us.load(Ordering::Relaxed),
+        base_fds,
+        peak_fds,
+        after_fds,
+        back_in,
+        base_rss,
+        peak_rss,
+        hwm,
+    }
 }

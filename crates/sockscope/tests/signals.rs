@@ -1,5 +1,7 @@
 //! Every way the TUI can be ended from outside restores the terminal and
-//! closes every socket: SIGINT, SIGTERM, SIGHUP, and a panic. Each runs the
+//! closes every socket: SIGINT, SIGTERM, SIGHUP, SIGQUIT, and a panic; and
+//! Ctrl-Z (the key, or SIGTSTP from outside) gives the terminal back while
+//! the process is stopped and takes it again on SIGCONT. Each runs the
 //! built binary in a pseudo-terminal, mid-lesson with a listening socket open.
 
 #[path = "../benches/process/pty_harness.rs"]
@@ -93,6 +95,88 @@ fn sigterm_restores_the_terminal_and_closes_sockets() {
 #[test]
 fn sighup_restores_the_terminal_and_closes_sockets() {
     signal_ends_cleanly("HUP", libc::SIGHUP);
+}
+
+#[test]
+fn sigquit_restores_the_terminal_and_closes_sockets() {
+    signal_ends_cleanly("QUIT", libc::SIGQUIT);
+}
+
+/// The process's state letter in /proc/PID/stat (`T`: stopped).
+fn state(pid: u32) -> char {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+    // The command name is in parentheses and may hold spaces: the state is
+    // the first field after the last `)`.
+    let after = &stat[stat.rfind(')').unwrap() + 1..];
+    after.trim_start().chars().next().unwrap()
+}
+
+/// Wait (bounded) until the process is in `want`.
+fn wait_state(term: &mut Term, want: char) -> bool {
+    let pid = term.pid();
+    for _ in 0..200 {
+        if state(pid) == want {
+            return true;
+        }
+        term.drain_for(Duration::from_millis(25));
+    }
+    false
+}
+
+/// Suspend (by `suspend`), check the terminal was given back while stopped,
+/// resume with SIGCONT, and check the screen came back whole and still steps.
+fn suspends_and_resumes(suspend: impl FnOnce(&mut Term)) {
+    let (mut term, port) = start_listening(&[]);
+    suspend(&mut term);
+    assert!(wait_state(&mut term, 'T'), "the process stopped");
+    assert_restored(&mut term);
+    // Whatever the shell prints while we are stopped must not survive the
+    // resume: the whole screen is drawn again.
+    term.parser
+        .process(b"\x1b[2J\x1b[Hshell output while stopped");
+    let sent = std::process::Command::new("kill")
+        .args(["-CONT", &term.pid().to_string()])
+        .status()
+        .expect("kill(1)");
+    assert!(sent.success());
+    term.wait_for(WAIT, |s| {
+        s.alternate_screen() && s.contents().contains("step 3 of 22")
+    })
+    .unwrap_or_else(|| panic!("the screen came back after SIGCONT:\n{}", term.contents()));
+    assert!(
+        term.parser.screen().hide_cursor(),
+        "the cursor is hidden again"
+    );
+    assert!(
+        !term.contents().contains("shell output while stopped"),
+        "the screen was redrawn whole:\n{}",
+        term.contents()
+    );
+    assert!(
+        listening(port),
+        "the lesson's listener lived through the stop"
+    );
+    // Raw mode is back: a Space steps the lesson, rather than waiting for Enter.
+    term.press(b" ");
+    term.wait_for(WAIT, |s| s.contents().contains("step 4 of 22"))
+        .unwrap_or_else(|| panic!("keys work after resume:\n{}", term.contents()));
+}
+
+#[test]
+fn ctrl_z_gives_the_terminal_back_and_fg_restores_the_screen() {
+    // 0x1a is what the terminal sends for Ctrl-Z in raw mode (ISIG off).
+    suspends_and_resumes(|term| term.press(b"\x1a"));
+}
+
+#[test]
+fn sigtstp_from_outside_suspends_the_same_way() {
+    suspends_and_resumes(|term| {
+        let sent = std::process::Command::new("kill")
+            .args(["-TSTP", &term.pid().to_string()])
+            .status()
+            .expect("kill(1)");
+        assert!(sent.success());
+    });
 }
 
 #[test]

@@ -666,8 +666,10 @@ impl App {
                 Effect::None
             }
             Action::Quit => Effect::Quit,
-            // The shell's: presenter keys, windows, scrolling.
-            Action::Present
+            // The shell's: presenter keys, windows, scrolling, suspend.
+            Action::Suspend
+            | Action::Sort
+            | Action::Present
             | Action::Blank
             | Action::Freeze
             | Action::Handout

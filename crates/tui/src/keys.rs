@@ -57,13 +57,18 @@ pub enum Action {
     Narration,
     Help,
     Quit,
+    /// Suspend to the shell (Ctrl-Z), as any terminal program; `fg` resumes.
+    Suspend,
     /// The keys a window scrolls with. Listed for the help only: a window
     /// reads them itself (`widgets::scroll::delta`), so [`action`] never
     /// returns it.
     Scroll,
     /// Close a window, the packet pane, the port prompt.
     Close,
-    /// Move up or down in a list (the lesson picker, the packet pane).
+    /// Sort the serve screen's peers table by its next column.
+    Sort,
+    /// Move up or down in a list (the lesson picker, the packet pane, the
+    /// serve screen's peers table).
     Up,
     Down,
 }
@@ -281,6 +286,17 @@ pub const TABLE: &[Spec] = &[
         )],
     },
     Spec {
+        action: A::Sort,
+        bind: Bind::Config("sort"),
+        keys: &["s"],
+        always: "",
+        label: "sort peers",
+        help: &[(
+            Serve,
+            "sort the peers table: arrival, address, bytes in, idle, state",
+        )],
+    },
+    Spec {
         action: A::Help,
         bind: Bind::Config("help"),
         keys: &["?"],
@@ -297,6 +313,22 @@ pub const TABLE: &[Spec] = &[
         help: &[(Lesson, "quit"), (Serve, "stop the server and quit")],
     },
     Spec {
+        action: A::Suspend,
+        bind: Bind::Fixed,
+        // Raw mode turns the terminal's own Ctrl-Z (SIGTSTP) off, so the
+        // key arrives as a key press and the shell suspends by hand.
+        keys: &[],
+        always: "Ctrl-Z",
+        label: "suspend",
+        help: &[
+            (Lesson, "suspend to the shell; fg brings the screen back"),
+            (
+                Serve,
+                "suspend to the shell (the server stops too); fg resumes",
+            ),
+        ],
+    },
+    Spec {
         action: A::Scroll,
         bind: Bind::Window,
         keys: &["up", "down", "k", "j", "pageup", "pagedown"],
@@ -307,7 +339,7 @@ pub const TABLE: &[Spec] = &[
                 Lesson,
                 "scroll this help and the narration; move in the lesson list",
             ),
-            (Serve, "scroll this help"),
+            (Serve, "scroll this help; move in the peers table"),
         ],
     },
     Spec {
@@ -527,13 +559,14 @@ impl KeyMap {
 }
 
 /// The action a key press asks for under `map`, if any. Ctrl-C always
-/// quits (other Ctrl keys do nothing); the rebindable actions come first,
+/// quits and Ctrl-Z always suspends (other Ctrl keys do nothing); the rebindable actions come first,
 /// so the fixed keys (Esc closes, ↑ ↓ j k move) work unless the map gives
 /// those keys another action.
 pub fn action(key: KeyEvent, map: &KeyMap) -> Option<Action> {
     if key.modifiers.contains(KeyModifiers::CONTROL) {
         return match key.code {
             KeyCode::Char('c' | 'C') => Some(Action::Quit),
+            KeyCode::Char('z' | 'Z') => Some(Action::Suspend),
             _ => None,
         };
     }
@@ -612,6 +645,8 @@ mod tests {
     fn ctrl_c_quits_and_other_ctrl_keys_do_nothing() {
         let c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
         assert_eq!(action(c, &map()), Some(Action::Quit));
+        let z = KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL);
+        assert_eq!(action(z, &map()), Some(Action::Suspend));
         assert!(is_ctrl_c(c));
         let l = KeyEvent::new(KeyCode::Char('l'), KeyModifiers::CONTROL);
         assert_eq!(action(l, &map()), None);
@@ -679,17 +714,24 @@ mod tests {
     #[test]
     fn every_default_binding_is_in_the_help_once() {
         let m = map();
-        let help = help(&m, ScreenKind::Lesson);
-        for s in TABLE.iter().filter(|s| matches!(s.bind, Bind::Config(_))) {
-            for k in m.keys(s.action) {
-                assert_eq!(action(key(*k), &m), Some(s.action), "{k:?}");
+        for screen in [ScreenKind::Lesson, ScreenKind::Serve] {
+            let help = help(&m, screen);
+            let on_screen = |s: &&Spec| s.help.iter().any(|(k, _)| *k == screen);
+            for s in TABLE
+                .iter()
+                .filter(|s| matches!(s.bind, Bind::Config(_)))
+                .filter(on_screen)
+            {
+                for k in m.keys(s.action) {
+                    assert_eq!(action(key(*k), &m), Some(s.action), "{k:?}");
+                }
+                let first = label(m.keys(s.action)[0]);
+                assert_eq!(
+                    help.iter().filter(|b| b.keys.starts_with(&first)).count(),
+                    1,
+                    "{first} on {screen:?}"
+                );
             }
-            let first = label(m.keys(s.action)[0]);
-            assert_eq!(
-                help.iter().filter(|b| b.keys.starts_with(&first)).count(),
-                1,
-                "{first}"
-            );
         }
     }
 
@@ -698,7 +740,13 @@ mod tests {
         let mut seen = std::collections::BTreeSet::new();
         for s in TABLE {
             assert!(seen.insert(s.action), "{:?} twice", s.action);
-            assert!(!s.keys.is_empty(), "{:?} has no keys", s.action);
+            // Ctrl-Z has only its fixed key (`always`); every other row
+            // has keys of its own.
+            assert!(
+                !s.keys.is_empty() || !s.always.is_empty(),
+                "{:?} has no keys",
+                s.action
+            );
             for n in s.keys {
                 assert!(KeyCode::try_from(&KeyName::builtin(n)).is_ok(), "{n}");
             }
@@ -712,7 +760,7 @@ mod tests {
                 .iter()
                 .filter(|s| matches!(s.bind, Bind::Config(_)))
                 .count(),
-            19
+            20
         );
         assert_eq!(spec(Action::Quit).always, "Ctrl-C");
     }

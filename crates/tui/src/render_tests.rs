@@ -774,8 +774,32 @@ fn serve_view(present: bool) -> Shell<super::serve::ServeView> {
         }),
     ];
     for m in msgs {
-        v.update(Msg::Feed(m));
+        v.update(Msg::Feed(super::serve::ServeFeed::Server(m)));
     }
+    // The server's own counts and peers, as the driver reads them.
+    let now = std::time::Instant::now();
+    let peer = |n: u16, port: u16, state: &str, idle: u64| sockscope_core::engine::serve::PeerRow {
+        actor: format!("peer{n}"),
+        addr: std::net::SocketAddr::from(([127, 0, 0, 1], port)),
+        fd: 9 + i32::from(n),
+        bytes_in: if n == 1 { 6 } else { 0 },
+        bytes_out: if n == 1 { 6 } else { 0 },
+        state: state.into(),
+        last_heard: now - std::time::Duration::from_secs(idle),
+    };
+    v.update(Msg::Feed(super::serve::ServeFeed::Hall(Box::new(
+        super::serve::Hall {
+            stats: sockscope_core::engine::serve::Stats {
+                seen: 2,
+                open: 1,
+                bytes_in: 6,
+                bytes_out: 6,
+                ..Default::default()
+            },
+            peers: vec![peer(2, 52020, "open", 12), peer(1, 52014, "EOF", 30)],
+            read_at: now,
+        },
+    ))));
     v
 }
 
@@ -808,6 +832,35 @@ fn a_non_loopback_bind_is_warned_about_on_screen() {
     let text = draw_shell(&v, 120, 40).backend().to_string();
     assert!(text.contains("reachable from the network"), "{text}");
     assert!(text.contains("nc 127.0.0.1 41234"), "{text}");
+}
+
+/// Before any peer, the server's lane says so inside its borders: the line
+/// once started on the left border and covered it.
+#[test]
+fn waiting_for_a_peer_is_written_inside_the_lanes_borders() {
+    use sockscope_core::engine::Proto;
+    let at: std::net::SocketAddr = "127.0.0.1:41234".parse().unwrap();
+    let v = Shell::new(
+        super::serve::ServeView::new(Proto::Tcp, at, at),
+        Themes::only(theme(ThemeName::Dark)),
+    );
+    for (w, h) in SIZES {
+        let text = draw_shell(&v, w, h).backend().to_string();
+        let line = text
+            .lines()
+            .find(|l| l.contains("waiting for a peer"))
+            .unwrap_or_else(|| panic!("{w}x{h}: no waiting line\n{text}"));
+        // Each line of the backend's text is quoted: `"│ waiting ... │"`.
+        let inner = line.trim_matches('"');
+        assert!(
+            inner.starts_with('│'),
+            "{w}x{h}: the left border is kept: {line}"
+        );
+        assert!(
+            inner.ends_with('│'),
+            "{w}x{h}: the right border is kept: {line}"
+        );
+    }
 }
 
 /// `?` on the serve screen: its own keys, scrolling when the terminal is
@@ -867,13 +920,26 @@ async fn the_serve_screen_shows_a_real_peer() {
     })
     .await
     .unwrap();
-    while v.bytes_echoed < 4 {
+    use super::serve::{Hall, ServeFeed};
+    use sockscope_core::engine::{Call, EngineMsg};
+    loop {
         let m = tokio::time::timeout(std::time::Duration::from_secs(20), server.next())
             .await
             .expect("server reported")
             .expect("server running");
-        v.update(Msg::Feed(m));
+        let echoed = matches!(&m, EngineMsg::Event(e) if e.call == Call::Send && e.ok());
+        v.update(Msg::Feed(ServeFeed::Server(m)));
+        if echoed {
+            break;
+        }
     }
+    // The counts, as the driver reads them from the server on its timer.
+    let stats = server.stats();
+    v.update(Msg::Feed(ServeFeed::Hall(Box::new(Hall {
+        stats,
+        peers: server.peers(),
+        read_at: std::time::Instant::now(),
+    }))));
     let on_screen = Shell::new(v.clone(), Themes::only(theme(ThemeName::Dark)));
     let text = draw_shell(&on_screen, 160, 40).backend().to_string();
     assert!(text.contains(&format!("from {me}")), "{me}\n{text}");
@@ -882,6 +948,13 @@ async fn the_serve_screen_shows_a_real_peer() {
         "{text}"
     );
     assert!(text.contains("\"ping\""), "{text}");
+    // The server's counts: the one peer, its 4 bytes (and it may already
+    // have closed: the client drops its socket once the echo is back).
+    assert_eq!((stats.seen, stats.bytes_out), (1, 4));
+    assert!(
+        text.contains(&format!("{} open · 1 peers · 4 B echoed", stats.open)),
+        "{text}"
+    );
     // The handout (`e`) holds the same real calls: the peer's real port and
     // bytes, as the kernel reported them.
     let md = v.handout();
@@ -917,8 +990,8 @@ fn a_frozen_serve_screen_does_not_move_and_a_notice_shows_on_the_key_bar() {
     recv.args = "11, 4096".into();
     recv.bytes = Some(3);
     recv.data = Some("abc".into());
-    v.update(Msg::Feed(sockscope_core::engine::EngineMsg::Event(
-        Box::new(recv),
+    v.update(Msg::Feed(super::serve::ServeFeed::Server(
+        sockscope_core::engine::EngineMsg::Event(Box::new(recv)),
     )));
     assert_eq!(body(&draw(&v)), body(&before));
     v.update(Msg::Notice(

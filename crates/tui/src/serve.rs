@@ -6,9 +6,16 @@
 //!
 //! Peers are strangers and sessions can be long, so everything is bounded:
 //! each lane keeps its last [`ROWS_PER_LANE`] calls, and the screen keeps the
-//! last [`LANES_KEPT`] peers' lanes (closed ones go first). Counters keep the
-//! totals, and each lane counts the calls it let go, so a handout (`e`) can
-//! say what it no longer holds.
+//! last [`LANES_KEPT`] peers' lanes (closed ones go first); each lane counts
+//! the calls it let go, so a handout (`e`) can say what it no longer holds.
+//!
+//! The counts (peers seen, open, bytes) and the table of every peer are not
+//! worked out from the lanes: lanes come and go, and counting them counted
+//! a peer again each time its lane was let go and made anew (10 peers and
+//! then 100 showed as 210). The server counts what it does itself
+//! (`Server::stats`, `Server::peers`); the screen reads those every
+//! [`HALL_REFRESH`] ([`ServeEffect::ReadHall`], carried out by the driver)
+//! and shows them as read: a [`Hall`].
 //!
 //! The presenter keys are the shell's, the same as on the lesson screen:
 //! `?` help, `P` presenter mode, `b` blank, `f` freeze the picture while the
@@ -16,12 +23,97 @@
 //! holds (see [`ServeView::handout`]). The serve screen has no keys of its
 //! own.
 
-use crate::keys::KeyMap;
+use crate::keys::{Action, KeyMap};
 use crate::shell::{Effect, Msg};
-use sockscope_core::engine::serve::{connect_command, exposure_warning, python_command};
+use sockscope_core::engine::serve::{
+    PeerRow, Stats, connect_command, exposure_warning, python_command,
+};
 use sockscope_core::engine::{Call, EngineMsg, Event, Proto, Waiting};
 use std::collections::VecDeque;
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
+
+/// How often the screen reads the server's counts and peers: often enough
+/// that a count is never a second old, seldom enough to cost nothing.
+pub const HALL_REFRESH: Duration = Duration::from_millis(250);
+
+/// The server's own counts and its peers, as read at `read_at`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hall {
+    pub stats: Stats,
+    /// Every open peer in the order they came, then the latest closed.
+    pub peers: Vec<PeerRow>,
+    /// When they were read: a peer's idle time is `read_at - last_heard`,
+    /// so the screen's update stays free of the clock.
+    pub read_at: Instant,
+}
+
+impl Hall {
+    /// How long `peer` had been silent when this was read.
+    pub fn idle(&self, peer: &PeerRow) -> Duration {
+        self.read_at.saturating_duration_since(peer.last_heard)
+    }
+}
+
+/// What the serve screen is fed: the server's calls as they happen, and
+/// its counts as the driver reads them.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ServeFeed {
+    Server(EngineMsg),
+    Hall(Box<Hall>),
+}
+
+/// The order of the peers table; `s` moves to the next.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PeerSort {
+    /// As they came (the server's own order).
+    #[default]
+    Arrival,
+    Address,
+    /// Most bytes received first: who is sending the most.
+    BytesIn,
+    /// Longest silent first: who is asleep (or a slowloris script).
+    Idle,
+    /// Open first, then how each ended.
+    State,
+}
+
+impl PeerSort {
+    /// The next order, round the cycle.
+    pub fn next(self) -> PeerSort {
+        match self {
+            PeerSort::Arrival => PeerSort::Address,
+            PeerSort::Address => PeerSort::BytesIn,
+            PeerSort::BytesIn => PeerSort::Idle,
+            PeerSort::Idle => PeerSort::State,
+            PeerSort::State => PeerSort::Arrival,
+        }
+    }
+
+    /// How the table's title says it is sorted.
+    pub fn name(self) -> &'static str {
+        match self {
+            PeerSort::Arrival => "arrival",
+            PeerSort::Address => "address",
+            PeerSort::BytesIn => "bytes in",
+            PeerSort::Idle => "idle",
+            PeerSort::State => "state",
+        }
+    }
+
+    /// `peers` in this order (a stable sort: ties keep arrival order).
+    pub fn sorted(self, hall: &Hall) -> Vec<&PeerRow> {
+        let mut rows: Vec<&PeerRow> = hall.peers.iter().collect();
+        match self {
+            PeerSort::Arrival => {}
+            PeerSort::Address => rows.sort_by_key(|p| p.addr),
+            PeerSort::BytesIn => rows.sort_by_key(|p| std::cmp::Reverse(p.bytes_in)),
+            PeerSort::Idle => rows.sort_by_key(|p| std::cmp::Reverse(hall.idle(p))),
+            PeerSort::State => rows.sort_by_key(|p| (p.state != "open", p.state.clone())),
+        }
+        rows
+    }
+}
 
 /// Calls kept per lane: more than any screen shows.
 pub const ROWS_PER_LANE: usize = 64;
@@ -90,10 +182,13 @@ pub struct ServeView {
     pub server: Lane,
     /// Peer lanes, oldest first.
     pub peers: VecDeque<Lane>,
-    /// Connections accepted (or UDP senders seen) in total.
-    pub peers_total: u64,
-    /// Payload bytes echoed back in total.
-    pub bytes_echoed: u64,
+    /// The server's counts and peers as last read; `None` until the first
+    /// read (the loop's first moment).
+    pub hall: Option<Hall>,
+    /// The peers table's order.
+    pub sort: PeerSort,
+    /// Rows of the peers table scrolled past.
+    pub table_scroll: usize,
     /// The key bindings in force (the config file's, or the defaults).
     pub keys: KeyMap,
     /// A one-line message for the presenter (where a handout went), until
@@ -101,9 +196,14 @@ pub struct ServeView {
     pub notice: Option<String>,
 }
 
-/// The serve screen asks nothing of the loop but what the shell does
-/// (quit, write a handout): the server runs on its own.
-pub type ServeEffect = std::convert::Infallible;
+/// What the serve screen asks of its driver: the server runs on its own,
+/// the screen only reads its counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ServeEffect {
+    /// Read `Server::stats` and `Server::peers`, and send them back as a
+    /// [`ServeFeed::Hall`].
+    ReadHall,
+}
 
 impl ServeView {
     pub fn new(proto: Proto, local: SocketAddr, bind: SocketAddr) -> ServeView {
@@ -116,8 +216,9 @@ impl ServeView {
             warning: exposure_warning(SocketAddr::new(bind.ip(), local.port())),
             server: Lane::new("server", None),
             peers: VecDeque::new(),
-            peers_total: 0,
-            bytes_echoed: 0,
+            hall: None,
+            sort: PeerSort::default(),
+            table_scroll: 0,
             keys: KeyMap::default(),
             notice: None,
         }
@@ -143,14 +244,15 @@ impl ServeView {
                     .collect(),
             }
         }
+        let stats = self.stats();
         let session = Session {
             proto: self.proto,
             local: self.local,
             connect: &self.connect,
             warning: self.warning.as_deref(),
-            peers_total: self.peers_total,
-            peers_open: self.peers_open(),
-            bytes_echoed: self.bytes_echoed,
+            peers_total: stats.seen,
+            peers_open: usize::try_from(stats.open).unwrap_or(usize::MAX),
+            bytes_echoed: stats.bytes_out,
             lanes: std::iter::once(&self.server)
                 .chain(&self.peers)
                 .map(lane)
@@ -159,9 +261,9 @@ impl ServeView {
         sockscope_report::handout::serve::render(&session)
     }
 
-    /// Connections open now.
-    pub fn peers_open(&self) -> usize {
-        self.peers.iter().filter(|l| !l.closed).count()
+    /// The server's counts as last read (all zero before the first read).
+    pub fn stats(&self) -> Stats {
+        self.hall.as_ref().map(|h| h.stats).unwrap_or_default()
     }
 
     fn lane(&mut self, actor: &str, peer: Option<String>) -> &mut Lane {
@@ -171,7 +273,6 @@ impl ServeView {
         if let Some(i) = self.peers.iter().position(|l| l.actor == actor) {
             return &mut self.peers[i];
         }
-        self.peers_total += 1;
         if self.peers.len() == LANES_KEPT {
             // Make room: the oldest closed lane, else the oldest.
             let i = self.peers.iter().position(|l| l.closed).unwrap_or(0);
@@ -189,9 +290,6 @@ impl ServeView {
                 self.lane(&actor, e.peer.clone());
             }
         }
-        if matches!(e.call, Call::Send | Call::Sendto) && e.ok() {
-            self.bytes_echoed += e.bytes.unwrap_or(0) as u64;
-        }
         let closes = e.call == Call::Close;
         let actor = e.actor.clone();
         let peer = e.peer.clone();
@@ -205,21 +303,42 @@ impl ServeView {
 
 impl ServeView {
     /// Apply one message. Pure: no I/O, no clock.
-    pub fn update(&mut self, msg: Msg<EngineMsg>) -> Effect<ServeEffect> {
+    pub fn update(&mut self, msg: Msg<ServeFeed>) -> Effect<ServeEffect> {
         match msg {
-            Msg::Feed(EngineMsg::Event(e)) => self.on_event(*e),
-            Msg::Feed(EngineMsg::Waiting(w)) => {
+            Msg::Feed(ServeFeed::Server(EngineMsg::Event(e))) => self.on_event(*e),
+            Msg::Feed(ServeFeed::Server(EngineMsg::Waiting(w))) => {
                 let actor = w.actor.clone();
                 self.lane(&actor, None).push(Row::Waiting(w));
             }
             // The server does not finish on its own; a failed setup never
             // opens the screen (see `crate::screens::serve`).
-            Msg::Feed(EngineMsg::Finished | EngineMsg::Failed(_)) => {}
-            // No keys, clicks or timers of its own; notices are the shell's
-            // to write (see `Screen::notice`).
-            Msg::Key(_) | Msg::Mouse(_) | Msg::Resize(..) | Msg::Tick | Msg::Notice(_) => {}
+            Msg::Feed(ServeFeed::Server(EngineMsg::Finished | EngineMsg::Failed(_))) => {}
+            Msg::Feed(ServeFeed::Hall(h)) => {
+                self.hall = Some(*h);
+                self.table_scroll = self.table_scroll.min(self.table_rows().saturating_sub(1));
+            }
+            Msg::Key(k) => match crate::keys::action(k, &self.keys) {
+                Some(Action::Sort) => {
+                    self.sort = self.sort.next();
+                    self.table_scroll = 0;
+                }
+                Some(Action::Down) => {
+                    self.table_scroll =
+                        (self.table_scroll + 1).min(self.table_rows().saturating_sub(1));
+                }
+                Some(Action::Up) => self.table_scroll = self.table_scroll.saturating_sub(1),
+                _ => {}
+            },
+            // No clicks or timers of its own; notices are the shell's to
+            // write (see `Screen::notice`).
+            Msg::Mouse(_) | Msg::Resize(..) | Msg::Tick | Msg::Notice(_) => {}
         }
         Effect::None
+    }
+
+    /// Rows in the peers table.
+    pub fn table_rows(&self) -> usize {
+        self.hall.as_ref().map_or(0, |h| h.peers.len())
     }
 }
 
@@ -255,18 +374,18 @@ mod tests {
 
     /// The server's message, as the loop hands it over.
     fn feed(s: &mut TestShell, m: EngineMsg) -> Effect<ServeEffect> {
-        s.update(Msg::Feed(m))
+        s.update(Msg::Feed(ServeFeed::Server(m)))
     }
 
-    fn key(c: char) -> Msg<EngineMsg> {
+    fn key(c: char) -> Msg<ServeFeed> {
         code(KeyCode::Char(c))
     }
 
-    fn code(c: KeyCode) -> Msg<EngineMsg> {
+    fn code(c: KeyCode) -> Msg<ServeFeed> {
         Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
     }
 
-    fn ctrl_c() -> Msg<EngineMsg> {
+    fn ctrl_c() -> Msg<ServeFeed> {
         Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL))
     }
 
@@ -309,9 +428,6 @@ mod tests {
         feed(&mut s, ev(3, "peer1", Call::Close, |_| {}));
         let v = &s.screen;
         assert!(v.peers[0].closed);
-        assert_eq!(v.peers_open(), 0);
-        assert_eq!(v.bytes_echoed, 5);
-        assert_eq!(v.peers_total, 1);
     }
 
     #[test]
@@ -327,7 +443,6 @@ mod tests {
             );
         }
         assert_eq!(s.screen.peers.len(), LANES_KEPT);
-        assert_eq!(s.screen.peers_total, LANES_KEPT as u64 + 10);
         for n in 0..(ROWS_PER_LANE as u64 * 3) {
             feed(&mut s, ev(n, "peer40", Call::Recv, |e| e.bytes = Some(1)));
         }
@@ -366,26 +481,7 @@ mod tests {
             }),
         );
         assert!(s.screen.peers.is_empty());
-        assert_eq!(s.screen.peers_total, 0);
         assert_eq!(s.screen.server.rows.len(), 1, "the failed call is shown");
-    }
-
-    #[test]
-    fn only_sends_that_succeeded_count_as_echoed() {
-        let mut s = shell();
-        feed(&mut s, accept(1, "peer1", "127.0.0.1:50000"));
-        feed(&mut s, ev(2, "peer1", Call::Recv, |e| e.bytes = Some(7)));
-        feed(
-            &mut s,
-            ev(3, "peer1", Call::Send, |e| {
-                e.bytes = Some(7);
-                e.result = sockscope_core::vocab::Outcome::errno(libc::EPIPE);
-                e.errno = Some(32);
-            }),
-        );
-        assert_eq!(s.screen.bytes_echoed, 0);
-        feed(&mut s, ev(4, "peer1", Call::Send, |e| e.bytes = Some(4)));
-        assert_eq!(s.screen.bytes_echoed, 4);
     }
 
     #[test]
@@ -402,7 +498,6 @@ mod tests {
         );
         assert_eq!(s.screen.peers.len(), 1);
         assert_eq!(s.screen.peers[0].peer.as_deref(), Some("127.0.0.1:40000"));
-        assert_eq!(s.screen.peers_total, 1);
     }
 
     #[test]
@@ -429,7 +524,6 @@ mod tests {
         feed(&mut s, ev(4, "server", Call::Close, |_| {}));
         assert_eq!(s.screen.server.rows.len(), 4);
         assert!(s.screen.peers.is_empty());
-        assert_eq!(s.screen.peers_total, 0);
     }
 
     #[test]
@@ -568,7 +662,6 @@ mod tests {
         feed(&mut s, accept(2, "peer2", "127.0.0.1:50002"));
         feed(&mut s, ev(3, "peer2", Call::Send, |e| e.bytes = Some(4)));
         assert_eq!(s.screen.peers.len(), 2);
-        assert_eq!(s.screen.bytes_echoed, 4);
         assert_eq!(
             s.frozen.as_deref(),
             Some(&*still),
@@ -607,6 +700,8 @@ mod tests {
         );
         s.update(key('f'));
         feed(&mut s, ev(3, "peer1", Call::Close, |_| {}));
+        let now = Instant::now();
+        s.update(hall(vec![row(1, 3, "EOF", now)], now));
         // The handout is of the live session, as on the lesson screen, even
         // while the picture is frozen.
         let Effect::Handout(h) = s.update(key('e')) else {
@@ -619,7 +714,11 @@ mod tests {
         assert!(md.contains("accept(9) = 10  from 127.0.0.1:50000"), "{md}");
         assert!(md.contains("recv(10, 4096) = 3  \"hi\\n\""), "{md}");
         assert!(md.contains("close(9) = 0"), "{md}");
-        assert!(md.contains("1 peer connected, 0 still open; 0 bytes echoed"));
+        // The counts are the server's (read with its peers), not the lanes'.
+        assert!(
+            md.contains("1 peer connected, 0 still open; 0 bytes echoed"),
+            "{md}"
+        );
         // The loop saves it and says where, until the next key.
         s.update(Msg::Notice("Handout written: sockscope-serve.md".into()));
         assert_eq!(
@@ -717,18 +816,7 @@ mod tests {
     }
 
     #[test]
-    fn peers_open_counts_the_lanes_not_yet_closed() {
-        let mut s = shell();
-        for (n, lane) in ["peer1", "peer2", "peer3"].iter().enumerate() {
-            feed(&mut s, accept(n as u64, lane, "127.0.0.1:50000"));
-        }
-        feed(&mut s, ev(9, "peer2", Call::Close, |_| {}));
-        assert_eq!(s.screen.peers_open(), 2);
-        assert_eq!(s.screen.peers_total, 3);
-    }
-
-    #[test]
-    fn the_screen_never_animates_or_asks_for_a_timer() {
+    fn the_screen_never_animates_and_its_one_timer_reads_the_servers_counts() {
         use crate::shell::Screen;
         let mut s = shell();
         feed(&mut s, accept(1, "peer1", "127.0.0.1:50000"));
@@ -736,7 +824,126 @@ mod tests {
             !s.animating(),
             "nothing ticks: the server sleeps in select!"
         );
-        assert!(s.screen.every().is_none());
+        assert_eq!(
+            s.screen.every(),
+            Some((HALL_REFRESH, ServeEffect::ReadHall))
+        );
         assert!(!s.screen.typing() && !s.screen.modal());
+    }
+
+    fn row(n: u16, bytes_in: u64, state: &str, heard: Instant) -> PeerRow {
+        PeerRow {
+            actor: format!("peer{n}"),
+            addr: SocketAddr::from(([10, 0, (n / 256) as u8, (n % 256) as u8], 40000 + n)),
+            fd: 10 + i32::from(n),
+            bytes_in,
+            bytes_out: bytes_in,
+            state: state.into(),
+            last_heard: heard,
+        }
+    }
+
+    fn hall(peers: Vec<PeerRow>, read_at: Instant) -> Msg<ServeFeed> {
+        let open = peers.iter().filter(|p| p.state == "open").count() as u64;
+        Msg::Feed(ServeFeed::Hall(Box::new(Hall {
+            stats: Stats {
+                seen: peers.len() as u64,
+                open,
+                ..Stats::default()
+            },
+            peers,
+            read_at,
+        })))
+    }
+
+    #[test]
+    fn counts_are_the_servers_whatever_lanes_come_and_go() {
+        // The bug this replaces: 10 peers then 100 showed 210, because a
+        // lane let go and made anew was counted again.
+        let mut s = shell();
+        for n in 0..110u64 {
+            let lane = format!("peer{n}");
+            feed(&mut s, accept(n, &lane, "127.0.0.1:50000"));
+            // A late event for a peer whose lane was let go makes it anew.
+            feed(
+                &mut s,
+                ev(1000 + n, "peer0", Call::Recv, |e| e.bytes = Some(1)),
+            );
+        }
+        assert_eq!(s.screen.stats(), Stats::default(), "nothing read yet");
+        let now = Instant::now();
+        s.update(hall(
+            (0..110).map(|n| row(n, 4, "open", now)).collect(),
+            now,
+        ));
+        assert_eq!(s.screen.stats().seen, 110);
+        assert_eq!(s.screen.stats().open, 110);
+        assert!(
+            s.screen.handout().contains("110 peers"),
+            "{}",
+            s.screen.handout()
+        );
+    }
+
+    #[test]
+    fn s_cycles_the_tables_order_and_each_order_sorts_what_it_says() {
+        let mut s = shell();
+        let now = Instant::now();
+        let ago = |secs| now - Duration::from_secs(secs);
+        s.update(hall(
+            vec![
+                row(3, 10, "open", ago(5)),
+                row(1, 500, "EOF", ago(1)),
+                row(2, 40, "open", ago(90)),
+            ],
+            now,
+        ));
+        let order = |s: &TestShell| -> Vec<String> {
+            let h = s.screen.hall.as_ref().unwrap();
+            s.screen
+                .sort
+                .sorted(h)
+                .iter()
+                .map(|p| p.actor.clone())
+                .collect()
+        };
+        assert_eq!(s.screen.sort, PeerSort::Arrival);
+        assert_eq!(order(&s), ["peer3", "peer1", "peer2"]);
+        s.update(key('s'));
+        assert_eq!(s.screen.sort, PeerSort::Address);
+        assert_eq!(order(&s), ["peer1", "peer2", "peer3"]);
+        s.update(key('s'));
+        assert_eq!(
+            order(&s),
+            ["peer1", "peer2", "peer3"],
+            "bytes in, most first"
+        );
+        s.update(key('s'));
+        assert_eq!(s.screen.sort, PeerSort::Idle);
+        assert_eq!(
+            order(&s),
+            ["peer2", "peer3", "peer1"],
+            "longest silent first"
+        );
+        s.update(key('s'));
+        assert_eq!(order(&s), ["peer3", "peer2", "peer1"], "open first");
+        s.update(key('s'));
+        assert_eq!(s.screen.sort, PeerSort::Arrival);
+    }
+
+    #[test]
+    fn the_table_scrolls_within_its_rows() {
+        let mut s = shell();
+        let now = Instant::now();
+        s.update(hall((0..5).map(|n| row(n, 1, "open", now)).collect(), now));
+        for _ in 0..10 {
+            s.update(key('j'));
+        }
+        assert_eq!(s.screen.table_scroll, 4, "no further than the last row");
+        s.update(key('k'));
+        assert_eq!(s.screen.table_scroll, 3);
+        // Fewer peers at the next read: the scroll stays inside them.
+        s.update(hall((0..2).map(|n| row(n, 1, "open", now)).collect(), now));
+        assert_eq!(s.screen.table_scroll, 1);
     }
 }

@@ -1,13 +1,13 @@
 //! The serve screen in the shell: [`ServeView`] as a [`Screen`], and the
 //! [`ServeDriver`] that hands it the real server's events.
 //!
-//! The server runs on its own (a real echo server, one task per peer); the
-//! screen only watches, so the driver has nothing to carry out: every key
-//! the serve screen knows is the shell's.
+//! The server runs on its own (a real echo server); the screen only
+//! watches. The one thing the driver carries out is reading the server's
+//! counts and peers on the screen's timer ([`ServeEffect::ReadHall`]).
 
 use crate::Options;
 use crate::keys::{KeyMap, ScreenKind};
-use crate::serve::{ServeEffect, ServeView};
+use crate::serve::{HALL_REFRESH, Hall, ServeEffect, ServeFeed, ServeView};
 use crate::shell::run::{self, Driver, Outcome};
 use crate::shell::term::{self, TerminalGuard};
 use crate::shell::{Effect, Handout, Msg, Screen, Shell};
@@ -16,16 +16,21 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use sockscope_core::engine::EngineMsg;
 use sockscope_core::engine::serve::{ServeConfig, Server};
+use std::time::{Duration, Instant};
 
 impl Screen for ServeView {
     const KIND: ScreenKind = ScreenKind::Serve;
     // "Handout written" is read by the time the next key is pressed.
     const NOTICE_UNTIL_KEY: bool = true;
-    type Feed = EngineMsg;
+    type Feed = ServeFeed;
     type Effect = ServeEffect;
 
-    fn update(&mut self, msg: Msg<EngineMsg>) -> Effect<ServeEffect> {
+    fn update(&mut self, msg: Msg<ServeFeed>) -> Effect<ServeEffect> {
         ServeView::update(self, msg)
+    }
+
+    fn every(&self) -> Option<(Duration, ServeEffect)> {
+        Some((HALL_REFRESH, ServeEffect::ReadHall))
     }
 
     fn render(frame: &mut Frame, area: Rect, shell: &Shell<ServeView>, theme: &Theme) {
@@ -63,22 +68,28 @@ pub struct ServeDriver<'a> {
 }
 
 impl Driver<ServeView> for ServeDriver<'_> {
-    async fn next(&mut self) -> EngineMsg {
+    async fn next(&mut self) -> ServeFeed {
         if !self.ended {
             match self.server.next().await {
-                Some(m) => return m,
+                Some(m) => return ServeFeed::Server(m),
                 None => self.ended = true,
             }
         }
         std::future::pending().await
     }
 
-    fn try_next(&mut self) -> Option<EngineMsg> {
-        self.server.try_next()
+    fn try_next(&mut self) -> Option<ServeFeed> {
+        self.server.try_next().map(ServeFeed::Server)
     }
 
-    fn perform(&mut self, effect: ServeEffect, _: &ServeView) -> Option<Msg<EngineMsg>> {
-        match effect {}
+    fn perform(&mut self, effect: ServeEffect, _: &ServeView) -> Option<Msg<ServeFeed>> {
+        match effect {
+            ServeEffect::ReadHall => Some(Msg::Feed(ServeFeed::Hall(Box::new(Hall {
+                stats: self.server.stats(),
+                peers: self.server.peers(),
+                read_at: Instant::now(),
+            })))),
+        }
     }
 }
 

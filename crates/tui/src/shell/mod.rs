@@ -21,7 +21,7 @@
 //! it on, and the screen gets what no layer took:
 //!
 //! ```text
-//!   Ctrl-C         quits, from anywhere
+//!   Ctrl-C Ctrl-Z  quit, suspend: from anywhere
 //!   blank          any key brings the screen back, and does nothing else
 //!   prompt         the screen's text prompt, while open, takes every key
 //!   presenter      P b . f e
@@ -71,6 +71,8 @@ pub enum Msg<F> {
 pub enum Effect<E> {
     None,
     Quit,
+    /// Give the terminal back to the shell and stop until `fg` (Ctrl-Z).
+    Suspend,
     /// Write this handout where the presenter started sockscope, and say
     /// where on the notice line.
     Handout(Handout),
@@ -271,7 +273,7 @@ impl<S: Screen> Shell<S> {
             *self.screen.notice() = None;
         }
         let layers: [KeyLayer<S>; 6] = [
-            Self::ctrl_c,
+            Self::control,
             Self::blanked,
             Self::prompt,
             Self::presenter,
@@ -294,9 +296,13 @@ impl<S: Screen> Shell<S> {
         effect
     }
 
-    fn ctrl_c(&mut self, key: KeyEvent, _: Option<Action>) -> Layer<S::Effect> {
+    /// Ctrl-C and Ctrl-Z mean what they mean in every terminal program,
+    /// whatever else is open.
+    fn control(&mut self, key: KeyEvent, action: Option<Action>) -> Layer<S::Effect> {
         if keys::is_ctrl_c(key) {
             Took(Effect::Quit)
+        } else if action == Some(Action::Suspend) {
+            Took(Effect::Suspend)
         } else {
             Passed
         }

@@ -6,7 +6,8 @@
 //!   the screen's feed ┤   (its driver: an engine, a server), drained once per frame
 //!   animation tick ───┤   only while the screen animates
 //!   the screen's timer┤   only while it asks for one (the kernel panel's refresh)
-//!   signals ──────────┘   SIGINT, SIGTERM, SIGHUP: end, terminal restored
+//!   signals ──────────┘   SIGINT, SIGTERM, SIGHUP, SIGQUIT: end, terminal restored;
+//!                         SIGTSTP (Ctrl-Z): terminal given back until `fg`
 //!            │
 //!            ▼
 //!   Shell::update(msg) → effect → the driver carries it out → maybe a message back
@@ -64,13 +65,18 @@ pub trait Driver<S: Screen> {
 }
 
 /// The signals the loop listens for. The one place where signals become
-/// something the loop acts on: a signal to add (SIGTSTP and SIGCONT to
-/// suspend and resume, SIGQUIT) is a variant here and an arm in [`run`].
+/// something the loop acts on: a signal to add is a variant here and an arm
+/// in [`run`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Signal {
     Interrupt,
     Terminate,
     Hangup,
+    /// SIGQUIT (Ctrl-\\). Its default action dumps core with the terminal
+    /// still raw; listening for it ends the TUI like SIGINT instead.
+    Quit,
+    /// SIGTSTP (Ctrl-Z): suspend, the terminal given back until `fg`.
+    Suspend,
 }
 
 impl Signal {
@@ -80,6 +86,8 @@ impl Signal {
             Signal::Interrupt => libc::SIGINT,
             Signal::Terminate => libc::SIGTERM,
             Signal::Hangup => libc::SIGHUP,
+            Signal::Quit => libc::SIGQUIT,
+            Signal::Suspend => libc::SIGTSTP,
         }
     }
 }
@@ -89,6 +97,8 @@ pub struct Signals {
     interrupt: unix::Signal,
     terminate: unix::Signal,
     hangup: unix::Signal,
+    quit: unix::Signal,
+    suspend: unix::Signal,
 }
 
 impl Signals {
@@ -97,6 +107,8 @@ impl Signals {
             interrupt: unix::signal(SignalKind::interrupt())?,
             terminate: unix::signal(SignalKind::terminate())?,
             hangup: unix::signal(SignalKind::hangup())?,
+            quit: unix::signal(SignalKind::quit())?,
+            suspend: unix::signal(SignalKind::from_raw(libc::SIGTSTP))?,
         })
     }
 
@@ -106,6 +118,8 @@ impl Signals {
             _ = self.interrupt.recv() => Signal::Interrupt,
             _ = self.terminate.recv() => Signal::Terminate,
             _ = self.hangup.recv() => Signal::Hangup,
+            _ = self.quit.recv() => Signal::Quit,
+            _ = self.suspend.recv() => Signal::Suspend,
         }
     }
 }
@@ -136,12 +150,12 @@ pub async fn run<S: Screen, D: Driver<S>>(
     let mut timer: Option<(Duration, tokio::time::Interval)> = None;
     // Resizes report later sizes; the windows that scroll need the first.
     let size = guard.terminal.size()?;
-    if let Some(end) = apply(shell, driver, Msg::Resize(size.width, size.height)) {
+    if let Some(end) = apply(guard, shell, driver, Msg::Resize(size.width, size.height)) {
         return Ok(end);
     }
     // What the source had ready before the first frame (whether it
     // captures, say) is on that frame already.
-    if let Some(end) = drain(shell, driver) {
+    if let Some(end) = drain(guard, shell, driver) {
         return Ok(end);
     }
     // Debug builds only: lets tests/signals.rs check that a panic restores
@@ -176,14 +190,16 @@ pub async fn run<S: Screen, D: Driver<S>>(
         };
         let end = match wake {
             Wake::Msg(msg @ Msg::Feed(_)) => {
-                apply(shell, driver, msg).or_else(|| drain(shell, driver))
+                apply(guard, shell, driver, msg).or_else(|| drain(guard, shell, driver))
             }
-            Wake::Msg(msg) => apply(shell, driver, msg),
-            Wake::Every => {
-                every.and_then(|(_, effect)| carry_out(shell, driver, Effect::Screen(effect)))
-            }
-            // Every signal we listen for ends the TUI; the guard restores
-            // the terminal on the way out.
+            Wake::Msg(msg) => apply(guard, shell, driver, msg),
+            Wake::Every => every
+                .and_then(|(_, effect)| carry_out(guard, shell, driver, Effect::Screen(effect))),
+            // Ctrl-Z: the terminal goes back to the shell until `fg`; then
+            // the loop draws the whole screen again.
+            Wake::Signal(Signal::Suspend) => carry_out(guard, shell, driver, Effect::Suspend),
+            // Every other signal we listen for ends the TUI; the guard
+            // restores the terminal on the way out.
             Wake::Signal(signal) => Some(Outcome::Signal(signal.number())),
             Wake::Gone => Some(Outcome::Quit),
             Wake::Ignored => None,
@@ -217,10 +233,14 @@ async fn tick(timer: &mut Option<(Duration, tokio::time::Interval)>) {
 }
 
 /// Take every message the source has ready (up to [`DRAIN_MAX`]).
-fn drain<S: Screen, D: Driver<S>>(shell: &mut Shell<S>, driver: &mut D) -> Option<Outcome> {
+fn drain<S: Screen, D: Driver<S>>(
+    guard: &mut TerminalGuard,
+    shell: &mut Shell<S>,
+    driver: &mut D,
+) -> Option<Outcome> {
     for _ in 0..DRAIN_MAX {
         let feed = driver.try_next()?;
-        if let Some(end) = apply(shell, driver, Msg::Feed(feed)) {
+        if let Some(end) = apply(guard, shell, driver, Msg::Feed(feed)) {
             return Some(end);
         }
     }
@@ -229,17 +249,19 @@ fn drain<S: Screen, D: Driver<S>>(shell: &mut Shell<S>, driver: &mut D) -> Optio
 
 /// Update with `msg`, then carry out what it asks.
 fn apply<S: Screen, D: Driver<S>>(
+    guard: &mut TerminalGuard,
     shell: &mut Shell<S>,
     driver: &mut D,
     msg: Msg<S::Feed>,
 ) -> Option<Outcome> {
     let effect = shell.update(msg);
-    carry_out(shell, driver, effect)
+    carry_out(guard, shell, driver, effect)
 }
 
 /// Carry out `effect`, and each effect of the messages it answers with,
 /// until one asks for nothing more. `Some` when the TUI is to end.
 fn carry_out<S: Screen, D: Driver<S>>(
+    guard: &mut TerminalGuard,
     shell: &mut Shell<S>,
     driver: &mut D,
     mut effect: Effect<S::Effect>,
@@ -248,6 +270,12 @@ fn carry_out<S: Screen, D: Driver<S>>(
         let answer = match effect {
             Effect::None => return None,
             Effect::Quit => return Some(Outcome::Quit),
+            // Stopped here until `fg`. If the terminal cannot be taken
+            // back, there is nothing left to draw on: end as if it went away.
+            Effect::Suspend => match guard.suspend() {
+                Ok(()) => return None,
+                Err(_) => return Some(Outcome::Quit),
+            },
             Effect::Handout(h) => Msg::Notice(save_handout(&h)),
             Effect::Screen(e) => driver.perform(e, &shell.screen)?,
         };

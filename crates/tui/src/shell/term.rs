@@ -2,7 +2,9 @@
 //! (and mouse reports, for a screen that reads clicks), restored on every
 //! way out. A [`TerminalGuard`] restores on return and on error; the panic
 //! hook restores before color-eyre prints the report; the loop restores
-//! before it reports the signal that ended it.
+//! before it reports the signal that ended it. Ctrl-Z gives the terminal
+//! back while the process is stopped ([`TerminalGuard::suspend`]) and takes
+//! it again on `fg`.
 
 use crossterm::event::{DisableMouseCapture, EnableMouseCapture};
 use crossterm::{cursor, execute, terminal};
@@ -34,6 +36,8 @@ static MOUSE: AtomicBool = AtomicBool::new(false);
 /// Raw mode and the alternate screen, undone on drop.
 pub struct TerminalGuard {
     pub terminal: Terminal<CrosstermBackend<Stdout>>,
+    /// Whether this screen asked for mouse reports, to ask again on resume.
+    mouse: bool,
 }
 
 impl TerminalGuard {
@@ -50,7 +54,37 @@ impl TerminalGuard {
             execute!(out, EnableMouseCapture).inspect_err(|_| restore())?;
         }
         let terminal = Terminal::new(CrosstermBackend::new(out)).inspect_err(|_| restore())?;
-        Ok(TerminalGuard { terminal })
+        Ok(TerminalGuard { terminal, mouse })
+    }
+
+    /// Ctrl-Z: give the terminal back to the shell, stop until `fg`, then
+    /// take it again and make the next frame repaint every cell.
+    ///
+    /// The loop listens for SIGTSTP, which replaces the kernel's default
+    /// action (stop at once, in raw mode on the alternate screen, so the
+    /// shell would draw over a screen nobody restored). So the terminal is
+    /// restored first and the process stops itself with SIGSTOP, the one
+    /// stop signal that cannot be caught. The kernel resumes it on SIGCONT
+    /// (`fg`, `kill -CONT`), and the call returns. While stopped, the shell
+    /// may have changed the terminal's modes and drawn on it: raw mode and
+    /// the alternate screen are entered again, the screen cleared, and
+    /// ratatui given a new terminal whose idea of the screen is empty, so
+    /// the next frame draws every cell. (`Terminal::clear` would do the
+    /// last two, but it first asks the terminal where its cursor is and
+    /// waits for the answer, which a terminal that never answers, a pipe
+    /// or a test's pty, makes a two-second stall and an error.)
+    pub fn suspend(&mut self) -> io::Result<()> {
+        restore();
+        nix::sys::signal::raise(nix::sys::signal::Signal::SIGSTOP).map_err(io::Error::from)?;
+        terminal::enable_raw_mode()?;
+        execute!(io::stdout(), terminal::EnterAlternateScreen, cursor::Hide)?;
+        if self.mouse {
+            MOUSE.store(true, Ordering::SeqCst);
+            execute!(io::stdout(), EnableMouseCapture)?;
+        }
+        execute!(io::stdout(), terminal::Clear(terminal::ClearType::All))?;
+        self.terminal = Terminal::new(CrosstermBackend::new(io::stdout()))?;
+        Ok(())
     }
 }
 

@@ -11,15 +11,22 @@
 //! ╭ server ────────────╮╭ peer1 · 127.0.0.1:52014 ╮╭ peer2 · 127.0.0.1:52020 ──────╮
 //! │ listen(9) = 0      ││ recv(12) = 6 "hello\n"  ││ recv(13, 4096) … waiting      │  lanes
 //! ╰────────────────────╯╰─────────────────────────╯╰───────────────────────────────╯
-//!  q stop the server   P present   b blank   f freeze   e handout   ? help
+//! ╭ all 300 peers · sorted by idle (s) ────────────────────────────── ↓ 280 more ╮
+//! │ peer    address      port   in    out   state  idle                          │  the table,
+//! │ peer17  10.0.0.23    52014  6     6     open   41 s                          │  when peers
+//! ╰──────────────────────────────────────────────────────────────────────────────╯  outnumber lanes
+//!  q stop the server   P present   b blank   f freeze   e handout   s sort   ? help
 //! ```
+//!
+//! The counts in the title and the table are the server's own
+//! (`crate::serve::Hall`), not counted from the lanes, which come and go.
 //!
 //! The help, blank and freeze are the shell's: while frozen, the shell's
 //! shown picture is drawn, but the key bar stays live so a notice can still
 //! be read and it says how to thaw.
 
 use crate::keys::Action;
-use crate::serve::{Lane, Row, ServeView};
+use crate::serve::{Hall, Lane, Row, ServeView};
 use crate::shell::Shell;
 use crate::theme::Theme;
 use crate::widgets::keybar::{self, KeyBar, item, item_as};
@@ -28,7 +35,7 @@ use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Modifier;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Paragraph, Wrap};
+use ratatui::widgets::{Cell, Paragraph, Table, Wrap};
 use sockscope_core::engine::{Call, Event};
 use tui_big_text::{BigText, PixelSize};
 
@@ -40,6 +47,8 @@ pub const BANNER: u16 = 4;
 pub const BIG_COMMAND: u16 = 4;
 /// Large type needs a terminal at least this tall.
 pub const BIG_MIN_HEIGHT: u16 = 24;
+/// The fewest rows the lanes keep when the peers table shares their space.
+pub const MIN_LANE_ROWS: u16 = 6;
 
 pub fn render(frame: &mut Frame, area: Rect, shell: &Shell<ServeView>, theme: &Theme) {
     // Frozen (`f`): the picture of that moment, while the server goes on
@@ -60,7 +69,24 @@ pub fn render(frame: &mut Frame, area: Rect, shell: &Shell<ServeView>, theme: &T
     .areas(area);
     title_line(frame, title, shown, theme);
     banner_box(frame, banner, (shown, big), theme);
-    lanes_row(frame, lanes, shown, theme);
+    let lanes_fit = lanes_that_fit(lanes.width);
+    match shown.hall.as_ref() {
+        // More peers than lanes: the table of all of them under the lanes.
+        Some(hall) if hall.peers.len() > lanes_fit.saturating_sub(1) => {
+            // The table as tall as its rows (borders and header too), up
+            // to two thirds of the room; the lanes keep the rest.
+            let wanted = u16::try_from(hall.peers.len())
+                .unwrap_or(u16::MAX)
+                .saturating_add(3);
+            let most = (lanes.height * 2 / 3).min(lanes.height.saturating_sub(MIN_LANE_ROWS));
+            let [lanes, table] =
+                Layout::vertical([Constraint::Fill(1), Constraint::Length(wanted.min(most))])
+                    .areas(lanes);
+            lanes_row(frame, lanes, shown, theme);
+            peers_table(frame, table, (shown, hall), theme);
+        }
+        _ => lanes_row(frame, lanes, shown, theme),
+    }
     key_bar(frame, keys, shell, theme);
 }
 
@@ -81,6 +107,7 @@ fn key_bar(frame: &mut Frame, area: Rect, shell: &Shell<ServeView>, theme: &Them
                 item(k, Action::Freeze)
             },
             item(k, Action::Handout),
+            item(k, Action::Sort),
         ],
         tail: vec![item(k, Action::Help)],
     };
@@ -88,12 +115,14 @@ fn key_bar(frame: &mut Frame, area: Rect, shell: &Shell<ServeView>, theme: &Them
 }
 
 fn title_line(frame: &mut Frame, area: Rect, view: &ServeView, theme: &Theme) {
-    let right = format!(
-        "{} open · {} peers · {} B echoed ",
-        view.peers_open(),
-        view.peers_total,
-        view.bytes_echoed
-    );
+    // The server's counts; none shown before the first read (a moment).
+    let right = match &view.hall {
+        Some(h) => format!(
+            "{} open · {} peers · {} B echoed ",
+            h.stats.open, h.stats.seen, h.stats.bytes_out
+        ),
+        None => String::new(),
+    };
     let left = format!(
         " sockscope serve {} {} echo server on {}",
         theme.glyphs.lifeline,
@@ -160,8 +189,13 @@ fn banner_box(frame: &mut Frame, area: Rect, (view, big): (&ServeView, bool), th
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), rows);
 }
 
+/// How many lanes (the server's included) a row `width` wide holds.
+fn lanes_that_fit(width: u16) -> usize {
+    (width / MIN_LANE).max(1) as usize
+}
+
 fn lanes_row(frame: &mut Frame, area: Rect, view: &ServeView, theme: &Theme) {
-    let fit_count = (area.width / MIN_LANE).max(1) as usize;
+    let fit_count = lanes_that_fit(area.width);
     // The server's lane, then the newest peers that fit.
     let peers: Vec<&Lane> = view
         .peers
@@ -175,11 +209,14 @@ fn lanes_row(frame: &mut Frame, area: Rect, view: &ServeView, theme: &Theme) {
         lane_box(frame, *rect, lane, theme);
     }
     if view.peers.is_empty() {
-        // Said in the server's lane's place of honour: nobody yet.
+        // Said in the server's lane's place of honour: nobody yet. Inside
+        // its borders: the line starts one cell in and ends one cell short.
+        let lane = areas[0];
         let hint = Rect {
-            y: area.y + area.height.saturating_sub(2),
+            x: lane.x + 1,
+            y: lane.y + lane.height.saturating_sub(2),
+            width: lane.width.saturating_sub(2),
             height: 1,
-            ..areas[0]
         };
         frame.render_widget(
             Paragraph::new(Line::styled(
@@ -189,6 +226,61 @@ fn lanes_row(frame: &mut Frame, area: Rect, view: &ServeView, theme: &Theme) {
             hint,
         );
     }
+}
+
+/// Every peer the server holds or recently let go, one row each, in the
+/// presenter's chosen order, from the table's scroll position.
+fn peers_table(frame: &mut Frame, area: Rect, (view, hall): (&ServeView, &Hall), theme: &Theme) {
+    let rows = view.sort.sorted(hall);
+    let visible = usize::from(area.height.saturating_sub(3));
+    let first = view.table_scroll.min(rows.len().saturating_sub(1));
+    let below = rows.len().saturating_sub(first + visible);
+    let mut title = format!(
+        " all {} peers · {} open · sorted by {} ({}) ",
+        rows.len(),
+        hall.stats.open,
+        view.sort.name(),
+        view.keys.first(Action::Sort),
+    );
+    if first > 0 {
+        title.push_str(&format!("· ↑ {first} above "));
+    }
+    let mut block = panel(title, theme).padding(ratatui::widgets::Padding::horizontal(1));
+    if below > 0 {
+        block = block.title_bottom(
+            Line::styled(format!(" ↓ {below} more · j k ",), theme.muted).right_aligned(),
+        );
+    }
+    let header =
+        ratatui::widgets::Row::new(["peer", "address", "port", "in", "out", "state", "idle"])
+            .style(theme.muted);
+    let body = rows.iter().skip(first).take(visible).map(|p| {
+        let style = if p.state == "open" {
+            theme.text
+        } else {
+            theme.muted
+        };
+        ratatui::widgets::Row::new([
+            Cell::from(p.actor.clone()),
+            Cell::from(p.addr.ip().to_string()),
+            Cell::from(p.addr.port().to_string()),
+            Cell::from(p.bytes_in.to_string()),
+            Cell::from(p.bytes_out.to_string()),
+            Cell::from(p.state.clone()),
+            Cell::from(format!("{} s", hall.idle(p).as_secs())),
+        ])
+        .style(style)
+    });
+    let widths = [
+        Constraint::Length(9),
+        Constraint::Min(15),
+        Constraint::Length(6),
+        Constraint::Length(10),
+        Constraint::Length(10),
+        Constraint::Length(12),
+        Constraint::Length(8),
+    ];
+    frame.render_widget(Table::new(body, widths).header(header).block(block), area);
 }
 
 fn lane_box(frame: &mut Frame, area: Rect, lane: &Lane, theme: &Theme) {
