@@ -52,5 +52,6 @@ pub mod place;
 pub mod ports;
 pub mod testing;
 pub mod textfile;
+pub mod tracer;
 pub mod vocab;
 pub mod wire;

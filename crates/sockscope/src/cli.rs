@@ -137,6 +137,32 @@ pub enum Command {
         #[arg(long)]
         headless: bool,
     },
+    /// Run your own program(s) under sockscope and show every socket call
+    /// they make: `sockscope run --headless -- ./server 8080 ::: ./client
+    /// 8080`. `:::` separates programs; each starts once the one before it
+    /// has returned from listen (or bound a UDP socket), or has ended.
+    Run {
+        /// No terminal UI: print every socket call as it returns
+        /// (required: `run` has no interactive screen).
+        #[arg(long)]
+        headless: bool,
+        /// json: one event per line, with `trace`'s fields plus `pid`,
+        /// `tid` and `comm`; text: a transcript like strace's.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Do not read the kernel's view after each call (TCP states and
+        /// queues): `tcp_state` and `kernel` are then null.
+        #[arg(long)]
+        no_kernel: bool,
+        /// Write the programs' own stdout and stderr to FILE (created or
+        /// replaced) instead of sockscope's stderr, where each line is
+        /// prefixed with the program's name and escaped.
+        #[arg(long, value_name = "FILE")]
+        program_output: Option<PathBuf>,
+        /// The program and its arguments; `:::` between programs.
+        #[arg(last = true, required = true, num_args = 1.., value_name = "CMD")]
+        command: Vec<std::ffi::OsString>,
+    },
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions {
         /// The shell to complete for.

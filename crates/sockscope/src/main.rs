@@ -179,6 +179,25 @@ fn run() -> Result<ExitCode> {
             headless,
             options,
         ),
+        Some(Command::Run {
+            headless,
+            format,
+            no_kernel,
+            program_output,
+            command,
+        }) => {
+            if !headless {
+                return Ok(usage(
+                    "run needs --headless: it prints each socket call of your program as it returns (sockscope run --headless -- CMD)",
+                ));
+            }
+            Ok(sockscope::running::run(
+                &command,
+                format,
+                !no_kernel,
+                program_output,
+            ))
+        }
         Some(Command::Completions { .. } | Command::Man) => unreachable!("handled above"),
     }
 }

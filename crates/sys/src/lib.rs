@@ -31,6 +31,7 @@ pub mod lab;
 pub mod packet;
 pub mod sockname;
 pub mod tcp_info;
+pub mod trace;
 
 use std::io;
 use std::mem::MaybeUninit;

@@ -224,6 +224,10 @@ pub fn state_after(e: &Event) -> String {
         (Call::Shutdown, _) => "both directions shut".into(),
         (Call::Setsockopt, _) => "option set".into(),
         (Call::Close, _) => "closed".into(),
+        (Call::Getsockopt, _) => "option read".into(),
+        (Call::Fcntl, _) => "flags set".into(),
+        (Call::Poll, _) => "ready".into(),
+        (Call::Dup, _) => "one more fd".into(),
     }
 }
 

@@ -520,6 +520,10 @@ fn check_args(step: &Step) -> Result<(), String> {
         Call::Shutdown => need(step.how.is_some(), "how"),
         Call::Setsockopt => need(step.opt.is_some(), "opt"),
         Call::Socket | Call::Listen | Call::Recv | Call::Recvfrom | Call::Close => Ok(()),
+        Call::Getsockopt | Call::Fcntl | Call::Poll | Call::Dup => Err(format!(
+            "{} is shown only for a traced program (`sockscope run`); a lesson cannot make it",
+            step.call
+        )),
     }
 }
 

@@ -22,10 +22,19 @@ pub enum Call {
     Recvfrom,
     Shutdown,
     Close,
+    // The calls below are never a lesson's: only `sockscope run` meets them,
+    // in a student's own program (see [`Call::TRACED_ONLY`]).
+    Getsockopt,
+    Fcntl,
+    /// Waiting for readiness: poll, ppoll, select, pselect6, epoll_ctl,
+    /// epoll_wait, epoll_pwait (`syscall` names which).
+    Poll,
+    /// dup, dup2, dup3 (and fcntl F_DUPFD) of a socket fd.
+    Dup,
 }
 
 impl Call {
-    /// Every call, in the order a lifecycle usually meets them.
+    /// Every call a lesson can name, in the order a lifecycle usually meets them.
     pub const ALL: [Call; 12] = [
         Call::Socket,
         Call::Setsockopt,
@@ -41,6 +50,10 @@ impl Call {
         Call::Close,
     ];
 
+    /// The calls only a traced program makes (`sockscope run`): a lesson
+    /// cannot name them, so they are not in [`Call::ALL`].
+    pub const TRACED_ONLY: [Call; 4] = [Call::Getsockopt, Call::Fcntl, Call::Poll, Call::Dup];
+
     pub fn name(self) -> &'static str {
         match self {
             Call::Socket => "socket",
@@ -55,6 +68,10 @@ impl Call {
             Call::Recvfrom => "recvfrom",
             Call::Shutdown => "shutdown",
             Call::Close => "close",
+            Call::Getsockopt => "getsockopt",
+            Call::Fcntl => "fcntl",
+            Call::Poll => "poll",
+            Call::Dup => "dup",
         }
     }
 
@@ -103,6 +120,10 @@ pub enum Proto {
 }
 
 impl Proto {
+    /// The calls only a traced program makes (`sockscope run`): a lesson
+    /// cannot name them, so they are not in [`Call::ALL`].
+    pub const TRACED_ONLY: [Call; 4] = [Call::Getsockopt, Call::Fcntl, Call::Poll, Call::Dup];
+
     pub fn name(self) -> &'static str {
         match self {
             Proto::Tcp => "TCP",

@@ -127,6 +127,16 @@ pub fn touch(e: &Event) -> Touch {
         Call::Shutdown | Call::Close => {
             t(TOP, Flow::Stays, "released: no connection, nothing is sent")
         }
+        Call::Getsockopt | Call::Fcntl | Call::Dup => t(
+            TOP,
+            Flow::Stays,
+            "bookkeeping between program and socket: nothing is sent",
+        ),
+        Call::Poll => t(
+            TOP,
+            Flow::Stays,
+            "asks which sockets are ready: nothing is sent",
+        ),
     }
 }
 

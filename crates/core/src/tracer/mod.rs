@@ -1,0 +1,927 @@
+//! `sockscope run`: a student's own programs, traced, and every socket call
+//! they make turned into the same [`Event`] a lesson produces.
+//!
+//! [`Session`] starts the programs under ptrace (through
+//! `sockscope_sys::trace`, where the seccomp filter makes the kernel stop
+//! them only at socket-related calls) and hands out [`RunMsg`]s one at a
+//! time: a call that returned, a call cut short by the program's end, a
+//! program starting or ending. At each stop it decodes the call from the
+//! program's memory ([`decode`]), lets it run to its exit stop, and reads
+//! the kernel's answer: the return value, the bytes moved, and (through a
+//! borrowed copy of the very socket, pidfd_getfd) getsockname, getpeername
+//! and the TCP state and queues, as the lesson engine reports them.
+//!
+//! Only IP sockets (AF_INET, AF_INET6; TCP and UDP) are shown: a C
+//! library's own AF_UNIX and netlink sockets (name lookup, nscd) and any
+//! other file are let through untraced past their first stop. A read, write
+//! or close is shown only when its fd is such a socket; a poll, select or
+//! epoll call only when it waits on one.
+//!
+//! Lanes: every process and thread is its own `actor`, `comm[tid]`, so a
+//! forking server's children and a threaded server's threads each have a
+//! lane; `pid` is the process (thread group), `tid` the thread.
+//!
+//! Several programs (`run -- ./server ::: ./client`) start in order: each
+//! one after the one before it has returned from listen (TCP) or bound a
+//! UDP socket, or has ended, so a client never races its server's listen.
+
+pub mod decode;
+
+use crate::event::Event;
+use crate::vocab::{Call, Outcome, Proto, addr_text};
+/// A pipe (read end, write end) for a program's output.
+pub use sockscope_sys::trace::pipe;
+use sockscope_sys::trace::{Resume, Stop, Sys, Tracer, dup_fd};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::ffi::OsString;
+use std::io;
+use std::process::{Child, Command, Stdio};
+use std::time::Instant;
+
+/// Every call the seccomp filter stops at.
+pub fn traced_calls() -> &'static [Sys] {
+    Sys::ALL
+}
+
+/// One event of a traced program: the lesson's [`Event`], and who made it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunEvent {
+    pub event: Event,
+    /// The process (thread group id).
+    pub pid: i32,
+    /// The thread that made the call (the pid for a single-threaded program).
+    pub tid: i32,
+    /// The program's name, as /proc/PID/comm has it (at most 15 bytes, set
+    /// by the program itself: escape it before printing).
+    pub comm: String,
+}
+
+/// How a traced task ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum End {
+    Exited(i32),
+    Signal(i32),
+}
+
+/// What a session reports, in the order it happened.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RunMsg {
+    /// Program `index` (from 0, in command-line order) started as `pid`.
+    Started {
+        index: usize,
+        pid: i32,
+        argv: String,
+    },
+    /// A socket call that returned.
+    Event(Box<RunEvent>),
+    /// A socket call that had not returned when its task ended (a server
+    /// killed while it waits in accept): its `result` is `waiting`.
+    Unfinished(Box<RunEvent>),
+    /// A traced task ended (a thread, a forked child, or a program).
+    Ended {
+        pid: i32,
+        tid: i32,
+        comm: String,
+        end: End,
+    },
+}
+
+/// What a session needs to know.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Read the kernel's view after each call (TCP state, queues), as
+    /// `trace` does unless `--no-kernel`.
+    pub kernel: bool,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options { kernel: true }
+    }
+}
+
+/// Why a session could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error("cannot start `{program}`: {source}")]
+    Spawn { program: String, source: io::Error },
+    #[error("cannot trace `{program}`: {source}. {why}")]
+    Trace {
+        program: String,
+        source: io::Error,
+        why: String,
+    },
+    #[error("lost track of the traced programs: {0}")]
+    Wait(io::Error),
+}
+
+/// Sets program `index`'s stdin, stdout and stderr before it starts.
+pub type SetStdio = Box<dyn FnMut(usize, &mut Command)>;
+
+/// One traced task.
+#[derive(Debug)]
+struct Task {
+    tgid: i32,
+    comm: String,
+    /// Which program (command-line index) it belongs to.
+    program: usize,
+    pending: Option<Pending>,
+}
+
+/// A call decoded at its entry, waiting for its exit.
+#[derive(Debug)]
+struct Pending {
+    sys: Sys,
+    args: [u64; 6],
+    event: Event,
+    /// The first bytes of what a send is about to send.
+    head: Vec<u8>,
+    /// Socket fds a poll or epoll call involves.
+    watched: Vec<i32>,
+}
+
+/// A running `run`: the programs, the tracer, and what is known of their fds.
+pub struct Session {
+    tracer: Tracer,
+    options: Options,
+    programs: Vec<Vec<OsString>>,
+    /// Sets each program's stdio before it starts.
+    stdio: SetStdio,
+    started: usize,
+    children: Vec<Child>,
+    /// Each program's first pid.
+    leaders: Vec<i32>,
+    tasks: HashMap<i32, Task>,
+    /// `(pid, fd)` to the protocol of the IP socket it is, or `None` for
+    /// anything else; forgotten when the fd is closed or reused.
+    fds: HashMap<(i32, i32), Option<Proto>>,
+    /// `(pid, epoll fd)` to the socket fds registered with it.
+    epolls: HashMap<(i32, i32), HashSet<i32>>,
+    queue: VecDeque<RunMsg>,
+    seq: u64,
+    t0: Instant,
+}
+
+/// Why ptrace may be refused, in a sentence for the user.
+pub fn why_no_trace() -> String {
+    match sockscope_sys::trace::yama_scope() {
+        Some(2) => "Yama's ptrace_scope is 2 (admin-only attach): only a process with \
+                    CAP_SYS_PTRACE may trace. Run sockscope as root, or ask the \
+                    administrator for `sysctl kernel.yama.ptrace_scope=1`."
+            .into(),
+        Some(3) => "Yama's ptrace_scope is 3 (no attach): ptrace is off on this machine \
+                    until it reboots with a lower setting (kernel.yama.ptrace_scope=1)."
+            .into(),
+        _ => "ptrace may be forbidden here (a container's seccomp profile often does: \
+              allow ptrace, e.g. docker run --cap-add SYS_PTRACE), or the program is \
+              already traced (gdb, strace)."
+            .into(),
+    }
+}
+
+fn shown_argv(argv: &[OsString]) -> String {
+    argv.iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn read_comm(tid: i32) -> String {
+    std::fs::read_to_string(format!("/proc/{tid}/comm"))
+        .map(|s| s.trim_end_matches('\n').to_string())
+        .unwrap_or_else(|_| "?".into())
+}
+
+fn read_tgid(tid: i32) -> Option<i32> {
+    let status = std::fs::read_to_string(format!("/proc/{tid}/status")).ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("Tgid:"))
+        .and_then(|v| v.trim().parse().ok())
+}
+
+impl Session {
+    /// Start the first program; the others start as their turn comes.
+    /// `stdio` sets where each program's stdin, stdout and stderr go (it
+    /// must not be sockscope's own output).
+    pub fn start(
+        programs: Vec<Vec<OsString>>,
+        options: Options,
+        stdio: SetStdio,
+    ) -> Result<Session, RunError> {
+        let mut s = Session {
+            tracer: Tracer::new(),
+            options,
+            programs,
+            stdio,
+            started: 0,
+            children: Vec::new(),
+            leaders: Vec::new(),
+            tasks: HashMap::new(),
+            fds: HashMap::new(),
+            epolls: HashMap::new(),
+            queue: VecDeque::new(),
+            seq: 0,
+            t0: Instant::now(),
+        };
+        s.start_next()?;
+        Ok(s)
+    }
+
+    /// The pid of each program started so far, in command-line order.
+    pub fn pids(&self) -> &[i32] {
+        &self.leaders
+    }
+
+    fn start_next(&mut self) -> Result<(), RunError> {
+        let index = self.started;
+        let Some(argv) = self.programs.get(index).cloned() else {
+            return Ok(());
+        };
+        self.started += 1;
+        let shown = shown_argv(&argv);
+        let mut cmd = Command::new(&argv[0]);
+        cmd.args(&argv[1..]);
+        cmd.stdin(Stdio::null());
+        (self.stdio)(index, &mut cmd);
+        let child = match self.tracer.spawn(&mut cmd, traced_calls()) {
+            Ok(c) => c,
+            Err(e)
+                if e.kind() == io::ErrorKind::PermissionDenied
+                    && e.raw_os_error() == Some(libc::EPERM) =>
+            {
+                return Err(RunError::Trace {
+                    program: shown,
+                    source: e,
+                    why: why_no_trace(),
+                });
+            }
+            Err(e) => {
+                return Err(RunError::Spawn {
+                    program: shown,
+                    source: e,
+                });
+            }
+        };
+        let pid = child.id() as i32;
+        self.children.push(child);
+        self.leaders.push(pid);
+        self.tasks.insert(
+            pid,
+            Task {
+                tgid: pid,
+                comm: read_comm(pid),
+                program: index,
+                pending: None,
+            },
+        );
+        self.queue.push_back(RunMsg::Started {
+            index,
+            pid,
+            argv: shown,
+        });
+        Ok(())
+    }
+
+    /// End every program now (SIGKILL).
+    pub fn kill_all(&mut self) {
+        self.tracer.kill_all();
+    }
+
+    /// The next message, or `None` once every program has ended.
+    pub fn next_msg(&mut self) -> Result<Option<RunMsg>, RunError> {
+        loop {
+            if let Some(m) = self.queue.pop_front() {
+                return Ok(Some(m));
+            }
+            let stop = self.tracer.wait().map_err(RunError::Wait)?;
+            match stop {
+                Stop::AllGone => {
+                    if self.started < self.programs.len() {
+                        self.start_next()?;
+                        continue;
+                    }
+                    for c in &mut self.children {
+                        let _ = c.try_wait();
+                    }
+                    return Ok(None);
+                }
+                Stop::Enter { tid, sys, args, .. } => {
+                    let task = self.task(tid);
+                    let pending = sys.and_then(|sys| self.enter(tid, task, sys, args));
+                    let how = if pending.is_some() {
+                        Resume::ToExit
+                    } else {
+                        Resume::Free
+                    };
+                    if let Some(t) = self.tasks.get_mut(&tid) {
+                        t.pending = pending;
+                    }
+                    self.tracer.resume(tid, how).map_err(RunError::Wait)?;
+                }
+                Stop::Exit {
+                    tid,
+                    rval,
+                    is_error,
+                } => {
+                    let pending = self.tasks.get_mut(&tid).and_then(|t| t.pending.take());
+                    let out = pending.and_then(|p| self.exit(tid, p, rval, is_error));
+                    self.tracer.go_on(tid).map_err(RunError::Wait)?;
+                    if let Some(ev) = out {
+                        let starts_next = ev.event.ok()
+                            && (ev.event.call == Call::Listen
+                                || (ev.event.call == Call::Bind && ev.event.proto == Proto::Udp))
+                            && self
+                                .tasks
+                                .get(&tid)
+                                .is_some_and(|t| t.program + 1 == self.started);
+                        self.queue.push_back(RunMsg::Event(Box::new(ev)));
+                        if starts_next {
+                            self.start_next()?;
+                        }
+                    }
+                }
+                Stop::Born { parent, child, .. } => {
+                    let (program, comm) = self
+                        .tasks
+                        .get(&parent)
+                        .map(|t| (t.program, t.comm.clone()))
+                        .unwrap_or_default();
+                    let tgid = read_tgid(child).unwrap_or(child);
+                    self.tasks.insert(
+                        child,
+                        Task {
+                            tgid,
+                            comm,
+                            program,
+                            pending: None,
+                        },
+                    );
+                    self.tracer.go_on(parent).map_err(RunError::Wait)?;
+                }
+                Stop::Exec { tid } => {
+                    let task = self.task(tid);
+                    // Close-on-exec fds are gone and the program is a new
+                    // one: what was known of its fds no longer holds.
+                    self.fds.retain(|&(pid, _), _| pid != task.0);
+                    self.epolls.retain(|&(pid, _), _| pid != task.0);
+                    if let Some(t) = self.tasks.get_mut(&tid) {
+                        t.comm = read_comm(tid);
+                    }
+                    self.tracer.go_on(tid).map_err(RunError::Wait)?;
+                }
+                Stop::Exited { tid, code } => self.ended(tid, End::Exited(code))?,
+                Stop::Killed { tid, sig } => self.ended(tid, End::Signal(sig))?,
+            }
+        }
+    }
+
+    fn ended(&mut self, tid: i32, end: End) -> Result<(), RunError> {
+        let Some(mut task) = self.tasks.remove(&tid) else {
+            return Ok(());
+        };
+        if let Some(p) = task.pending.take() {
+            let mut event = p.event;
+            event.result = Outcome::Waiting;
+            event
+                .flags
+                .push("unfinished: the program ended during the call".into());
+            self.seq += 1;
+            event.seq = self.seq;
+            event.t_us = self.t0.elapsed().as_micros() as u64;
+            self.queue.push_back(RunMsg::Unfinished(Box::new(RunEvent {
+                event,
+                pid: task.tgid,
+                tid,
+                comm: task.comm.clone(),
+            })));
+        }
+        self.queue.push_back(RunMsg::Ended {
+            pid: task.tgid,
+            tid,
+            comm: task.comm,
+            end,
+        });
+        if tid == task.tgid {
+            self.fds.retain(|&(pid, _), _| pid != tid);
+            self.epolls.retain(|&(pid, _), _| pid != tid);
+        }
+        // The program whose turn it was to listen ended without: the next
+        // one starts anyway.
+        if self.leaders.get(task.program) == Some(&tid) && task.program + 1 == self.started {
+            self.start_next()?;
+        }
+        Ok(())
+    }
+
+    /// `(tgid, program)` of task `tid`, learning it if it is new.
+    fn task(&mut self, tid: i32) -> (i32, usize) {
+        if let Some(t) = self.tasks.get(&tid) {
+            return (t.tgid, t.program);
+        }
+        let tgid = read_tgid(tid).unwrap_or(tid);
+        let program = self.tasks.get(&tgid).map_or(0, |t| t.program);
+        self.tasks.insert(
+            tid,
+            Task {
+                tgid,
+                comm: read_comm(tid),
+                program,
+                pending: None,
+            },
+        );
+        (tgid, program)
+    }
+
+    /// Is `fd` of process `pid` an IP socket, and which protocol?
+    fn proto_of(&mut self, pid: i32, fd: i32) -> Option<Proto> {
+        if fd < 0 {
+            return None;
+        }
+        if let Some(known) = self.fds.get(&(pid, fd)) {
+            return *known;
+        }
+        let found = std::fs::read_link(format!("/proc/{pid}/fd/{fd}"))
+            .ok()
+            .filter(|l| l.as_os_str().as_encoded_bytes().starts_with(b"socket:"))
+            .and_then(|_| dup_fd(pid, fd).ok())
+            .and_then(|owned| {
+                let sock = socket2::Socket::from(owned);
+                let domain = sock.domain().ok()?;
+                if domain != socket2::Domain::IPV4 && domain != socket2::Domain::IPV6 {
+                    return None;
+                }
+                match sock.r#type().ok()? {
+                    socket2::Type::STREAM => Some(Proto::Tcp),
+                    socket2::Type::DGRAM => Some(Proto::Udp),
+                    _ => None,
+                }
+            });
+        self.fds.insert((pid, fd), found);
+        found
+    }
+
+    /// Decode a call at its entry; `None` for a call `run` does not show
+    /// (not on an IP socket), which then runs untraced to its end.
+    fn enter(&mut self, tid: i32, task: (i32, usize), sys: Sys, a: [u64; 6]) -> Option<Pending> {
+        use decode::*;
+        let pid = task.0;
+        let fd = a[0] as i32;
+        let mut watched = Vec::new();
+        let mut head = Vec::new();
+        let (proto, fd_field, args, call) = match sys {
+            Sys::Socket => {
+                let family = a[0] as i32;
+                if family != libc::AF_INET && family != libc::AF_INET6 {
+                    return None;
+                }
+                let proto = match (a[1] as i32) & 0xf {
+                    libc::SOCK_STREAM => Proto::Tcp,
+                    libc::SOCK_DGRAM => Proto::Udp,
+                    _ => return None,
+                };
+                let p = match a[2] as i32 {
+                    0 => "IPPROTO_IP".to_string(),
+                    libc::IPPROTO_TCP => "IPPROTO_TCP".to_string(),
+                    libc::IPPROTO_UDP => "IPPROTO_UDP".to_string(),
+                    n => n.to_string(),
+                };
+                let args = format!("{}, {}, {p}", family_name(a[0]), sock_type(a[1]));
+                (proto, None, args, Call::Socket)
+            }
+            _ if sys_is_poll(sys) => {
+                let (fds, text) = self.poll_args(tid, pid, sys, a)?;
+                watched = fds;
+                let first = *watched.first()?;
+                let proto = self.proto_of(pid, first)?;
+                let fd_field = match sys {
+                    Sys::EpollCtl | Sys::EpollPwait => Some(fd),
+                    #[cfg(target_arch = "x86_64")]
+                    Sys::EpollWait => Some(fd),
+                    _ => Some(first),
+                };
+                (proto, fd_field, text, Call::Poll)
+            }
+            _ => {
+                let proto = self.proto_of(pid, fd)?;
+                let (args, call) = self.fd_call_args(tid, sys, a, &mut head);
+                (proto, Some(fd), args, call)
+            }
+        };
+        let mut event = Event::new("", call, "", proto, fd_field);
+        event.args = args;
+        event.syscall = Some(sys.name().to_string());
+        event.sock = fd_field.map(|f| format!("fd{f}")).unwrap_or_default();
+        if matches!(call, Call::Connect | Call::Sendto) {
+            let (addr, len) = match sys {
+                Sys::Connect => (a[1], a[2]),
+                Sys::Sendto => (a[4], a[5]),
+                _ => (0, 0),
+            };
+            if let (_, Some(peer)) = addr_arg(tid, addr, len) {
+                event.peer = Some(addr_text(peer));
+            }
+        }
+        if sys == Sys::Close {
+            // The connection it closes, named while the fd still exists.
+            if let Ok(owned) = dup_fd(pid, fd) {
+                let sock = socket2::Socket::from(owned);
+                event.local = sock
+                    .local_addr()
+                    .ok()
+                    .and_then(|a| a.as_socket())
+                    .map(addr_text);
+                event.peer = sock
+                    .peer_addr()
+                    .ok()
+                    .and_then(|a| a.as_socket())
+                    .map(addr_text);
+            }
+        }
+        Some(Pending {
+            sys,
+            args: a,
+            event,
+            head,
+            watched,
+        })
+    }
+
+    /// The arguments of a call on one fd, as strace writes them, and its
+    /// course name (a `sendto` without an address is a `send`).
+    fn fd_call_args(
+        &mut self,
+        tid: i32,
+        sys: Sys,
+        a: [u64; 6],
+        head: &mut Vec<u8>,
+    ) -> (String, Call) {
+        use decode::*;
+        let fd = a[0] as i32;
+        let call = course_call(sys);
+        match sys {
+            Sys::Bind | Sys::Connect => (format!("{fd}, {}", addr_arg(tid, a[1], a[2]).0), call),
+            Sys::Listen => (format!("{fd}, {}", a[1] as i32), call),
+            Sys::Accept => (fd.to_string(), call),
+            Sys::Accept4 => (format!("{fd}, {}", accept_flags(a[3])), call),
+            Sys::Sendto => {
+                *head = buffer_head(tid, a[1], a[2]);
+                let mut s = format!(
+                    "{fd}, \"{}\", {}, {}",
+                    data_preview(head.clone(), a[2]),
+                    a[2],
+                    msg_flags(a[3])
+                );
+                if a[4] != 0 {
+                    s.push_str(", ");
+                    s.push_str(&addr_arg(tid, a[4], a[5]).0);
+                    (s, Call::Sendto)
+                } else {
+                    (s, Call::Send)
+                }
+            }
+            Sys::Recvfrom => {
+                let s = format!("{fd}, {}, {}", a[2], msg_flags(a[3]));
+                (
+                    s,
+                    if a[4] != 0 {
+                        Call::Recvfrom
+                    } else {
+                        Call::Recv
+                    },
+                )
+            }
+            Sys::Write => {
+                *head = buffer_head(tid, a[1], a[2]);
+                (
+                    format!("{fd}, \"{}\", {}", data_preview(head.clone(), a[2]), a[2]),
+                    call,
+                )
+            }
+            Sys::Read => (format!("{fd}, {}", a[2]), call),
+            Sys::Writev => {
+                let (h, total) = iov_head(tid, a[1], a[2], u64::MAX);
+                let s = format!("{fd}, [\"{}\"], {}", data_preview(h.clone(), total), a[2]);
+                *head = h;
+                (s, call)
+            }
+            Sys::Readv => (format!("{fd}, {}", a[2]), call),
+            Sys::Sendmsg => match msghdr(tid, a[1]) {
+                Some(m) => {
+                    let (h, total) = iov_head(tid, m.iov, m.iovlen, u64::MAX);
+                    let mut s =
+                        format!("{fd}, {{\"{}\", {total}}}", data_preview(h.clone(), total));
+                    *head = h;
+                    let call = if m.name != 0 {
+                        s.push_str(", ");
+                        s.push_str(&addr_arg(tid, m.name, m.namelen).0);
+                        Call::Sendto
+                    } else {
+                        Call::Send
+                    };
+                    s.push_str(", ");
+                    s.push_str(&msg_flags(a[2]));
+                    (s, call)
+                }
+                None => (
+                    format!("{fd}, {:#x}, {}", a[1], msg_flags(a[2])),
+                    Call::Send,
+                ),
+            },
+            Sys::Recvmsg => {
+                let named = msghdr(tid, a[1]).is_some_and(|m| m.name != 0);
+                (
+                    format!("{fd}, {}", msg_flags(a[2])),
+                    if named { Call::Recvfrom } else { Call::Recv },
+                )
+            }
+            Sys::Sendmmsg | Sys::Recvmmsg => {
+                (format!("{fd}, {}, {}", a[2] as u32, msg_flags(a[3])), call)
+            }
+            Sys::Shutdown => (format!("{fd}, {}", how(a[1])), call),
+            Sys::Setsockopt => {
+                let value = if a[4] == 4 {
+                    read_u32(tid, a[3]).map_or("?".to_string(), |v| format!("[{}]", v as i32))
+                } else {
+                    format!("{} bytes", a[4])
+                };
+                (
+                    format!("{fd}, {}, {value}, {}", sockopt(a[1], a[2]), a[4]),
+                    call,
+                )
+            }
+            Sys::Getsockopt => (format!("{fd}, {}", sockopt(a[1], a[2])), call),
+            Sys::Fcntl => (format!("{fd}, {}", fcntl_cmd(a[1], a[2]).0), call),
+            Sys::Dup => (fd.to_string(), call),
+            Sys::Dup3 => (format!("{fd}, {}", a[1] as i32), call),
+            #[cfg(target_arch = "x86_64")]
+            Sys::Dup2 => (format!("{fd}, {}", a[1] as i32), call),
+            _ => (fd.to_string(), call),
+        }
+    }
+
+    /// A poll, select or epoll call: the socket fds it involves and its
+    /// arguments; `None` when it involves no IP socket.
+    fn poll_args(
+        &mut self,
+        tid: i32,
+        pid: i32,
+        sys: Sys,
+        a: [u64; 6],
+    ) -> Option<(Vec<i32>, String)> {
+        use decode::*;
+        let sockets = |s: &mut Session, fds: Vec<i32>| -> Vec<i32> {
+            fds.into_iter()
+                .filter(|&f| s.proto_of(pid, f).is_some())
+                .collect()
+        };
+        let list = |fds: &[i32]| {
+            fds.iter()
+                .map(i32::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        match sys {
+            Sys::Ppoll => {
+                let fds = poll_fds(tid, a[0], a[1]);
+                let socks = sockets(self, fds.clone());
+                (!socks.is_empty()).then(|| (socks, format!("[{}], {}", list(&fds), a[1])))
+            }
+            #[cfg(target_arch = "x86_64")]
+            Sys::Poll => {
+                let fds = poll_fds(tid, a[0], a[1]);
+                let socks = sockets(self, fds.clone());
+                (!socks.is_empty()).then(|| {
+                    (
+                        socks,
+                        format!("[{}], {}, {}", list(&fds), a[1], a[2] as i32),
+                    )
+                })
+            }
+            Sys::Pselect6 => {
+                let mut fds = fd_set(tid, a[1], a[0]);
+                fds.extend(fd_set(tid, a[2], a[0]));
+                fds.sort_unstable();
+                fds.dedup();
+                let socks = sockets(self, fds.clone());
+                (!socks.is_empty()).then(|| (socks, format!("{}, [{}]", a[0], list(&fds))))
+            }
+            #[cfg(target_arch = "x86_64")]
+            Sys::Select => {
+                let mut fds = fd_set(tid, a[1], a[0]);
+                fds.extend(fd_set(tid, a[2], a[0]));
+                fds.sort_unstable();
+                fds.dedup();
+                let socks = sockets(self, fds.clone());
+                (!socks.is_empty()).then(|| (socks, format!("{}, [{}]", a[0], list(&fds))))
+            }
+            Sys::EpollCtl => {
+                let (epfd, fd) = (a[0] as i32, a[2] as i32);
+                self.proto_of(pid, fd)?;
+                Some((vec![fd], format!("{epfd}, {}, {fd}", epoll_op(a[1]))))
+            }
+            _ => {
+                // epoll_wait / epoll_pwait: on an epoll fd that watches a socket.
+                let epfd = a[0] as i32;
+                let socks: Vec<i32> = self.epolls.get(&(pid, epfd))?.iter().copied().collect();
+                let mut socks = socks;
+                socks.sort_unstable();
+                (!socks.is_empty())
+                    .then(|| (socks, format!("{epfd}, {}, {}", a[2] as i32, a[3] as i32)))
+            }
+        }
+    }
+
+    /// Finish a call at its exit: result, bytes, data, new fds, addresses
+    /// and the kernel's view.
+    fn exit(&mut self, tid: i32, p: Pending, rval: i64, is_error: bool) -> Option<RunEvent> {
+        use decode::*;
+        // ERESTARTSYS and its kin (512-516) never reach the program: the
+        // kernel restarts the call (a signal arrived while it waited), and
+        // the restarted call stops here again, so it is shown once.
+        if is_error && (512..=516).contains(&-rval) {
+            return None;
+        }
+        let (pid, _) = self.task(tid);
+        let Pending {
+            sys,
+            args: a,
+            mut event,
+            head,
+            watched,
+        } = p;
+        if is_error {
+            event.fail(&io::Error::from_raw_os_error(-rval as i32));
+        }
+        let ok = !is_error;
+        let n = rval.max(0) as u64;
+        let mut observe_fd = event.fd;
+        match sys {
+            Sys::Socket if ok => {
+                event.fd = Some(rval as i32);
+                event.new_fd = Some(rval as i32);
+                event.sock = format!("fd{rval}");
+                self.fds.insert((pid, rval as i32), Some(event.proto));
+                observe_fd = Some(rval as i32);
+            }
+            Sys::Accept | Sys::Accept4 if ok => {
+                let new = rval as i32;
+                event.new_fd = Some(new);
+                self.fds.insert((pid, new), Some(event.proto));
+                if let Ok(owned) = dup_fd(pid, new) {
+                    let s = socket2::Socket::from(owned);
+                    event.peer = s
+                        .peer_addr()
+                        .ok()
+                        .and_then(|a| a.as_socket())
+                        .map(addr_text);
+                }
+            }
+            Sys::Sendto | Sys::Write | Sys::Writev | Sys::Sendmsg if ok => {
+                event.bytes = Some(n as usize);
+                event.data = Some(data_preview(head, n));
+            }
+            Sys::Recvfrom | Sys::Read if ok => {
+                event.bytes = Some(n as usize);
+                event.data = Some(data_preview(buffer_head(tid, a[1], n), n));
+                if sys == Sys::Recvfrom && a[4] != 0 {
+                    let len = read_u32(tid, a[5]).map_or(0, u64::from);
+                    event.peer = addr_arg(tid, a[4], len).1.map(addr_text);
+                }
+            }
+            Sys::Readv if ok => {
+                event.bytes = Some(n as usize);
+                event.data = Some(data_preview(iov_head(tid, a[1], a[2], n).0, n));
+            }
+            Sys::Recvmsg if ok => {
+                event.bytes = Some(n as usize);
+                if let Some(m) = msghdr(tid, a[1]) {
+                    event.data = Some(data_preview(iov_head(tid, m.iov, m.iovlen, n).0, n));
+                    if m.name != 0 {
+                        event.peer = addr_arg(tid, m.name, m.namelen).1.map(addr_text);
+                    }
+                }
+            }
+            Sys::Sendmmsg | Sys::Recvmmsg if ok => {
+                event.flags.push(format!("messages {rval}"));
+            }
+            Sys::Close => {
+                observe_fd = None;
+                if ok {
+                    self.fds.remove(&(pid, a[0] as i32));
+                    self.epolls.retain(|&(p, f), set| {
+                        set.remove(&(a[0] as i32));
+                        !(p == pid && f == a[0] as i32)
+                    });
+                }
+            }
+            Sys::Dup | Sys::Dup3 if ok => {
+                event.new_fd = Some(rval as i32);
+                self.fds.insert((pid, rval as i32), Some(event.proto));
+            }
+            #[cfg(target_arch = "x86_64")]
+            Sys::Dup2 if ok => {
+                event.new_fd = Some(rval as i32);
+                self.fds.insert((pid, rval as i32), Some(event.proto));
+            }
+            Sys::Fcntl if ok => {
+                let cmd = a[1] as i32;
+                if cmd == libc::F_DUPFD || cmd == libc::F_DUPFD_CLOEXEC {
+                    event.new_fd = Some(rval as i32);
+                    self.fds.insert((pid, rval as i32), Some(event.proto));
+                } else if cmd == libc::F_GETFL {
+                    event.flags.push(format!("returned {rval:#x}"));
+                }
+                if fcntl_cmd(a[1], a[2]).1 {
+                    event.flags.push("non-blocking from now on".into());
+                }
+            }
+            Sys::EpollCtl if ok => {
+                let (epfd, fd) = (a[0] as i32, a[2] as i32);
+                let set = self.epolls.entry((pid, epfd)).or_default();
+                if a[1] as i32 == libc::EPOLL_CTL_DEL {
+                    set.remove(&fd);
+                } else {
+                    set.insert(fd);
+                }
+            }
+            Sys::Getsockopt if ok => {
+                if let Some(v) = read_u32(tid, a[3]) {
+                    event.flags.push(format!("value {}", v as i32));
+                }
+            }
+            _ if sys_is_poll(sys) && ok => {
+                event.flags.push(format!("ready {rval}"));
+                let _ = watched;
+            }
+            _ => {}
+        }
+        if let Some(fd) = observe_fd
+            && let Ok(owned) = dup_fd(pid, fd)
+        {
+            let sock = socket2::Socket::from(owned);
+            if event.local.is_none() {
+                event.local = sock
+                    .local_addr()
+                    .ok()
+                    .and_then(|a| a.as_socket())
+                    .map(addr_text);
+            }
+            if event.peer.is_none() && event.call != Call::Listen {
+                event.peer = sock
+                    .peer_addr()
+                    .ok()
+                    .and_then(|a| a.as_socket())
+                    .map(addr_text);
+            }
+            if self.options.kernel {
+                let (state, observed) = crate::kernel::observe_fd(&sock, event.proto);
+                event.tcp_state = state;
+                event.kernel = Some(observed);
+            }
+        }
+        let comm = self
+            .tasks
+            .get(&tid)
+            .map(|t| t.comm.clone())
+            .unwrap_or_default();
+        self.seq += 1;
+        event.seq = self.seq;
+        event.t_us = self.t0.elapsed().as_micros() as u64;
+        event.actor = format!("{comm}[{tid}]");
+        Some(RunEvent {
+            event,
+            pid,
+            tid,
+            comm,
+        })
+    }
+}
+
+impl Drop for Session {
+    /// Nothing traced outlives the session (EXITKILL covers a crash; this
+    /// covers an early return).
+    fn drop(&mut self) {
+        if !self.tasks.is_empty() {
+            self.tracer.kill_all();
+            while let Ok(stop) = self.tracer.wait() {
+                if stop == Stop::AllGone {
+                    break;
+                }
+            }
+        }
+    }
+}
+
+fn family_name(n: u64) -> String {
+    decode::family(n)
+}
+
+fn sys_is_poll(sys: Sys) -> bool {
+    match sys {
+        Sys::Ppoll | Sys::Pselect6 | Sys::EpollCtl | Sys::EpollPwait => true,
+        #[cfg(target_arch = "x86_64")]
+        Sys::Poll | Sys::Select | Sys::EpollWait => true,
+        _ => false,
+    }
+}

@@ -1,0 +1,221 @@
+//! `sockscope run --headless`: a student's own programs, traced, their
+//! socket calls printed as they return (JSON Lines or a transcript).
+//!
+//! The tracing is [`sockscope_core::tracer`]'s; this module splits the
+//! command line into programs at `:::`, sends the programs' own output where
+//! it cannot corrupt ours (sockscope's stderr, each line prefixed and
+//! escaped, or `--program-output FILE`), and writes each event: in JSON,
+//! `trace`'s line with `pid`, `tid` and `comm` added.
+
+use crate::output::{self, say};
+use sockscope_core::tracer::{self, End, RunEvent, RunMsg, Session};
+use sockscope_core::vocab::preview;
+use sockscope_report::headless::{self, Format};
+use std::ffi::OsString;
+use std::io::{self, BufRead, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::{Command, ExitCode, Stdio};
+
+/// The word between programs on the command line.
+pub const SEPARATOR: &str = ":::";
+
+/// Split `a b ::: c d` into `[[a, b], [c, d]]`; `None` if a program is empty.
+pub fn split_programs(command: &[OsString]) -> Option<Vec<Vec<OsString>>> {
+    let programs: Vec<Vec<OsString>> = command
+        .split(|w| w == SEPARATOR)
+        .map(<[OsString]>::to_vec)
+        .collect();
+    programs.iter().all(|p| !p.is_empty()).then_some(programs)
+}
+
+/// Where the programs' stdout and stderr go.
+#[derive(Debug, Clone)]
+pub enum ProgramOutput {
+    /// sockscope's stderr, each line prefixed `name[pid] | ` and escaped.
+    Stderr,
+    /// A file, as the programs wrote it.
+    File(PathBuf),
+    /// Nowhere (for `check`, which reports what the program did).
+    Null,
+}
+
+/// The closure a [`Session`] calls to set each program's stdio.
+pub fn stdio_for(
+    programs: &[Vec<OsString>],
+    where_to: &ProgramOutput,
+) -> io::Result<tracer::SetStdio> {
+    let names: Vec<String> = programs
+        .iter()
+        .map(|p| {
+            std::path::Path::new(&p[0]).file_name().map_or_else(
+                || p[0].to_string_lossy().into_owned(),
+                |n| n.to_string_lossy().into_owned(),
+            )
+        })
+        .collect();
+    Ok(match where_to {
+        ProgramOutput::Null => Box::new(|_, cmd: &mut Command| {
+            cmd.stdout(Stdio::null()).stderr(Stdio::null());
+        }),
+        ProgramOutput::File(path) => {
+            let file = std::fs::File::create(path)?;
+            Box::new(move |_, cmd: &mut Command| {
+                if let (Ok(a), Ok(b)) = (file.try_clone(), file.try_clone()) {
+                    cmd.stdout(a).stderr(b);
+                }
+            })
+        }
+        ProgramOutput::Stderr => Box::new(move |index, cmd: &mut Command| {
+            let Ok((reader, writer)) = tracer::pipe() else {
+                cmd.stdout(Stdio::null()).stderr(Stdio::null());
+                return;
+            };
+            let Ok(second) = writer.try_clone() else {
+                return;
+            };
+            cmd.stdout(writer).stderr(second);
+            let name = names.get(index).cloned().unwrap_or_default();
+            // One thread per program copies its lines to our stderr, each
+            // escaped like a peer's payload: a program printing escape
+            // sequences cannot reach the terminal raw.
+            std::thread::spawn(move || {
+                let mut lines = io::BufReader::new(reader);
+                let mut line = Vec::new();
+                while lines.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+                    if line.last() == Some(&b'\n') {
+                        line.pop();
+                    }
+                    let text = String::from_utf8_lossy(&line);
+                    let _ = writeln!(
+                        io::stderr().lock(),
+                        "{} | {}",
+                        preview::text(&name),
+                        preview::text(&text)
+                    );
+                    line.clear();
+                }
+            });
+        }),
+    })
+}
+
+/// One event as a JSON line: `trace`'s fields, then `pid`, `tid`, `comm`.
+pub fn write_json(out: &mut impl Write, ev: &RunEvent) -> io::Result<()> {
+    let mut line = Vec::with_capacity(1024);
+    headless::json::write_event(&mut line, &ev.event)?;
+    // write_event writes one object: reopen it to add the process fields.
+    if line.last() == Some(&b'}') {
+        line.pop();
+    }
+    line.extend_from_slice(b",\"pid\":");
+    line.extend_from_slice(ev.pid.to_string().as_bytes());
+    line.extend_from_slice(b",\"tid\":");
+    line.extend_from_slice(ev.tid.to_string().as_bytes());
+    line.extend_from_slice(b",\"comm\":");
+    serde_json::to_writer(&mut line, &ev.comm)?;
+    line.extend_from_slice(b"}\n");
+    out.write_all(&line)
+}
+
+/// How a task ended, in words.
+pub fn end_text(end: End) -> String {
+    match end {
+        End::Exited(code) => format!("exited with status {code}"),
+        End::Signal(sig) => format!("killed by signal {sig}"),
+    }
+}
+
+/// `sockscope run --headless`.
+pub fn run(
+    command: &[OsString],
+    format: Format,
+    kernel: bool,
+    program_output: Option<PathBuf>,
+) -> ExitCode {
+    let Some(programs) = split_programs(command) else {
+        say(format!(
+            "run: a program is missing around `{SEPARATOR}` (write: run -- ./server ::: ./client)"
+        ));
+        return ExitCode::from(2);
+    };
+    if format == Format::Markdown {
+        say("run prints --format json or --format text");
+        return ExitCode::from(2);
+    }
+    let where_to = program_output.map_or(ProgramOutput::Stderr, ProgramOutput::File);
+    let stdio = match stdio_for(&programs, &where_to) {
+        Ok(s) => s,
+        Err(e) => {
+            say(format!("cannot open the program output file: {e}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut session = match Session::start(programs, tracer::Options { kernel }, stdio) {
+        Ok(s) => s,
+        Err(e) => {
+            say(e.to_string());
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut out = BufWriter::new(output::stdout());
+    let mut failed = false;
+    let written = (|| -> io::Result<()> {
+        if format == Format::Text {
+            writeln!(
+                out,
+                "# {:>4} {:>9}  {:<9} call = result",
+                "seq", "ms", "actor"
+            )?;
+        }
+        loop {
+            let msg = match session.next_msg() {
+                Ok(Some(m)) => m,
+                Ok(None) => break,
+                Err(e) => {
+                    say(e.to_string());
+                    failed = true;
+                    break;
+                }
+            };
+            match (&msg, format) {
+                (RunMsg::Event(ev) | RunMsg::Unfinished(ev), Format::Json) => {
+                    write_json(&mut out, ev)?
+                }
+                (RunMsg::Event(ev) | RunMsg::Unfinished(ev), _) => {
+                    writeln!(out, "{}", headless::text_line(&ev.event))?;
+                }
+                (RunMsg::Started { pid, argv, .. }, Format::Text) => {
+                    writeln!(out, "-- started `{}` as pid {pid}", preview::text(argv))?;
+                }
+                (
+                    RunMsg::Ended {
+                        pid,
+                        tid,
+                        comm,
+                        end,
+                    },
+                    _,
+                ) => {
+                    if pid == tid && session.pids().contains(pid) && *end != End::Exited(0) {
+                        failed = true;
+                    }
+                    if format == Format::Text {
+                        writeln!(out, "-- {}[{tid}] {}", preview::text(comm), end_text(*end))?;
+                    }
+                }
+                _ => {}
+            }
+            // Flushed per message: a reader sees each call as it returns.
+            out.flush()?;
+        }
+        out.flush()
+    })();
+    match written {
+        Err(e) => {
+            session.kill_all();
+            output::write_failed(&e)
+        }
+        Ok(()) if failed => ExitCode::FAILURE,
+        Ok(()) => ExitCode::SUCCESS,
+    }
+}
