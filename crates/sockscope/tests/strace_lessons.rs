@@ -221,7 +221,14 @@ fn check_lesson(name: &str) {
         .arg(bin_path())
         .arg("--config")
         .arg(&cfg)
-        .args(["trace", name, "--format", "json", "--no-capture"])
+        .args([
+            "trace",
+            name,
+            "--format",
+            "json",
+            "--no-capture",
+            "--host-network",
+        ])
         .stdin(Stdio::null())
         .output()
         .unwrap();
@@ -261,7 +268,11 @@ fn check_lesson(name: &str) {
         };
         let lesson_fd = match call.as_str() {
             "socket" => {
-                let inet = args.first().is_some_and(|a| a == "AF_INET");
+                // sockscope's own sockets (the lab's check that lo is up
+                // asks an AF_INET datagram socket) are made close-on-exec,
+                // as Rust makes every socket; a lesson's never are.
+                let inet = args.first().is_some_and(|a| a == "AF_INET")
+                    && !args.iter().any(|a| a.contains("SOCK_CLOEXEC"));
                 if inet && t.fd >= 0 {
                     open.insert(t.fd);
                 }
@@ -392,7 +403,14 @@ fn tcp_is_blocking_sockets_and_plain_accept() {
         .arg(bin_path())
         .arg("--config")
         .arg(&cfg)
-        .args(["trace", "tcp", "--format", "text", "--no-capture"])
+        .args([
+            "trace",
+            "tcp",
+            "--format",
+            "text",
+            "--no-capture",
+            "--host-network",
+        ])
         .output()
         .unwrap();
     assert!(out.status.success());
@@ -406,7 +424,7 @@ fn tcp_is_blocking_sockets_and_plain_accept() {
     assert_eq!(sockets.len(), 3, "{text}");
     let inet: Vec<&str> = log
         .lines()
-        .filter(|l| l.contains("socket(AF_INET"))
+        .filter(|l| l.contains("socket(AF_INET") && !l.contains("SOCK_CLOEXEC"))
         .collect();
     assert_eq!(inet.len(), 3, "{log}");
     for l in &inet {
