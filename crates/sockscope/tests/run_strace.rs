@@ -55,29 +55,10 @@ fn returns_fd(name: &str) -> bool {
 
 /// strace -f's log, as calls per process, unfinished/resumed pairs joined.
 fn parse_strace(log: &str, names: &HashMap<String, String>) -> PerProcess {
-    let mut open: HashMap<String, String> = HashMap::new();
-    let mut joined: Vec<(String, String)> = Vec::new();
-    for raw in log.lines() {
-        let Some((pid, rest)) = raw.split_once(' ') else {
-            continue;
-        };
-        let mut line = rest.trim_start().to_string();
-        if let Some(head) = line.strip_suffix(" <unfinished ...>") {
-            open.insert(pid.to_string(), head.to_string());
-            continue;
-        }
-        if line.starts_with("<... ") {
-            let tail = line
-                .split_once("resumed>")
-                .map_or("", |(_, t)| t)
-                .to_string();
-            match open.remove(pid) {
-                Some(head) => line = format!("{head}{tail}"),
-                None => continue,
-            }
-        }
-        joined.push((pid.to_string(), line));
-    }
+    let joined: Vec<(String, String)> = common::strace_lines(log)
+        .into_iter()
+        .map(|l| (l.tid, l.text))
+        .collect();
     // Who made whom: a child's lines can come before its parent's clone
     // returns in the log, so this is known before the calls are read.
     let mut parent_of: HashMap<String, String> = HashMap::new();

@@ -7,7 +7,7 @@
 
 mod common;
 use common::bin_path;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::process::{Command, Stdio};
@@ -29,29 +29,10 @@ const CALLS: &[&str] = &[
 
 /// strace -f's log, with `<unfinished ...>` / `<... resumed>` pairs joined.
 fn parse(log: &str) -> Vec<Traced> {
-    let mut open: HashMap<String, String> = HashMap::new();
-    let mut lines = Vec::new();
-    for raw in log.lines() {
-        let Some((pid, rest)) = raw.split_once(' ') else {
-            continue;
-        };
-        let rest = rest.trim_start();
-        if let Some(head) = rest.strip_suffix(" <unfinished ...>") {
-            open.insert(pid.to_string(), head.to_string());
-            continue;
-        }
-        if rest.starts_with("<... ") {
-            let tail = rest.split_once("resumed>").map_or("", |(_, t)| t);
-            if let Some(head) = open.remove(pid) {
-                lines.push(format!("{head}{tail}"));
-            }
-            continue;
-        }
-        lines.push(rest.to_string());
-    }
-    lines
+    common::strace_lines(log)
         .iter()
         .filter_map(|l| {
+            let l = l.text.as_str();
             let (name, rest) = l.split_once('(')?;
             if !CALLS.contains(&name) {
                 return None;

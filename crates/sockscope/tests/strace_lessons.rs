@@ -41,46 +41,6 @@ struct Traced {
     result: String,
 }
 
-/// One line of the log, joined across `<unfinished ...>`.
-#[derive(Debug)]
-struct Line {
-    tid: String,
-    text: String,
-    blocked: bool,
-}
-
-fn join(log: &str) -> Vec<Line> {
-    let mut open: HashMap<String, String> = HashMap::new();
-    let mut lines = Vec::new();
-    for raw in log.lines() {
-        let Some((tid, rest)) = raw.split_once(' ') else {
-            continue;
-        };
-        let rest = rest.trim_start();
-        if let Some(head) = rest.strip_suffix(" <unfinished ...>") {
-            open.insert(tid.to_string(), head.to_string());
-            continue;
-        }
-        if rest.starts_with("<... ") {
-            let tail = rest.split_once("resumed>").map_or("", |(_, t)| t);
-            if let Some(head) = open.remove(tid) {
-                lines.push(Line {
-                    tid: tid.to_string(),
-                    text: format!("{head}{tail}"),
-                    blocked: true,
-                });
-            }
-            continue;
-        }
-        lines.push(Line {
-            tid: tid.to_string(),
-            text: rest.to_string(),
-            blocked: false,
-        });
-    }
-    lines
-}
-
 /// Split strace's arguments at top-level commas: quoted strings (with
 /// escapes and a trailing `...`), braces and brackets stay whole.
 fn split_args(args: &str) -> Vec<String> {
@@ -253,7 +213,7 @@ fn check_lesson(name: &str) {
     let mut by_thread: BTreeMap<String, Vec<(Traced, bool)>> = BTreeMap::new();
     let mut sigpipe_after: Vec<Traced> = Vec::new();
     let mut last_of: HashMap<String, Traced> = HashMap::new();
-    for line in join(&log) {
+    for line in common::strace_lines(&log) {
         if line.text.starts_with("--- SIGPIPE") {
             if let Some(t) = last_of.get(&line.tid) {
                 sigpipe_after.push(t.clone());

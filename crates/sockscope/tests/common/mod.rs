@@ -220,3 +220,48 @@ pub fn screen(shell: &sockscope_tui::shell::Shell<sockscope_tui::app::App>) -> S
     t.draw(|f| shell.draw(f)).unwrap();
     format!("{}", t.backend())
 }
+
+/// One call of an `strace -f` log: the thread that made it, and its text
+/// with an `<unfinished ...>` start and its `<... resumed>` end joined.
+#[derive(Debug)]
+pub struct StraceLine {
+    pub tid: String,
+    pub text: String,
+    /// The call was printed in two halves: another thread's call came in
+    /// between, so it was still in the kernel then.
+    pub blocked: bool,
+}
+
+/// Read an `strace -f` log (each line `TID text`) into its calls, each
+/// call whole. A resumed half whose start is not in the log is dropped.
+pub fn strace_lines(log: &str) -> Vec<StraceLine> {
+    let mut open: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    let mut lines = Vec::new();
+    for raw in log.lines() {
+        let Some((tid, rest)) = raw.split_once(' ') else {
+            continue;
+        };
+        let rest = rest.trim_start();
+        if let Some(head) = rest.strip_suffix(" <unfinished ...>") {
+            open.insert(tid.to_string(), head.to_string());
+            continue;
+        }
+        if rest.starts_with("<... ") {
+            let tail = rest.split_once("resumed>").map_or("", |(_, t)| t);
+            if let Some(head) = open.remove(tid) {
+                lines.push(StraceLine {
+                    tid: tid.to_string(),
+                    text: format!("{head}{tail}"),
+                    blocked: true,
+                });
+            }
+            continue;
+        }
+        lines.push(StraceLine {
+            tid: tid.to_string(),
+            text: rest.to_string(),
+            blocked: false,
+        });
+    }
+    lines
+}
