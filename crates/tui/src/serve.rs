@@ -109,7 +109,13 @@ impl PeerSort {
             PeerSort::Address => rows.sort_by_key(|p| p.addr),
             PeerSort::BytesIn => rows.sort_by_key(|p| std::cmp::Reverse(p.bytes_in)),
             PeerSort::Idle => rows.sort_by_key(|p| std::cmp::Reverse(hall.idle(p))),
-            PeerSort::State => rows.sort_by_key(|p| (p.state != "open", p.state.clone())),
+            // Compared in place: a key of its own would copy every state
+            // string at each of the sort's comparisons, every frame.
+            PeerSort::State => {
+                rows.sort_by(|a, b| {
+                    (a.state != "open", &a.state).cmp(&(b.state != "open", &b.state))
+                });
+            }
         }
         rows
     }
