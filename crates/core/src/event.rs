@@ -114,6 +114,7 @@ impl Event {
     /// A call that started to wait, as a line of its own: `result` is
     /// `waiting`, `seq` is 0 (the call's numbered line follows when it
     /// returns), and the kernel's state is the one read at that moment.
+    #[must_use]
     pub fn from_waiting(w: &Waiting) -> Event {
         Event {
             seq: 0,
@@ -136,6 +137,7 @@ impl Event {
     }
 
     /// A call that returned ok, before its results are filled in.
+    #[must_use]
     pub fn new(actor: &str, call: Call, sock: &str, proto: Proto, fd: Option<i32>) -> Event {
         Event {
             actor: actor.to_string(),
@@ -162,12 +164,14 @@ impl Event {
         self.explain = Some(explain.to_string());
     }
 
+    #[must_use]
     pub fn ok(&self) -> bool {
         self.result == Outcome::Ok
     }
 
     /// The value the call returned, as C would see it: the new fd, the byte
     /// count, 0 for success, or -1 on failure.
+    #[must_use]
     pub fn return_value(&self) -> String {
         if !self.ok() {
             return "-1".into();
@@ -183,6 +187,7 @@ impl Event {
 
     /// The call as strace would print it: `accept(3) = 5`,
     /// `connect(4, 127.0.0.1:9) = -1 ECONNREFUSED`.
+    #[must_use]
     pub fn syscall_line(&self) -> String {
         let mut s = format!("{}({}) = {}", self.call, self.args, self.return_value());
         if !self.ok() {
@@ -238,6 +243,7 @@ impl Waiting {
     /// Where the kernel has the call asleep, as the screen and transcript
     /// say it: only what was read. `None` for a wait nobody watched in the
     /// kernel (`serve` waits in epoll_wait, not in the call).
+    #[must_use]
     pub fn blocked_in(&self) -> Option<String> {
         self.tid?;
         Some(match &self.wchan {

@@ -7,6 +7,7 @@
 /// 1-based line and column of byte `offset` in `src`. Columns count
 /// characters, not bytes, so `é` is one column. An offset past the end means
 /// the end; one inside a multi-byte character means that character.
+#[must_use]
 pub fn line_col(src: &str, offset: usize) -> (usize, usize) {
     let mut end = offset.min(src.len());
     while !src.is_char_boundary(end) {

@@ -19,6 +19,7 @@
 pub const MARKER: &str = "SKIPPED:";
 
 /// Is this run CI, where every test must run (`CI=true`)?
+#[must_use]
 pub fn in_ci() -> bool {
     std::env::var("CI").is_ok_and(|v| v == "true")
 }

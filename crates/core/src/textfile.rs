@@ -44,6 +44,7 @@ pub enum TextFileError {
 
 impl TextFileError {
     /// Line and column, when the problem has a place in the file.
+    #[must_use]
     pub fn place(&self) -> Option<(usize, usize)> {
         match self {
             TextFileError::NotUtf8 { line, column, .. } => Some((*line, *column)),
@@ -53,6 +54,7 @@ impl TextFileError {
 
     /// The underlying I/O error's kind, for callers that tolerate a missing
     /// optional file.
+    #[must_use]
     pub fn io_kind(&self) -> Option<std::io::ErrorKind> {
         match self {
             TextFileError::Io(e) => Some(e.kind()),

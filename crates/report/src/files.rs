@@ -21,6 +21,7 @@ use std::path::{Path, PathBuf};
 /// `name` as part of a file name: ASCII letters, digits, `-` and `_` kept,
 /// anything else (`/`, `.`, spaces, control characters) written as `_`.
 /// Never empty.
+#[must_use]
 pub fn stem(name: &str) -> String {
     let s: String = name
         .chars()
@@ -92,7 +93,9 @@ fn write_frames(file: File, frames: &[Frame]) -> io::Result<usize> {
     })?;
     // into_inner flushes and reports the error a dropped BufWriter would
     // have swallowed (`--pcap /dev/full` once said "wrote 20 packets").
-    let file = out.into_inner().map_err(|e| e.into_error())?;
+    let file = out
+        .into_inner()
+        .map_err(std::io::IntoInnerError::into_error)?;
     finish_file(file)?;
     Ok(frames.len())
 }

@@ -85,6 +85,7 @@ pub fn save_text(dir: &std::path::Path, stem: &str, text: &str) -> io::Result<st
 /// [`text_block`] once it is written, so whatever was missed in between,
 /// no control character reaches the reader's terminal (`cat handout.md`).
 /// Lines and tabs are kept.
+#[must_use]
 pub fn render(lesson: &Lesson, msgs: &[EngineMsg]) -> String {
     let mut s = String::new();
     let _ = write_doc(&mut s, lesson, msgs);
@@ -157,7 +158,7 @@ fn write_doc(s: &mut String, lesson: &Lesson, msgs: &[EngineMsg]) -> std::fmt::R
                     s,
                     "> {}'s `{}({})` has to wait: the kernel answered {answer}.\n",
                     w.actor, w.call, w.args
-                )?
+                )?;
             }
             EngineMsg::Finished => {}
             EngineMsg::Failed(e) => writeln!(s, "**The run stopped early:** {e}\n")?,
@@ -339,6 +340,7 @@ fn layers(e: &Event) -> Option<String> {
 }
 
 /// The whole run as a text sequence diagram: a column per endpoint.
+#[must_use]
 pub fn lanes(lesson: &Lesson, events: &[&Event]) -> String {
     lanes_of(
         lesson.actors.iter().map(|a| a.name.clone()).collect(),
@@ -466,9 +468,10 @@ fn ephemeral_range() -> Option<(u16, u16)> {
 }
 
 fn kernel_release() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease")
-        .map(|r| format!("Linux {}", r.trim()))
-        .unwrap_or_else(|_| std::env::consts::OS.to_string())
+    std::fs::read_to_string("/proc/sys/kernel/osrelease").map_or_else(
+        |_| std::env::consts::OS.to_string(),
+        |r| format!("Linux {}", r.trim()),
+    )
 }
 
 #[cfg(test)]

@@ -36,7 +36,7 @@ fn env_or(name: &str, default: u64) -> u64 {
 }
 
 fn fds(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, |d| d.count())
+    std::fs::read_dir(format!("/proc/{pid}/fd")).map_or(0, std::iter::Iterator::count)
 }
 
 fn status_kib(pid: u32, field: &str) -> u64 {

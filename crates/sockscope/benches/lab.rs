@@ -76,13 +76,13 @@ fn lab(c: &mut Criterion) {
     let mut g = c.benchmark_group("lab");
     g.sample_size(30);
     g.bench_function("enter", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| enter_once()).sum())
+        b.iter_custom(|iters| (0..iters).map(|_| enter_once()).sum());
     });
     g.bench_function("trace_udp_process_in_the_lab", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| trace_udp(false)).sum())
+        b.iter_custom(|iters| (0..iters).map(|_| trace_udp(false)).sum());
     });
     g.bench_function("trace_udp_process_on_the_host_network", |b| {
-        b.iter_custom(|iters| (0..iters).map(|_| trace_udp(true)).sum())
+        b.iter_custom(|iters| (0..iters).map(|_| trace_udp(true)).sum());
     });
     g.finish();
 }

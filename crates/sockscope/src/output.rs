@@ -32,6 +32,7 @@ pub fn stdout() -> io::StdoutLock<'static> {
 }
 
 /// Is stdout a terminal?
+#[must_use]
 pub fn stdout_is_terminal() -> bool {
     io::stdout().is_terminal()
 }
@@ -52,6 +53,7 @@ pub fn say_lines(text: &str) {
 
 /// The exit status for a failed write to stdout, after saying so (except
 /// for a broken pipe, which ends quietly).
+#[must_use]
 pub fn write_failed(e: &io::Error) -> ExitCode {
     if e.kind() == io::ErrorKind::BrokenPipe {
         return ExitCode::from(BROKEN_PIPE);
@@ -61,6 +63,7 @@ pub fn write_failed(e: &io::Error) -> ExitCode {
 }
 
 /// Write `bytes` to stdout and flush; the exit status.
+#[must_use]
 pub fn print(bytes: &[u8]) -> ExitCode {
     let mut out = stdout();
     match out.write_all(bytes).and_then(|()| out.flush()) {

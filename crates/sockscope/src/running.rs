@@ -118,6 +118,7 @@ pub fn write_json(out: &mut impl Write, ev: &RunEvent) -> io::Result<()> {
 }
 
 /// How a task ended, in words.
+#[must_use]
 pub fn end_text(end: End) -> String {
     match end {
         End::Exited(code) => format!("exited with status {code}"),
@@ -179,7 +180,7 @@ pub fn run(
             };
             match (&msg, format) {
                 (RunMsg::Event(ev) | RunMsg::Unfinished(ev), Format::Json) => {
-                    write_json(&mut out, ev)?
+                    write_json(&mut out, ev)?;
                 }
                 (RunMsg::Event(ev) | RunMsg::Unfinished(ev), _) => {
                     writeln!(out, "{}", headless::text_line(&ev.event))?;

@@ -68,7 +68,9 @@ impl Writer {
                 out.flush()
             })();
             if let Err(e) = result {
-                *text.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+                *text
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e.to_string());
                 let _ = fail_tx.send(Some(e.kind()));
             }
             let _ = done_tx.send(());
@@ -117,7 +119,7 @@ impl Writer {
         let text = self
             .error_text
             .lock()
-            .unwrap_or_else(|p| p.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clone()
             .unwrap_or_default();
         Some((kind, text))
@@ -222,6 +224,7 @@ async fn serve_until_stopped(config: ServeConfig, format: Format) -> color_eyre:
 
 /// The last line on stderr: what the server did, counted exactly, and what
 /// output could not keep up with.
+#[must_use]
 pub fn summary(s: &Stats, open_at_stop: u64, lost: u64) -> String {
     let mut line = format!(
         "served {} peer{} ({open_at_stop} still open at stop, closed by sockscope), {} bytes in, {} echoed",

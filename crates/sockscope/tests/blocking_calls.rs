@@ -154,7 +154,10 @@ fn backlogs_third_client_sleeps_in_syn_sent_until_a_retransmitted_syn_gets_in() 
         })
         .expect("client3's connect waits");
     assert_eq!(w.call.name(), "connect");
-    assert_eq!(w.tcp_state.map(|s| s.name()), Some("SYN_SENT"));
+    assert_eq!(
+        w.tcp_state.map(sockscope_core::event::StateSeen::name),
+        Some("SYN_SENT")
+    );
     assert!(
         w.kernel_syscall
             .as_deref()
@@ -167,7 +170,10 @@ fn backlogs_third_client_sleeps_in_syn_sent_until_a_retransmitted_syn_gets_in() 
             .find(|e| e.actor == actor && e.call.name() == "connect")
             .unwrap();
         assert!(e.ok(), "{e:?}");
-        assert_eq!(e.tcp_state.map(|s| s.name()), Some("ESTABLISHED"));
+        assert_eq!(
+            e.tcp_state.map(sockscope_core::event::StateSeen::name),
+            Some("ESTABLISHED")
+        );
         let k = e.kernel.as_ref().unwrap();
         assert!(k.retransmits.unwrap() >= 1, "the SYN was sent again: {k:?}");
         // The kernel's initial retransmission timeout is one second

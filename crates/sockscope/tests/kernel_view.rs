@@ -124,7 +124,8 @@ fn disagreement(view: &BTreeMap<String, SockView>, ss: &[SsLine]) -> Option<Stri
         let line = ss_find(ss, v);
         match (v.seen_in.name(), line) {
             ("table", Some(l)) => {
-                if v.tcp_state.map(|s| s.name()) != Some(l.state.as_str()) {
+                if v.tcp_state.map(sockscope_core::event::TcpState::name) != Some(l.state.as_str())
+                {
                     return Some(format!(
                         "{name}: sockscope {:?}, ss {}",
                         v.tcp_state, l.state
@@ -309,14 +310,14 @@ fn after_rst_nobody_is_in_time_wait_and_recv_fails_with_econnreset() {
     let ev = events(&run("abort"));
     for e in &ev {
         assert_ne!(
-            e.tcp_state.map(|s| s.name()),
+            e.tcp_state.map(sockscope_core::event::StateSeen::name),
             Some("TIME_WAIT"),
             "step {}",
             e.step
         );
         for (name, v) in &e.sockets {
             assert_ne!(
-                v.tcp_state.map(|s| s.name()),
+                v.tcp_state.map(sockscope_core::event::TcpState::name),
                 Some("TIME_WAIT"),
                 "{name} at step {}",
                 e.step
@@ -370,7 +371,9 @@ async fn backlog_clients_wait_in_syn_sent_while_the_queue_is_full() {
         assert_eq!(view["server:listener"].accept_q, Some(2), "backlog + 1");
         assert_eq!(view["server:listener"].backlog, Some(1));
         assert_eq!(
-            view["client3:sock"].tcp_state.map(|s| s.name()),
+            view["client3:sock"]
+                .tcp_state
+                .map(sockscope_core::event::TcpState::name),
             Some("SYN_SENT")
         );
         if ss_available() {
@@ -668,7 +671,10 @@ async fn a_time_wait_record_is_not_shown_as_fdless_while_the_lesson_holds_the_fd
     let last = ev.last().unwrap();
     let v = &last.sockets["client:sock"];
     assert_eq!(
-        (v.tcp_state.map(|s| s.name()), v.has_fd),
+        (
+            v.tcp_state.map(sockscope_core::event::TcpState::name),
+            v.has_fd
+        ),
         (Some("TIME_WAIT"), false)
     );
     assert!(v.fd_open);

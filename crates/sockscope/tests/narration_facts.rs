@@ -722,7 +722,7 @@ fn econnreset_follows_an_rst_from_the_peer_and_leaves_the_socket_closed() {
                 l.name, e.step, e.local
             );
             assert_eq!(
-                e.tcp_state.map(|s| s.name()),
+                e.tcp_state.map(sockscope_core::event::StateSeen::name),
                 Some("CLOSE"),
                 "{} step {}",
                 l.name,
@@ -899,10 +899,10 @@ fn the_layer_diagrams_notes_match_the_packets_each_call_sent() {
             let at = format!("{} step {} {}: {note:?} {segs:#?}", l.name, e.step, e.call);
             match e.call.name() {
                 "socket" | "bind" | "listen" | "setsockopt" => {
-                    assert!(segs.is_empty(), "{at}")
+                    assert!(segs.is_empty(), "{at}");
                 }
                 "close" | "shutdown" if e.proto == sockscope_core::engine::Proto::Udp => {
-                    assert!(segs.is_empty() && note.contains("nothing is sent"), "{at}")
+                    assert!(segs.is_empty() && note.contains("nothing is sent"), "{at}");
                 }
                 "close" | "shutdown" if e.peer.is_some() => {
                     if note.starts_with("an RST") {
@@ -1080,7 +1080,10 @@ fn without_capture_the_narration_says_what_was_measured() {
     let shutdown = nth(&ev, "client", "shutdown", 0);
     assert!(shutdown.segments.is_none(), "this run did not capture");
     let k = shutdown.kernel.as_ref().unwrap();
-    assert_eq!(k.first_state.map(|s| s.name()), Some("FIN_WAIT1"));
+    assert_eq!(
+        k.first_state.map(sockscope_core::event::StateSeen::name),
+        Some("FIN_WAIT1")
+    );
     let why = lesson::narrate(&half.steps[shutdown.step - 1].why, shutdown);
     assert!(why.contains("read with TCP_INFO"), "{why}");
     assert!(
@@ -1171,10 +1174,10 @@ fn every_sentence_of_every_lesson_is_listed_here() {
     let mut missing = Vec::new();
     for l in lesson::builtins() {
         let heading = format!("## {}.toml\n", l.name);
-        let section = doc
-            .split_once(heading.as_str())
-            .map(|(_, rest)| rest.split("\n## ").next().unwrap_or(rest))
-            .unwrap_or_else(|| panic!("docs/narration-facts.md has no section {heading:?}"));
+        let section = doc.split_once(heading.as_str()).map_or_else(
+            || panic!("docs/narration-facts.md has no section {heading:?}"),
+            |(_, rest)| rest.split("\n## ").next().unwrap_or(rest),
+        );
         let texts = std::iter::once(("intro".to_string(), l.intro.clone())).chain(
             l.steps.iter().enumerate().flat_map(|(i, st)| {
                 [

@@ -237,7 +237,7 @@ fn privileged_port_is_eacces_for_nobody_and_allowed_for_root() {
                         .unwrap()
                         .contains("holds CAP_NET_BIND_SERVICE"),
                     "{r}"
-                )
+                );
             }
             "ok" => {}
             "EADDRINUSE" => sockscope_core::testing::skip(&format!(

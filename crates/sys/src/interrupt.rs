@@ -31,6 +31,7 @@ use std::sync::OnceLock;
 /// The signal used: the first real-time signal the C library leaves free
 /// (glibc keeps the first two for its own threads). Real-time signals have
 /// no default meaning for anyone else in the process.
+#[must_use]
 pub fn signal() -> c_int {
     libc::SIGRTMIN()
 }
@@ -53,8 +54,8 @@ pub fn install() -> io::Result<()> {
             // No SA_RESTART: a blocked call returns EINTR instead of being
             // restarted by the kernel.
             action.sa_flags = 0;
-            libc::sigemptyset(&mut action.sa_mask);
-            libc::sigaction(signal(), &action, std::ptr::null_mut())
+            libc::sigemptyset(&raw mut action.sa_mask);
+            libc::sigaction(signal(), &raw const action, std::ptr::null_mut())
         };
         if rc == 0 {
             Ok(())
@@ -83,6 +84,7 @@ pub fn interrupt(thread: libc::pthread_t) -> io::Result<()> {
 /// The calling thread's kernel id (gettid(2)): the TID under which
 /// /proc/self/task/ lists it, where the engine reads what a blocked call is
 /// waiting for.
+#[must_use]
 pub fn gettid() -> i32 {
     // SAFETY: gettid(2) takes no arguments, cannot fail and touches no memory.
     unsafe { libc::gettid() }

@@ -43,6 +43,7 @@ pub enum Step {
 
 impl Step {
     /// The call or file, as a user would look it up.
+    #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             Step::Unshare => "unshare(CLONE_NEWUSER)",
@@ -64,6 +65,7 @@ pub struct EnterError {
 
 impl EnterError {
     /// The errno, when the kernel gave one.
+    #[must_use]
     pub fn errno(&self) -> Option<i32> {
         self.error.raw_os_error()
     }

@@ -96,7 +96,7 @@ pub fn raise_open_files(want: u64) -> io::Result<u64> {
     };
     // SAFETY: getrlimit writes one `rlimit` through a pointer to a live,
     // properly aligned local.
-    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut lim) } != 0 {
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut lim) } != 0 {
         return Err(io::Error::last_os_error());
     }
     if lim.rlim_cur >= want {
@@ -107,7 +107,7 @@ pub fn raise_open_files(want: u64) -> io::Result<u64> {
         rlim_max: lim.rlim_max,
     };
     // SAFETY: setrlimit only reads the `rlimit` it is given, a live local.
-    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raised) } != 0 {
+    if unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &raw const raised) } != 0 {
         return Err(io::Error::last_os_error());
     }
     Ok(raised.rlim_cur)

@@ -85,6 +85,7 @@ fn queue(fd: RawFd, request: libc::Ioctl) -> Option<u32> {
 
 /// The kernel's clock tick (USER_HZ): /proc/net/tcp gives timers in these
 /// units. sysconf(_SC_CLK_TCK) is what `ss` and `procps` use.
+#[must_use]
 pub fn clock_ticks_per_second() -> u64 {
     // SAFETY: sysconf takes a constant and reads nothing from us.
     let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) };

@@ -60,12 +60,14 @@ pub enum Entry {
 }
 
 impl Entry {
+    #[must_use]
     pub fn step(&self) -> usize {
         match self {
             Entry::Waiting(w) => w.step,
             Entry::Event(e) => e.step,
         }
     }
+    #[must_use]
     pub fn actor(&self) -> &str {
         match self {
             Entry::Waiting(w) => &w.actor,
@@ -96,6 +98,7 @@ pub struct Anim {
 
 impl Anim {
     /// How far arrow `index` of the step has travelled, from 0.0 to 1.0.
+    #[must_use]
     pub fn progress(&self, index: usize) -> f64 {
         let start = index as u32 * self.per_arrow;
         let done = self.frame.saturating_sub(start);
@@ -209,6 +212,7 @@ fn ask(e: LessonEffect) -> Effect {
 }
 
 impl App {
+    #[must_use]
     pub fn new(lesson: Lesson, lessons: Vec<Lesson>, machine: Machine) -> App {
         let lesson_kernel_panel = lesson.kernel_panel;
         App {
@@ -236,6 +240,7 @@ impl App {
     }
 
     /// The event the screen is about: the newest one at the focused step.
+    #[must_use]
     pub fn focused_event(&self) -> Option<&Event> {
         self.visible()
             .filter_map(|r| match &r.entry {
@@ -248,6 +253,7 @@ impl App {
     /// The kernel's view of the lesson's sockets at the focused step, and
     /// whether it was read again after that step's call (only when showing
     /// the latest step).
+    #[must_use]
     pub fn kernel_view(&self) -> Option<(&BTreeMap<String, SockView>, bool)> {
         if self.review.is_none()
             && let Some(live) = &self.kernel_live
@@ -265,6 +271,7 @@ impl App {
 
     /// The sockets to read again on the slow refresh: the latest view, while
     /// the kernel panel is on screen at the latest step.
+    #[must_use]
     pub fn kernel_to_refresh(&self) -> Option<&BTreeMap<String, SockView>> {
         if !self.kernel_panel || self.review.is_some() {
             return None;
@@ -278,6 +285,7 @@ impl App {
     }
 
     /// The run so far as engine messages, for a handout.
+    #[must_use]
     pub fn handout_msgs(&self) -> Vec<EngineMsg> {
         let mut msgs: Vec<EngineMsg> = self
             .history
@@ -304,6 +312,7 @@ impl App {
 
     /// The captured packets of the calls on screen at the focused step, in
     /// capture order. Empty when capture did not run.
+    #[must_use]
     pub fn packets(&self) -> Vec<&Segment> {
         let mut out: Vec<&Segment> = self
             .visible()
@@ -320,6 +329,7 @@ impl App {
 
     /// The packet the pane shows: the one chosen, or, when it is not on
     /// screen at the focused step, the latest that is.
+    #[must_use]
     pub fn shown_packet(&self) -> Option<(usize, &Segment)> {
         let n = self.packet?;
         let packets = self.packets();
@@ -387,11 +397,13 @@ impl App {
     }
 
     /// The step the screen shows: the reviewed one, or the latest.
+    #[must_use]
     pub fn focus(&self) -> usize {
         self.review.unwrap_or(self.latest)
     }
 
     /// True while an arrow travels: only then does the run loop tick.
+    #[must_use]
     pub fn animating(&self) -> bool {
         self.anim.is_some_and(|a| a.running())
     }
@@ -410,11 +422,13 @@ impl App {
         self.history.iter().filter(move |r| r.at_step <= focus)
     }
 
+    #[must_use]
     pub fn speed_factor(&self) -> f64 {
         SPEEDS[self.speed]
     }
 
     /// The pace the engine should run at.
+    #[must_use]
     pub fn pace(&self) -> Pace {
         if self.autoplay {
             Pace::Autoplay(Duration::from_secs_f64(

@@ -78,6 +78,7 @@ fn seg(dir: Dir, label: impl Into<String>) -> Segment {
 /// what the protocol is expected to send. A captured empty list means the
 /// call sent nothing, and nothing is drawn. `earlier` are the run's events
 /// before this one (what a close sends depends on them).
+#[must_use]
 pub fn for_event(event: &Event, earlier: &[&Event]) -> Vec<Segment> {
     let Some(captured) = &event.segments else {
         return expected(event, earlier);
@@ -170,6 +171,7 @@ impl Earlier {
 /// `earlier` events.
 ///
 /// A call with no peer (bind, listen, closing a listener) sends nothing.
+#[must_use]
 pub fn expected(event: &Event, earlier: &[&Event]) -> Vec<Segment> {
     use Dir::{Back, Out};
     let has_peer = event.peer.is_some();

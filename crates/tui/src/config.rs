@@ -229,6 +229,7 @@ impl<'de> Deserialize<'de> for Keys {
 
 impl KeyConfig {
     /// The bindings this file asks for, with the defaults for the rest.
+    #[must_use]
     pub fn resolve(&self) -> KeyMap {
         KeyMap::with(|name| self.0.get(&ActionName(name)).map(|k| k.0.as_slice()))
     }
@@ -266,12 +267,14 @@ pub struct Loaded {
 }
 
 /// Where the config file lives on this platform, if there is a home.
+#[must_use]
 pub fn default_path() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "sockscope").map(|d| d.config_dir().join("config.toml"))
 }
 
 /// The lessons folder used when neither the command line nor the file names
 /// one: `lessons/` next to the default config file.
+#[must_use]
 pub fn default_lessons_dir() -> Option<PathBuf> {
     directories::ProjectDirs::from("", "", "sockscope").map(|d| d.config_dir().join("lessons"))
 }
@@ -341,6 +344,7 @@ pub fn load(explicit: Option<&Path>) -> Result<Loaded, ConfigError> {
 
 impl Loaded {
     /// An error about `key`'s value, placed at the line that sets it.
+    #[must_use]
     pub fn error_at(&self, key: &str, message: String) -> ConfigError {
         let line = self.source.lines().position(|l| {
             let t = l.trim_start();
@@ -393,7 +397,7 @@ mod tests {
         );
         assert_eq!(c.autoplay_ms, Some(Millis(3000)));
         assert_eq!(
-            std::time::Duration::from_millis(3000),
+            std::time::Duration::from_secs(3),
             crate::app::AUTOPLAY,
             "the template shows the TUI's real default"
         );

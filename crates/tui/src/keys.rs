@@ -375,6 +375,7 @@ pub const TABLE: &[Spec] = &[
 ];
 
 /// The row of `action`.
+#[must_use]
 pub fn spec(action: Action) -> &'static Spec {
     TABLE
         .iter()
@@ -395,6 +396,7 @@ impl KeyName {
         KeyName(name.to_string())
     }
 
+    #[must_use]
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -450,6 +452,7 @@ impl TryFrom<&KeyName> for KeyCode {
 }
 
 /// How a key is written on screen: `Space`, `→`, `PgDn`, `q`.
+#[must_use]
 pub fn label(code: KeyCode) -> String {
     match code {
         KeyCode::Char(' ') => "Space".into(),
@@ -513,6 +516,7 @@ impl KeyMap {
     }
 
     /// The keys bound to `action`.
+    #[must_use]
     pub fn keys(&self, action: Action) -> &[KeyCode] {
         self.bound
             .iter()
@@ -521,6 +525,7 @@ impl KeyMap {
     }
 
     /// The first key bound to `action`, as the key bar shows it.
+    #[must_use]
     pub fn first(&self, action: Action) -> String {
         self.keys(action)
             .first()
@@ -528,6 +533,7 @@ impl KeyMap {
     }
 
     /// Every key bound to `action`, as the help shows them (`q Ctrl-C`).
+    #[must_use]
     pub fn label(&self, action: Action) -> String {
         let mut names: Vec<String> = self.keys(action).iter().map(|k| label(*k)).collect();
         let always = spec(action).always;
@@ -539,6 +545,7 @@ impl KeyMap {
 
     /// A key bound to two rebindable actions: (the key, one action's config
     /// name, the other's), in table order.
+    #[must_use]
     pub fn duplicate(&self) -> Option<(KeyCode, &'static str, &'static str)> {
         let named: Vec<(&'static str, &[KeyCode])> = TABLE
             .iter()
@@ -562,6 +569,7 @@ impl KeyMap {
 /// quits and Ctrl-Z always suspends (other Ctrl keys do nothing); the rebindable actions come first,
 /// so the fixed keys (Esc closes, ↑ ↓ j k move) work unless the map gives
 /// those keys another action.
+#[must_use]
 pub fn action(key: KeyEvent, map: &KeyMap) -> Option<Action> {
     if key.modifiers.contains(KeyModifiers::CONTROL) {
         return match key.code {
@@ -580,6 +588,7 @@ pub fn action(key: KeyEvent, map: &KeyMap) -> Option<Action> {
 
 /// Whether `key` is Ctrl-C, which quits from anywhere: a prompt, a blank
 /// screen, a window.
+#[must_use]
 pub fn is_ctrl_c(key: KeyEvent) -> bool {
     key.modifiers.contains(KeyModifiers::CONTROL) && matches!(key.code, KeyCode::Char('c' | 'C'))
 }
@@ -594,6 +603,7 @@ pub struct Binding {
 
 /// The help's rows for `screen`: every action that works there, in table
 /// order, with the keys `map` binds to it.
+#[must_use]
 pub fn help(map: &KeyMap, screen: ScreenKind) -> Vec<Binding> {
     TABLE
         .iter()

@@ -786,7 +786,9 @@ fn serve_view(present: bool) -> Shell<super::serve::ServeView> {
         bytes_in: if n == 1 { 6 } else { 0 },
         bytes_out: if n == 1 { 6 } else { 0 },
         state: state.into(),
-        last_heard: now - std::time::Duration::from_secs(idle),
+        last_heard: now
+            .checked_sub(std::time::Duration::from_secs(idle))
+            .unwrap(),
     };
     v.update(Msg::Feed(super::serve::ServeFeed::Hall(Box::new(
         super::serve::Hall {

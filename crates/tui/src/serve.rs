@@ -50,6 +50,7 @@ pub struct Hall {
 
 impl Hall {
     /// How long `peer` had been silent when this was read.
+    #[must_use]
     pub fn idle(&self, peer: &PeerRow) -> Duration {
         self.read_at.saturating_duration_since(peer.last_heard)
     }
@@ -80,6 +81,7 @@ pub enum PeerSort {
 
 impl PeerSort {
     /// The next order, round the cycle.
+    #[must_use]
     pub fn next(self) -> PeerSort {
         match self {
             PeerSort::Arrival => PeerSort::Address,
@@ -91,6 +93,7 @@ impl PeerSort {
     }
 
     /// How the table's title says it is sorted.
+    #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             PeerSort::Arrival => "arrival",
@@ -102,6 +105,7 @@ impl PeerSort {
     }
 
     /// `peers` in this order (a stable sort: ties keep arrival order).
+    #[must_use]
     pub fn sorted(self, hall: &Hall) -> Vec<&PeerRow> {
         let mut rows: Vec<&PeerRow> = hall.peers.iter().collect();
         match self {
@@ -212,6 +216,7 @@ pub enum ServeEffect {
 }
 
 impl ServeView {
+    #[must_use]
     pub fn new(proto: Proto, local: SocketAddr, bind: SocketAddr) -> ServeView {
         ServeView {
             proto,
@@ -268,6 +273,7 @@ impl ServeView {
     }
 
     /// The server's counts as last read (all zero before the first read).
+    #[must_use]
     pub fn stats(&self) -> Stats {
         self.hall.as_ref().map(|h| h.stats).unwrap_or_default()
     }
@@ -343,6 +349,7 @@ impl ServeView {
     }
 
     /// Rows in the peers table.
+    #[must_use]
     pub fn table_rows(&self) -> usize {
         self.hall.as_ref().map_or(0, |h| h.peers.len())
     }
@@ -445,7 +452,7 @@ mod tests {
             feed(
                 &mut s,
                 ev(n, "server", Call::Accept, |e| {
-                    e.flags = vec![format!("lane {lane}")]
+                    e.flags = vec![format!("lane {lane}")];
                 }),
             );
         }
@@ -896,7 +903,7 @@ mod tests {
     fn s_cycles_the_tables_order_and_each_order_sorts_what_it_says() {
         let mut s = shell();
         let now = Instant::now();
-        let ago = |secs| now - Duration::from_secs(secs);
+        let ago = |secs| now.checked_sub(Duration::from_secs(secs)).unwrap();
         s.update(hall(
             vec![
                 row(3, 10, "open", ago(5)),

@@ -146,12 +146,14 @@ const LIGHT: &str = include_str!("themes/light.toml");
 const HIGH_CONTRAST: &str = include_str!("themes/high-contrast.toml");
 
 impl ThemeColors {
+    #[must_use]
     pub fn builtin(name: ThemeName) -> ThemeColors {
         toml::from_str(ThemeColors::builtin_toml(name)).expect("built-in themes parse (tested)")
     }
 
     /// A built-in theme's file, as written (the config template quotes the
     /// dark theme's colours from it).
+    #[must_use]
     pub fn builtin_toml(name: ThemeName) -> &'static str {
         match name {
             ThemeName::Dark => DARK,
@@ -282,6 +284,7 @@ impl From<&ThemeColors> for Theme {
 
 impl Theme {
     /// The colour of one layer of a captured packet.
+    #[must_use]
     pub fn layer(&self, layer: sockscope_core::wire::decode::Layer) -> Style {
         use sockscope_core::wire::decode::Layer;
         self.layers[match layer {
@@ -295,6 +298,7 @@ impl Theme {
     /// Build a theme. `no_color` drops every colour (the `NO_COLOR`
     /// convention) and keeps the modifiers that carry meaning; `ascii` draws
     /// with ASCII stand-ins for every glyph.
+    #[must_use]
     pub fn new(c: &ThemeColors, no_color: bool, ascii: bool) -> Theme {
         let fg = |c: Color| {
             if no_color {
@@ -360,6 +364,7 @@ pub struct Themes {
 impl Themes {
     /// Theme `name` and presenter mode's, both with `overrides` put over
     /// their colours.
+    #[must_use]
     pub fn new(name: ThemeName, overrides: &ColorOverrides, no_color: bool, ascii: bool) -> Themes {
         let theme = |name| Theme::new(&ThemeColors::builtin(name).with(overrides), no_color, ascii);
         Themes {
@@ -369,6 +374,7 @@ impl Themes {
     }
 
     /// The themes for the command line's choices and the environment.
+    #[must_use]
     pub fn from_env(name: ThemeName, overrides: &ColorOverrides, ascii: bool) -> Themes {
         // NO_COLOR: any non-empty value disables colour (no-color.org).
         let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
@@ -377,6 +383,7 @@ impl Themes {
 
     /// Draw with `theme` whether presenting or not (tests and benchmarks
     /// that compare one theme's frames).
+    #[must_use]
     pub fn only(theme: Theme) -> Themes {
         Themes {
             normal: theme.clone(),

@@ -40,6 +40,7 @@ pub enum RowKind<'a> {
 }
 
 /// The lane of an endpoint, by its name.
+#[must_use]
 pub fn lane_of(app: &App, actor: &str) -> usize {
     lane_index(app, actor).unwrap_or(0)
 }
@@ -150,6 +151,7 @@ pub fn rows(app: &App) -> Vec<Row<'_>> {
 
 /// The call as it reads in a lane: `accept(3) = 5`,
 /// `recv(5) = 17 bytes "hello from client"`, `connect(4) → ECONNREFUSED`.
+#[must_use]
 pub fn lane_text(e: &Event) -> String {
     let fd = e.fd.map(|f| f.to_string()).unwrap_or_default();
     if !e.ok() {
@@ -254,6 +256,7 @@ impl Held {
 }
 
 /// The sockets open at the focused step, in the order they were created.
+#[must_use]
 pub fn held(app: &App) -> Vec<Held> {
     let mut open: Vec<Held> = Vec::new();
     for r in app.visible() {
@@ -325,6 +328,7 @@ pub fn held(app: &App) -> Vec<Held> {
 
 /// The records of the focused step: the call the step made (if it has
 /// reported) and any calls it woke.
+#[must_use]
 pub fn focused(app: &App) -> Vec<&Record> {
     let focus = app.focus();
     app.visible().filter(|r| r.at_step == focus).collect()

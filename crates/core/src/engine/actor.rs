@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 /// The system call a course call makes, as strace names it, where the two
 /// differ: the C library's send(3) and recv(3) are the sendto and recvfrom
 /// syscalls with no address (strace prints `sendto(5, "hi", 2, 0, NULL, 0)`).
+#[must_use]
 pub fn syscall_name(call: Call) -> Option<&'static str> {
     match call {
         Call::Send => Some("sendto"),
@@ -33,6 +34,7 @@ pub fn syscall_name(call: Call) -> Option<&'static str> {
 
 /// The syscall number a waiting call sleeps in, as /proc/self/task/TID/syscall
 /// reports it. `None` for calls that never wait.
+#[must_use]
 pub fn syscall_number(call: Call) -> Option<i64> {
     Some(match call {
         Call::Accept => libc::SYS_accept,
@@ -64,6 +66,7 @@ pub enum Op {
 }
 
 impl Op {
+    #[must_use]
     pub fn call(&self) -> Call {
         match self {
             Op::Socket(_) => Call::Socket,
@@ -99,6 +102,7 @@ pub struct Job {
 
 impl Job {
     /// The lesson's name for the socket the call acts on.
+    #[must_use]
     pub fn sock(&self) -> &str {
         &self.lesson.steps[self.step - 1].sock
     }
@@ -174,6 +178,7 @@ pub struct Done {
 
 impl Actor {
     /// A new endpoint, and the slot where it will say which call it is in.
+    #[must_use]
     pub fn new(name: String, kernel: bool) -> (Actor, InFlightSlot) {
         let in_flight = InFlightSlot::default();
         let actor = Actor {
@@ -279,7 +284,10 @@ impl InCall<'_> {
 
 impl Drop for InCall<'_> {
     fn drop(&mut self) {
-        *self.slot.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        *self
+            .slot
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
     }
 }
 
@@ -290,13 +298,16 @@ fn in_call<'a>(
     args: &str,
     peer: Option<SocketAddr>,
 ) -> InCall<'a> {
-    *slot.lock().unwrap_or_else(|e| e.into_inner()) = syscall_number(call).map(|nr| InFlight {
-        fd: sock.fd(),
-        nr,
-        args: args.to_string(),
-        sock: Arc::clone(sock),
-        peer,
-    });
+    *slot
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner) =
+        syscall_number(call).map(|nr| InFlight {
+            fd: sock.fd(),
+            nr,
+            args: args.to_string(),
+            sock: Arc::clone(sock),
+            peer,
+        });
     InCall {
         slot,
         started: Instant::now(),
@@ -520,6 +531,7 @@ fn flags_arg(dontwait: bool) -> &'static str {
     if dontwait { "MSG_DONTWAIT" } else { "0" }
 }
 
+#[must_use]
 pub fn duration_us(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX)
 }

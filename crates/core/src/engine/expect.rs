@@ -97,6 +97,7 @@ fn seen(event: &Event, what: &str, json: &mut Option<serde_json::Value>) -> Seen
 /// A list field (`flags`) passes when it contains the expected value. A key
 /// with dots names a field inside an object: `kernel.accept_q`,
 /// `sockets.client:sock.tcp_state`.
+#[must_use]
 pub fn check(expect: &BTreeMap<String, toml::Value>, event: &Event) -> Vec<Check> {
     let mut json = None;
     expect

@@ -84,6 +84,7 @@ impl std::fmt::Display for Halt {
 /// The sentence for a socket left on `local`, when that is not loopback:
 /// `warning: bound to 0.0.0.0:41234, not loopback: port 41234 is reachable
 /// from the network`. `serve --bind` and lessons say the same.
+#[must_use]
 pub fn exposure_warning(local: SocketAddr) -> Option<String> {
     (!local.ip().is_loopback()).then(|| {
         format!(

@@ -171,6 +171,7 @@ impl Engine {
     }
 
     /// This run's capture: whether it runs, and the frames so far.
+    #[must_use]
     pub fn wire(&self) -> Wire {
         self.wire.clone()
     }
@@ -274,6 +275,7 @@ fn open_capture(capture: bool) -> (Option<Capture>, Wire) {
 }
 
 /// The events of a run, without the waiting notices.
+#[must_use]
 pub fn events(msgs: &[EngineMsg]) -> Vec<&Event> {
     msgs.iter()
         .filter_map(|m| match m {
@@ -719,12 +721,13 @@ impl Run {
     async fn finish_call(&mut self, actor: &str, gate: &mut stepper::Gate) -> Result<(), Stop> {
         let gone = || EngineError::ActorGone(actor.to_string());
         let link = self.link_mut(actor).ok_or_else(gone)?;
-        let done = match link.worker.try_done() {
-            Some(done) => done,
-            None => tokio::select! {
+        let done = if let Some(done) = link.worker.try_done() {
+            done
+        } else {
+            tokio::select! {
                 done = link.worker.done() => done.ok_or_else(gone)?,
                 _ = gate.stopped() => return Err(Stop::Presenter),
-            },
+            }
         };
         self.record_done(actor, done);
         Ok(())
@@ -874,9 +877,7 @@ impl Run {
             // socket's connected peer, a UDP socket's only once connected
             // (sendto's destination is not a connection).
             let peer = match (event.proto, event.call) {
-                (Proto::Tcp, Call::Connect) | (Proto::Udp, Call::Connect) if !event.ok() => {
-                    previous
-                }
+                (Proto::Tcp | Proto::Udp, Call::Connect) if !event.ok() => previous,
                 (Proto::Tcp, _) | (Proto::Udp, Call::Connect) => parse(&event.peer).or(previous),
                 (Proto::Udp, _) => previous,
             };

@@ -172,6 +172,7 @@ impl Server {
     }
 
     /// [`Server::start`] outside async code.
+    #[must_use]
     pub fn start_now(config: ServeConfig) -> Server {
         // Room for every peer's descriptor and the server's own few: a
         // refused raise leaves the limit as it was, and an accept beyond it
@@ -203,6 +204,7 @@ impl Server {
     }
 
     /// The address the server really holds (the kernel's choice for port 0).
+    #[must_use]
     pub fn local_addr(&self) -> Option<SocketAddr> {
         self.local
     }
@@ -230,14 +232,24 @@ impl Server {
     }
 
     /// Exact counts so far.
+    #[must_use]
     pub fn stats(&self) -> Stats {
-        *self.shared.stats.lock().unwrap_or_else(|e| e.into_inner())
+        *self
+            .shared
+            .stats
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Every open peer, in the order they came, then the most recently
     /// closed ones ([`CLOSED_KEPT`] at most), newest first.
+    #[must_use]
     pub fn peers(&self) -> Vec<PeerRow> {
-        let p = self.shared.peers.lock().unwrap_or_else(|e| e.into_inner());
+        let p = self
+            .shared
+            .peers
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         p.0.iter().chain(p.1.iter()).cloned().collect()
     }
 }
@@ -266,6 +278,7 @@ fn host(local: SocketAddr) -> String {
 }
 
 /// The command a student pastes to connect to a server at `local`.
+#[must_use]
 pub fn connect_command(proto: Proto, local: SocketAddr) -> String {
     let host = host(local);
     match proto {
@@ -275,6 +288,7 @@ pub fn connect_command(proto: Proto, local: SocketAddr) -> String {
 }
 
 /// The same connection from Python, for machines without nc.
+#[must_use]
 pub fn python_command(proto: Proto, local: SocketAddr) -> String {
     let host = host(local);
     let port = local.port();
@@ -296,6 +310,7 @@ pub fn python_command(proto: Proto, local: SocketAddr) -> String {
 /// The warning shown when the server is reachable from other machines.
 /// Give it the address the server really holds ([`Server::local_addr`]), so
 /// the port is the one the kernel chose, not the 0 that asked for one.
+#[must_use]
 pub fn exposure_warning(bound: SocketAddr) -> Option<String> {
     super::guard::exposure_warning(bound).map(|w| {
         format!("{w}, and anyone who can reach it can connect and have their bytes echoed")

@@ -42,6 +42,7 @@ pub struct Gate {
 }
 
 impl Gate {
+    #[must_use]
     pub fn new(pace: Pace, controls: mpsc::UnboundedReceiver<Control>) -> Gate {
         Gate {
             pace,
@@ -121,12 +122,11 @@ impl Gate {
         if self.closed {
             return Err(Stopped);
         }
-        match self.controls.recv().await {
-            Some(c) => Ok(c),
-            None => {
-                self.closed = true;
-                Err(Stopped)
-            }
+        if let Some(c) = self.controls.recv().await {
+            Ok(c)
+        } else {
+            self.closed = true;
+            Err(Stopped)
         }
     }
 }

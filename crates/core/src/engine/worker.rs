@@ -119,6 +119,7 @@ impl Worker {
     }
 
     /// Hand the thread its next call.
+    #[must_use]
     pub fn send(&self, job: Job) -> bool {
         self.jobs.as_ref().is_some_and(|j| j.send(job).is_ok())
     }
@@ -137,9 +138,13 @@ impl Worker {
     /// making, what the kernel says about it. The slot is read first and the
     /// kernel second: a call that returns in between is seen as running (or
     /// as a different syscall), never as waiting.
+    #[must_use]
     pub fn blocked(&self) -> Option<(Blocked, InFlight)> {
         let view = {
-            let slot = self.in_flight.lock().unwrap_or_else(|e| e.into_inner());
+            let slot = self
+                .in_flight
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
             slot.clone()?
         };
         let line = TaskFiles::read(self.files.syscall.as_ref())?;
@@ -182,10 +187,11 @@ impl Worker {
     }
 
     /// Is a call in flight (made and not yet returned)?
+    #[must_use]
     pub fn in_call(&self) -> bool {
         self.in_flight
             .lock()
-            .unwrap_or_else(|e| e.into_inner())
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .is_some()
     }
 }

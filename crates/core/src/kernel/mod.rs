@@ -182,13 +182,14 @@ impl TcpLookup {
 
     fn find(&mut self, local: SocketAddr, peer: Option<SocketAddr>) -> Option<Entry> {
         match self {
-            TcpLookup::Diag(d) => match d.tcp(local, peer) {
-                Ok(e) => e,
-                Err(_) => {
+            TcpLookup::Diag(d) => {
+                if let Ok(e) = d.tcp(local, peer) {
+                    e
+                } else {
                     *self = TcpLookup::Table(procnet::tcp().unwrap_or_default());
                     self.find(local, peer)
                 }
-            },
+            }
             TcpLookup::Table(t) => find(t, local, peer).cloned(),
         }
     }
@@ -468,6 +469,7 @@ fn view(k: &Known, tcp: Option<&mut TcpLookup>, udp: &[Entry]) -> SockView {
 /// screen that is paused between calls. Sockets seen only through their fd
 /// keep what their last call reported (nothing about them changes without a
 /// call).
+#[must_use]
 pub fn refresh(previous: &BTreeMap<String, SockView>) -> BTreeMap<String, SockView> {
     let known: BTreeMap<String, Known> = previous
         .iter()

@@ -67,6 +67,7 @@ fn hex_pair(s: &str) -> Option<(u64, u64)> {
 }
 
 /// Parse one table line. `hz` is the kernel's USER_HZ, the unit of `tm->when`.
+#[must_use]
 pub fn parse_line(line: &str, hz: u64) -> Option<Entry> {
     let f: Vec<&str> = line.split_whitespace().collect();
     if f.len() < 10 || !f[0].ends_with(':') {

@@ -39,6 +39,7 @@ impl UdpCounters {
     }
 
     /// How far each counter moved since `earlier`.
+    #[must_use]
     pub fn since(self, earlier: UdpCounters) -> UdpCounters {
         UdpCounters {
             in_errors: self.in_errors.saturating_sub(earlier.in_errors),

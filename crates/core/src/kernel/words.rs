@@ -8,17 +8,20 @@
 
 /// Whole seconds left on a timer of `ms` milliseconds, rounded down as `ss
 /// -o` rounds them.
+#[must_use]
 pub fn seconds_left(ms: u64) -> u64 {
     ms / 1000
 }
 
 /// `timewait 46s`: a timer by its `ss -o` name and the seconds left.
+#[must_use]
 pub fn timer(timer: crate::vocab::Timer, ms: u64) -> String {
     format!("{timer} {}s", seconds_left(ms))
 }
 
 /// A socket's state as one word: `gone` when the kernel keeps nothing, the
 /// TCP state, or the protocol for a UDP socket (which has none).
+#[must_use]
 pub fn state(v: &super::SockView) -> &'static str {
     match (v.tcp_state, v.seen_in) {
         (_, crate::vocab::SeenIn::Gone) => "gone",
@@ -31,6 +34,7 @@ pub fn state(v: &super::SockView) -> &'static str {
 /// fd` (a TIME_WAIT after close), or, while the lesson still holds the fd,
 /// that the fd is open in CLOSE and the connection lives on as a record
 /// without one. `None` when the entry has an fd.
+#[must_use]
 pub fn without_fd(v: &super::SockView) -> Option<&'static str> {
     if v.seen_in != crate::vocab::SeenIn::Table || v.has_fd {
         return None;
@@ -43,6 +47,7 @@ pub fn without_fd(v: &super::SockView) -> Option<&'static str> {
 }
 
 /// `drops 31`: datagrams the kernel dropped for a UDP socket.
+#[must_use]
 pub fn drops(n: u64) -> String {
     format!("drops {n}")
 }

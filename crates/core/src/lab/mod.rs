@@ -57,11 +57,13 @@ pub enum Network {
 }
 
 impl Network {
+    #[must_use]
     pub fn in_lab(&self) -> bool {
         matches!(self, Network::Lab(_))
     }
 
     /// One line naming the network, for the title bar and `trace`'s header.
+    #[must_use]
     pub fn label(&self) -> &'static str {
         match self {
             Network::Lab(_) => LAB,
@@ -123,6 +125,7 @@ pub fn enter() -> Result<Network, String> {
 
 /// Does this process hold capability `cap` in its effective set now
 /// (/proc/self/status, CapEff)?
+#[must_use]
 pub fn holds_capability(cap: u32) -> bool {
     std::fs::read_to_string("/proc/self/status")
         .ok()
@@ -138,6 +141,7 @@ pub fn holds_capability(cap: u32) -> bool {
 /// says it is down and how to bring it up (a learner in a namespace of
 /// their own whose `lo` is down would otherwise meet ENETUNREACH and an
 /// accept that never returns).
+#[must_use]
 pub fn lo_down() -> Option<String> {
     match sockscope_sys::lab::is_up("lo") {
         Ok(true) => None,

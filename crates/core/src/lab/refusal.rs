@@ -30,6 +30,7 @@ fn number(path: &str) -> Option<u64> {
 }
 
 impl Facts {
+    #[must_use]
     pub fn read() -> Facts {
         let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
         Facts {
@@ -57,6 +58,7 @@ pub struct Refusal {
 }
 
 impl Refusal {
+    #[must_use]
     pub fn new(e: &EnterError, facts: &Facts) -> Refusal {
         let errno = e.errno().unwrap_or(0);
         Refusal {
@@ -67,6 +69,7 @@ impl Refusal {
     }
 
     /// The one line printed at startup.
+    #[must_use]
     pub fn line(&self) -> String {
         format!(
             "no lab network (the kernel refused {}: {}): {}; running on the host network, this machine's loopback",

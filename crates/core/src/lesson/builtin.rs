@@ -50,6 +50,7 @@ const FILES: &[(&str, &str)] = &[
 
 /// Every built-in lesson, parsed. The files are part of the binary and are
 /// checked by the test suite, so a parse failure here is a build defect.
+#[must_use]
 pub fn builtins() -> Vec<Lesson> {
     FILES
         .iter()
@@ -61,10 +62,12 @@ pub fn builtins() -> Vec<Lesson> {
 }
 
 /// The built-in lesson called `name`.
+#[must_use]
 pub fn builtin(name: &str) -> Option<Lesson> {
     builtins().into_iter().find(|l| l.name == name)
 }
 
+#[must_use]
 pub fn builtin_names() -> Vec<String> {
     builtins().into_iter().map(|l| l.name).collect()
 }

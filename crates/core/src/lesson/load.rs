@@ -81,6 +81,7 @@ pub struct Folder {
 
 impl Catalog {
     /// Only the built-in lessons.
+    #[must_use]
     pub fn builtin() -> Catalog {
         Catalog {
             entries: builtins()
@@ -147,14 +148,17 @@ impl Catalog {
         self.entries.iter().map(|(l, _)| l)
     }
 
+    #[must_use]
     pub fn entries(&self) -> &[(Lesson, Origin)] {
         &self.entries
     }
 
+    #[must_use]
     pub fn get(&self, name: &str) -> Option<&Lesson> {
         self.lessons().find(|l| l.name == name)
     }
 
+    #[must_use]
     pub fn names(&self) -> Vec<String> {
         self.lessons().map(|l| l.name.clone()).collect()
     }

@@ -134,6 +134,7 @@ pub enum ShutdownHow {
 }
 
 impl ShutdownHow {
+    #[must_use]
     pub fn c_name(self) -> &'static str {
         match self {
             ShutdownHow::Read => "SHUT_RD",
@@ -157,17 +158,20 @@ pub enum SockOpt {
 
 impl Step {
     /// Does this step's call, if it has to wait, park while later steps run?
+    #[must_use]
     pub fn parks(&self) -> bool {
         self.park.unwrap_or(self.call != Call::Connect)
     }
 }
 
 impl Lesson {
+    #[must_use]
     pub fn actor(&self, name: &str) -> Option<&Actor> {
         self.actors.iter().find(|a| a.name == name)
     }
 
     /// The protocol of each of an actor's sockets, from its `socket` steps.
+    #[must_use]
     pub fn proto_of(&self, actor: &str, sock: &str) -> Option<Proto> {
         self.steps
             .iter()

@@ -71,6 +71,7 @@ fn udp_state(hex: &str) -> String {
 
 /// `0100007F` or a 32-digit IPv6 address as /proc/net prints it: each 32-bit
 /// word of the network-order address, printed as a host-order number.
+#[must_use]
 pub fn parse_addr(hex: &str) -> Option<IpAddr> {
     let word = |i: usize| -> Option<[u8; 4]> {
         let w = u32::from_str_radix(hex.get(i * 8..i * 8 + 8)?, 16).ok()?;
@@ -107,6 +108,7 @@ fn overlaps_loopback(ip: IpAddr) -> bool {
 
 /// The sockets in one /proc/net table whose local port is `port` and whose
 /// address overlaps 127.0.0.1.
+#[must_use]
 pub fn parse_table(text: &str, proto: Proto, port: u16) -> Vec<Holder> {
     text.lines()
         .skip(1)
@@ -178,6 +180,7 @@ fn owner_of(inode: u64) -> Option<(u32, Option<String>)> {
 
 /// Every socket of `proto` that holds `port` on 127.0.0.1 (or the wildcard),
 /// with its process where /proc shows it.
+#[must_use]
 pub fn holders(proto: Proto, port: u16) -> Vec<Holder> {
     let tables: &[&str] = match proto {
         Proto::Tcp => &["/proc/net/tcp", "/proc/net/tcp6"],

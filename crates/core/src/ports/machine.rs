@@ -44,13 +44,15 @@ pub fn parse_range(text: &str) -> Option<(u16, u16)> {
 }
 
 /// `8080,9000-9005` → [(8080, 8080), (9000, 9005)]; empty text → none.
+#[must_use]
 pub fn parse_port_list(text: &str) -> Vec<(u16, u16)> {
     text.trim()
         .split(',')
         .filter(|s| !s.is_empty())
-        .filter_map(|item| match item.split_once('-') {
-            Some((a, b)) => Some((a.trim().parse().ok()?, b.trim().parse().ok()?)),
-            None => {
+        .filter_map(|item| {
+            if let Some((a, b)) = item.split_once('-') {
+                Some((a.trim().parse().ok()?, b.trim().parse().ok()?))
+            } else {
                 let p = item.trim().parse().ok()?;
                 Some((p, p))
             }
@@ -60,6 +62,7 @@ pub fn parse_port_list(text: &str) -> Vec<(u16, u16)> {
 
 /// The real uid and whether CapEff has CAP_NET_BIND_SERVICE, from the text of
 /// /proc/self/status.
+#[must_use]
 pub fn parse_status(text: &str) -> (Option<u32>, Option<bool>) {
     let field = |name: &str| {
         text.lines()
@@ -75,10 +78,10 @@ pub fn parse_status(text: &str) -> (Option<u32>, Option<bool>) {
 
 impl Machine {
     /// Read this machine's settings and this process's credentials now.
+    #[must_use]
     pub fn read() -> Machine {
-        let (uid, cap_net_bind_service) = read("/proc/self/status")
-            .map(|t| parse_status(&t))
-            .unwrap_or((None, None));
+        let (uid, cap_net_bind_service) =
+            read("/proc/self/status").map_or((None, None), |t| parse_status(&t));
         Machine {
             unprivileged_port_start: read(UNPRIVILEGED_PORT_START)
                 .and_then(|t| t.trim().parse().ok()),
@@ -93,6 +96,7 @@ impl Machine {
 
     /// Does binding `port` need CAP_NET_BIND_SERVICE here? Port 0 never does:
     /// it asks the kernel for an ephemeral port.
+    #[must_use]
     pub fn privileged(&self, port: u16) -> Option<bool> {
         if port == 0 {
             return Some(false);
@@ -101,12 +105,14 @@ impl Machine {
     }
 
     /// May the kernel hand `port` out as an ephemeral port?
+    #[must_use]
     pub fn ephemeral(&self, port: u16) -> Option<bool> {
         self.ephemeral_range
             .map(|(lo, hi)| (lo..=hi).contains(&port) && !self.reserved(port))
     }
 
     /// Is `port` in ip_local_reserved_ports?
+    #[must_use]
     pub fn reserved(&self, port: u16) -> bool {
         self.reserved_ports
             .iter()
@@ -114,6 +120,7 @@ impl Machine {
     }
 
     /// Who this process is: `root, uid 0` or `uid 1000`.
+    #[must_use]
     pub fn who(&self) -> String {
         match self.uid {
             Some(0) => "root, uid 0".to_string(),
@@ -124,6 +131,7 @@ impl Machine {
 
     /// Who this process is, and whether it may bind privileged ports:
     /// `root, uid 0, with CAP_NET_BIND_SERVICE`.
+    #[must_use]
     pub fn credentials(&self) -> String {
         let who = self.who();
         match self.cap_net_bind_service {
@@ -134,6 +142,7 @@ impl Machine {
     }
 
     /// One sentence on whether `port` is privileged here.
+    #[must_use]
     pub fn privilege_text(&self, port: u16) -> String {
         let Some(start) = self.unprivileged_port_start else {
             return format!("unknown: {UNPRIVILEGED_PORT_START} could not be read");
@@ -158,15 +167,17 @@ impl Machine {
     /// needs no privilege, and the command that lets this very program bind
     /// low ports. `None` when `port` is not privileged here (then EACCES has
     /// another cause, which the probe names).
+    #[must_use]
     pub fn way_forward(&self, port: u16) -> Option<String> {
         let start = self.unprivileged_port_start?;
         if self.privileged(port) != Some(true) {
             return None;
         }
         // The binary the user ran, so the command can be pasted as it is.
-        let binary = std::env::current_exe()
-            .map(|p| crate::vocab::preview::text(&p.display().to_string()).into_owned())
-            .unwrap_or_else(|_| "/path/to/sockscope".into());
+        let binary = std::env::current_exe().map_or_else(
+            |_| "/path/to/sockscope".into(),
+            |p| crate::vocab::preview::text(&p.display().to_string()).into_owned(),
+        );
         // A suggestion at or above the threshold: 8080 (HTTP's usual
         // stand-in) when that is allowed, else the threshold itself.
         let suggest = if start <= 8080 { 8080 } else { start };
@@ -179,6 +190,7 @@ impl Machine {
 
     /// One sentence on whether the kernel may give `port` out as an ephemeral
     /// port, and where this machine's range differs from IANA's.
+    #[must_use]
     pub fn ephemeral_text(&self, port: u16) -> String {
         let Some((lo, hi)) = self.ephemeral_range else {
             return format!("unknown: {LOCAL_PORT_RANGE} could not be read");

@@ -96,6 +96,7 @@ pub struct BindReport {
 }
 
 impl BindReport {
+    #[must_use]
     pub fn of(&self, proto: Proto) -> &BindProbe {
         match proto {
             Proto::Tcp => &self.tcp,
@@ -109,6 +110,7 @@ fn hex(bytes: [u8; 2]) -> String {
 }
 
 impl Wire {
+    #[must_use]
     pub fn of(port: u16) -> Wire {
         let bytes = port.to_be_bytes();
         Wire {
@@ -126,6 +128,7 @@ impl Wire {
 }
 
 impl RangeReport {
+    #[must_use]
     pub fn of(port: u16) -> RangeReport {
         let r = Range::of(port);
         let (low, high) = r.bounds();
@@ -141,6 +144,7 @@ impl RangeReport {
 }
 
 impl MachineReport {
+    #[must_use]
     pub fn of(port: u16, m: &Machine) -> MachineReport {
         MachineReport {
             unprivileged_port_start: m.unprivileged_port_start,
@@ -157,6 +161,7 @@ impl MachineReport {
 }
 
 /// Explain `port` fully, binding it for real (TCP and UDP) on 127.0.0.1.
+#[must_use]
 pub fn explain(port: u16) -> PortReport {
     let m = Machine::read();
     PortReport {

@@ -42,11 +42,13 @@ pub struct BindProbe {
 }
 
 impl BindProbe {
+    #[must_use]
     pub fn ok(&self) -> bool {
         self.result == crate::vocab::Outcome::Ok
     }
 
     /// The port the kernel gave the socket, when bind succeeded.
+    #[must_use]
     pub fn bound_port(&self) -> Option<u16> {
         self.bound
             .as_deref()?
@@ -65,6 +67,7 @@ fn socket(proto: Proto) -> std::io::Result<Socket> {
 }
 
 /// Bind `port` on 127.0.0.1 for `proto`, report, and release.
+#[must_use]
 pub fn probe(proto: Proto, port: u16, machine: &Machine) -> BindProbe {
     let addr = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let mut out = BindProbe {

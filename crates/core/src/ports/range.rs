@@ -24,6 +24,7 @@ pub const IANA_DYNAMIC_START: u16 = 49152;
 impl Range {
     pub const ALL: [Range; 3] = [Range::WellKnown, Range::General, Range::Dynamic];
 
+    #[must_use]
     pub fn of(port: u16) -> Range {
         match port {
             0..=1023 => Range::WellKnown,
@@ -33,6 +34,7 @@ impl Range {
     }
 
     /// First and last port of the range.
+    #[must_use]
     pub fn bounds(self) -> (u16, u16) {
         match self {
             Range::WellKnown => (0, 1023),
@@ -42,6 +44,7 @@ impl Range {
     }
 
     /// How the course text describes the range.
+    #[must_use]
     pub fn course_text(self) -> &'static str {
         match self {
             Range::WellKnown => "reserved for well-known services (80 HTTP, 21 FTP)",
@@ -51,6 +54,7 @@ impl Range {
     }
 
     /// IANA's short name for the range (RFC 6335, section 6).
+    #[must_use]
     pub fn iana(self) -> &'static str {
         match self {
             Range::WellKnown => "System",
@@ -60,6 +64,7 @@ impl Range {
     }
 
     /// IANA's full description: its other name and who assigns the ports.
+    #[must_use]
     pub fn iana_text(self) -> &'static str {
         match self {
             Range::WellKnown => "System Ports (also called Well Known Ports), assigned by IANA",

@@ -52,6 +52,7 @@ fn non_empty(s: &str) -> Option<String> {
 impl Table {
     /// The bundled table's format: `port<TAB>proto<TAB>name<TAB>aliases<TAB>comment`,
     /// `#` lines are the header.
+    #[must_use]
     pub fn parse_tsv(text: &str, source: &str) -> Table {
         let entries = text
             .lines()
@@ -85,6 +86,7 @@ impl Table {
 
     /// The services(5) format: `name port/proto [aliases...] [# comment]`.
     /// Lines that do not parse are skipped, as the C library skips them.
+    #[must_use]
     pub fn parse_etc_services(text: &str, source: &str) -> Table {
         let entries = text
             .lines()
@@ -111,14 +113,17 @@ impl Table {
         }
     }
 
+    #[must_use]
     pub fn source(&self) -> &str {
         &self.source
     }
 
+    #[must_use]
     pub fn len(&self) -> usize {
         self.entries.len()
     }
 
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }
@@ -153,6 +158,7 @@ pub fn bundled() -> &'static Table {
 
 /// This machine's `/etc/services`, if it has one. Read on every call: it is
 /// small, and a student may edit it while sockscope runs.
+#[must_use]
 pub fn system() -> Option<Table> {
     let text = std::fs::read_to_string(ETC_SERVICES).ok()?;
     Some(Table::parse_etc_services(&text, ETC_SERVICES))
@@ -179,6 +185,7 @@ pub struct Services {
 }
 
 impl Services {
+    #[must_use]
     pub fn of(&self, proto: Proto) -> &[ServiceName] {
         match proto {
             Proto::Tcp => &self.tcp,
@@ -188,6 +195,7 @@ impl Services {
 }
 
 /// Look `port` up in every table, merging names the tables share.
+#[must_use]
 pub fn lookup_in(port: u16, tables: &[&Table]) -> Services {
     let names = |proto| {
         let mut out: Vec<ServiceName> = Vec::new();
@@ -226,6 +234,7 @@ pub fn lookup_in(port: u16, tables: &[&Table]) -> Services {
 }
 
 /// Look `port` up in the bundled table and in this machine's `/etc/services`.
+#[must_use]
 pub fn lookup(port: u16) -> Services {
     let system = system();
     let mut tables = vec![bundled()];

@@ -12,6 +12,7 @@ use crate::vocab::preview::text;
 ///
 /// Names and comments come from /etc/services, a file anyone with root on
 /// the machine may have written anything into: escaped.
+#[must_use]
 pub fn service_text(s: &ServiceName) -> String {
     let mut t = text(&s.name).into_owned();
     if !s.aliases.is_empty() {
@@ -43,6 +44,7 @@ pub fn services_line(r: &PortReport, proto: Proto) -> String {
 }
 
 /// `bind(127.0.0.1:80) = ok, released` plus the reason, for one protocol.
+#[must_use]
 pub fn bind_line(p: &BindProbe) -> String {
     let mut line = format!("{}({}) = ", p.call, p.addr);
     if p.ok() {
@@ -68,6 +70,7 @@ pub fn bind_line(p: &BindProbe) -> String {
 }
 
 /// The report as (label, text) rows, in the order they are printed.
+#[must_use]
 pub fn lines(r: &PortReport) -> Vec<(&'static str, String)> {
     let mut out = Vec::new();
     if let Some(note) = &r.note {
@@ -97,6 +100,7 @@ pub fn lines(r: &PortReport) -> Vec<(&'static str, String)> {
 }
 
 /// The whole report as text, ending with a newline.
+#[must_use]
 pub fn render(r: &PortReport) -> String {
     let mut s = format!("Port {}\n", r.port);
     let rows = lines(r);

@@ -14,6 +14,7 @@ use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV6};
 
 /// The course's word for a syscall: `accept4` is an accept, `read` on a
 /// socket a recv, `sendmsg` a send (or a sendto when it names an address).
+#[must_use]
 pub fn course_call(sys: Sys) -> Call {
     match sys {
         Sys::Socket => Call::Socket,
@@ -69,6 +70,7 @@ pub fn sockaddr(bytes: &[u8]) -> Option<SocketAddr> {
 
 /// The address at `addr` (`len` bytes) in task `tid`, as text: the address,
 /// `NULL`, or the pointer when it cannot be read.
+#[must_use]
 pub fn addr_arg(tid: i32, addr: u64, len: u64) -> (String, Option<SocketAddr>) {
     if addr == 0 {
         return ("NULL".into(), None);
@@ -81,6 +83,7 @@ pub fn addr_arg(tid: i32, addr: u64, len: u64) -> (String, Option<SocketAddr>) {
 }
 
 /// A u32 (a `socklen_t`, an `int` option value) at `addr` in task `tid`.
+#[must_use]
 pub fn read_u32(tid: i32, addr: u64) -> Option<u32> {
     let b = read_mem(tid, addr, 4).ok()?;
     Some(u32::from_ne_bytes(b.get(..4)?.try_into().ok()?))
@@ -94,6 +97,7 @@ fn read_u64(tid: i32, addr: u64) -> Option<u64> {
 
 /// The first bytes of a buffer, enough for a preview (one more than
 /// [`PREVIEW_BYTES`], so the preview knows to mark the cut).
+#[must_use]
 pub fn buffer_head(tid: i32, addr: u64, len: u64) -> Vec<u8> {
     let want = usize::try_from(len)
         .unwrap_or(usize::MAX)
@@ -103,6 +107,7 @@ pub fn buffer_head(tid: i32, addr: u64, len: u64) -> Vec<u8> {
 
 /// The first bytes of the buffers of an iovec array (`readv`, `sendmsg`):
 /// `struct iovec { void *base; size_t len; }`, 16 bytes each on 64-bit.
+#[must_use]
 pub fn iov_head(tid: i32, iov: u64, count: u64, limit: u64) -> (Vec<u8>, u64) {
     let mut out = Vec::new();
     let mut total = 0u64;
@@ -130,6 +135,7 @@ pub struct Msghdr {
     pub iovlen: u64,
 }
 
+#[must_use]
 pub fn msghdr(tid: i32, addr: u64) -> Option<Msghdr> {
     let b = read_mem(tid, addr, 56).ok()?;
     let word = |at: usize| Some(u64::from_ne_bytes(b.get(at..at + 8)?.try_into().ok()?));
@@ -142,12 +148,14 @@ pub fn msghdr(tid: i32, addr: u64) -> Option<Msghdr> {
 }
 
 /// The escaped preview of `bytes`, cut to the `n` bytes the call moved.
+#[must_use]
 pub fn data_preview(mut bytes: Vec<u8>, n: u64) -> String {
     bytes.truncate(usize::try_from(n).unwrap_or(usize::MAX));
     preview(&bytes)
 }
 
 /// `AF_INET`, `AF_INET6`, `AF_UNIX`, or the number.
+#[must_use]
 pub fn family(n: u64) -> String {
     match i32::try_from(n).unwrap_or(-1) {
         libc::AF_INET => "AF_INET".into(),
@@ -159,6 +167,7 @@ pub fn family(n: u64) -> String {
 }
 
 /// `SOCK_STREAM|SOCK_CLOEXEC|SOCK_NONBLOCK`, as strace writes socket's type.
+#[must_use]
 pub fn sock_type(n: u64) -> String {
     let n = i32::try_from(n).unwrap_or(0);
     let base = n & 0xf;
@@ -181,6 +190,7 @@ pub fn sock_type(n: u64) -> String {
 }
 
 /// accept4's flags: `SOCK_CLOEXEC|SOCK_NONBLOCK`, or `0`.
+#[must_use]
 pub fn accept_flags(n: u64) -> String {
     let mut s = String::new();
     flags_into(
@@ -195,6 +205,7 @@ pub fn accept_flags(n: u64) -> String {
 }
 
 /// send and recv flags as strace spells them (`MSG_NOSIGNAL`, `0`).
+#[must_use]
 pub fn msg_flags(n: u64) -> String {
     let mut s = String::new();
     flags_into(
@@ -227,6 +238,7 @@ fn flags_into(s: &mut String, n: i32, names: &[(i32, &str)]) {
 }
 
 /// shutdown's `how`.
+#[must_use]
 pub fn how(n: u64) -> &'static str {
     match i32::try_from(n).unwrap_or(-1) {
         libc::SHUT_RD => "SHUT_RD",
@@ -237,6 +249,7 @@ pub fn how(n: u64) -> &'static str {
 }
 
 /// setsockopt/getsockopt level and name, compact: `SOL_SOCKET, SO_REUSEADDR`.
+#[must_use]
 pub fn sockopt(level: u64, name: u64) -> String {
     let (level, name) = (
         i32::try_from(level).unwrap_or(-1),
@@ -269,6 +282,7 @@ pub fn sockopt(level: u64, name: u64) -> String {
 }
 
 /// fcntl's command, and whether it sets O_NONBLOCK.
+#[must_use]
 pub fn fcntl_cmd(cmd: u64, arg: u64) -> (String, bool) {
     let arg_i = i32::try_from(arg).unwrap_or(0);
     match i32::try_from(cmd).unwrap_or(-1) {
@@ -314,6 +328,7 @@ pub fn fcntl_cmd(cmd: u64, arg: u64) -> (String, bool) {
 }
 
 /// epoll_ctl's op.
+#[must_use]
 pub fn epoll_op(n: u64) -> &'static str {
     match i32::try_from(n).unwrap_or(-1) {
         libc::EPOLL_CTL_ADD => "EPOLL_CTL_ADD",
@@ -325,6 +340,7 @@ pub fn epoll_op(n: u64) -> &'static str {
 
 /// The fds of a `struct pollfd` array (`int fd; short events, revents;`, 8
 /// bytes each), at most 64 of them.
+#[must_use]
 pub fn poll_fds(tid: i32, addr: u64, n: u64) -> Vec<i32> {
     let n = n.min(64);
     let Ok(b) = read_mem(tid, addr, (n * 8) as usize) else {
@@ -337,6 +353,7 @@ pub fn poll_fds(tid: i32, addr: u64, n: u64) -> Vec<i32> {
 
 /// The fds set in an `fd_set` of `nfds` bits at `addr` (select), at most
 /// 1024.
+#[must_use]
 pub fn fd_set(tid: i32, addr: u64, nfds: u64) -> Vec<i32> {
     if addr == 0 {
         return Vec::new();

@@ -39,6 +39,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
 /// Every call the seccomp filter stops at.
+#[must_use]
 pub fn traced_calls() -> &'static [Sys] {
     Sys::ALL
 }
@@ -163,6 +164,7 @@ pub struct Session {
 }
 
 /// Why ptrace may be refused, in a sentence for the user.
+#[must_use]
 pub fn why_no_trace() -> String {
     match sockscope_sys::trace::yama_scope() {
         Some(2) => "Yama's ptrace_scope is 2 (admin-only attach): only a process with \
@@ -188,8 +190,7 @@ fn shown_argv(argv: &[OsString]) -> String {
 
 fn read_comm(tid: i32) -> String {
     std::fs::read_to_string(format!("/proc/{tid}/comm"))
-        .map(|s| s.trim_end_matches('\n').to_string())
-        .unwrap_or_else(|_| "?".into())
+        .map_or_else(|_| "?".into(), |s| s.trim_end_matches('\n').to_string())
 }
 
 fn read_tgid(tid: i32) -> Option<i32> {
@@ -229,6 +230,7 @@ impl Session {
     }
 
     /// The pid of each program started so far, in command-line order.
+    #[must_use]
     pub fn pids(&self) -> &[i32] {
         &self.leaders
     }
@@ -464,7 +466,7 @@ impl Session {
     /// Decode a call at its entry; `None` for a call `run` does not show
     /// (not on an IP socket), which then runs untraced to its end.
     fn enter(&mut self, tid: i32, task: (i32, usize), sys: Sys, a: [u64; 6]) -> Option<Pending> {
-        use decode::*;
+        use decode::{addr_arg, sock_type};
         let pid = task.0;
         let fd = a[0] as i32;
         let mut watched = Vec::new();
@@ -556,7 +558,10 @@ impl Session {
         a: [u64; 6],
         head: &mut Vec<u8>,
     ) -> (String, Call) {
-        use decode::*;
+        use decode::{
+            accept_flags, addr_arg, buffer_head, course_call, data_preview, fcntl_cmd, how,
+            iov_head, msg_flags, msghdr, read_u32, sockopt,
+        };
         let fd = a[0] as i32;
         let call = course_call(sys);
         match sys {
@@ -669,7 +674,7 @@ impl Session {
         sys: Sys,
         a: [u64; 6],
     ) -> Option<(Vec<i32>, String)> {
-        use decode::*;
+        use decode::{epoll_op, fd_set, poll_fds};
         let sockets = |s: &mut Session, fds: Vec<i32>| -> Vec<i32> {
             fds.into_iter()
                 .filter(|&f| s.proto_of(pid, f).is_some())
@@ -735,7 +740,7 @@ impl Session {
     /// Finish a call at its exit: result, bytes, data, new fds, addresses
     /// and the kernel's view.
     fn exit(&mut self, tid: i32, p: Pending, rval: i64, is_error: bool) -> Option<RunEvent> {
-        use decode::*;
+        use decode::{addr_arg, buffer_head, data_preview, fcntl_cmd, iov_head, msghdr, read_u32};
         // ERESTARTSYS and its kin (512-516) never reach the program: the
         // kernel restarts the call (a signal arrived while it waited), and
         // the restarted call stops here again, so it is shown once.

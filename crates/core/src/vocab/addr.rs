@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 /// `127.0.0.1:41234`, exactly as `SocketAddr`'s `Display` writes it, without
 /// the formatting machinery: it runs for every call of every lesson, and
 /// was the engine's largest single cost in the profile.
+#[must_use]
 pub fn addr_text(addr: SocketAddr) -> String {
     match addr {
         SocketAddr::V4(v4) => {

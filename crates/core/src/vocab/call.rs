@@ -54,6 +54,7 @@ impl Call {
     /// cannot name them, so they are not in [`Call::ALL`].
     pub const TRACED_ONLY: [Call; 4] = [Call::Getsockopt, Call::Fcntl, Call::Poll, Call::Dup];
 
+    #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             Call::Socket => "socket",
@@ -76,6 +77,7 @@ impl Call {
     }
 
     /// Calls that move payload bytes, whose `bytes` field is the count returned.
+    #[must_use]
     pub fn moves_data(self) -> bool {
         matches!(
             self,
@@ -86,6 +88,7 @@ impl Call {
     /// Calls the kernel can make wait (EAGAIN, EINPROGRESS) until a peer
     /// does something or buffer space frees up: the only calls the engine
     /// can park while later steps run.
+    #[must_use]
     pub fn can_wait(self) -> bool {
         matches!(
             self,
@@ -124,6 +127,7 @@ impl Proto {
     /// cannot name them, so they are not in [`Call::ALL`].
     pub const TRACED_ONLY: [Call; 4] = [Call::Getsockopt, Call::Fcntl, Call::Poll, Call::Dup];
 
+    #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             Proto::Tcp => "TCP",

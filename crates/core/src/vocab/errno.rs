@@ -335,6 +335,7 @@ fn c_library_sentences() -> &'static [String] {
 /// Look an errno number up: its name, and our sentence for it or else the C
 /// library's. A number the kernel never returns to a program (none should
 /// reach here) is `EUNKNOWN`, with the number said.
+#[must_use]
 pub fn lookup(number: i32) -> ErrnoInfo {
     let Some(at) = NAMES.iter().position(|&(n, _)| n == number) else {
         return ErrnoInfo {
@@ -358,6 +359,7 @@ pub fn lookup(number: i32) -> ErrnoInfo {
 /// The explanation of `number` for a UDP socket, where it differs from TCP's:
 /// UDP has no connection attempt to refuse, so ECONNREFUSED there reports an
 /// ICMP message about an earlier datagram.
+#[must_use]
 pub fn udp_explain(number: i32) -> Option<&'static str> {
     (number == libc::ECONNREFUSED).then_some(
         "An earlier datagram from this socket was answered with ICMP \"port unreachable\": nobody is bound to that port.",
@@ -366,6 +368,7 @@ pub fn udp_explain(number: i32) -> Option<&'static str> {
 
 /// The errno named `name`, as [`lookup`] names it; `EUNKNOWN` (number 0)
 /// for a name the table does not hold.
+#[must_use]
 pub fn by_name(name: &str) -> ErrnoInfo {
     NAMES
         .iter()
@@ -386,11 +389,13 @@ pub enum Outcome {
 
 impl Outcome {
     /// The call failed with errno `number`.
+    #[must_use]
     pub fn errno(number: i32) -> Outcome {
         Outcome::Failed(lookup(number))
     }
 
     /// `ok`, the errno's name (`ECONNREFUSED`), or `waiting`.
+    #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             Outcome::Ok => "ok",
@@ -399,6 +404,7 @@ impl Outcome {
         }
     }
 
+    #[must_use]
     pub fn from_name(name: &str) -> Outcome {
         match name {
             "ok" => Outcome::Ok,
@@ -408,6 +414,7 @@ impl Outcome {
     }
 
     /// Did it fail with errno `number` (`libc::ECONNRESET`)?
+    #[must_use]
     pub fn is(self, number: i32) -> bool {
         matches!(self, Outcome::Failed(e) if e.number == number)
     }
@@ -435,6 +442,7 @@ impl<'de> serde::Deserialize<'de> for Outcome {
 /// Name and number for an `io::Error` that came from a syscall; an error
 /// that did not come from the kernel (none are expected) is "EUNKNOWN" with
 /// number 0.
+#[must_use]
 pub fn from_io(err: &io::Error) -> ErrnoInfo {
     match err.raw_os_error() {
         Some(n) => lookup(n),

@@ -14,6 +14,7 @@
 pub const PREVIEW_BYTES: usize = 64;
 
 /// Escape `bytes` for display, keeping at most `cap` input bytes.
+#[must_use]
 pub fn escape(bytes: &[u8], cap: usize) -> String {
     let mut out = String::with_capacity(bytes.len().min(cap) + 2);
     for &b in bytes.iter().take(cap) {
@@ -34,6 +35,7 @@ pub fn escape(bytes: &[u8], cap: usize) -> String {
 }
 
 /// The standard preview used in events.
+#[must_use]
 pub fn preview(bytes: &[u8]) -> String {
     escape(bytes, PREVIEW_BYTES)
 }
@@ -47,12 +49,14 @@ pub fn preview(bytes: &[u8]) -> String {
 /// Unicode, passes through unchanged; nothing is cut. A newline is escaped
 /// too (`\n`): one value is one line, so a message that quotes it stays one
 /// line. [`text_block`] keeps newlines and tabs, for multi-line prose.
+#[must_use]
 pub fn text(s: &str) -> std::borrow::Cow<'_, str> {
     escape_text(s, false)
 }
 
 /// [`text`] for prose that may span lines (narration in a handout): newlines
 /// and tabs are kept, every other control character is escaped.
+#[must_use]
 pub fn text_block(s: &str) -> std::borrow::Cow<'_, str> {
     escape_text(s, true)
 }
@@ -115,7 +119,7 @@ mod tests {
             s,
             "\\x1b]0;pwned\\x07\\x1b[2J caf\u{e9} \\u{9b}31m \\u{202e}txt\\nnext\\x7f"
         );
-        assert!(!s.chars().any(|c| c.is_control()));
+        assert!(!s.chars().any(char::is_control));
         assert!(matches!(text("plain é"), std::borrow::Cow::Borrowed(_)));
         // A block keeps its lines and tabs, and nothing else.
         assert_eq!(text_block("a\n\tb\u{1b}c"), "a\n\tb\\x1bc");

@@ -46,6 +46,7 @@ impl TcpState {
     /// column of /proc/net/tcp, sock_diag's `idiag_state`).
     /// `TCP_NEW_SYN_RECV` (12) is a request socket, which `ss` shows as
     /// SYN-RECV; it is the classic state to a student.
+    #[must_use]
     pub fn from_kernel(n: u8) -> Option<TcpState> {
         Some(match n {
             1 => TcpState::Established,
@@ -64,11 +65,13 @@ impl TcpState {
     }
 
     /// The kernel's number for the state.
+    #[must_use]
     pub fn number(self) -> u8 {
         self as u8
     }
 
     /// The kernel's name, as the JSON and the screens spell it.
+    #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             TcpState::Established => "ESTABLISHED",
@@ -86,6 +89,7 @@ impl TcpState {
     }
 
     /// The state named `name`, as [`TcpState::name`] spells it.
+    #[must_use]
     pub fn from_name(name: &str) -> Option<TcpState> {
         TcpState::ALL.into_iter().find(|s| s.name() == name)
     }
@@ -95,6 +99,7 @@ impl TcpState {
     /// always: the peer's kernel may delay an ACK (about 40 ms), so an
     /// observer that sees one of these waits a bounded time before
     /// reporting it (see [`crate::kernel::settle`]).
+    #[must_use]
     pub fn is_passing(self) -> bool {
         matches!(
             self,
@@ -107,6 +112,7 @@ impl TcpState {
     /// unambiguous. Used to say which states happened too fast to be
     /// observed. `None` when the two are not on one path (the screen then
     /// shows only what it saw).
+    #[must_use]
     pub fn between(from: TcpState, to: TcpState) -> Option<Vec<TcpState>> {
         use TcpState::{
             Close, CloseWait, Established, FinWait1, FinWait2, LastAck, SynSent, TimeWait,
@@ -168,6 +174,7 @@ pub enum StateSeen {
 }
 
 impl StateSeen {
+    #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             StateSeen::Is(s) => s.name(),
@@ -185,6 +192,7 @@ impl StateSeen {
     }
 
     /// The state, when one was read.
+    #[must_use]
     pub fn state(self) -> Option<TcpState> {
         match self {
             StateSeen::Is(s) => Some(s),
@@ -193,6 +201,7 @@ impl StateSeen {
     }
 
     /// Is it this state?
+    #[must_use]
     pub fn is(self, state: TcpState) -> bool {
         self == StateSeen::Is(state)
     }
@@ -221,6 +230,7 @@ pub enum SeenIn {
 }
 
 impl SeenIn {
+    #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             SeenIn::Table => "table",
@@ -229,6 +239,7 @@ impl SeenIn {
         }
     }
 
+    #[must_use]
     pub fn from_name(name: &str) -> Option<SeenIn> {
         [SeenIn::Table, SeenIn::Fd, SeenIn::Gone]
             .into_iter()
@@ -255,6 +266,7 @@ pub enum Source {
 }
 
 impl Source {
+    #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             Source::TcpInfo => "TCP_INFO",
@@ -265,6 +277,7 @@ impl Source {
         }
     }
 
+    #[must_use]
     pub fn from_name(name: &str) -> Option<Source> {
         [
             Source::TcpInfo,
@@ -296,6 +309,7 @@ pub enum Timer {
 impl Timer {
     /// The timer with the kernel's code (the `tr` column, sock_diag's
     /// `idiag_timer`).
+    #[must_use]
     pub fn from_code(code: u8) -> Option<Timer> {
         match code {
             1 => Some(Timer::Retransmit),
@@ -307,6 +321,7 @@ impl Timer {
     }
 
     /// The name `ss -o` prints for it, as the JSON spells it.
+    #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             Timer::Retransmit => "on",
@@ -316,6 +331,7 @@ impl Timer {
         }
     }
 
+    #[must_use]
     pub fn from_name(name: &str) -> Option<Timer> {
         [
             Timer::Retransmit,

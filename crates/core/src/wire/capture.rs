@@ -35,12 +35,14 @@ pub enum CaptureStatus {
 }
 
 impl CaptureStatus {
+    #[must_use]
     pub fn running(&self) -> bool {
         matches!(self, CaptureStatus::Running)
     }
 
     /// What to tell the user about capture, once: `None` when it runs or was
     /// turned off on purpose.
+    #[must_use]
     pub fn notice(&self) -> Option<String> {
         match self {
             CaptureStatus::Running | CaptureStatus::Disabled => None,
@@ -53,10 +55,10 @@ impl CaptureStatus {
 }
 
 /// How to let sockscope capture, naming this binary's real path.
+#[must_use]
 pub fn enable_hint() -> String {
-    let exe = std::env::current_exe()
-        .map(|p| p.display().to_string())
-        .unwrap_or_else(|_| "sockscope".into());
+    let exe =
+        std::env::current_exe().map_or_else(|_| "sockscope".into(), |p| p.display().to_string());
     format!(
         "packet capture needs CAP_NET_RAW, so the arrows show the expected packets, not captured ones. \
          To capture, run with sudo, or once: sudo setcap cap_net_raw+ep {exe}"

@@ -83,6 +83,7 @@ pub struct Tcp {
 
 impl Tcp {
     /// The flags that are set, by name (`["SYN", "ACK"]`).
+    #[must_use]
     pub fn flags(&self) -> Vec<String> {
         let set = [
             self.syn,
@@ -133,6 +134,7 @@ pub enum Transport {
 }
 
 impl Transport {
+    #[must_use]
     pub fn bytes(&self) -> Range<usize> {
         match self {
             Transport::Tcp(t) => t.bytes.clone(),
@@ -155,6 +157,7 @@ pub struct Decoded {
 
 impl Decoded {
     /// Which layer the byte at `offset` belongs to.
+    #[must_use]
     pub fn layer_of(&self, offset: usize) -> Layer {
         let within = |r: &Range<usize>| r.contains(&offset);
         if self.link.as_ref().is_some_and(|l| within(&l.bytes)) {
@@ -169,6 +172,7 @@ impl Decoded {
     }
 
     /// Source and destination as address:port, for TCP and UDP.
+    #[must_use]
     pub fn endpoints(&self) -> Option<(SocketAddr, SocketAddr)> {
         let ip = self.ip.as_ref()?;
         let (sp, dp) = match self.transport.as_ref()? {
@@ -182,6 +186,7 @@ impl Decoded {
         ))
     }
 
+    #[must_use]
     pub fn payload_len(&self) -> usize {
         self.payload.len()
     }
@@ -193,6 +198,7 @@ pub const ETHERNET_LEN: usize = 14;
 pub const ETHERTYPE_IPV4: u16 = 0x0800;
 
 /// Split `frame` into layers.
+#[must_use]
 pub fn decode(frame: &[u8]) -> Decoded {
     let mut d = Decoded {
         payload: frame.len()..frame.len(),

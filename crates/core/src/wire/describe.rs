@@ -17,6 +17,7 @@ pub struct Field {
 
 /// The heading of each layer's group, named as the layer diagram names the
 /// layer, with what this packet has there.
+#[must_use]
 pub fn layer_heading(layer: Layer, d: &Decoded) -> String {
     match layer {
         Layer::Link => "Network interface: loopback pseudo-Ethernet header, 14 bytes".into(),
@@ -36,6 +37,7 @@ pub fn layer_heading(layer: Layer, d: &Decoded) -> String {
 
 /// Where each layer sits in the frame, as text (`bytes 0-13`), so the
 /// hex dump's colours are never the only way to tell the layers apart.
+#[must_use]
 pub fn layer_span(layer: Layer, d: &Decoded) -> Option<String> {
     let r = match layer {
         Layer::Link => d.link.as_ref()?.bytes.clone(),
@@ -77,6 +79,7 @@ pub use crate::vocab::preview::escape;
 
 /// Every field of the packet, link layer first. `seg` adds the relative
 /// sequence numbers the capture computed for this connection.
+#[must_use]
 pub fn fields(frame: &[u8], seg: Option<&Segment>) -> Vec<Field> {
     let d = decode(frame);
     let mut out = Vec::new();
@@ -230,6 +233,7 @@ pub fn fields(frame: &[u8], seg: Option<&Segment>) -> Vec<Field> {
 
 /// The packet in one line per layer (two for TCP options), for a small
 /// screen: each line begins with the layer's name as the diagram shows it.
+#[must_use]
 pub fn summary(frame: &[u8], seg: Option<&Segment>) -> Vec<(Layer, String)> {
     let d = decode(frame);
     let mut out = Vec::new();
@@ -325,6 +329,7 @@ pub struct HexRow {
 
 impl HexRow {
     /// `0010  45 00 …`, without colour.
+    #[must_use]
     pub fn text(&self) -> String {
         let hex: Vec<String> = self.bytes.iter().map(|(b, _)| format!("{b:02x}")).collect();
         format!("{:04x}  {}", self.offset, hex.join(" "))
@@ -332,6 +337,7 @@ impl HexRow {
 }
 
 /// The frame as hex, `per_row` bytes a row, each byte tagged with its layer.
+#[must_use]
 pub fn hex_rows(frame: &[u8], per_row: usize) -> Vec<HexRow> {
     let d = decode(frame);
     frame

@@ -43,6 +43,7 @@ pub struct WireState {
 }
 
 impl Wire {
+    #[must_use]
     pub fn new(status: CaptureStatus) -> Wire {
         Wire(Arc::new(Mutex::new(WireState {
             status,
@@ -53,9 +54,12 @@ impl Wire {
     fn lock(&self) -> MutexGuard<'_, WireState> {
         // A panic while holding the lock cannot leave the state half-written
         // in a way that matters to a reader: take it anyway.
-        self.0.lock().unwrap_or_else(|e| e.into_inner())
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
+    #[must_use]
     pub fn status(&self) -> CaptureStatus {
         self.lock().status.clone()
     }
@@ -65,6 +69,7 @@ impl Wire {
     }
 
     /// A copy of every frame captured so far.
+    #[must_use]
     pub fn frames(&self) -> Vec<Frame> {
         self.lock().frames.clone()
     }
@@ -76,6 +81,7 @@ impl Wire {
     }
 
     /// Packets no event carries (see [`WireState::after_last_call`]).
+    #[must_use]
     pub fn after_last_call(&self) -> Vec<Segment> {
         self.lock().after_last_call.clone()
     }

@@ -81,6 +81,7 @@ pub struct Segment {
 impl Segment {
     /// The flags as one label, as a lane arrow shows it: `SYN`, `SYN-ACK`,
     /// `PSH-ACK`, `FIN-ACK`, `RST`; `UDP` for a datagram, `ICMP` for ICMP.
+    #[must_use]
     pub fn label(&self) -> String {
         match self.proto {
             WireProto::Udp => "UDP".into(),
@@ -97,11 +98,13 @@ impl Segment {
         }
     }
 
+    #[must_use]
     pub fn has_flag(&self, flag: &str) -> bool {
         self.flags.iter().any(|f| f == flag)
     }
 
     /// One line for an arrow or a list: `SYN-ACK seq=0 ack=1 win=65483 len=0`.
+    #[must_use]
     pub fn summary(&self) -> String {
         let mut s = self.label();
         if let Some(seq) = self.seq {

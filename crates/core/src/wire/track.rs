@@ -82,6 +82,7 @@ pub struct Tracker {
 }
 
 impl Tracker {
+    #[must_use]
     pub fn new(start_wall: Duration) -> Tracker {
         Tracker {
             start_wall,
@@ -123,6 +124,7 @@ impl Tracker {
     }
 
     /// The ports of this run's sockets and their peers.
+    #[must_use]
     pub fn ports(&self) -> &BTreeSet<u16> {
         &self.ports
     }
@@ -226,6 +228,7 @@ impl Tracker {
     }
 
     /// Frames of ours that no event has taken (yet).
+    #[must_use]
     pub fn unattached(&self) -> usize {
         self.held.len()
     }
@@ -256,6 +259,7 @@ impl Tracker {
     /// Whether some TCP connection has begun its teardown (a FIN was seen)
     /// but its last packet (the ACK of the second FIN, or a reset) has not
     /// been captured yet.
+    #[must_use]
     pub fn teardown_pending(&self) -> bool {
         self.teardown
             .values()

@@ -58,6 +58,7 @@ pub enum SessionRow<'a> {
 /// The handout as markdown.
 /// Peers' bytes are escaped in every event already; the document passes
 /// through [`text_block`] as a whole as well, as a lesson's handout does.
+#[must_use]
 pub fn render(session: &Session) -> String {
     let mut s = String::new();
     let _ = write_doc(&mut s, session);

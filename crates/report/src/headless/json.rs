@@ -74,7 +74,7 @@ pub fn write_event(out: &mut impl Write, e: &Event) -> io::Result<()> {
     out.write_all(b"],\"segments\":")?;
     serde(out, &e.segments)?;
     out.write_all(b",\"tcp_state\":")?;
-    opt_string(out, e.tcp_state.map(|s| s.name()))?;
+    opt_string(out, e.tcp_state.map(sockscope_core::event::StateSeen::name))?;
     out.write_all(b",\"kernel\":")?;
     serde(out, &e.kernel)?;
     out.write_all(b",\"sockets\":")?;

@@ -88,6 +88,7 @@ pub fn write_header_on(
 /// Built in one string (it is written for every call of every run of
 /// `trace --repeat`): the call, then what else the kernel said, from column
 /// 62, two spaces apart.
+#[must_use]
 pub fn text_line(e: &Event) -> String {
     use std::fmt::Write as _;
     const EXTRA_AT: usize = 62;
@@ -153,6 +154,7 @@ pub fn text_line(e: &Event) -> String {
 /// The call as strace would print it: under the syscall's own name where it
 /// differs from the course's (`serve`'s `accept4(3, SOCK_CLOEXEC|SOCK_NONBLOCK)
 /// = 5`), else as [`Event::syscall_line`] writes it.
+#[must_use]
 pub fn call_as_run(e: &Event) -> String {
     match &e.syscall {
         Some(name) if name != e.call.name() => {
@@ -243,6 +245,7 @@ pub fn write_after_last_call(
 }
 
 /// `                 #3  client → server  ACK seq=1 ack=1 win=512 len=0`
+#[must_use]
 pub fn segment_line(s: &Segment) -> String {
     let who = |name: &Option<String>, addr: &str| name.clone().unwrap_or_else(|| addr.to_string());
     let arrow = match s.direction {
@@ -265,6 +268,7 @@ pub fn segment_line(s: &Segment) -> String {
 /// What the kernel reported after the call, in `ss` terms:
 /// `[FIN_WAIT2 recv-q 0 send-q 0]`, `[LISTEN accept-q 1/4]`,
 /// `[TIME_WAIT timewait 59s]`, `[gone]`, `[udp recv-q 768 drops 3]`.
+#[must_use]
 pub fn kernel_note(e: &Event) -> Option<String> {
     let k = e.kernel.as_ref()?;
     let mut parts = Vec::new();
@@ -298,6 +302,7 @@ pub fn kernel_note(e: &Event) -> Option<String> {
 
 /// One socket of the kernel view in `ss` terms: `TIME_WAIT (no fd) timewait
 /// 59s`, `LISTEN accept-q 2/1`, `gone`.
+#[must_use]
 pub fn sock_view_note(v: &sockscope_core::kernel::SockView) -> String {
     let mut parts = vec![sockscope_core::kernel::words::state(v).to_string()];
     if let Some(who) = sockscope_core::kernel::words::without_fd(v) {
@@ -325,6 +330,7 @@ pub fn sock_view_note(v: &sockscope_core::kernel::SockView) -> String {
 }
 
 /// `          0.456  server    accept(3) ... waiting  [LISTEN]  blocked in the kernel: inet_csk_accept`
+#[must_use]
 pub fn waiting_line(w: &Waiting) -> String {
     format!(
         "  {:>4} {:>9.3}  {:<9} {}({}) ... waiting{}{}",

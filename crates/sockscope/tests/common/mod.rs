@@ -89,9 +89,10 @@ pub fn serve_headless(args: &[&str]) -> Started {
     let mut stderr = String::new();
     let port = loop {
         let mut line = String::new();
-        if err.read_line(&mut line).unwrap() == 0 {
-            panic!("serve ended before it printed a connect command:\n{stderr}");
-        }
+        assert!(
+            err.read_line(&mut line).unwrap() != 0,
+            "serve ended before it printed a connect command:\n{stderr}"
+        );
         stderr.push_str(&line);
         if let Some(rest) = line.trim().strip_prefix("nc ") {
             break rest.rsplit(' ').next().unwrap().parse().unwrap();

@@ -122,6 +122,7 @@ fn options() -> ptrace::Options {
 }
 
 impl Tracer {
+    #[must_use]
     pub fn new() -> Tracer {
         Tracer::default()
     }
@@ -160,7 +161,7 @@ impl Tracer {
                 let install = || {
                     libc::prctl(
                         libc::PR_SET_SECCOMP,
-                        libc::SECCOMP_MODE_FILTER as libc::c_ulong,
+                        libc::c_ulong::from(libc::SECCOMP_MODE_FILTER),
                         prog as libc::c_ulong,
                         0,
                         0,
@@ -396,6 +397,7 @@ pub fn dup_fd(pid: i32, fd: i32) -> io::Result<OwnedFd> {
 /// there: 0 and 1 let sockscope trace a program it starts (1 allows a
 /// parent to trace its descendants); 2 requires CAP_SYS_PTRACE; 3 forbids
 /// ptrace altogether until reboot.
+#[must_use]
 pub fn yama_scope() -> Option<u8> {
     std::fs::read_to_string("/proc/sys/kernel/yama/ptrace_scope")
         .ok()

@@ -69,6 +69,7 @@ pub struct Filter {
 
 impl Filter {
     /// Stop (SECCOMP_RET_TRACE) at the calls in `traced`; allow the rest.
+    #[must_use]
     pub fn new(traced: &[Sys]) -> Filter {
         // A conditional jump reaches at most 255 instructions ahead; there
         // are a few dozen socket calls.
@@ -93,6 +94,7 @@ impl Filter {
 
     /// The `sock_fprog` that prctl(PR_SET_SECCOMP) takes; it points into
     /// `self`, which must outlive its use.
+    #[must_use]
     pub fn prog(&self) -> libc::sock_fprog {
         libc::sock_fprog {
             len: u16::try_from(self.code.len()).expect("a short program"),
@@ -101,10 +103,12 @@ impl Filter {
     }
 
     /// How many instructions (for a test).
+    #[must_use]
     pub fn len(&self) -> usize {
         self.code.len()
     }
 
+    #[must_use]
     pub fn is_empty(&self) -> bool {
         self.code.is_empty()
     }

@@ -137,6 +137,7 @@ pub struct LessonDriver {
 
 impl LessonDriver {
     /// Start `lesson` at `pace`; the screen hears first whether it captures.
+    #[must_use]
     pub fn start(lesson: Lesson, port: u16, pace: Pace) -> LessonDriver {
         let engine = Engine::start(lesson, config(port, pace));
         let capture = engine.wire().status();
@@ -247,6 +248,7 @@ fn save_pcap(wire: &Wire, lesson: &str) -> String {
 
 /// The lesson screen for `lesson`, set up as `options` say, before its
 /// first frame.
+#[must_use]
 pub fn shell(
     lesson: Lesson,
     lessons: Vec<Lesson>,

@@ -444,7 +444,7 @@ pub fn render<S: Screen>(frame: &mut Frame, area: Rect, shell: &Shell<S>, theme:
 fn window<S: Screen>(frame: &mut Frame, area: Rect, shell: &Shell<S>, theme: &Theme) {
     match shell.window {
         Some(Window::Help) => {
-            widgets::help::render(frame, area, (&shell.help(), shell.scroll), theme)
+            widgets::help::render(frame, area, (&shell.help(), shell.scroll), theme);
         }
         Some(Window::Text) => {
             if let Some(text) = shell.shown().text(theme) {

@@ -81,6 +81,7 @@ pub enum Signal {
 
 impl Signal {
     /// The signal's number, for the exit code 128 + n.
+    #[must_use]
     pub fn number(self) -> i32 {
         match self {
             Signal::Interrupt => libc::SIGINT,
@@ -165,9 +166,10 @@ pub async fn run<S: Screen, D: Driver<S>>(
     loop {
         guard.terminal.draw(|f| shell.draw(f))?;
         #[cfg(debug_assertions)]
-        if panic_after_first_frame {
-            panic!("SOCKSCOPE_TEST_PANIC: a deliberate panic to test terminal restore");
-        }
+        assert!(
+            !panic_after_first_frame,
+            "SOCKSCOPE_TEST_PANIC: a deliberate panic to test terminal restore"
+        );
         let every = shell.screen.every();
         if let Some((period, _)) = &every
             && timer.as_ref().is_none_or(|(p, _)| p != period)
@@ -185,7 +187,7 @@ pub async fn run<S: Screen, D: Driver<S>>(
             },
             feed = driver.next() => Wake::Msg(Msg::Feed(feed)),
             () = tokio::time::sleep(frame), if animating => Wake::Msg(Msg::Tick),
-            _ = tick(&mut timer), if every.is_some() => Wake::Every,
+            () = tick(&mut timer), if every.is_some() => Wake::Every,
             signal = signals.recv() => Wake::Signal(signal),
         };
         let end = match wake {

@@ -57,6 +57,7 @@ pub enum At {
 }
 
 impl At {
+    #[must_use]
     pub fn name(self) -> &'static str {
         match self {
             At::Seen(s) => s.name(),
@@ -176,7 +177,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     match app.kernel_view() {
         Some((view, live)) => {
             let room = (inner.height as usize).saturating_sub(lines.len() + 1);
-            let name_w = view.keys().map(|k| k.len()).max().unwrap_or(0).min(18);
+            let name_w = view.keys().map(std::string::String::len).max().unwrap_or(0).min(18);
             let mut rows: Vec<(&String, &SockView)> = view.iter().collect();
             // The sockets still in the kernel first; gone ones last.
             rows.sort_by_key(|(_, v)| v.seen_in == SeenIn::Gone);
@@ -332,6 +333,7 @@ fn path_spans<'a>(t: &Transition, theme: &Theme) -> Vec<Span<'a>> {
 
 /// `client:sock ESTABLISHED ▸ FIN_WAIT1 41 ms ▸ FIN_WAIT2`, with states that
 /// were never read marked "not observed".
+#[must_use]
 pub fn transition_spans<'a>(t: &Transition, theme: &Theme) -> Vec<Span<'a>> {
     let arrow = || Span::styled(format!(" {} ", theme.glyphs.leads_to), theme.muted);
     let mut spans = vec![Span::styled(format!("{}: ", t.who), theme.muted)];

@@ -167,13 +167,12 @@ fn legend<'a>(app: &App, theme: &Theme) -> Line<'a> {
     let mut protos: Vec<Proto> = Vec::new();
     for r in app.visible() {
         if let Entry::Event(e) = &r.entry {
-            match e.segments {
-                Some(_) => captured = true,
-                None => {
-                    expected = true;
-                    if !protos.contains(&e.proto) {
-                        protos.push(e.proto);
-                    }
+            if e.segments.is_some() {
+                captured = true
+            } else {
+                expected = true;
+                if !protos.contains(&e.proto) {
+                    protos.push(e.proto);
                 }
             }
         }

@@ -68,6 +68,7 @@ pub struct Touch {
     pub note: &'static str,
 }
 
+#[must_use]
 pub fn touch(e: &Event) -> Touch {
     const TOP: [bool; 4] = [true, true, false, false];
     const TRANSPORT: [bool; 4] = [false, true, false, false];
@@ -149,6 +150,7 @@ pub fn touch(e: &Event) -> Touch {
 /// says it is expected; with neither, the note says only what holds in
 /// every case. tests/narration_facts.rs checks each note against the
 /// captured packets.
+#[must_use]
 pub fn teardown_note(e: &Event) -> &'static str {
     let Some(segs) = &e.segments else {
         return match predicted_close(e) {
@@ -195,6 +197,7 @@ fn predicted_close(e: &Event) -> Option<Option<&'static str>> {
 }
 
 /// The focused call: the step's own event, or the last event of the step.
+#[must_use]
 pub fn focused_event(app: &App) -> Option<&Event> {
     let focus = app.focus();
     let records = timeline::focused(app);

@@ -92,6 +92,7 @@ pub struct Areas {
 }
 
 /// Split the screen. `None` when it is too small to be useful.
+#[must_use]
 pub fn layout(area: Rect) -> Option<Areas> {
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         return None;

@@ -20,6 +20,7 @@ use sockscope_core::engine::{Call, Event, Proto, Waiting};
 use sockscope_core::lesson::{self, Step};
 
 /// The panel's title and every line of the focused step's narration.
+#[must_use]
 pub fn content<'a>(app: &'a App, theme: &Theme) -> (String, Vec<Line<'a>>) {
     let focus = app.focus();
     let title = match app.lesson.steps.get(focus.wrapping_sub(1)) {

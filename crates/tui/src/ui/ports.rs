@@ -23,6 +23,7 @@ use sockscope_core::ports::probe::BindProbe;
 use sockscope_core::ports::range::Range;
 
 /// The short name of the range a port is in, as the bar's legend says it.
+#[must_use]
 pub fn range_name(port: u16) -> &'static str {
     match Range::of(port) {
         Range::WellKnown => "well-known",
@@ -40,6 +41,7 @@ pub struct PortUse {
 }
 
 /// The ports held at the focused step, one entry per port.
+#[must_use]
 pub fn in_use(app: &App) -> Vec<PortUse> {
     let held = timeline::held(app);
     let mut out: Vec<PortUse> = Vec::new();
@@ -123,6 +125,7 @@ fn bind_result(p: &BindProbe) -> String {
 
 /// The typed port's facts, as short lines for the panel: the same facts as
 /// `sockscope port N`, in fewer words.
+#[must_use]
 pub fn report_lines(r: &PortReport) -> Vec<(&'static str, String)> {
     let m = &r.machine;
     let yes_no = |b: Option<bool>| match b {

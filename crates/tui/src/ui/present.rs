@@ -203,40 +203,39 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     } else {
         big_lines(&s.say, text_area)
     };
-    match big {
-        Some(big) => frame.render_widget(
+    if let Some(big) = big {
+        frame.render_widget(
             BigText::builder()
                 .pixel_size(PixelSize::Quadrant)
                 .style(theme.text)
                 .lines(big.into_iter().map(Line::from).collect::<Vec<_>>())
                 .build(),
             text_area,
-        ),
-        None => {
-            lines.push(Line::styled(s.say, theme.text.add_modifier(Modifier::BOLD)));
-            let text = Paragraph::new(lines)
-                .wrap(Wrap { trim: true })
-                .block(ratatui::widgets::Block::new().padding(Padding::top(1)));
-            let cut = text.line_count(text_area.width) > usize::from(text_area.height);
-            frame.render_widget(text, text_area);
-            if cut && text_area.height > 0 {
-                // Cut: said on the last row, with the key that shows it all.
-                let more = format!(
-                    " {} more · {} reads it all ",
-                    theme.glyphs.down,
-                    app.keys.first(crate::keys::Action::Narration)
-                );
-                let last = Rect {
-                    y: text_area.bottom() - 1,
-                    height: 1,
-                    ..text_area
-                };
-                frame.render_widget(ratatui::widgets::Block::new().style(theme.base), last);
-                frame.render_widget(
-                    Paragraph::new(Line::styled(more, theme.key)).right_aligned(),
-                    last,
-                );
-            }
+        );
+    } else {
+        lines.push(Line::styled(s.say, theme.text.add_modifier(Modifier::BOLD)));
+        let text = Paragraph::new(lines)
+            .wrap(Wrap { trim: true })
+            .block(ratatui::widgets::Block::new().padding(Padding::top(1)));
+        let cut = text.line_count(text_area.width) > usize::from(text_area.height);
+        frame.render_widget(text, text_area);
+        if cut && text_area.height > 0 {
+            // Cut: said on the last row, with the key that shows it all.
+            let more = format!(
+                " {} more · {} reads it all ",
+                theme.glyphs.down,
+                app.keys.first(crate::keys::Action::Narration)
+            );
+            let last = Rect {
+                y: text_area.bottom() - 1,
+                height: 1,
+                ..text_area
+            };
+            frame.render_widget(ratatui::widgets::Block::new().style(theme.base), last);
+            frame.render_widget(
+                Paragraph::new(Line::styled(more, theme.key)).right_aligned(),
+                last,
+            );
         }
     }
 }

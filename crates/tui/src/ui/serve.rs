@@ -184,7 +184,7 @@ fn banner_box(frame: &mut Frame, area: Rect, (view, big): (&ServeView, bool), th
         ));
     }
     if let Some(w) = &view.warning {
-        lines.push(Line::styled(format!(" {}", w), theme.error));
+        lines.push(Line::styled(format!(" {w}"), theme.error));
     }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), rows);
 }
@@ -248,7 +248,7 @@ fn peers_table(frame: &mut Frame, area: Rect, (view, hall): (&ServeView, &Hall),
     let mut block = panel(title, theme).padding(ratatui::widgets::Padding::horizontal(1));
     if below > 0 {
         block = block.title_bottom(
-            Line::styled(format!(" ↓ {below} more · j k ",), theme.muted).right_aligned(),
+            Line::styled(format!(" ↓ {below} more · j k "), theme.muted).right_aligned(),
         );
     }
     let header =

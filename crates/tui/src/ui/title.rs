@@ -62,6 +62,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 }
 
 /// `0.25`, `0.5`, `1`, `2`, `4`.
+#[must_use]
 pub fn speed_label(f: f64) -> String {
     if f.fract() == 0.0 {
         format!("{f:.0}")

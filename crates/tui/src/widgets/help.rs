@@ -31,6 +31,7 @@ pub struct Help {
 
 impl Help {
     /// The help of `screen` under `map`, with the screen's own `legend`.
+    #[must_use]
     pub fn of(map: &KeyMap, screen: ScreenKind, legend: Vec<(String, String)>) -> Help {
         Help {
             keys: keys::help(map, screen),
@@ -52,6 +53,7 @@ pub fn render(frame: &mut Frame, area: Rect, (help, scroll): (&Help, u16), theme
 }
 
 /// How far the help can scroll in `area`, and one page.
+#[must_use]
 pub fn limits(help: &Help, area: Rect, theme: &Theme) -> (u16, u16) {
     let (rect, lines) = window(help, area, theme);
     scroll::limits(lines.len() as u16, rect.height.saturating_sub(2))
@@ -98,6 +100,7 @@ fn content(help: &Help, width: usize, theme: &Theme) -> Vec<Line<'static>> {
 
 /// `text` in rows of at most `width` columns, broken at spaces (a word
 /// longer than a row is cut across rows).
+#[must_use]
 pub fn wrap(text: &str, width: usize) -> Vec<String> {
     let width = width.max(1);
     let mut rows = Vec::new();

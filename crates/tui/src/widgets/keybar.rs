@@ -22,11 +22,13 @@ const GAP: usize = 3;
 pub type Item = (String, &'static str);
 
 /// `action`'s first key under `map`, with the key table's word for it.
+#[must_use]
 pub fn item(map: &KeyMap, action: Action) -> Item {
     (map.first(action), keys::spec(action).label)
 }
 
 /// `action`'s first key, with a word of the screen's for this moment.
+#[must_use]
 pub fn item_as(map: &KeyMap, action: Action, does: &'static str) -> Item {
     (map.first(action), does)
 }

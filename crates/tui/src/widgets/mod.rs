@@ -33,6 +33,7 @@ pub fn panel<'a>(title: impl Into<Line<'a>>, theme: &Theme) -> Block<'a> {
 }
 
 /// Cut `text` to `width` columns, ending with an ellipsis when cut.
+#[must_use]
 pub fn fit(text: &str, width: usize, ellipsis: &str) -> String {
     if text.width() <= width {
         return text.to_string();
@@ -53,6 +54,7 @@ pub fn fit(text: &str, width: usize, ellipsis: &str) -> String {
 }
 
 /// Spans that fit in `width` columns: later spans are cut, then dropped.
+#[must_use]
 pub fn fit_spans<'a>(spans: Vec<Span<'a>>, width: usize, ellipsis: &str) -> Vec<Span<'a>> {
     let mut out = Vec::new();
     let mut used = 0;

@@ -18,6 +18,7 @@ use ratatui::widgets::{Clear, Padding, Paragraph, Wrap};
 pub const PAD: u16 = 1;
 
 /// The columns for text in a window `width` wide.
+#[must_use]
 pub fn text_width(width: u16) -> u16 {
     width.saturating_sub(2 + 2 * PAD)
 }
@@ -25,6 +26,7 @@ pub fn text_width(width: u16) -> u16 {
 /// How many rows `lines` take at `width` columns, wrapped at word
 /// boundaries as [`render`] wraps them (`trim`: drop the spaces that start a
 /// wrapped row, as prose wants; text laid out in columns keeps them).
+#[must_use]
 pub fn rows(lines: &[Line], width: u16, trim: bool) -> u16 {
     let n = Paragraph::new(lines.to_vec())
         .wrap(Wrap { trim })
@@ -35,6 +37,7 @@ pub fn rows(lines: &[Line], width: u16, trim: bool) -> u16 {
 /// The furthest a window of `height` rows can scroll through `total` rows,
 /// and one page: a window less one row, so a row of context stays on
 /// screen.
+#[must_use]
 pub fn limits(total: u16, height: u16) -> (u16, u16) {
     (
         total.saturating_sub(height),
@@ -44,6 +47,7 @@ pub fn limits(total: u16, height: u16) -> (u16, u16) {
 
 /// How far a key moves a window with pages of `page` rows: ↑ ↓ k j a row,
 /// PgUp PgDn (and Space) a page, Home End the ends. `None`: not a scroll key.
+#[must_use]
 pub fn delta(code: crossterm::event::KeyCode, page: u16) -> Option<i32> {
     use crossterm::event::KeyCode;
     let page = i32::from(page);
@@ -59,6 +63,7 @@ pub fn delta(code: crossterm::event::KeyCode, page: u16) -> Option<i32> {
 }
 
 /// A new scroll position after a key, within `0..=max`.
+#[must_use]
 pub fn moved(scroll: u16, delta: i32, max: u16) -> u16 {
     let next = i32::from(scroll.min(max)) + delta;
     next.clamp(0, i32::from(max)) as u16

@@ -40,6 +40,7 @@ pub fn render(
 }
 
 /// How far `text` can scroll in its window over `area`, and one page.
+#[must_use]
 pub fn limits(text: &Text, area: Rect) -> (u16, u16) {
     let rect = window(text, area);
     let total = scroll::rows(&text.lines, scroll::text_width(rect.width), true);

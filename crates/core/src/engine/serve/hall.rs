@@ -110,7 +110,7 @@ mod tests {
             .map(|(key, &(last, idle_s))| Slot {
                 key,
                 ip: ip(last),
-                last_heard: now - Duration::from_secs(idle_s),
+                last_heard: now.checked_sub(Duration::from_secs(idle_s)).unwrap(),
             })
             .collect()
     }

@@ -168,7 +168,7 @@ impl Tcp {
                 None
             };
             wait(&mut self.poll, &mut events, timeout);
-            for e in events.iter() {
+            for e in &events {
                 match e.token() {
                     WAKE => {}
                     LISTENER => self.listener_readable = true,
