@@ -10,29 +10,25 @@ use sockscope_core::engine::{self, Engine, EngineConfig, EngineMsg, INTERRUPTED,
 use sockscope_core::lesson;
 use std::time::Duration;
 
-fn manual(name: &str) -> Engine {
-    Engine::start(
-        lesson::builtin(name).unwrap(),
-        EngineConfig {
-            port: 0,
-            pace: Pace::Manual,
-            capture: false,
-        },
+fn manual(name: &str) -> Hand {
+    Hand::new(
+        Engine::start(
+            lesson::builtin(name).unwrap(),
+            EngineConfig {
+                port: 0,
+                pace: Pace::Manual,
+                capture: false,
+            },
+        ),
+        0,
     )
 }
 
-/// Step until the engine reports a call waiting.
-async fn step_to_waiting(engine: &mut Engine) -> Waiting {
+/// Step until the engine reports a step's call waiting.
+async fn step_to_waiting(engine: &mut Hand) -> Waiting {
     loop {
-        engine.step();
-        let msg = tokio::time::timeout(Duration::from_secs(10), engine.next())
-            .await
-            .expect("the engine answered")
-            .expect("the engine runs");
-        match msg {
-            EngineMsg::Waiting(w) => return w,
-            EngineMsg::Event(_) => {}
-            other => panic!("unexpected {other:?}"),
+        if let Some(EngineMsg::Waiting(w)) = engine.step_msgs().await.pop() {
+            return w;
         }
     }
 }

@@ -151,12 +151,68 @@ pub fn run_captured(name: &str) -> Option<(Vec<Event>, sockscope_core::wire::Wir
     }
 }
 
+/// An engine stepped by hand, one Step command per lesson step, that knows
+/// which step it last released: a step can report more than one message (a
+/// parked call of the same actor finishes before the actor's next call
+/// runs), so "the step's own message" is told by its step number, not by
+/// counting messages.
+pub struct Hand {
+    engine: Engine,
+    released: usize,
+}
+
+impl Hand {
+    /// `engine`, after `released` Step commands already sent to it.
+    pub fn new(engine: Engine, released: usize) -> Hand {
+        Hand { engine, released }
+    }
+
+    /// Release the next step and return every message up to and including
+    /// that step's own (its event, or its `Waiting` when the call waits).
+    pub async fn step_msgs(&mut self) -> Vec<EngineMsg> {
+        self.engine.step();
+        self.released += 1;
+        let own = self.released;
+        let mut msgs = Vec::new();
+        loop {
+            // Bounded: a call on loopback returns in microseconds; this only
+            // keeps a broken lesson from hanging the test run.
+            let msg = tokio::time::timeout(std::time::Duration::from_secs(10), self.engine.next())
+                .await
+                .expect("the engine answered")
+                .expect("the engine is running");
+            let step = match &msg {
+                EngineMsg::Event(e) => e.step,
+                EngineMsg::Waiting(w) => w.step,
+                other => panic!("step {own}: unexpected {other:?}"),
+            };
+            msgs.push(msg);
+            if step == own {
+                return msgs;
+            }
+        }
+    }
+}
+
+impl std::ops::Deref for Hand {
+    type Target = Engine;
+    fn deref(&self) -> &Engine {
+        &self.engine
+    }
+}
+
+impl std::ops::DerefMut for Hand {
+    fn deref_mut(&mut self) -> &mut Engine {
+        &mut self.engine
+    }
+}
+
 /// Step a built-in lesson by hand until it has produced `n` events (a
 /// waiting call is not an event); return them. The engine, still holding
 /// its sockets, is returned too, so the test can ask the kernel about them
 /// between steps (the fds are this process's).
-pub async fn step_by_hand(name: &str, n: usize) -> (Engine, Vec<Event>) {
-    let mut engine = Engine::start(
+pub async fn step_by_hand(name: &str, n: usize) -> (Hand, Vec<Event>) {
+    let engine = Engine::start(
         lesson::builtin(name).unwrap_or_else(|| panic!("no lesson {name}")),
         EngineConfig {
             port: 0,
@@ -164,27 +220,21 @@ pub async fn step_by_hand(name: &str, n: usize) -> (Engine, Vec<Event>) {
             capture: false,
         },
     );
+    let mut hand = Hand::new(engine, 0);
     let mut out = Vec::new();
     while out.len() < n {
-        step_once(&mut engine, &mut out).await;
+        step_once(&mut hand, &mut out).await;
     }
-    (engine, out)
+    (hand, out)
 }
 
 /// One more step of a hand-stepped engine: run it, and collect the events
-/// it produced.
-pub async fn step_once(engine: &mut Engine, out: &mut Vec<Event>) {
-    engine.step();
-    // Bounded: a call on loopback returns in microseconds; this only keeps
-    // a broken lesson from hanging the test run.
-    let msg = tokio::time::timeout(std::time::Duration::from_secs(10), engine.next())
-        .await
-        .expect("the engine answered")
-        .expect("the engine is running");
-    match msg {
-        EngineMsg::Event(e) => out.push(*e),
-        EngineMsg::Waiting(_) => {}
-        other => panic!("unexpected {other:?}"),
+/// it produced (a parked call's, finished first, and the step's own).
+pub async fn step_once(hand: &mut Hand, out: &mut Vec<Event>) {
+    for msg in hand.step_msgs().await {
+        if let EngineMsg::Event(e) = msg {
+            out.push(*e);
+        }
     }
 }
 
