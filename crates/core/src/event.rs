@@ -108,6 +108,16 @@ pub struct Event {
     /// the call slept (the syscall's number and arguments).
     #[serde(default)]
     pub kernel_syscall: Option<String>,
+    /// poll only: its return value, how many of the sockets it watched are
+    /// ready (0 when the timeout passed first). The ready events themselves
+    /// (`POLLIN`, `POLLOUT`, `POLLHUP`, ...) are in `flags`.
+    #[serde(default)]
+    pub ready: Option<u32>,
+    /// getsockopt only: the value the kernel wrote into the option's
+    /// buffer. For SO_ERROR, `0` (no error) or the pending error's errno
+    /// name (`ECONNREFUSED`).
+    #[serde(default)]
+    pub optval: Option<String>,
 }
 
 impl Event {
@@ -170,11 +180,14 @@ impl Event {
     }
 
     /// The value the call returned, as C would see it: the new fd, the byte
-    /// count, 0 for success, or -1 on failure.
+    /// count, poll's count of ready sockets, 0 for success, or -1 on failure.
     #[must_use]
     pub fn return_value(&self) -> String {
         if !self.ok() {
             return "-1".into();
+        }
+        if let Some(n) = self.ready {
+            return n.to_string();
         }
         if let Some(fd) = self.new_fd {
             return fd.to_string();

@@ -4,8 +4,8 @@
 //! tests/lessons_real.rs); the claims an `expect` cannot state are here, one
 //! test per claim or small group of claims, named after the claim, with the
 //! lesson file and step it comes from. docs/narration-facts.md maps every
-//! factual sentence of the lessons tcp, udp, refused, in-use, layers and
-//! privileged to the test or `expect` that checks it.
+//! factual sentence of every built-in lesson to the test or `expect` that
+//! checks it.
 //!
 //! Claims about packets need capture (CAP_NET_RAW): CI runs as root, so there
 //! they always run; elsewhere they are skipped with a printed reason.

@@ -14,11 +14,16 @@ use common::bin_path;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::process::{Command, Stdio};
 
-/// The calls that change a socket (the observers' getsockopt, getsockname
-/// and getpeername only read it).
+/// The calls that change a socket or wait on one (the observers' getsockopt,
+/// getsockname and getpeername only read it), and the getsockopt a lesson
+/// makes itself: SO_ERROR, which no observer reads (it clears the error).
 const CALLS: &[&str] = &[
     "socket",
     "setsockopt",
+    "fcntl",
+    "poll",
+    "ppoll",
+    "getsockopt",
     "bind",
     "listen",
     "accept",
@@ -106,16 +111,25 @@ fn call_of(text: &str) -> Option<(String, Vec<String>, String)> {
 }
 
 fn traced(name: &str, args: &[String], result: &str) -> Option<Traced> {
+    // The observers read TCP_INFO and the queues with getsockopt after
+    // every call; only SO_ERROR is a lesson's own.
+    if name == "getsockopt" && args.get(2).map(String::as_str) != Some("SO_ERROR") {
+        return None;
+    }
     let flags = match name {
         "socket" => Some(args.get(1)?.clone()),
         "accept4" => Some(args.last()?.clone()),
         "sendto" | "recvfrom" => Some(args.get(3)?.clone()),
         "shutdown" => Some(args.get(1)?.clone()),
         "setsockopt" => Some(args.get(2)?.clone()),
+        "fcntl" => Some(format!("{}, {}", args.get(1)?, args.get(2)?)),
+        "getsockopt" => Some(args.get(2)?.clone()),
+        "poll" | "ppoll" => Some(args.first()?.clone()),
         _ => None,
     };
     let fd = match name {
         "socket" => result.parse().unwrap_or(-1),
+        "poll" | "ppoll" => pollfd(args.first()?)?,
         _ => args.first()?.parse().ok()?,
     };
     Some(Traced {
@@ -124,6 +138,13 @@ fn traced(name: &str, args: &[String], result: &str) -> Option<Traced> {
         flags,
         result: result.to_string(),
     })
+}
+
+/// The fd of a one-entry pollfd array as strace prints it:
+/// `[{fd=17, events=POLLIN}]`.
+fn pollfd(arg: &str) -> Option<i32> {
+    let rest = arg.strip_prefix("[{fd=")?;
+    rest[..rest.find(',')?].parse().ok()
 }
 
 /// An event as strace prints its call.
@@ -138,7 +159,7 @@ fn expected(v: &serde_json::Value) -> Traced {
     let result = match (
         v["result"].as_str().unwrap(),
         v["new_fd"].as_i64(),
-        v["bytes"].as_i64(),
+        v["bytes"].as_i64().or(v["ready"].as_i64()),
     ) {
         ("ok", Some(fd), _) => fd.to_string(),
         ("ok", None, Some(n)) => n.to_string(),
@@ -156,6 +177,12 @@ fn expected(v: &serde_json::Value) -> Traced {
         "sendto" => parts.get(parts.len().saturating_sub(2)).cloned(),
         "shutdown" => parts.get(1).cloned(),
         "setsockopt" => parts.get(2).cloned(),
+        "fcntl" => parts
+            .get(1)
+            .zip(parts.get(2))
+            .map(|(c, f)| format!("{c}, {f}")),
+        "getsockopt" => parts.get(2).cloned(),
+        "poll" => parts.first().cloned(),
         _ => None,
     };
     Traced {

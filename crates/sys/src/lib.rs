@@ -11,8 +11,10 @@
 //! reported against it); [`interrupt`] wakes a lesson's thread blocked in a
 //! call when the presenter quits; [`lab`] moves the process into the lab
 //! network (a user and network namespace of its own) and brings its `lo`
-//! up. Each block carries a SAFETY comment; the crate denies `unsafe_code`
-//! everywhere else.
+//! up; [`readiness`] sets O_NONBLOCK and polls one socket for a lesson
+//! that teaches non-blocking I/O (safe nix calls, kept here beside the
+//! other syscall wrappers). Each block carries a SAFETY comment; the crate
+//! denies `unsafe_code` everywhere else.
 #![allow(unsafe_code)]
 
 // sockscope is an instrument for the Linux network stack: it reads TCP_INFO,
@@ -29,6 +31,7 @@ compile_error!(
 pub mod interrupt;
 pub mod lab;
 pub mod packet;
+pub mod readiness;
 pub mod sockname;
 pub mod tcp_info;
 pub mod trace;

@@ -7,6 +7,7 @@
 
 use super::app::{App, Entry, Record};
 use super::arrows::{self, Dir, Ends, Segment};
+use sockscope_core::engine::actor::NONBLOCKING;
 use sockscope_core::engine::{Call, Event, Proto};
 use sockscope_core::vocab::StateSeen;
 use std::collections::BTreeMap;
@@ -191,6 +192,9 @@ pub fn state_after(e: &Event) -> String {
     let peer_port = e.peer.as_deref().and_then(port);
     if !e.ok() {
         return match e.call {
+            // A non-blocking connect's handshake goes on without the call.
+            Call::Connect if e.result.is(libc::EINPROGRESS) => "connecting".into(),
+            _ if e.result.is(libc::EAGAIN) => "would wait".into(),
             Call::Connect => "not connected".into(),
             Call::Bind => "no address".into(),
             _ => "failed".into(),
@@ -227,7 +231,9 @@ pub fn state_after(e: &Event) -> String {
         (Call::Setsockopt, _) => "option set".into(),
         (Call::Close, _) => "closed".into(),
         (Call::Getsockopt, _) => "option read".into(),
+        (Call::Fcntl, _) if e.flags.iter().any(|f| f == NONBLOCKING) => "non-blocking".into(),
         (Call::Fcntl, _) => "flags set".into(),
+        (Call::Poll, _) if e.ready == Some(0) => "timed out".into(),
         (Call::Poll, _) => "ready".into(),
         (Call::Dup, _) => "one more fd".into(),
     }

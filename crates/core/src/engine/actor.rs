@@ -13,8 +13,9 @@
 use super::sock::Sock;
 use crate::event::Event;
 use crate::kernel;
-use crate::lesson::{Lesson, ShutdownHow, SockOpt};
+use crate::lesson::{GetOpt, Lesson, PollEvents, ShutdownHow, SockOpt};
 use crate::vocab::{Call, Proto, addr_text, preview};
+use sockscope_sys::readiness::{self, Want};
 use std::io;
 use std::net::{Shutdown, SocketAddr};
 use std::sync::{Arc, Mutex};
@@ -22,12 +23,15 @@ use std::time::{Duration, Instant};
 
 /// The system call a course call makes, as strace names it, where the two
 /// differ: the C library's send(3) and recv(3) are the sendto and recvfrom
-/// syscalls with no address (strace prints `sendto(5, "hi", 2, 0, NULL, 0)`).
+/// syscalls with no address (strace prints `sendto(5, "hi", 2, 0, NULL, 0)`),
+/// and where the architecture has no poll(2), poll(3) is ppoll(2).
 #[must_use]
 pub fn syscall_name(call: Call) -> Option<&'static str> {
     match call {
         Call::Send => Some("sendto"),
         Call::Recv => Some("recvfrom"),
+        #[cfg(not(target_arch = "x86_64"))]
+        Call::Poll => Some("ppoll"),
         _ => None,
     }
 }
@@ -41,9 +45,21 @@ pub fn syscall_number(call: Call) -> Option<i64> {
         Call::Connect => libc::SYS_connect,
         Call::Recv | Call::Recvfrom => libc::SYS_recvfrom,
         Call::Send | Call::Sendto => libc::SYS_sendto,
+        Call::Poll => SYS_POLL,
         _ => return None,
     })
 }
+
+/// The syscall the C library's poll(3) makes: poll(2) where the
+/// architecture has it, ppoll(2) where it does not (aarch64 has only ppoll).
+#[cfg(target_arch = "x86_64")]
+const SYS_POLL: i64 = libc::SYS_poll;
+#[cfg(not(target_arch = "x86_64"))]
+const SYS_POLL: i64 = libc::SYS_ppoll;
+
+/// The flag an fcntl that set O_NONBLOCK carries: every later call on the
+/// socket returns at once instead of waiting (the same words `run` uses).
+pub const NONBLOCKING: &str = "non-blocking from now on";
 
 /// A step's call with every address resolved to a real one.
 #[derive(Debug, Clone)]
@@ -63,6 +79,11 @@ pub enum Op {
     Recvfrom(usize, bool),
     Shutdown(ShutdownHow),
     Close,
+    /// Set (`true`) or clear O_NONBLOCK.
+    Fcntl(bool),
+    /// What to wait for, and the timeout in milliseconds (-1: none).
+    Poll(PollEvents, i32),
+    Getsockopt(GetOpt),
 }
 
 impl Op {
@@ -81,6 +102,9 @@ impl Op {
             Op::Recvfrom(..) => Call::Recvfrom,
             Op::Shutdown(_) => Call::Shutdown,
             Op::Close => Call::Close,
+            Op::Fcntl(_) => Call::Fcntl,
+            Op::Poll(..) => Call::Poll,
+            Op::Getsockopt(_) => Call::Getsockopt,
         }
     }
 }
@@ -116,6 +140,10 @@ pub struct InFlight {
     pub fd: i32,
     /// The syscall number it sleeps in.
     pub nr: i64,
+    /// The first argument the kernel's record of the call must show: the
+    /// fd, for every call but poll, whose first argument is the address of
+    /// its `struct pollfd` array (`None`: not compared).
+    pub arg0: Option<i64>,
     pub args: String,
     /// The socket, shared so that the kernel's state of it can be read from
     /// the orchestrator while the call sleeps.
@@ -304,6 +332,7 @@ fn in_call<'a>(
         syscall_number(call).map(|nr| InFlight {
             fd: sock.fd(),
             nr,
+            arg0: (call != Call::Poll).then_some(i64::from(sock.fd())),
             args: args.to_string(),
             sock: Arc::clone(sock),
             peer,
@@ -497,6 +526,62 @@ fn perform(me: &mut Actor, job: &Job) -> (Box<Event>, Option<Duration>) {
             };
             if let Err(e) = sock.shutdown(how) {
                 ev.fail(&e);
+            }
+        }
+        Op::Fcntl(on) => {
+            // As strace spells the flags (F_SETFL's argument decoded as open
+            // flags: the access mode, 0, is O_RDONLY), from the one decoder
+            // `run` uses too.
+            let arg = if *on { libc::O_NONBLOCK } else { 0 };
+            let (cmd, _) = crate::tracer::decode::fcntl_cmd(
+                libc::F_SETFL as u64,
+                u64::try_from(arg).unwrap_or(0),
+            );
+            ev.args = format!("{fd}, {cmd}");
+            match readiness::set_nonblocking(sock.socket(), *on) {
+                Ok(()) if *on => ev.flags.push(NONBLOCKING.into()),
+                Ok(()) => {}
+                Err(e) => ev.fail(&e),
+            }
+        }
+        Op::Poll(events, timeout_ms) => {
+            let want = match events {
+                PollEvents::In => Want::Readable,
+                PollEvents::Out => Want::Writable,
+            };
+            ev.args = format!("[{{fd={fd}, events={}}}], 1, {timeout_ms}", want.c_name());
+            let call = in_call(in_flight, Call::Poll, &sock, &ev.args, None);
+            let res = readiness::poll_one(sock.socket(), want, *timeout_ms);
+            took = Some(call.took());
+            drop(call);
+            match res {
+                Ok(ready) => {
+                    ev.ready = Some(u32::try_from(ready.count).unwrap_or(0));
+                    ev.flags
+                        .extend(ready.revents.iter().map(|r| (*r).to_string()));
+                }
+                Err(e) => ev.fail(&e),
+            }
+        }
+        Op::Getsockopt(GetOpt::Error) => {
+            // socket2's take_error is getsockopt(fd, SOL_SOCKET, SO_ERROR),
+            // one call; reading the option clears the pending error.
+            match sock.socket().take_error() {
+                Ok(pending) => {
+                    let code = pending
+                        .as_ref()
+                        .and_then(io::Error::raw_os_error)
+                        .unwrap_or(0);
+                    ev.args = format!("{fd}, SOL_SOCKET, SO_ERROR, [{code}], [4]");
+                    ev.optval = Some(match code {
+                        0 => "0".to_string(),
+                        n => crate::vocab::errno::lookup(n).name.to_string(),
+                    });
+                }
+                Err(e) => {
+                    ev.args = format!("{fd}, SOL_SOCKET, SO_ERROR");
+                    ev.fail(&e);
+                }
             }
         }
     }

@@ -955,7 +955,13 @@ impl Run {
             Call::Recvfrom => Op::Recvfrom(step.max.unwrap_or(DEFAULT_RECV_MAX), step.dontwait),
             Call::Shutdown => Op::Shutdown(step.how.expect("validated: shutdown has how")),
             Call::Close => Op::Close,
-            Call::Getsockopt | Call::Fcntl | Call::Poll | Call::Dup => {
+            Call::Fcntl => Op::Fcntl(step.nonblock.expect("validated: fcntl has nonblock")),
+            Call::Poll => Op::Poll(
+                step.events.expect("validated: poll has events"),
+                step.timeout_ms.unwrap_or(crate::lesson::POLL_FOREVER),
+            ),
+            Call::Getsockopt => Op::Getsockopt(step.get.expect("validated: getsockopt has get")),
+            Call::Dup => {
                 unreachable!("validated: a lesson step never names a traced-only call")
             }
         })

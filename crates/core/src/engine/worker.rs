@@ -152,8 +152,8 @@ impl Worker {
         // is blocked in a syscall (proc(5)).
         let mut words = line.split_whitespace();
         let nr: i64 = words.next()?.parse().ok()?;
-        let fd = i64::from_str_radix(words.next()?.trim_start_matches("0x"), 16).ok()?;
-        if nr != view.nr || fd != i64::from(view.fd) {
+        let arg0 = i64::from_str_radix(words.next()?.trim_start_matches("0x"), 16).ok()?;
+        if nr != view.nr || view.arg0.is_some_and(|want| want != arg0) {
             return None;
         }
         // The syscall file also names the call of a thread stopped by a

@@ -39,6 +39,10 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../assets/lessons/boundaries.toml"),
     ),
     (
+        "nonblocking.toml",
+        include_str!("../../assets/lessons/nonblocking.toml"),
+    ),
+    (
         "udp-loss.toml",
         include_str!("../../assets/lessons/udp-loss.toml"),
     ),

@@ -88,6 +88,20 @@ pub struct Step {
     /// setsockopt: which option and its value.
     #[serde(default)]
     pub opt: Option<SockOpt>,
+    /// fcntl: `true` sets O_NONBLOCK (`fcntl(fd, F_SETFL, O_NONBLOCK)`),
+    /// `false` clears it (`fcntl(fd, F_SETFL, 0)`).
+    #[serde(default)]
+    pub nonblock: Option<bool>,
+    /// poll: what to wait for, `in` (POLLIN) or `out` (POLLOUT).
+    #[serde(default)]
+    pub events: Option<PollEvents>,
+    /// poll: the timeout in milliseconds; -1 (the default) waits as long as
+    /// it takes. A poll with a timeout is seen through within its step.
+    #[serde(default)]
+    pub timeout_ms: Option<i32>,
+    /// getsockopt: which option to read.
+    #[serde(default)]
+    pub get: Option<GetOpt>,
     /// Let this call wait in the background while later steps run. By default
     /// a waiting `connect` is seen through within its step (the kernel finishes
     /// the handshake on its own), and every other waiting call parks until a
@@ -156,11 +170,50 @@ pub enum SockOpt {
     Reuseaddr { on: bool },
 }
 
+/// What a lesson's poll waits for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum PollEvents {
+    /// POLLIN: data to read, a connection to accept, or end of file.
+    In,
+    /// POLLOUT: room to send; for a connecting socket, the handshake is over.
+    Out,
+}
+
+/// The socket options a lesson reads with getsockopt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GetOpt {
+    /// SO_ERROR: the socket's pending error, cleared by the read. How a
+    /// program learns whether a non-blocking connect worked.
+    Error,
+}
+
+impl GetOpt {
+    #[must_use]
+    pub fn c_name(self) -> &'static str {
+        match self {
+            GetOpt::Error => "SO_ERROR",
+        }
+    }
+}
+
+/// The timeout of a poll with none given: wait as long as it takes.
+pub const POLL_FOREVER: i32 = -1;
+
 impl Step {
     /// Does this step's call, if it has to wait, park while later steps run?
+    /// A connect, and a poll with a timeout, return on their own (the kernel
+    /// finishes the handshake, the timer runs out), so by default they are
+    /// seen through within their step.
     #[must_use]
     pub fn parks(&self) -> bool {
-        self.park.unwrap_or(self.call != Call::Connect)
+        let returns_alone = match self.call {
+            Call::Connect => true,
+            Call::Poll => self.timeout_ms.unwrap_or(POLL_FOREVER) >= 0,
+            _ => false,
+        };
+        self.park.unwrap_or(!returns_alone)
     }
 }
 
@@ -188,7 +241,8 @@ impl Lesson {
 /// show them), `{rcvbuf}`, `{drops}`, `{rcvbuf_errors}`, `{waited_ms}`, `{retransmits}`
 /// (segments the kernel sent again, tcpi_total_retrans: a SYN counts), and
 /// `{settle_ms}` (how long the kernel took to reach the reported state; 0 if
-/// it was there at once). `{sockets.ACTOR:SOCK.FIELD}` is another socket of
+/// it was there at once), `{ready}` (poll's count of ready sockets) and
+/// `{optval}` (the value getsockopt read). `{sockets.ACTOR:SOCK.FIELD}` is another socket of
 /// the lesson as the kernel's tables list it after the call (the same names
 /// as an `expect` key): FIELD is `tcp_state`, `recv_q`, `send_q`,
 /// `accept_q`, `backlog`, `timer_s`, `drops` or `seen_in`, so a sentence
@@ -225,6 +279,8 @@ pub fn narrate(text: &str, event: &crate::event::Event) -> String {
     .replace("{bytes}", &opt(event.bytes.map(|b| b.to_string())))
     .replace("{data}", &opt(event.data.clone()))
     .replace("{result}", event.result.name())
+    .replace("{ready}", &num(event.ready.map(u64::from)))
+    .replace("{optval}", &opt(event.optval.clone()))
 }
 
 /// Fill in `{sockets.ACTOR:SOCK.FIELD}` placeholders from the event's kernel

@@ -99,6 +99,9 @@ pub mod limits {
     pub const LINGER_SECONDS: RangeInclusive<u32> = 0..=600;
     /// SO_RCVBUF's request in bytes (the kernel caps it at rmem_max anyway).
     pub const RCVBUF_BYTES: RangeInclusive<usize> = 1..=16 * 1024 * 1024;
+    /// poll's timeout in milliseconds: -1 (no timeout) up to a minute, so a
+    /// lesson's poll that times out does so while the room still watches.
+    pub const POLL_TIMEOUT_MS: RangeInclusive<i32> = -1..=60_000;
     /// Names of lessons, actors and sockets: at most this many characters.
     pub const NAME_CHARS: usize = 40;
 }
@@ -320,6 +323,16 @@ fn validate(lesson: &Lesson) -> Result<(), Invalid> {
                 "`dontwait` applies to recv and recvfrom only".into(),
             );
         }
+        for (field, given, call) in [
+            ("nonblock", step.nonblock.is_some(), Call::Fcntl),
+            ("events", step.events.is_some(), Call::Poll),
+            ("timeout_ms", step.timeout_ms.is_some(), Call::Poll),
+            ("get", step.get.is_some(), Call::Getsockopt),
+        ] {
+            if given && step.call != call {
+                return err(Some(field), format!("`{field}` applies to {call} only"));
+            }
+        }
         if step.until.is_some() && step.repeat.is_none() {
             return err(
                 Some("until"),
@@ -405,6 +418,14 @@ fn check_numbers(i: usize, step: &Step) -> Result<(), Invalid> {
     }
     if let Some(r) = step.repeat {
         in_range(at_step(i, "repeat"), "repeat", r, &limits::REPEAT)?;
+    }
+    if let Some(t) = step.timeout_ms {
+        in_range(
+            at_step(i, "timeout_ms"),
+            "timeout_ms",
+            t,
+            &limits::POLL_TIMEOUT_MS,
+        )?;
     }
     if let Some(d) = &step.data
         && d.len() > limits::DATA_BYTES
@@ -519,8 +540,11 @@ fn check_args(step: &Step) -> Result<(), String> {
         Call::Accept => need(step.new.is_some(), "new"),
         Call::Shutdown => need(step.how.is_some(), "how"),
         Call::Setsockopt => need(step.opt.is_some(), "opt"),
+        Call::Fcntl => need(step.nonblock.is_some(), "nonblock"),
+        Call::Poll => need(step.events.is_some(), "events"),
+        Call::Getsockopt => need(step.get.is_some(), "get"),
         Call::Socket | Call::Listen | Call::Recv | Call::Recvfrom | Call::Close => Ok(()),
-        Call::Getsockopt | Call::Fcntl | Call::Poll | Call::Dup => Err(format!(
+        Call::Dup => Err(format!(
             "{} is shown only for a traced program (`sockscope run`); a lesson cannot make it",
             step.call
         )),
@@ -595,6 +619,27 @@ say = "made"
         let src = MINIMAL.replace("say = \"made\"", "say = \"made\"\nsya = \"typo\"");
         let e = parse_lesson("bad.toml", &src).unwrap_err();
         assert!(e.message.contains("sya"), "{e}");
+    }
+
+    #[test]
+    fn the_non_blocking_calls_need_their_argument_and_keep_it_to_themselves() {
+        let e = parse_lesson("bad.toml", &with_step("call = \"fcntl\"")).unwrap_err();
+        assert!(e.message.contains("fcntl needs `nonblock`"), "{e}");
+        let e = parse_lesson("bad.toml", &with_step("call = \"poll\"")).unwrap_err();
+        assert!(e.message.contains("poll needs `events`"), "{e}");
+        let e = parse_lesson("bad.toml", &with_step("call = \"getsockopt\"")).unwrap_err();
+        assert!(e.message.contains("getsockopt needs `get`"), "{e}");
+        let (line, _, m) = error(&with_step("call = \"recv\"\nnonblock = true"));
+        assert_eq!(line, 22);
+        assert!(m.contains("`nonblock` applies to fcntl only"), "{m}");
+        let (_, _, m) = error(&with_step(
+            "call = \"poll\"\nevents = \"in\"\ntimeout_ms = 60001",
+        ));
+        assert!(m.contains("-1-60000") || m.contains("60000"), "{m}");
+        let ok = with_step("call = \"poll\"\nevents = \"out\"\ntimeout_ms = 10");
+        let lesson = parse_lesson("ok.toml", &ok).unwrap();
+        let poll = lesson.steps.last().unwrap();
+        assert!(!poll.parks(), "a poll with a timeout returns on its own");
     }
 
     /// MINIMAL with one more step appended.

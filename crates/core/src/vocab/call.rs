@@ -22,26 +22,32 @@ pub enum Call {
     Recvfrom,
     Shutdown,
     Close,
-    // The calls below are never a lesson's: only `sockscope run` meets them,
-    // in a student's own program (see [`Call::TRACED_ONLY`]).
+    /// getsockopt: a lesson reads SO_ERROR after a non-blocking connect.
     Getsockopt,
+    /// fcntl: a lesson sets or clears O_NONBLOCK.
     Fcntl,
-    /// Waiting for readiness: poll, ppoll, select, pselect6, epoll_ctl,
-    /// epoll_wait, epoll_pwait (`syscall` names which).
+    /// Waiting for readiness: a lesson's poll on one socket; in a traced
+    /// program also ppoll, select, pselect6, epoll_ctl, epoll_wait,
+    /// epoll_pwait (`syscall` names which).
     Poll,
+    // Only `sockscope run` meets this one, in a student's own program (see
+    // [`Call::TRACED_ONLY`]).
     /// dup, dup2, dup3 (and fcntl F_DUPFD) of a socket fd.
     Dup,
 }
 
 impl Call {
     /// Every call a lesson can name, in the order a lifecycle usually meets them.
-    pub const ALL: [Call; 12] = [
+    pub const ALL: [Call; 15] = [
         Call::Socket,
         Call::Setsockopt,
+        Call::Fcntl,
         Call::Bind,
         Call::Listen,
+        Call::Poll,
         Call::Accept,
         Call::Connect,
+        Call::Getsockopt,
         Call::Send,
         Call::Recv,
         Call::Sendto,
@@ -52,7 +58,7 @@ impl Call {
 
     /// The calls only a traced program makes (`sockscope run`): a lesson
     /// cannot name them, so they are not in [`Call::ALL`].
-    pub const TRACED_ONLY: [Call; 4] = [Call::Getsockopt, Call::Fcntl, Call::Poll, Call::Dup];
+    pub const TRACED_ONLY: [Call; 1] = [Call::Dup];
 
     #[must_use]
     pub fn name(self) -> &'static str {
@@ -85,14 +91,20 @@ impl Call {
         )
     }
 
-    /// Calls the kernel can make wait (EAGAIN, EINPROGRESS) until a peer
-    /// does something or buffer space frees up: the only calls the engine
+    /// Calls the kernel can make wait until a peer does something, buffer
+    /// space frees up or (poll) a timeout passes: the only calls the engine
     /// can park while later steps run.
     #[must_use]
     pub fn can_wait(self) -> bool {
         matches!(
             self,
-            Call::Accept | Call::Connect | Call::Recv | Call::Recvfrom | Call::Send | Call::Sendto
+            Call::Accept
+                | Call::Connect
+                | Call::Recv
+                | Call::Recvfrom
+                | Call::Send
+                | Call::Sendto
+                | Call::Poll
         )
     }
 }
@@ -123,10 +135,6 @@ pub enum Proto {
 }
 
 impl Proto {
-    /// The calls only a traced program makes (`sockscope run`): a lesson
-    /// cannot name them, so they are not in [`Call::ALL`].
-    pub const TRACED_ONLY: [Call; 4] = [Call::Getsockopt, Call::Fcntl, Call::Poll, Call::Dup];
-
     #[must_use]
     pub fn name(self) -> &'static str {
         match self {

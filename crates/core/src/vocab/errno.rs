@@ -231,11 +231,11 @@ const TABLE: &[(i32, &str)] = &[
     ),
     (
         libc::EAGAIN,
-        "The call would have to wait, and the socket is non-blocking.",
+        "The call would have to wait, and it may not: the socket is non-blocking (O_NONBLOCK), the call passed MSG_DONTWAIT, or its timeout ran out.",
     ),
     (
         libc::EINPROGRESS,
-        "The connection attempt has started and will finish later.",
+        "The socket is non-blocking: the kernel has sent the SYN and the handshake finishes without this call; poll for POLLOUT, then read SO_ERROR to learn how it ended.",
     ),
     (libc::EBADF, "That number is not an open file descriptor."),
     (

@@ -85,6 +85,10 @@ pub fn write_event(out: &mut impl Write, e: &Event) -> io::Result<()> {
     opt_string(out, e.wchan.as_deref())?;
     out.write_all(b",\"kernel_syscall\":")?;
     opt_string(out, e.kernel_syscall.as_deref())?;
+    out.write_all(b",\"ready\":")?;
+    number(out, e.ready)?;
+    out.write_all(b",\"optval\":")?;
+    opt_string(out, e.optval.as_deref())?;
     out.write_all(b"}")
 }
 
