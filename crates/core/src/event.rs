@@ -118,6 +118,13 @@ pub struct Event {
     /// name (`ECONNREFUSED`).
     #[serde(default)]
     pub optval: Option<String>,
+    /// After a `socket` or `accept` whose step asks for it (`fd_table =
+    /// true`: its narration talks about fd numbers), with the kernel view
+    /// on: the process's whole fd table as /proc/self/fd lists it right
+    /// after the call, each entry named for what it is (the standard three,
+    /// sockscope's own, the lesson's sockets). `null` otherwise.
+    #[serde(default)]
+    pub fds: Option<Vec<crate::kernel::fds::FdEntry>>,
 }
 
 impl Event {

@@ -209,3 +209,35 @@ fn the_lessons_timed_poll_sleeps_in_the_kernel_for_its_timeout_and_returns_0() {
     let waited = poll.waited_us.expect("a measured wait");
     assert!(waited >= 300_000, "waited {waited} µs");
 }
+
+/// The lesson screen names what each non-blocking answer means ("would
+/// wait", "connecting", "timed out") and keeps each socket's role in its
+/// lane heading through fcntl, poll and getsockopt: after step 11 the
+/// listener is still listening and the client's socket connected.
+#[test]
+fn the_lanes_say_what_each_non_blocking_answer_means() {
+    let msgs: Vec<EngineMsg> = common::run("nonblocking")
+        .into_iter()
+        .take_while(|m| !matches!(m, EngineMsg::Event(e) if e.step == 12))
+        .collect();
+    let screen = common::screen(&common::app_after("nonblocking", msgs));
+    for words in [
+        "fcntl(16) = 0 ▸ non-blocking",
+        "accept(16) → EAGAIN ▸ would wait",
+        "poll(16) = 0 ▸ timed out",
+        "connect(17) → EINPROGRESS ▸ connecting",
+        "poll(17) = 1 ▸ ready",
+        "getsockopt(17) = 0 ▸ option read",
+    ] {
+        // fd numbers differ between runs (the test harness's own fds):
+        // compare with the numbers stripped.
+        let strip = |s: &str| s.replace(|c: char| c.is_ascii_digit(), "");
+        assert!(strip(&screen).contains(&strip(words)), "{words}\n{screen}");
+    }
+    let heads = screen
+        .lines()
+        .find(|l| l.contains("fd ") && l.contains("LISTEN"))
+        .expect("the lane headings");
+    assert!(heads.contains(" listening :"), "{heads}");
+    assert!(heads.contains(" ↔ :"), "{heads}");
+}

@@ -311,6 +311,18 @@ pub fn held(app: &App) -> Vec<Held> {
                     if !e.ok() && e.call == Call::Connect {
                         h.state = state_after(e);
                     }
+                    // A non-blocking connect's handshake finishes without
+                    // the call: the first poll or getsockopt after it that
+                    // finds the socket connected says so.
+                    if e.ok()
+                        && h.state == "connecting"
+                        && matches!(e.call, Call::Poll | Call::Getsockopt)
+                        && e.peer.is_some()
+                        && e.tcp_state
+                            == Some(StateSeen::Is(sockscope_core::vocab::TcpState::Established))
+                    {
+                        h.state = "connected".into();
+                    }
                     if e.ok() {
                         h.state = match e.call {
                             Call::Bind => "bound".into(),
@@ -319,9 +331,15 @@ pub fn held(app: &App) -> Vec<Held> {
                                 "bound".into()
                             }
                             Call::Recv if e.bytes == Some(0) => state_after(e),
-                            Call::Send | Call::Sendto | Call::Recv | Call::Recvfrom => {
-                                h.state.clone()
-                            }
+                            // Data moved, flags set, readiness or an option
+                            // read: the socket is what it was.
+                            Call::Send
+                            | Call::Sendto
+                            | Call::Recv
+                            | Call::Recvfrom
+                            | Call::Fcntl
+                            | Call::Poll
+                            | Call::Getsockopt => h.state.clone(),
                             _ => state_after(e),
                         };
                     }

@@ -405,6 +405,9 @@ struct Run {
     /// Set when a call failed in a way the lesson did not expect: the run
     /// stops before its next call ([`guard`]).
     halt: Option<guard::Halt>,
+    /// The lesson's open sockets by fd, `actor:sock`, to name them in the
+    /// fd table a `socket` or `accept` event carries.
+    lesson_fds: Vec<(i32, String)>,
 }
 
 impl Run {
@@ -452,6 +455,7 @@ impl Run {
             observers,
             last_result: None,
             halt: None,
+            lesson_fds: Vec::new(),
         }
     }
 
@@ -779,7 +783,41 @@ impl Run {
             self.halt.get_or_insert(halt);
         }
         event.segments = self.captured_for(&event);
+        self.track_fds(step, &mut event);
         self.emit(EngineMsg::Event(event));
+    }
+
+    /// Keep the list of the lesson's fds up to date with `event`, and give
+    /// a call that made a descriptor the process's fd table, read now.
+    fn track_fds(&mut self, step: &Step, event: &mut Event) {
+        match (event.call, event.new_fd) {
+            (Call::Socket, Some(fd)) if event.ok() => {
+                self.lesson_fds
+                    .push((fd, format!("{}:{}", step.actor, step.sock)));
+            }
+            (Call::Accept, Some(fd)) if event.ok() => {
+                let new = step.new.as_deref().unwrap_or_default();
+                self.lesson_fds.push((fd, format!("{}:{new}", step.actor)));
+            }
+            (Call::Close, _) => self.lesson_fds.retain(|(fd, _)| Some(*fd) != event.fd),
+            _ => return,
+        }
+        if !step.fd_table || !self.observers.kernel || event.call == Call::Close || !event.ok() {
+            return;
+        }
+        let names = kernel::fds::Names {
+            lesson: self
+                .lesson_fds
+                .iter()
+                .map(|(fd, name)| (*fd, name.as_str()))
+                .collect(),
+            threads: self
+                .actors
+                .iter()
+                .map(|l| (l.worker.tid(), l.name.as_str()))
+                .collect(),
+        };
+        event.fds = kernel::fds::read(&names).ok();
     }
 
     /// Tell the capture filter about a port `op` is about to use, before the

@@ -179,6 +179,12 @@ impl Worker {
         ))
     }
 
+    /// The thread's id, as /proc/self/task names it.
+    #[must_use]
+    pub fn tid(&self) -> i32 {
+        self.tid
+    }
+
     /// Make a call that waits return EINTR (see the module comment).
     pub fn interrupt(&self) {
         if let Some(t) = &self.thread {

@@ -10,7 +10,8 @@
 //!   for every socket including those without an fd: TIME_WAIT after close, a
 //!   peer in LAST_ACK, a request socket in SYN_RECV. These carry the timers.
 //!
-//! And for UDP, the machine's drop counters ([`snmp`]). The states, places
+//! And for UDP, the machine's drop counters ([`snmp`]); and, after a call
+//! that made a descriptor, the process's whole fd table ([`fds`]). The states, places
 //! and sources are the vocabulary's types ([`crate::vocab::TcpState`] and
 //! its neighbours); text is made only at the JSON and on screen.
 //!
@@ -18,6 +19,7 @@
 //! connection the kernel no longer lists is reported as gone.
 
 pub mod diag;
+pub mod fds;
 pub mod procnet;
 pub mod snmp;
 pub mod words;

@@ -102,6 +102,11 @@ pub struct Step {
     /// getsockopt: which option to read.
     #[serde(default)]
     pub get: Option<GetOpt>,
+    /// socket / accept: read the process's whole fd table right after the
+    /// call (/proc/self/fd, each entry named), for a step whose narration
+    /// talks about fd numbers.
+    #[serde(default)]
+    pub fd_table: bool,
     /// Let this call wait in the background while later steps run. By default
     /// a waiting `connect` is seen through within its step (the kernel finishes
     /// the handshake on its own), and every other waiting call parks until a

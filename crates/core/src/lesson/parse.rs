@@ -323,6 +323,12 @@ fn validate(lesson: &Lesson) -> Result<(), Invalid> {
                 "`dontwait` applies to recv and recvfrom only".into(),
             );
         }
+        if step.fd_table && !matches!(step.call, Call::Socket | Call::Accept) {
+            return err(
+                Some("fd_table"),
+                "`fd_table` applies to socket and accept, the calls that make an fd".into(),
+            );
+        }
         for (field, given, call) in [
             ("nonblock", step.nonblock.is_some(), Call::Fcntl),
             ("events", step.events.is_some(), Call::Poll),

@@ -89,6 +89,8 @@ pub fn write_event(out: &mut impl Write, e: &Event) -> io::Result<()> {
     number(out, e.ready)?;
     out.write_all(b",\"optval\":")?;
     opt_string(out, e.optval.as_deref())?;
+    out.write_all(b",\"fds\":")?;
+    serde(out, &e.fds)?;
     out.write_all(b"}")
 }
 

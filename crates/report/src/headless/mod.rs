@@ -139,6 +139,14 @@ pub fn text_line(e: &Event) -> String {
     if let Some(x) = &e.explain {
         let _ = write!(line, "\n{:>17}  {x}", "└");
     }
+    if let Some(table) = &e.fds {
+        let _ = write!(
+            line,
+            "\n{:>17}  open fds: {}",
+            "└",
+            sockscope_core::kernel::fds::summary(table, e.new_fd)
+        );
+    }
     for s in e.segments.iter().flatten() {
         line.push('\n');
         line.push_str(&segment_line(s));

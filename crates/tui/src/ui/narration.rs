@@ -158,6 +158,16 @@ fn event_lines(lines: &mut Vec<Line<'_>>, e: &Event, step: &Step, theme: &Theme,
         ));
     }
     lines.push(Line::styled(lesson::narrate(&step.say, e), theme.text));
+    if let Some(table) = &e.fds {
+        // Why the new fd has the number it has: every lower one is taken.
+        lines.push(Line::from(vec![
+            Span::styled("Open fds (/proc/self/fd): ", theme.title),
+            Span::styled(
+                sockscope_core::kernel::fds::summary(table, e.new_fd),
+                theme.muted,
+            ),
+        ]));
+    }
 }
 
 /// Why the call matters and a question for the room.
