@@ -11,6 +11,8 @@
 //! - [`vocab`]: the words every layer shares, each defined once: the
 //!   lifecycle calls, protocols, errno names and explanations, payload
 //!   previews, addresses as text.
+//! - [`sync`]: the one rule for the mutexes threads share (a panic
+//!   elsewhere does not stop the lesson).
 //! - [`place`]: line and column of a byte offset, for errors in the config
 //!   and lesson files.
 //! - [`textfile`]: reading a lesson or config file without trusting it: a
@@ -50,6 +52,7 @@ pub mod lab;
 pub mod lesson;
 pub mod place;
 pub mod ports;
+pub mod sync;
 pub mod testing;
 pub mod textfile;
 pub mod tracer;

@@ -68,9 +68,7 @@ impl Writer {
                 out.flush()
             })();
             if let Err(e) = result {
-                *text
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(e.to_string());
+                *sockscope_core::sync::lock(&text) = Some(e.to_string());
                 let _ = fail_tx.send(Some(e.kind()));
             }
             let _ = done_tx.send(());
@@ -116,10 +114,7 @@ impl Writer {
 
     fn error(&self) -> Option<(io::ErrorKind, String)> {
         let kind = (*self.failed.borrow())?;
-        let text = self
-            .error_text
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        let text = sockscope_core::sync::lock(&self.error_text)
             .clone()
             .unwrap_or_default();
         Some((kind, text))

@@ -312,10 +312,7 @@ impl InCall<'_> {
 
 impl Drop for InCall<'_> {
     fn drop(&mut self) {
-        *self
-            .slot
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner) = None;
+        *crate::sync::lock(self.slot) = None;
     }
 }
 
@@ -326,17 +323,14 @@ fn in_call<'a>(
     args: &str,
     peer: Option<SocketAddr>,
 ) -> InCall<'a> {
-    *slot
-        .lock()
-        .unwrap_or_else(std::sync::PoisonError::into_inner) =
-        syscall_number(call).map(|nr| InFlight {
-            fd: sock.fd(),
-            nr,
-            arg0: (call != Call::Poll).then_some(i64::from(sock.fd())),
-            args: args.to_string(),
-            sock: Arc::clone(sock),
-            peer,
-        });
+    *crate::sync::lock(slot) = syscall_number(call).map(|nr| InFlight {
+        fd: sock.fd(),
+        nr,
+        arg0: (call != Call::Poll).then_some(i64::from(sock.fd())),
+        args: args.to_string(),
+        sock: Arc::clone(sock),
+        peer,
+    });
     InCall {
         slot,
         started: Instant::now(),

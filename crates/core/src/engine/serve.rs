@@ -234,22 +234,14 @@ impl Server {
     /// Exact counts so far.
     #[must_use]
     pub fn stats(&self) -> Stats {
-        *self
-            .shared
-            .stats
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        *crate::sync::lock(&self.shared.stats)
     }
 
     /// Every open peer, in the order they came, then the most recently
     /// closed ones ([`CLOSED_KEPT`] at most), newest first.
     #[must_use]
     pub fn peers(&self) -> Vec<PeerRow> {
-        let p = self
-            .shared
-            .peers
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let p = crate::sync::lock(&self.shared.peers);
         p.0.iter().chain(p.1.iter()).cloned().collect()
     }
 }

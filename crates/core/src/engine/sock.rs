@@ -117,9 +117,7 @@ impl Sock {
     }
 
     fn known(&self) -> std::sync::MutexGuard<'_, Known> {
-        self.known
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::sync::lock(&self.known)
     }
 
     /// The kernel may have given the socket a local address of its own (an

@@ -141,10 +141,7 @@ impl Worker {
     #[must_use]
     pub fn blocked(&self) -> Option<(Blocked, InFlight)> {
         let view = {
-            let slot = self
-                .in_flight
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let slot = crate::sync::lock(&self.in_flight);
             slot.clone()?
         };
         let line = TaskFiles::read(self.files.syscall.as_ref())?;
@@ -195,10 +192,7 @@ impl Worker {
     /// Is a call in flight (made and not yet returned)?
     #[must_use]
     pub fn in_call(&self) -> bool {
-        self.in_flight
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .is_some()
+        crate::sync::lock(&self.in_flight).is_some()
     }
 }
 

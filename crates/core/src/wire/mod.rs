@@ -52,11 +52,7 @@ impl Wire {
     }
 
     fn lock(&self) -> MutexGuard<'_, WireState> {
-        // A panic while holding the lock cannot leave the state half-written
-        // in a way that matters to a reader: take it anyway.
-        self.0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::sync::lock(&self.0)
     }
 
     #[must_use]

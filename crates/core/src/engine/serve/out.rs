@@ -98,36 +98,25 @@ impl Out {
 
 impl Shared {
     pub(super) fn stats(&self) -> std::sync::MutexGuard<'_, super::Stats> {
-        self.stats
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        crate::sync::lock(&self.stats)
     }
 
     /// Change the open peer `actor`'s row.
     pub(super) fn row(&self, actor: &str, f: impl FnOnce(&mut PeerRow)) {
-        let mut p = self
-            .peers
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut p = crate::sync::lock(&self.peers);
         if let Some(r) = p.0.iter_mut().find(|r| r.actor == actor) {
             f(r);
         }
     }
 
     pub(super) fn add_row(&self, row: PeerRow) {
-        let mut p = self
-            .peers
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut p = crate::sync::lock(&self.peers);
         p.0.push(row);
     }
 
     /// Move `actor`'s row to the closed ones, saying how it ended.
     pub(super) fn close_row(&self, actor: &str, state: &str) {
-        let mut p = self
-            .peers
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut p = crate::sync::lock(&self.peers);
         if let Some(i) = p.0.iter().position(|r| r.actor == actor) {
             let mut row = p.0.remove(i);
             row.state = state.to_string();
