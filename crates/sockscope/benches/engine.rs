@@ -2,10 +2,15 @@
 //! against plain tokio programs that make the lesson's calls and record
 //! nothing. docs/performance.md reports the ratio of their throughputs.
 //!
-//! Two floors. `same_syscalls_floor` makes exactly the syscalls sockscope
-//! makes, in the lesson's order (the issue's definition of the floor).
-//! `plain_tokio_floor` is idiomatic tokio, which makes fewer: it never tries
-//! an accept before a client connects, and never reads addresses back.
+//! Three floors. `blocking_threads_floor` is the lesson as a student writes
+//! it in C with a thread per endpoint: blocking sockets, the same calls the
+//! engine makes (`socket(AF_INET, SOCK_STREAM, 0)`, accept, connect, send,
+//! recv, close), each endpoint in a thread of its own started for the run,
+//! as the engine starts one per actor. It is the floor for the engine since
+//! lessons make blocking calls (issue 15). The two event-driven floors from
+//! before stay for comparison: `same_syscalls_floor` makes the syscalls the
+//! engine made when it was non-blocking, `plain_tokio_floor` is idiomatic
+//! tokio.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use socket2::{Domain, SockAddr, Socket, Type};
@@ -43,8 +48,9 @@ async fn plain_tcp_lesson() {
     }
 }
 
-/// The second floor: the syscalls `strace` shows for one run of `sockscope
-/// trace tcp --no-kernel --no-capture`, in the same order, on tokio's reactor
+/// The event-driven floor of the engine before lessons blocked: the
+/// syscalls `strace` showed then for one run of `sockscope trace tcp
+/// --no-kernel --no-capture`, in the same order, on tokio's reactor
 /// (`AsyncFd`) with no actors, no events, no checks. The server tries accept
 /// before each client connects and hears EAGAIN; addresses are read back
 /// with getsockname after bind, connect and accept, and connect is confirmed
@@ -98,6 +104,162 @@ async fn same_syscalls_tcp_lesson() {
     drop(listening);
 }
 
+/// The floor since lessons block: the `tcp` lesson's calls on blocking
+/// sockets, one thread per endpoint (a server, then two clients one after
+/// the other), started and joined within the run, as the engine's actors
+/// are, and in the lesson's order: the server's accept sleeps in the kernel
+/// until each client's connect completes the handshake, and the client
+/// closes before the server does (so, as in the lesson, the TIME_WAIT is
+/// the client's and each run frees its listener's port).
+fn blocking_threads_tcp_lesson() {
+    let (addr_tx, addr_rx) = std::sync::mpsc::sync_channel(1);
+    let (closed_tx, closed_rx) = std::sync::mpsc::sync_channel::<()>(1);
+    let server = std::thread::spawn(move || {
+        // socket2's new_raw and accept_raw: socket(2) and accept(2) with no
+        // flags, the calls the engine makes.
+        let listener = Socket::new_raw(Domain::IPV4, Type::STREAM, None).unwrap();
+        listener
+            .bind(&SockAddr::from(SocketAddr::from(([127, 0, 0, 1], 0))))
+            .unwrap();
+        listener.listen(8).unwrap();
+        addr_tx.send(listener.local_addr().unwrap()).unwrap();
+        let mut buf = [0u8; 1024];
+        for _ in 0..2 {
+            let (conn, _) = listener.accept_raw().unwrap();
+            let n = (&conn).read(&mut buf).unwrap();
+            black_box(n);
+            conn.send(b"hello from server").unwrap();
+            // The client closes first.
+            closed_rx.recv().unwrap();
+            drop(conn);
+        }
+    });
+    let addr = addr_rx.recv().unwrap();
+    for msg in [&b"hello from client"[..], b"hello again"] {
+        let addr = addr.clone();
+        let closed = closed_tx.clone();
+        std::thread::spawn(move || {
+            let client = Socket::new_raw(Domain::IPV4, Type::STREAM, None).unwrap();
+            client.connect(&addr).unwrap();
+            client.send(msg).unwrap();
+            let mut buf = [0u8; 1024];
+            black_box((&client).read(&mut buf).unwrap());
+            drop(client);
+            closed.send(()).unwrap();
+        })
+        .join()
+        .unwrap();
+    }
+    server.join().unwrap();
+}
+
+/// The floor for a stepped lesson: the same blocking calls in threads, one
+/// per endpoint, started for the run, made in the lesson's order: each call
+/// waits for a go from the main thread, which waits for it to return before
+/// it lets the next one run, except the server's accept, which is left
+/// waiting (as the engine parks it) until the client's connect has
+/// returned. What it leaves out is all of sockscope's own work: events,
+/// addresses read back, claims checked, the watch on a sleeping call.
+fn stepped_threads_tcp_lesson() {
+    use std::sync::mpsc::{Sender, channel};
+    // Each endpoint makes its calls in order, one per go, and says when
+    // each has returned.
+    let (done_tx, done) = channel::<usize>();
+    let addr = std::sync::Arc::new(std::sync::Mutex::new(None::<SockAddr>));
+    let (go_server, server_go) = channel::<()>();
+    let server = {
+        let (done, addr) = (done_tx.clone(), addr.clone());
+        std::thread::spawn(move || {
+            let go = &server_go;
+            go.recv().unwrap();
+            let listener = Socket::new_raw(Domain::IPV4, Type::STREAM, None).unwrap();
+            done.send(0).unwrap();
+            go.recv().unwrap();
+            listener
+                .bind(&SockAddr::from(SocketAddr::from(([127, 0, 0, 1], 0))))
+                .unwrap();
+            *addr.lock().unwrap() = Some(listener.local_addr().unwrap());
+            done.send(0).unwrap();
+            go.recv().unwrap();
+            listener.listen(8).unwrap();
+            done.send(0).unwrap();
+            let mut buf = [0u8; 1024];
+            for _ in 0..2 {
+                go.recv().unwrap();
+                let (conn, _) = listener.accept_raw().unwrap();
+                done.send(0).unwrap();
+                go.recv().unwrap();
+                black_box((&conn).read(&mut buf).unwrap());
+                done.send(0).unwrap();
+                go.recv().unwrap();
+                conn.send(b"hello from server").unwrap();
+                done.send(0).unwrap();
+                go.recv().unwrap();
+                drop(conn);
+                done.send(0).unwrap();
+            }
+            go.recv().unwrap();
+            drop(listener);
+            done.send(0).unwrap();
+        })
+    };
+    let clients: Vec<(Sender<()>, std::thread::JoinHandle<()>)> =
+        [&b"hello from client"[..], b"hello again"]
+            .into_iter()
+            .enumerate()
+            .map(|(i, msg)| {
+                let (go_tx, go) = channel::<()>();
+                let (done, addr) = (done_tx.clone(), addr.clone());
+                let me = i + 1;
+                let thread = std::thread::spawn(move || {
+                    go.recv().unwrap();
+                    let client = Socket::new_raw(Domain::IPV4, Type::STREAM, None).unwrap();
+                    done.send(me).unwrap();
+                    go.recv().unwrap();
+                    let to = addr.lock().unwrap().clone().unwrap();
+                    client.connect(&to).unwrap();
+                    done.send(me).unwrap();
+                    go.recv().unwrap();
+                    client.send(msg).unwrap();
+                    done.send(me).unwrap();
+                    go.recv().unwrap();
+                    let mut buf = [0u8; 1024];
+                    black_box((&client).read(&mut buf).unwrap());
+                    done.send(me).unwrap();
+                    go.recv().unwrap();
+                    drop(client);
+                    done.send(me).unwrap();
+                });
+                (go_tx, thread)
+            })
+            .collect();
+    // One call: let it run, and wait for it to return.
+    let run = |go: &Sender<()>| {
+        go.send(()).unwrap();
+        done.recv().unwrap();
+    };
+    run(&go_server); // socket
+    run(&go_server); // bind
+    run(&go_server); // listen
+    for (go_client, _) in &clients {
+        go_server.send(()).unwrap(); // accept: left waiting
+        run(go_client); // socket
+        run(go_client); // connect
+        done.recv().unwrap(); // the accept returns
+        run(go_client); // send
+        run(&go_server); // recv
+        run(&go_server); // send
+        run(go_client); // recv
+        run(go_client); // close
+        run(&go_server); // close
+    }
+    run(&go_server); // close the listener
+    for (_, t) in clients {
+        t.join().unwrap();
+    }
+    server.join().unwrap();
+}
+
 /// The budget case for both measurements: a current-thread runtime (as
 /// `trace` uses), the `tcp` lesson, run to the end with no capture and no
 /// kernel view, so what is measured is the engine's own work (actors,
@@ -124,6 +286,12 @@ fn setup() -> (
 fn engine_overhead(c: &mut Criterion) {
     let (rt, tcp, bare, no_kernel) = setup();
     let mut group = c.benchmark_group("tcp_lesson");
+    group.bench_function("blocking_threads_floor", |b| {
+        b.iter(blocking_threads_tcp_lesson);
+    });
+    group.bench_function("stepped_threads_floor", |b| {
+        b.iter(stepped_threads_tcp_lesson);
+    });
     group.bench_function("plain_tokio_floor", |b| {
         b.iter(|| rt.block_on(plain_tcp_lesson()));
     });
@@ -176,7 +344,7 @@ fn interleaved_ratios(_: &mut Criterion) {
     const ROUNDS: usize = 5_000;
     let (rt, tcp, config, no_kernel) = setup();
     let engine = || engine::run_to_end_observed(tcp.clone(), config, no_kernel);
-    let mut times: [Vec<Duration>; 4] = Default::default();
+    let mut times: [Vec<Duration>; 6] = Default::default();
     let mut time = |kind: usize, run: &mut dyn FnMut()| {
         let started = Instant::now();
         run();
@@ -193,9 +361,11 @@ fn interleaved_ratios(_: &mut Criterion) {
                 headless::write_msg(&mut out, Format::Json, m).unwrap();
             }
         });
+        time(4, &mut blocking_threads_tcp_lesson);
+        time(5, &mut stepped_threads_tcp_lesson);
     }
     let us = |d: Duration| d.as_secs_f64() * 1e6;
-    let [plain, same, engine, trace] = times.map(|mut t| {
+    let [plain, same, engine, trace, blocking, stepped] = times.map(|mut t| {
         t.sort();
         let mean = t.iter().sum::<Duration>() / t.len() as u32;
         (us(t[t.len() / 2]), us(mean))
@@ -204,15 +374,19 @@ fn interleaved_ratios(_: &mut Criterion) {
     // mean keeps it, as a long `trace --repeat` does.
     for (stat, pick) in [("median", 0), ("mean", 1)] {
         let at = |(median, mean): (f64, f64)| if pick == 0 { median } else { mean };
-        let (plain, same) = (at(plain), at(same));
+        let (plain, same, blocking, stepped) = (at(plain), at(same), at(blocking), at(stepped));
         println!("interleaved, {stat} of {ROUNDS} lessons each (µs):");
-        println!("  plain_tokio_floor {plain:.1}, same_syscalls_floor {same:.1}");
+        println!(
+            "  stepped_threads_floor {stepped:.1}, blocking_threads_floor {blocking:.1}, plain_tokio_floor {plain:.1}, same_syscalls_floor {same:.1}"
+        );
         for (name, t) in [
             ("engine", at(engine)),
             ("engine + JSON lines (trace)", at(trace)),
         ] {
             println!(
-                "  {name} {t:.1}: ratio {:.3} to same_syscalls_floor, {:.3} to plain_tokio_floor (budget 0.8)",
+                "  {name} {t:.1}: ratio {:.3} to stepped_threads_floor (budget 0.8), {:.3} to blocking_threads_floor, {:.3} to same_syscalls_floor, {:.3} to plain_tokio_floor",
+                stepped / t,
+                blocking / t,
                 same / t,
                 plain / t
             );

@@ -299,6 +299,18 @@ struct Link {
     busy: Option<Pending>,
 }
 
+/// How often the blocking-pool probe reads a watched thread's /proc files.
+const PROBE_EVERY: Duration = Duration::from_micros(20);
+
+/// Tells a watch's probe to stop when the watch ends, however it ends.
+struct StopProbe(Arc<std::sync::atomic::AtomicBool>);
+
+impl Drop for StopProbe {
+    fn drop(&mut self) {
+        self.0.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
 /// Why the run stops before its end.
 enum Stop {
     Failed(EngineError),
@@ -421,14 +433,22 @@ impl Run {
     ) -> Run {
         // A thread that cannot start leaves its actor out; its first call
         // then stops the run with `ActorGone`.
-        let actors = lesson
+        // Every thread is started before any is waited for, so their
+        // start-ups overlap.
+        let starting: Vec<_> = lesson
             .actors
             .iter()
-            .filter_map(|a| {
+            .map(|a| {
                 let (actor, in_flight) = Actor::new(a.name.clone(), observers.kernel);
-                let worker = Worker::spawn(&a.name, actor, in_flight).ok()?;
+                (a.name.clone(), Worker::start(&a.name, actor, in_flight))
+            })
+            .collect();
+        let actors = starting
+            .into_iter()
+            .filter_map(|(name, started)| {
+                let worker = started.and_then(worker::Starting::ready).ok()?;
                 Some(Link {
-                    name: a.name.clone(),
+                    name,
                     worker,
                     busy: None,
                 })
@@ -634,14 +654,17 @@ impl Run {
 
     /// Watch a call that can wait until it returns or the kernel has its
     /// thread asleep in it. Most calls return within microseconds, so the
-    /// thread's state is first read between yields; a call that neither
-    /// returns nor sleeps at once (a thread not yet scheduled on a busy
-    /// machine) is then looked at every millisecond.
+    /// thread's state is first read between yields. A call that neither
+    /// returns nor sleeps by then (its thread not yet scheduled, or a call
+    /// on its way to the kernel's wait) is looked at every
+    /// [`PROBE_EVERY`] from tokio's blocking pool: a tokio timer ticks only
+    /// once a millisecond, which made every waiting call cost one or two
+    /// ticks (docs/performance.md), while the probe sees the sleep within
+    /// microseconds of its start and leaves the runtime free meanwhile.
     async fn watch(&mut self, actor: &str, gate: &mut stepper::Gate) -> Result<Watched, Stop> {
-        const EAGER: u32 = 200;
+        const EAGER: u32 = 50;
         let gone = || EngineError::ActorGone(actor.to_string());
-        let mut looks = 0u32;
-        loop {
+        for _ in 0..EAGER {
             let link = self.link_mut(actor).ok_or_else(gone)?;
             if let Some(done) = link.worker.try_done() {
                 return Ok(Watched::Returned(done));
@@ -649,19 +672,51 @@ impl Run {
             if let Some((blocked, in_flight)) = link.worker.blocked() {
                 return Ok(Watched::Asleep(blocked, in_flight));
             }
-            looks += 1;
-            if looks < EAGER {
-                tokio::task::yield_now().await;
-                continue;
-            }
-            tokio::select! {
-                biased;
-                done = link.worker.done() => {
-                    return done.map(Watched::Returned).ok_or_else(|| gone().into());
+            tokio::task::yield_now().await;
+        }
+        let link = self.link_mut(actor).ok_or_else(gone)?;
+        let probe = link.worker.probe();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let looking = {
+            let stop = Arc::clone(&stop);
+            tokio::task::spawn_blocking(move || {
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    if let Some(asleep) = probe.blocked() {
+                        return Some(asleep);
+                    }
+                    std::thread::sleep(PROBE_EVERY);
                 }
-                () = tokio::time::sleep(Duration::from_millis(1)) => {}
-                _ = gate.stopped() => return Err(Stop::Presenter),
-            }
+                None
+            })
+        };
+        // The probe ends when it sees the sleep or is told to stop; either
+        // way the flag is set on the way out, so no probe outlives its call.
+        let _stop_on_exit = StopProbe(stop);
+        tokio::select! {
+            biased;
+            done = link.worker.done() => done.map(Watched::Returned).ok_or_else(|| gone().into()),
+            seen = looking => match seen {
+                Ok(Some((blocked, in_flight))) => Ok(Watched::Asleep(blocked, in_flight)),
+                // The probe cannot stop on its own without a sleep seen;
+                // a panic in it leaves the call to be awaited as it returns.
+                _ => self.finish_watch(actor, gate).await,
+            },
+            _ = gate.stopped() => Err(Stop::Presenter),
+        }
+    }
+
+    /// Wait for a watched call's result when its sleep can no longer be
+    /// looked for.
+    async fn finish_watch(
+        &mut self,
+        actor: &str,
+        gate: &mut stepper::Gate,
+    ) -> Result<Watched, Stop> {
+        let gone = || EngineError::ActorGone(actor.to_string());
+        let link = self.link_mut(actor).ok_or_else(gone)?;
+        tokio::select! {
+            done = link.worker.done() => done.map(Watched::Returned).ok_or_else(|| gone().into()),
+            _ = gate.stopped() => Err(Stop::Presenter),
         }
     }
 
@@ -723,7 +778,19 @@ impl Run {
     /// waiting, and record the event. Only the presenter's stop ends the
     /// wait early.
     async fn finish_call(&mut self, actor: &str, gate: &mut stepper::Gate) -> Result<(), Stop> {
+        // A call that does not wait (bind, listen, close, a send with room)
+        // returns within microseconds: looked for between yields first, so
+        // the runtime's thread is not put to sleep and woken again for it.
+        const EAGER: u32 = 50;
         let gone = || EngineError::ActorGone(actor.to_string());
+        for _ in 0..EAGER {
+            let link = self.link_mut(actor).ok_or_else(gone)?;
+            if let Some(done) = link.worker.try_done() {
+                self.record_done(actor, done);
+                return Ok(());
+            }
+            tokio::task::yield_now().await;
+        }
         let link = self.link_mut(actor).ok_or_else(gone)?;
         let done = if let Some(done) = link.worker.try_done() {
             done

@@ -30,6 +30,7 @@ use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::os::unix::thread::JoinHandleExt;
+use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -77,16 +78,61 @@ impl TaskFiles {
 pub struct Worker {
     jobs: Option<std_mpsc::Sender<Job>>,
     done: mpsc::UnboundedReceiver<Done>,
-    in_flight: InFlightSlot,
-    tid: i32,
-    files: TaskFiles,
+    probe: Probe,
     thread: Option<JoinHandle<()>>,
 }
 
+/// An actor's thread that has been started and has not yet said its id.
+pub struct Starting {
+    jobs: std_mpsc::Sender<Job>,
+    done: mpsc::UnboundedReceiver<Done>,
+    in_flight: InFlightSlot,
+    tid: std_mpsc::Receiver<i32>,
+    thread: JoinHandle<()>,
+}
+
+impl Starting {
+    /// Wait for the thread to run, and open its /proc files.
+    pub fn ready(self) -> io::Result<Worker> {
+        let tid = self
+            .tid
+            .recv()
+            .map_err(|_| io::Error::other("the actor's thread ended before it started"))?;
+        Ok(Worker {
+            jobs: Some(self.jobs),
+            done: self.done,
+            probe: Probe {
+                in_flight: self.in_flight,
+                tid,
+                files: Arc::new(TaskFiles::open(tid)),
+            },
+            thread: Some(self.thread),
+        })
+    }
+}
+
+/// What tells whether an actor's call sleeps in the kernel: the slot where
+/// the actor names the call it is making, and the thread's /proc files.
+/// Cheap to clone, so a look can be made from another thread
+/// ([`super::Run`]'s watch hands one to tokio's blocking pool).
+#[derive(Clone)]
+pub struct Probe {
+    in_flight: InFlightSlot,
+    tid: i32,
+    files: Arc<TaskFiles>,
+}
+
 impl Worker {
-    /// Start `actor`'s thread. `in_flight` is the slot the actor fills before
-    /// each call that can wait.
+    /// Start `actor`'s thread and wait until it runs. `in_flight` is the
+    /// slot the actor fills before each call that can wait.
     pub fn spawn(name: &str, actor: Actor, in_flight: InFlightSlot) -> io::Result<Worker> {
+        Worker::start(name, actor, in_flight)?.ready()
+    }
+
+    /// Start `actor`'s thread without waiting for it: a lesson starts all
+    /// its actors' threads first and then waits for them together
+    /// ([`Starting::ready`]), so their start-up costs overlap.
+    pub fn start(name: &str, actor: Actor, in_flight: InFlightSlot) -> io::Result<Starting> {
         sockscope_sys::interrupt::install()?;
         let (jobs, job_rx) = std_mpsc::channel::<Job>();
         let (done_tx, done) = mpsc::unbounded_channel();
@@ -99,22 +145,18 @@ impl Worker {
                 let mut actor = actor;
                 // Ends when the orchestrator drops its sender: the actor is
                 // dropped here, closing every socket it still holds.
-                while let Ok(job) = job_rx.recv() {
+                while let Some(job) = next_job(&job_rx) {
                     if done_tx.send(actor.call(job)).is_err() {
                         break;
                     }
                 }
             })?;
-        let tid = tid_rx
-            .recv()
-            .map_err(|_| io::Error::other("the actor's thread ended before it started"))?;
-        Ok(Worker {
-            jobs: Some(jobs),
+        Ok(Starting {
+            jobs,
             done,
             in_flight,
-            tid,
-            files: TaskFiles::open(tid),
-            thread: Some(thread),
+            tid: tid_rx,
+            thread,
         })
     }
 
@@ -134,6 +176,40 @@ impl Worker {
         self.done.try_recv().ok()
     }
 
+    /// If the thread is asleep in the kernel in the call it said it is
+    /// making, what the kernel says about it ([`Probe::blocked`]).
+    #[must_use]
+    pub fn blocked(&self) -> Option<(Blocked, InFlight)> {
+        self.probe.blocked()
+    }
+
+    /// A probe of this thread, to look from elsewhere.
+    #[must_use]
+    pub fn probe(&self) -> Probe {
+        self.probe.clone()
+    }
+
+    /// The thread's id, as /proc/self/task names it.
+    #[must_use]
+    pub fn tid(&self) -> i32 {
+        self.probe.tid
+    }
+
+    /// Make a call that waits return EINTR (see the module comment).
+    pub fn interrupt(&self) {
+        if let Some(t) = &self.thread {
+            let _ = sockscope_sys::interrupt::interrupt(t.as_pthread_t());
+        }
+    }
+
+    /// Is a call in flight (made and not yet returned)?
+    #[must_use]
+    pub fn in_call(&self) -> bool {
+        crate::sync::lock(&self.probe.in_flight).is_some()
+    }
+}
+
+impl Probe {
     /// If the thread is asleep in the kernel in the call it said it is
     /// making, what the kernel says about it. The slot is read first and the
     /// kernel second: a call that returns in between is seen as running (or
@@ -175,24 +251,29 @@ impl Worker {
             view,
         ))
     }
+}
 
-    /// The thread's id, as /proc/self/task names it.
-    #[must_use]
-    pub fn tid(&self) -> i32 {
-        self.tid
-    }
+/// How long an actor's thread looks for its next job before it sleeps on
+/// the channel. A lesson run without pauses (`trace`) hands an actor its
+/// next call within microseconds, and a thread put to sleep costs a futex
+/// wake and a context switch (tens of microseconds) per call, the largest
+/// share of the engine's time per step (docs/performance.md); a paused
+/// lesson spends this once per step, then sleeps.
+const SPIN_FOR_JOB: Duration = Duration::from_micros(100);
 
-    /// Make a call that waits return EINTR (see the module comment).
-    pub fn interrupt(&self) {
-        if let Some(t) = &self.thread {
-            let _ = sockscope_sys::interrupt::interrupt(t.as_pthread_t());
+/// The next job: taken at once if it comes within [`SPIN_FOR_JOB`], else
+/// waited for. `None` when the orchestrator has gone.
+fn next_job(jobs: &std_mpsc::Receiver<Job>) -> Option<Job> {
+    let until = std::time::Instant::now() + SPIN_FOR_JOB;
+    loop {
+        match jobs.try_recv() {
+            Ok(job) => return Some(job),
+            Err(std_mpsc::TryRecvError::Disconnected) => return None,
+            Err(std_mpsc::TryRecvError::Empty) if std::time::Instant::now() < until => {
+                std::thread::yield_now();
+            }
+            Err(std_mpsc::TryRecvError::Empty) => return jobs.recv().ok(),
         }
-    }
-
-    /// Is a call in flight (made and not yet returned)?
-    #[must_use]
-    pub fn in_call(&self) -> bool {
-        crate::sync::lock(&self.in_flight).is_some()
     }
 }
 
@@ -200,6 +281,8 @@ impl Worker {
 /// joining it. A call interrupted by the signal returns at once; this bound
 /// only matters if the kernel keeps a thread in an uninterruptible sleep.
 const JOIN_ROUNDS: usize = 1000;
+/// The first rounds of that, which yield instead of sleeping.
+const EAGER_JOIN_ROUNDS: usize = 200;
 
 impl Drop for Worker {
     fn drop(&mut self) {
@@ -208,7 +291,7 @@ impl Drop for Worker {
         let Some(thread) = self.thread.take() else {
             return;
         };
-        for _ in 0..JOIN_ROUNDS {
+        for round in 0..JOIN_ROUNDS {
             if thread.is_finished() {
                 let _ = thread.join();
                 return;
@@ -218,7 +301,14 @@ impl Drop for Worker {
             if self.in_call() {
                 let _ = sockscope_sys::interrupt::interrupt(thread.as_pthread_t());
             }
-            std::thread::sleep(Duration::from_micros(100));
+            // An idle thread ends within tens of microseconds of its channel
+            // closing: the first rounds only yield, so a lesson's end does
+            // not wait a sleep's granularity per actor.
+            if round < EAGER_JOIN_ROUNDS {
+                std::thread::yield_now();
+            } else {
+                std::thread::sleep(Duration::from_micros(100));
+            }
         }
     }
 }
