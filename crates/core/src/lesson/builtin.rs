@@ -43,6 +43,10 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../assets/lessons/nonblocking.toml"),
     ),
     (
+        "restart.toml",
+        include_str!("../../assets/lessons/restart.toml"),
+    ),
+    (
         "udp-loss.toml",
         include_str!("../../assets/lessons/udp-loss.toml"),
     ),
