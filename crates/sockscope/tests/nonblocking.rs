@@ -241,3 +241,41 @@ fn the_lanes_say_what_each_non_blocking_answer_means() {
     assert!(heads.contains(" listening :"), "{heads}");
     assert!(heads.contains(" ↔ :"), "{heads}");
 }
+
+/// poll-server: "POLLHUP means the connection is shut both ways. After the
+/// peer's FIN alone, poll says POLLIN and the recv that follows returns 0."
+/// / "No POLLHUP: the server's own direction is still open."
+#[test]
+fn pollhup_comes_only_when_both_directions_are_shut() {
+    let (l, addr) = listener();
+    let c = tcp();
+    c.connect(&SockAddr::from(addr)).unwrap();
+    let (conn, _) = l.accept().unwrap();
+    drop(c);
+    let after_fin = poll_one(&conn, Want::Readable, 5_000).unwrap();
+    assert_eq!(after_fin.revents, ["POLLIN"], "the peer's FIN alone");
+    // Now this side shuts its sending direction too: both ways shut.
+    conn.shutdown(std::net::Shutdown::Write).unwrap();
+    let both = poll_one(&conn, Want::Readable, 5_000).unwrap();
+    assert!(both.revents.contains(&"POLLHUP"), "{:?}", both.revents);
+    assert!(both.revents.contains(&"POLLIN"), "{:?}", both.revents);
+}
+
+/// poll-server: "poll is the only call in the loop that waits. Every other
+/// call is made only on a socket poll said was ready, so it returns at
+/// once." The whole lesson as the engine runs it: no call but poll is ever
+/// seen waiting, and no accept or recv slept.
+#[test]
+fn in_the_poll_server_only_poll_waits() {
+    let msgs = common::run("poll-server");
+    for m in &msgs {
+        if let EngineMsg::Waiting(w) = m {
+            assert_eq!(w.call, Call::Poll, "step {} waited: {:?}", w.step, w.call);
+        }
+    }
+    for e in common::events(&msgs) {
+        if matches!(e.call, Call::Accept | Call::Recv) {
+            assert_eq!(e.waited_us, None, "step {} slept", e.step);
+        }
+    }
+}

@@ -11,7 +11,7 @@
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 use std::io;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, BorrowedFd};
 
 /// `fcntl(fd, F_SETFL, O_NONBLOCK)` when `on`, `fcntl(fd, F_SETFL, 0)` when
 /// not. F_SETFL replaces the file status flags the call may change
@@ -69,14 +69,32 @@ impl Want {
 /// `poll([{fd, events}], 1, timeout_ms)`: sleeps in the kernel until the
 /// socket is ready or `timeout_ms` passes (-1: no timeout).
 pub fn poll_one(fd: impl AsFd, want: Want, timeout_ms: i32) -> io::Result<Ready> {
-    let timeout = PollTimeout::try_from(timeout_ms).unwrap_or(PollTimeout::NONE);
-    let mut fds = [PollFd::new(fd.as_fd(), want.flags())];
-    let count = poll(&mut fds, timeout).map_err(io::Error::from)?;
-    let got = fds[0].revents().unwrap_or(PollFlags::empty());
+    let (count, mut each) = poll_set(&[fd.as_fd()], want, timeout_ms)?;
     Ok(Ready {
         count,
-        revents: revents_names(got),
+        revents: each.pop().unwrap_or_default(),
     })
+}
+
+/// `poll([{fd, events}, ...], n, timeout_ms)` on several sockets, each
+/// watched for the same readiness: poll's return value (how many are
+/// ready) and each socket's `revents`, in the order given.
+pub fn poll_set(
+    fds: &[BorrowedFd<'_>],
+    want: Want,
+    timeout_ms: i32,
+) -> io::Result<(i32, Vec<Vec<&'static str>>)> {
+    let timeout = PollTimeout::try_from(timeout_ms).unwrap_or(PollTimeout::NONE);
+    let mut set: Vec<PollFd<'_>> = fds
+        .iter()
+        .map(|fd| PollFd::new(*fd, want.flags()))
+        .collect();
+    let count = poll(&mut set, timeout).map_err(io::Error::from)?;
+    let each = set
+        .iter()
+        .map(|p| revents_names(p.revents().unwrap_or(PollFlags::empty())))
+        .collect();
+    Ok((count, each))
 }
 
 /// The bits of `revents`, in poll.h's order.

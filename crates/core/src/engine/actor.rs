@@ -18,6 +18,7 @@ use crate::vocab::{Call, Proto, addr_text, preview};
 use sockscope_sys::readiness::{self, Want};
 use std::io;
 use std::net::{Shutdown, SocketAddr};
+use std::os::fd::AsFd;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -81,8 +82,9 @@ pub enum Op {
     Close,
     /// Set (`true`) or clear O_NONBLOCK.
     Fcntl(bool),
-    /// What to wait for, and the timeout in milliseconds (-1: none).
-    Poll(PollEvents, i32),
+    /// What to wait for, the timeout in milliseconds (-1: none), and the
+    /// actor's other sockets to watch after the step's own.
+    Poll(PollEvents, i32, Vec<String>),
     Getsockopt(GetOpt),
 }
 
@@ -538,21 +540,44 @@ fn perform(me: &mut Actor, job: &Job) -> (Box<Event>, Option<Duration>) {
                 Err(e) => ev.fail(&e),
             }
         }
-        Op::Poll(events, timeout_ms) => {
+        Op::Poll(events, timeout_ms, also) => {
             let want = match events {
                 PollEvents::In => Want::Readable,
                 PollEvents::Out => Want::Writable,
             };
-            ev.args = format!("[{{fd={fd}, events={}}}], 1, {timeout_ms}", want.c_name());
+            // The pollfd set: the step's socket, then the others it names,
+            // as strace prints the array.
+            let mut set = vec![(job.sock(), Arc::clone(&sock))];
+            for name in also {
+                match socks.get(name) {
+                    Some(s) => set.push((name.as_str(), Arc::clone(s))),
+                    None => return (missing(actor, job), None),
+                }
+            }
+            let entries: Vec<String> = set
+                .iter()
+                .map(|(_, s)| format!("{{fd={}, events={}}}", s.fd(), want.c_name()))
+                .collect();
+            ev.args = format!("[{}], {}, {timeout_ms}", entries.join(", "), set.len());
+            let fds: Vec<_> = set.iter().map(|(_, s)| s.socket().as_fd()).collect();
             let call = in_call(in_flight, Call::Poll, &sock, &ev.args, None);
-            let res = readiness::poll_one(sock.socket(), want, *timeout_ms);
+            let res = readiness::poll_set(&fds, want, *timeout_ms);
             took = Some(call.took());
             drop(call);
             match res {
-                Ok(ready) => {
-                    ev.ready = Some(u32::try_from(ready.count).unwrap_or(0));
-                    ev.flags
-                        .extend(ready.revents.iter().map(|r| (*r).to_string()));
+                Ok((count, each)) => {
+                    ev.ready = Some(u32::try_from(count).unwrap_or(0));
+                    if let [only] = each.as_slice() {
+                        ev.flags.extend(only.iter().map(|r| (*r).to_string()));
+                    } else {
+                        // Several sockets: each ready one by the lesson's
+                        // name for it, with its revents.
+                        for ((name, _), revents) in set.iter().zip(&each) {
+                            if !revents.is_empty() {
+                                ev.flags.push(format!("{name}: {}", revents.join("|")));
+                            }
+                        }
+                    }
                 }
                 Err(e) => ev.fail(&e),
             }

@@ -1064,6 +1064,7 @@ impl Run {
             Call::Poll => Op::Poll(
                 step.events.expect("validated: poll has events"),
                 step.timeout_ms.unwrap_or(crate::lesson::POLL_FOREVER),
+                step.also.clone(),
             ),
             Call::Getsockopt => Op::Getsockopt(step.get.expect("validated: getsockopt has get")),
             Call::Dup => {

@@ -43,6 +43,10 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../assets/lessons/nonblocking.toml"),
     ),
     (
+        "poll-server.toml",
+        include_str!("../../assets/lessons/poll-server.toml"),
+    ),
+    (
         "restart.toml",
         include_str!("../../assets/lessons/restart.toml"),
     ),

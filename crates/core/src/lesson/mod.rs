@@ -95,6 +95,10 @@ pub struct Step {
     /// poll: what to wait for, `in` (POLLIN) or `out` (POLLOUT).
     #[serde(default)]
     pub events: Option<PollEvents>,
+    /// poll: more of the actor's sockets to watch, after `sock`, each for
+    /// the same events (a server's listener and its connections).
+    #[serde(default)]
+    pub also: Vec<String>,
     /// poll: the timeout in milliseconds; -1 (the default) waits as long as
     /// it takes. A poll with a timeout is seen through within its step.
     #[serde(default)]

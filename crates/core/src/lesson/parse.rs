@@ -329,6 +329,21 @@ fn validate(lesson: &Lesson) -> Result<(), Invalid> {
                 "`fd_table` applies to socket and accept, the calls that make an fd".into(),
             );
         }
+        if !step.also.is_empty() && step.call != Call::Poll {
+            return err(Some("also"), "`also` applies to poll only".into());
+        }
+        for other in &step.also {
+            if !open.contains_key(&(step.actor.as_str(), other.as_str())) {
+                return err(
+                    Some("also"),
+                    format!(
+                        "poll watches socket `{}` of `{}`, which is not open at this point",
+                        preview::text(other),
+                        step.actor
+                    ),
+                );
+            }
+        }
         for (field, given, call) in [
             ("nonblock", step.nonblock.is_some(), Call::Fcntl),
             ("events", step.events.is_some(), Call::Poll),
