@@ -453,6 +453,9 @@ fn perform(me: &mut Actor, job: &Job) -> (Box<Event>, Option<Duration>) {
                 Ok(n) => {
                     ev.bytes = Some(n);
                     ev.data = Some(preview::preview(&data[..n]));
+                    if let Some(number) = job.lesson.steps[job.step - 1].htonl {
+                        ev.flags.extend(byte_order::sent(number));
+                    }
                 }
                 Err(e) => {
                     if e.raw_os_error() == Some(libc::EPIPE) {
@@ -478,6 +481,11 @@ fn perform(me: &mut Actor, job: &Job) -> (Box<Event>, Option<Duration>) {
                     ev.data = Some(preview::preview(&scratch[..n]));
                     if n == 0 {
                         ev.flags.push("EOF".into());
+                    }
+                    if job.lesson.steps[job.step - 1].ntohl
+                        && let Ok(four) = <[u8; 4]>::try_from(&scratch[..n])
+                    {
+                        ev.flags.extend(byte_order::received(four));
                     }
                 }
                 Err(e) => ev.fail(&e),
@@ -612,6 +620,46 @@ fn perform(me: &mut Actor, job: &Job) -> (Box<Event>, Option<Duration>) {
     (ev, took)
 }
 
+/// What a 4-byte number looks like on the wire and in this machine's
+/// memory, for the byte-order lesson: computed here, on this machine, not
+/// assumed (`to_ne_bytes` is the machine's own order).
+mod byte_order {
+    fn hex(bytes: [u8; 4]) -> String {
+        bytes.map(|b| format!("{b:02x}")).join(" ")
+    }
+
+    fn machine() -> &'static str {
+        if cfg!(target_endian = "little") {
+            "little-endian: least significant byte first"
+        } else {
+            "big-endian: the same order as the network's"
+        }
+    }
+
+    /// A send of `n` in network byte order.
+    pub fn sent(n: u32) -> [String; 2] {
+        [
+            format!("htonl({n}) = {}: network byte order", hex(n.to_be_bytes())),
+            format!(
+                "{n} in this machine's memory: {} ({})",
+                hex(n.to_ne_bytes()),
+                machine()
+            ),
+        ]
+    }
+
+    /// Four bytes received as a number in network byte order.
+    pub fn received(four: [u8; 4]) -> [String; 2] {
+        [
+            format!("ntohl({}) = {}", hex(four), u32::from_be_bytes(four)),
+            format!(
+                "read in this machine's order without ntohl: {}",
+                u32::from_ne_bytes(four)
+            ),
+        ]
+    }
+}
+
 /// The flag on a failed send that raised SIGPIPE: shown with the call, and
 /// named by the narration.
 pub const SIGPIPE_IGNORED: &str = "SIGPIPE (ignored)";
@@ -665,5 +713,32 @@ fn set_option(sock: &Sock, opt: SockOpt) -> (String, io::Result<()>) {
             format!("SOL_SOCKET, SO_REUSEADDR, {}", i32::from(on)),
             s.set_reuse_address(on),
         ),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::byte_order;
+
+    /// byte-order: "htonl(11)" is 00 00 00 0b on the wire; those bytes read
+    /// least significant first are 184549376 (the lesson's sentence).
+    #[test]
+    fn the_byte_order_flags_say_both_orders() {
+        assert_eq!(
+            byte_order::sent(11)[0],
+            "htonl(11) = 00 00 00 0b: network byte order"
+        );
+        assert_eq!(
+            byte_order::received([0, 0, 0, 11])[0],
+            "ntohl(00 00 00 0b) = 11"
+        );
+        assert_eq!(u32::from_le_bytes([0, 0, 0, 11]), 184_549_376);
+        let own = byte_order::received([0, 0, 0, 11])[1].clone();
+        let expected = if cfg!(target_endian = "little") {
+            184_549_376
+        } else {
+            11
+        };
+        assert!(own.ends_with(&expected.to_string()), "{own}");
     }
 }

@@ -1054,7 +1054,10 @@ impl Run {
                 new: step.new.clone().unwrap_or_default(),
             },
             Call::Connect => Op::Connect(addr(&step.to)?),
-            Call::Send => Op::Send(text(&step.data)),
+            Call::Send => Op::Send(match step.htonl {
+                Some(n) => n.to_be_bytes().to_vec(),
+                None => text(&step.data),
+            }),
             Call::Recv => Op::Recv(step.max.unwrap_or(DEFAULT_RECV_MAX), step.dontwait),
             Call::Sendto => Op::Sendto(text(&step.data), addr(&step.to)?),
             Call::Recvfrom => Op::Recvfrom(step.max.unwrap_or(DEFAULT_RECV_MAX), step.dontwait),

@@ -43,6 +43,10 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../assets/lessons/nonblocking.toml"),
     ),
     (
+        "byte-order.toml",
+        include_str!("../../assets/lessons/byte-order.toml"),
+    ),
+    (
         "poll-server.toml",
         include_str!("../../assets/lessons/poll-server.toml"),
     ),

@@ -79,6 +79,15 @@ pub struct Step {
     /// send / sendto: the payload.
     #[serde(default)]
     pub data: Option<String>,
+    /// send: the payload is this number as 4 bytes in network byte order
+    /// (what `htonl` makes of it), in place of `data`.
+    #[serde(default)]
+    pub htonl: Option<u32>,
+    /// recv (with `max = 4`): the 4 bytes read are a number in network byte
+    /// order; the event says what `ntohl` makes of them, and what they would
+    /// be read in this machine's own order.
+    #[serde(default)]
+    pub ntohl: bool,
     /// recv / recvfrom: the buffer size.
     #[serde(default)]
     pub max: Option<usize>,

@@ -329,6 +329,15 @@ fn validate(lesson: &Lesson) -> Result<(), Invalid> {
                 "`fd_table` applies to socket and accept, the calls that make an fd".into(),
             );
         }
+        if step.htonl.is_some() && step.call != Call::Send {
+            return err(Some("htonl"), "`htonl` applies to send only".into());
+        }
+        if step.ntohl && (step.call != Call::Recv || step.max != Some(4)) {
+            return err(
+                Some("ntohl"),
+                "`ntohl` applies to a recv of exactly 4 bytes (`max = 4`)".into(),
+            );
+        }
         if !step.also.is_empty() && step.call != Call::Poll {
             return err(Some("also"), "`also` applies to poll only".into());
         }
@@ -557,7 +566,10 @@ fn check_args(step: &Step) -> Result<(), String> {
             need(step.to.is_some(), "to")?;
             need(step.data.is_some(), "data")
         }
-        Call::Send => need(step.data.is_some(), "data"),
+        Call::Send if step.data.is_some() && step.htonl.is_some() => {
+            Err("send takes `data` or `htonl`, not both".into())
+        }
+        Call::Send => need(step.data.is_some() || step.htonl.is_some(), "data"),
         Call::Accept => need(step.new.is_some(), "new"),
         Call::Shutdown => need(step.how.is_some(), "how"),
         Call::Setsockopt => need(step.opt.is_some(), "opt"),

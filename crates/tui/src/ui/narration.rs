@@ -149,6 +149,15 @@ fn event_lines(lines: &mut Vec<Line<'_>>, e: &Event, step: &Step, theme: &Theme,
             theme.muted,
         ));
     }
+    if !e.flags.is_empty() {
+        // What the kernel said with the result (EOF, a poll's revents,
+        // SIGPIPE) and what sockscope worked out from it (byte orders),
+        // on the call's own line.
+        head.push(Span::styled(
+            format!("  {}", e.flags.join(" · ")),
+            theme.muted,
+        ));
+    }
     head.extend(checks_span(e, theme));
     lines.push(Line::from(head));
     if let Some(x) = &e.explain {
