@@ -1,11 +1,11 @@
 //! Every built-in lesson under `strace -f`: the events are the calls that
 //! ran. For each actor, the socket calls the kernel saw its thread make on
-//! the lesson's sockets (socket, setsockopt, bind, listen, accept, connect,
-//! sendto, recvfrom, shutdown, close) are exactly that actor's events, in
-//! the same order, with the same syscall name (`syscall`, or `call` where
-//! they agree), fd, flags, result or errno and byte count; a call shown
-//! waiting (an accept or recv, while later steps run) is one strace saw
-//! block (`<unfinished ...>`); a send that failed
+//! the lesson's sockets (socket, setsockopt, fcntl, bind, listen, poll,
+//! accept, connect, getsockopt SO_ERROR, sendto, recvfrom, shutdown, close)
+//! are exactly that actor's events, in the same order, with the same
+//! syscall name (`syscall`, or `call` where they agree), fd, flags, result
+//! or errno and byte count; an accept shown waiting while another actor's
+//! call ran is one strace saw block (`<unfinished ...>`); a send that failed
 //! with EPIPE was followed by SIGPIPE; and no other state-changing call on
 //! a lesson socket ran, in any thread.
 
@@ -318,21 +318,33 @@ fn check_lesson(name: &str) {
                 .position(|e| e["step"].as_u64() == Some(step) && e["call"] == w["call"])
                 .unwrap_or_else(|| panic!("{name}: waiting {w} has no event"));
             assert_eq!(got[i].0.fd, fd, "{name}: {w}");
-            // A parked call sleeps while other actors' steps run, so strace,
-            // which prints each thread's calls as they happen, shows it
-            // `<unfinished ...>`. (A call seen through within its own step
-            // may sleep with no other thread's call in between, and strace
-            // then prints it on one line.)
-            // accept waits while the clients' socket and connect run in
-            // other threads, so strace always prints something between its
-            // start and end. A parked recv or recvfrom waits only for the
-            // peer's one send, and under load strace was seen to print the
-            // whole recvfrom on one line (boundaries, step 5): the wait is
-            // checked there by the engine's own reading of
-            // /proc/TID/syscall and the thread's sleep state
-            // (tests/blocking_calls.rs), not by strace's line breaks.
+            // strace prints a call that sleeps as `<unfinished ...>` when
+            // another thread's traced call ends while it sleeps. So a
+            // parked accept is checked against strace's line break only
+            // when another actor's call that cannot be the one that woke it
+            // (its socket, say: anything but connect) is reported between
+            // the waiting line and the accept's own: that call ran while
+            // the accept slept. An accept that waits for a kernel's SYN
+            // retransmission (backlog) sees no other call, and strace may
+            // print it on one line; so may a parked recv, which waits only
+            // for the peer's one send (boundaries, step 5). Those waits are
+            // checked by the engine's own reading of /proc/TID/syscall and
+            // the thread's sleep state (tests/blocking_calls.rs).
+            let waited_at = lines
+                .iter()
+                .position(|v| std::ptr::eq(v, *w))
+                .expect("the waiting line is one of the run's");
+            let done_at = lines
+                .iter()
+                .enumerate()
+                .skip(waited_at)
+                .find(|(_, v)| v["seq"] != 0 && v["actor"] == w["actor"] && v["step"] == w["step"])
+                .map_or(lines.len(), |(at, _)| at);
+            let another_ran = lines[waited_at..done_at]
+                .iter()
+                .any(|v| v["seq"] != 0 && v["actor"] != w["actor"] && v["call"] != "connect");
             let peer_wait = w["call"].as_str() == Some("accept");
-            let parks = peer_wait && lesson.steps[step as usize - 1].parks();
+            let parks = peer_wait && another_ran && lesson.steps[step as usize - 1].parks();
             assert!(
                 !parks || got[i].1,
                 "{name}: {actor}'s call {:?} is shown waiting but strace saw it return at once",

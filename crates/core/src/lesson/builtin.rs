@@ -39,6 +39,15 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../assets/lessons/boundaries.toml"),
     ),
     (
+        "udp-loss.toml",
+        include_str!("../../assets/lessons/udp-loss.toml"),
+    ),
+    (
+        "udp-refused.toml",
+        include_str!("../../assets/lessons/udp-refused.toml"),
+    ),
+    // Further: the topics of a whole socket course, beyond the course text.
+    (
         "nonblocking.toml",
         include_str!("../../assets/lessons/nonblocking.toml"),
     ),
@@ -53,14 +62,6 @@ const FILES: &[(&str, &str)] = &[
     (
         "restart.toml",
         include_str!("../../assets/lessons/restart.toml"),
-    ),
-    (
-        "udp-loss.toml",
-        include_str!("../../assets/lessons/udp-loss.toml"),
-    ),
-    (
-        "udp-refused.toml",
-        include_str!("../../assets/lessons/udp-refused.toml"),
     ),
 ];
 

@@ -128,7 +128,10 @@ impl Catalog {
                     message: e.to_string(),
                 })
             })?;
-            let lesson = parse_lesson(&shown, &src).map_err(LoadError::Lesson)?;
+            let mut lesson = parse_lesson(&shown, &src).map_err(LoadError::Lesson)?;
+            // The picker lists a teacher's lessons as theirs, whatever the
+            // file says.
+            lesson.part = super::Part::Yours;
             if let Some((_, origin)) = catalog.entries.iter().find(|(l, _)| l.name == lesson.name) {
                 return Err(LoadError::Duplicate {
                     name: lesson.name,
@@ -222,6 +225,15 @@ say = "made {fd}"
         assert_eq!(names.last().map(String::as_str), Some("mine"));
         assert_eq!(names.len(), Catalog::builtin().names().len() + 1);
         assert!(matches!(c.entries().last(), Some((_, Origin::User(_)))));
+        // The picker groups it as the teacher's, after the built-ins' parts
+        // (the course text's first, then those that go further).
+        let parts: Vec<super::super::Part> = c.lessons().map(|l| l.part).collect();
+        assert_eq!(parts.last(), Some(&super::super::Part::Yours));
+        assert!(
+            parts.windows(2).all(|w| w[0] as u8 <= w[1] as u8),
+            "{parts:?}"
+        );
+        assert!(parts.contains(&super::super::Part::Further));
     }
 
     #[test]

@@ -32,6 +32,10 @@ pub struct Lesson {
     /// Shown before the first step: what the lesson is about.
     #[serde(default)]
     pub intro: String,
+    /// Which part of the course the lesson belongs to, for the picker's
+    /// groups: the course text's lessons first, then those that go further.
+    #[serde(default)]
+    pub part: Part,
     /// Start the TUI with the kernel panel (TCP states, queues, timers) in
     /// place of the layer diagram; `K` switches between them.
     #[serde(default)]
@@ -40,6 +44,32 @@ pub struct Lesson {
     pub actors: Vec<Actor>,
     #[serde(rename = "step")]
     pub steps: Vec<Step>,
+}
+
+/// The lesson picker's groups, in the order a course teaches them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Part {
+    /// The course text's lessons (the first twelve).
+    #[default]
+    Course,
+    /// Further, the topics of a whole socket course (Beej's guide):
+    /// non-blocking I/O, framing, one server for many clients, restarts.
+    Further,
+    /// A teacher's own lessons, from the lessons folder (set when loaded).
+    Yours,
+}
+
+impl Part {
+    /// The group's heading in the picker.
+    #[must_use]
+    pub fn title(self) -> &'static str {
+        match self {
+            Part::Course => "The course",
+            Part::Further => "Further: a whole socket course",
+            Part::Yours => "Your lessons",
+        }
+    }
 }
 
 /// An endpoint: one lane on screen, one task in the engine.

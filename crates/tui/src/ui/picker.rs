@@ -1,5 +1,6 @@
 //! The lesson picker (`L`): every lesson (built-in and the teacher's own)
-//! with its summary; Enter starts the highlighted one with new sockets.
+//! with its summary, grouped by part of the course; Enter starts the
+//! highlighted one with new sockets.
 
 use crate::app::App;
 use crate::theme::Theme;
@@ -16,21 +17,33 @@ fn width_for(area: Rect) -> u16 {
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let selected = app.picker.unwrap_or(0);
-    // Two rows a lesson, a blank and a hint below: scroll so the
-    // highlighted lesson is always in view on a small screen.
-    let fits = (area.height.saturating_sub(4) / 2).max(1) as usize;
-    let first = (selected + 1).saturating_sub(fits);
+    // Two rows a lesson, a heading where a part of the course begins (the
+    // course text's lessons, then those that go further, then the
+    // teacher's own); scrolled so the highlighted lesson is always in view
+    // on a small screen, with a blank and a hint below.
     let mut lines = Vec::new();
-    for (i, l) in app.lessons.iter().enumerate().skip(first).take(fits) {
+    let mut selected_at = 0;
+    let mut part = None;
+    for (i, l) in app.lessons.iter().enumerate() {
+        if part != Some(l.part) {
+            part = Some(l.part);
+            lines.push(Line::styled(format!(" {}", l.part.title()), theme.title));
+        }
         let here = i == selected;
+        if here {
+            selected_at = lines.len();
+        }
         let style = if here { theme.current } else { theme.text };
         let mark = if here { theme.glyphs.head_right } else { " " };
         lines.push(Line::from(vec![
-            Span::styled(format!(" {mark} {:<9}", l.name), style),
+            Span::styled(format!(" {mark} {:<11}", l.name), style),
             Span::styled(format!(" {}", l.title), style),
         ]));
         lines.push(Line::styled(format!("     {}", l.summary), theme.muted));
     }
+    let fits = area.height.saturating_sub(4).max(2) as usize;
+    let first = (selected_at + 2).saturating_sub(fits);
+    let lines: Vec<Line> = lines.into_iter().skip(first).take(fits).collect();
     let inner = width_for(area).saturating_sub(2) as usize;
     let mut lines: Vec<Line> = lines
         .into_iter()
