@@ -713,8 +713,31 @@ fn set_option(sock: &Sock, opt: SockOpt) -> (String, io::Result<()>) {
             format!("SOL_SOCKET, SO_REUSEADDR, {}", i32::from(on)),
             s.set_reuse_address(on),
         ),
+        // strace's name: the original option number, whose struct timeval
+        // has 64-bit fields on a 64-bit machine (the _NEW one exists for
+        // 32-bit systems' 64-bit time).
+        SockOpt::Rcvtimeo { ms } => (
+            format!(
+                "SOL_SOCKET, {}, {{tv_sec={}, tv_usec={}}}, 16",
+                RCVTIMEO_NAME,
+                ms / 1000,
+                (ms % 1000) * 1000
+            ),
+            s.set_read_timeout(Some(Duration::from_millis(u64::from(ms)))),
+        ),
+        SockOpt::Syncnt { count } => (
+            format!("SOL_TCP, TCP_SYNCNT, {count}"),
+            sockscope_sys::tcpopt::set_syncnt(s.as_fd(), count),
+        ),
     }
 }
+
+/// SO_RCVTIMEO as strace names it where the C library's SO_RCVTIMEO is the
+/// original option (64-bit time: x86_64, aarch64).
+#[cfg(target_pointer_width = "64")]
+const RCVTIMEO_NAME: &str = "SO_RCVTIMEO_OLD";
+#[cfg(not(target_pointer_width = "64"))]
+const RCVTIMEO_NAME: &str = "SO_RCVTIMEO";
 
 #[cfg(test)]
 mod tests {

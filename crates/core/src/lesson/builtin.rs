@@ -63,6 +63,10 @@ const FILES: &[(&str, &str)] = &[
         "restart.toml",
         include_str!("../../assets/lessons/restart.toml"),
     ),
+    (
+        "timeouts.toml",
+        include_str!("../../assets/lessons/timeouts.toml"),
+    ),
 ];
 
 /// Every built-in lesson, parsed. The files are part of the binary and are

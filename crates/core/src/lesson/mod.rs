@@ -216,6 +216,11 @@ pub enum SockOpt {
     Rcvbuf { bytes: usize },
     /// SO_REUSEADDR.
     Reuseaddr { on: bool },
+    /// SO_RCVTIMEO: a recv that has waited this long returns EAGAIN.
+    Rcvtimeo { ms: u32 },
+    /// TCP_SYNCNT: how many times connect retransmits its SYN before it
+    /// gives up with ETIMEDOUT (this socket's own `tcp_syn_retries`).
+    Syncnt { count: u32 },
 }
 
 /// What a lesson's poll waits for.

@@ -99,6 +99,12 @@ pub mod limits {
     pub const LINGER_SECONDS: RangeInclusive<u32> = 0..=600;
     /// SO_RCVBUF's request in bytes (the kernel caps it at rmem_max anyway).
     pub const RCVBUF_BYTES: RangeInclusive<usize> = 1..=16 * 1024 * 1024;
+    /// SO_RCVTIMEO in milliseconds: at least 1 (0 means no timeout), at
+    /// most a minute, so the room sees it run out.
+    pub const RCVTIMEO_MS: RangeInclusive<u32> = 1..=60_000;
+    /// TCP_SYNCNT: Linux accepts 1 to 127 (MAX_TCP_SYNCNT); a lesson keeps
+    /// to 1-6, whose backoff (1, 2, 4 ... s) ends within two minutes.
+    pub const SYNCNT: RangeInclusive<u32> = 1..=6;
     /// poll's timeout in milliseconds: -1 (no timeout) up to a minute, so a
     /// lesson's poll that times out does so while the room still watches.
     pub const POLL_TIMEOUT_MS: RangeInclusive<i32> = -1..=60_000;
@@ -482,6 +488,12 @@ fn check_numbers(i: usize, step: &Step) -> Result<(), Invalid> {
             bytes,
             &limits::RCVBUF_BYTES,
         ),
+        Some(SockOpt::Rcvtimeo { ms }) => {
+            in_range(at_step(i, "opt.ms"), "ms", ms, &limits::RCVTIMEO_MS)
+        }
+        Some(SockOpt::Syncnt { count }) => {
+            in_range(at_step(i, "opt.count"), "count", count, &limits::SYNCNT)
+        }
         Some(SockOpt::Reuseaddr { .. }) | None => Ok(()),
     }
 }

@@ -1,0 +1,32 @@
+//! TCP-level socket options socket2 does not wrap: TCP_SYNCNT, which a
+//! lesson sets so a connect whose SYNs go unanswered gives up within
+//! seconds instead of the two minutes `net.ipv4.tcp_syn_retries` allows.
+#![allow(unsafe_code)]
+
+use std::io;
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+/// setsockopt(fd, SOL_TCP, TCP_SYNCNT, count): how many times connect
+/// retransmits its SYN before it fails with ETIMEDOUT.
+pub fn set_syncnt(fd: BorrowedFd<'_>, count: u32) -> io::Result<()> {
+    let value =
+        libc::c_int::try_from(count).map_err(|_| io::Error::from_raw_os_error(libc::EINVAL))?;
+    // SAFETY: `value` is a live c_int for the whole call and its size is
+    // passed with it; the kernel reads at most that many bytes. The fd is
+    // borrowed, so it is open; a socket that is not TCP answers
+    // EOPNOTSUPP or ENOPROTOOPT, which is returned as an error.
+    let rc = unsafe {
+        libc::setsockopt(
+            fd.as_raw_fd(),
+            libc::SOL_TCP,
+            libc::TCP_SYNCNT,
+            (&raw const value).cast(),
+            std::mem::size_of::<libc::c_int>() as libc::socklen_t,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(io::Error::last_os_error())
+    }
+}
