@@ -49,6 +49,12 @@ pub struct Cli {
     /// machine's network.
     #[arg(long, global = true)]
     pub host_network: bool,
+    /// Do not read the mouse (by default a click on a call in the lanes
+    /// reviews its step and the wheel steps through the review); the
+    /// terminal's own text selection then works as usual. Overrides `mouse`
+    /// in the config file.
+    #[arg(long, global = true)]
+    pub no_mouse: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -123,6 +123,7 @@ fn run() -> Result<ExitCode> {
             std::time::Duration::from_millis(m.0)
         }),
         network: label,
+        mouse: !cli.no_mouse && loaded.config.mouse.unwrap_or(true),
     };
     match cli.command {
         None => {

@@ -154,3 +154,65 @@ fn autoplay_restart_and_the_lesson_picker() {
     let status = term.wait_exit(WAIT).expect("the TUI exits on q");
     assert!(status.success(), "exit status {status:?}");
 }
+
+/// The row and column (1-based, as the terminal counts) where `text` is
+/// drawn on screen.
+fn find(screen: &str, text: &str) -> Option<(u16, u16)> {
+    screen.lines().enumerate().find_map(|(r, line)| {
+        let col = line.find(text)?;
+        Some((r as u16 + 1, line[..col].chars().count() as u16 + 1))
+    })
+}
+
+#[test]
+fn a_click_on_a_call_in_the_lanes_reviews_its_step_and_no_mouse_turns_it_off() {
+    let mut term = Term::spawn(BIN, &["lesson", "tcp"], 120, 40);
+    term.wait_for(WAIT, |s| s.contents().contains("Press Space"))
+        .unwrap_or_else(|| panic!("no first frame:\n{}", term.contents()));
+    for step in 1..=3 {
+        term.press(b" ");
+        let want = format!("step {step} of 22");
+        term.wait_for(WAIT, |s| s.contents().contains(&want))
+            .unwrap_or_else(|| panic!("step {step} never showed:\n{}", term.contents()));
+    }
+    term.drain_for(Duration::from_millis(200));
+    // Click the bind's row (step 2): an SGR mouse press and release, as a
+    // terminal writes them with mouse reporting on.
+    let (row, col) = find(&term.contents(), "bind(")
+        .unwrap_or_else(|| panic!("no bind on screen:\n{}", term.contents()));
+    term.press(format!("\x1b[<0;{col};{row}M\x1b[<0;{col};{row}m").as_bytes());
+    term.wait_for(WAIT, |s| s.contents().contains("REVIEWING step 2 of 3"))
+        .unwrap_or_else(|| panic!("the click did not review step 2:\n{}", term.contents()));
+    // The wheel down past the end returns to now, and runs nothing.
+    for _ in 0..3 {
+        term.press(format!("\x1b[<65;{col};{row}M").as_bytes());
+    }
+    term.wait_for(WAIT, |s| {
+        let c = s.contents();
+        c.contains("step 3 of 22") && !c.contains("REVIEWING")
+    })
+    .unwrap_or_else(|| panic!("the wheel did not return to now:\n{}", term.contents()));
+    term.press(b"q");
+    assert!(term.wait_exit(WAIT).expect("exits on q").success());
+    term.drain_for(Duration::from_millis(100));
+    assert!(!term.parser.screen().alternate_screen());
+
+    // With --no-mouse the same click is not read (and the terminal was
+    // never asked to report the mouse).
+    let mut term = Term::spawn(BIN, &["lesson", "tcp", "--no-mouse"], 120, 40);
+    term.wait_for(WAIT, |s| s.contents().contains("Press Space"))
+        .unwrap_or_else(|| panic!("no first frame:\n{}", term.contents()));
+    for step in 1..=3 {
+        term.press(b" ");
+        let want = format!("step {step} of 22");
+        term.wait_for(WAIT, |s| s.contents().contains(&want))
+            .unwrap_or_else(|| panic!("step {step} never showed:\n{}", term.contents()));
+    }
+    assert_eq!(
+        term.parser.screen().mouse_protocol_mode(),
+        vt100::MouseProtocolMode::None,
+        "--no-mouse asks the terminal for no mouse reports"
+    );
+    term.press(b"q");
+    assert!(term.wait_exit(WAIT).expect("exits on q").success());
+}

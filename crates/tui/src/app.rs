@@ -167,6 +167,12 @@ pub struct App {
     /// Which network the lessons run on, as the title bar says it
     /// (`sockscope_core::lab::Network::label`); `None` says nothing.
     pub network: Option<&'static str>,
+    /// Whether the terminal reports the mouse (`--no-mouse` turns it off,
+    /// and with it the terminal's own text selection comes back).
+    pub mouse: bool,
+    /// The terminal's size in cells, from the last resize: where a click
+    /// lands depends on the layout drawn at this size.
+    pub size: (u16, u16),
 }
 
 /// What feeds the lesson screen besides the terminal: the engine, and the
@@ -236,6 +242,8 @@ impl App {
             keys: KeyMap::default(),
             autoplay_base: AUTOPLAY,
             network: None,
+            mouse: true,
+            size: crate::shell::DEFAULT_SIZE,
         }
     }
 
@@ -528,6 +536,35 @@ impl App {
         }
     }
 
+    /// The mouse wheel over the lanes: back through the review (`up`), or
+    /// forward, but never on into a new call: only a key runs one.
+    pub fn wheel(&mut self, up: bool) -> Effect {
+        if self.picker.is_some() {
+            Effect::None
+        } else if up {
+            self.back()
+        } else if self.review.is_some() {
+            self.next()
+        } else {
+            Effect::None
+        }
+    }
+
+    /// Review `step` (the latest one returns to now), as stepping back to
+    /// it would: what a click on one of its calls in the lanes does.
+    pub fn review_step(&mut self, step: usize) -> Effect {
+        if self.picker.is_some() || step == 0 || step > self.latest {
+            return Effect::None;
+        }
+        self.review = (step < self.latest).then_some(step);
+        self.anim = None;
+        if self.autoplay && self.review.is_some() {
+            self.autoplay = false;
+            return ask(LessonEffect::Pace(Pace::Manual));
+        }
+        Effect::None
+    }
+
     fn back(&mut self) -> Effect {
         if self.latest <= 1 {
             return Effect::None;
@@ -738,9 +775,15 @@ impl App {
                 }
                 Effect::None
             }
-            // The lesson draws with the shell's size; it reads no mouse yet.
-            // Notices are the shell's to write (see `Screen::notice`).
-            Msg::Resize(..) | Msg::Mouse(_) | Msg::Notice(_) => Effect::None,
+            Msg::Resize(w, h) => {
+                self.size = (w, h);
+                Effect::None
+            }
+            // Where a click lands depends on the layout, which is drawing's
+            // business: the screen (screens::lesson) maps it to a step and
+            // calls `review_step` or `wheel`. Notices are the shell's to
+            // write (see `Screen::notice`).
+            Msg::Mouse(_) | Msg::Notice(_) => Effect::None,
         }
     }
 }

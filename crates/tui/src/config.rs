@@ -98,6 +98,8 @@ pub struct Config {
     pub present: Option<bool>,
     /// Run lessons on the machine's loopback, not in the lab network.
     pub host_network: Option<bool>,
+    /// Read the mouse on the lesson screen (default true).
+    pub mouse: Option<bool>,
     #[serde(default)]
     pub keys: KeyConfig,
 }

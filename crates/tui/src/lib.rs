@@ -99,6 +99,9 @@ pub struct Options {
     /// Which network the lessons run on, for the title bar
     /// (`sockscope_core::lab::Network::label`); `None` says nothing.
     pub network: Option<&'static str>,
+    /// Read the mouse on the lesson screen (clicks on the lanes review a
+    /// step); off, the terminal keeps its own text selection.
+    pub mouse: bool,
 }
 
 impl Default for Options {
@@ -112,6 +115,7 @@ impl Default for Options {
             keys: keys::KeyMap::default(),
             autoplay: app::AUTOPLAY,
             network: None,
+            mouse: true,
         }
     }
 }

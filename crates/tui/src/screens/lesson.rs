@@ -35,7 +35,10 @@ impl Screen for App {
     type Effect = LessonEffect;
 
     fn update(&mut self, msg: Msg<Feed>) -> Effect<LessonEffect> {
-        App::update(self, msg)
+        match msg {
+            Msg::Mouse(m) => on_mouse(self, m),
+            msg => App::update(self, msg),
+        }
     }
 
     fn render(frame: &mut Frame, area: Rect, shell: &Shell<App>, theme: &Theme) {
@@ -75,6 +78,13 @@ impl Screen for App {
         ];
         let mut rows: Vec<(String, String)> =
             marks.into_iter().map(|(m, s)| (m, s.to_string())).collect();
+        if self.mouse {
+            rows.push((
+                "click".to_string(),
+                "a call in the lanes reviews its step; the wheel steps back and forward"
+                    .to_string(),
+            ));
+        }
         rows.push((
             format!("{} more", g.down),
             format!(
@@ -246,6 +256,33 @@ fn save_pcap(wire: &Wire, lesson: &str) -> String {
     }
 }
 
+/// A click on a call in the lanes reviews its step; the wheel over the
+/// lanes steps back through the review and forward again. Where a click
+/// lands is read from the layout the screen draws at its size (the same
+/// geometry as [`crate::ui::lanes::render`]); everything the mouse does, a
+/// key does too.
+fn on_mouse(app: &mut App, m: crossterm::event::MouseEvent) -> Effect<LessonEffect> {
+    use crossterm::event::{MouseButton, MouseEventKind};
+    let screen = Rect::new(0, 0, app.size.0, app.size.1);
+    let Some(areas) = crate::ui::layout(screen) else {
+        return Effect::None;
+    };
+    let over_lanes = areas
+        .lanes
+        .contains(ratatui::layout::Position::new(m.column, m.row));
+    match m.kind {
+        MouseEventKind::Down(MouseButton::Left) => {
+            match crate::ui::lanes::step_at(areas.lanes, app, m.column, m.row) {
+                Some(step) => app.review_step(step),
+                None => Effect::None,
+            }
+        }
+        MouseEventKind::ScrollUp if over_lanes => app.wheel(true),
+        MouseEventKind::ScrollDown if over_lanes => app.wheel(false),
+        _ => Effect::None,
+    }
+}
+
 /// The lesson screen for `lesson`, set up as `options` say, before its
 /// first frame.
 #[must_use]
@@ -259,6 +296,7 @@ pub fn shell(
     app.keys = options.keys.clone();
     app.autoplay_base = options.autoplay;
     app.network = options.network;
+    app.mouse = options.mouse;
     let mut shell = Shell::new(app, themes);
     shell.present = options.present;
     shell
@@ -273,7 +311,7 @@ pub fn run(lesson: Lesson, lessons: Vec<Lesson>, options: Options) -> color_eyre
     term::install_panic_hook();
     let themes = Themes::from_env(options.theme, &options.colors, options.ascii);
     let mut shell = shell(lesson, lessons, &options, themes);
-    let mut guard = TerminalGuard::enter(App::MOUSE)?;
+    let mut guard = TerminalGuard::enter(options.mouse)?;
     let outcome = runtime.block_on(async {
         // The engine's tasks need the runtime: start it inside.
         let mut driver = LessonDriver::start(
@@ -285,4 +323,114 @@ pub fn run(lesson: Lesson, lessons: Vec<Lesson>, options: Options) -> color_eyre
     });
     drop(guard);
     outcome
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::fixtures;
+    use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+    use sockscope_core::engine::EngineMsg;
+
+    type TestShell = Shell<App>;
+    type Effect = crate::app::Effect;
+
+    fn update(a: &mut TestShell, msg: Msg<Feed>) -> Effect {
+        a.update(msg)
+    }
+
+    fn key(c: KeyCode) -> Msg<Feed> {
+        Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
+    }
+
+    fn app(name: &str) -> TestShell {
+        Shell::new(
+            App::new(
+                sockscope_core::lesson::builtin(name).unwrap(),
+                sockscope_core::lesson::builtins(),
+                crate::render_tests::MACHINE,
+            ),
+            Themes::default(),
+        )
+    }
+
+    /// Feed the recorded messages up to and including step `n`'s.
+    fn run_to(app: &mut TestShell, msgs: &[EngineMsg], n: usize) {
+        for m in msgs {
+            let step = match m {
+                EngineMsg::Waiting(w) => w.step,
+                EngineMsg::Event(e) => e.step,
+                _ => usize::MAX,
+            };
+            if step > n && app.screen.latest >= n {
+                break;
+            }
+            update(app, Msg::Feed(Feed::Engine(m.clone())));
+        }
+    }
+
+    fn click(column: u16, row: u16) -> Msg<Feed> {
+        Msg::Mouse(crossterm::event::MouseEvent {
+            kind: crossterm::event::MouseEventKind::Down(crossterm::event::MouseButton::Left),
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    }
+
+    fn wheel(up: bool, column: u16, row: u16) -> Msg<Feed> {
+        use crossterm::event::MouseEventKind::{ScrollDown, ScrollUp};
+        Msg::Mouse(crossterm::event::MouseEvent {
+            kind: if up { ScrollUp } else { ScrollDown },
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    }
+
+    /// Where the lanes draw the call of `step`: the row a click reviews.
+    fn row_of(a: &TestShell, step: usize) -> (u16, u16) {
+        let areas = crate::ui::layout(ratatui::layout::Rect::new(0, 0, 120, 40)).unwrap();
+        for y in areas.lanes.y..areas.lanes.bottom() {
+            let x = areas.lanes.x + 3;
+            if crate::ui::lanes::step_at(areas.lanes, &a.screen, x, y) == Some(step) {
+                return (x, y);
+            }
+        }
+        let seen: Vec<_> = (areas.lanes.y..areas.lanes.bottom())
+            .map(|y| crate::ui::lanes::step_at(areas.lanes, &a.screen, areas.lanes.x + 3, y))
+            .collect();
+        panic!("step {step} is not drawn: {:?} {seen:?}", areas.lanes);
+    }
+
+    #[test]
+    fn a_click_on_a_call_reviews_its_step_and_the_wheel_steps_through_the_review() {
+        let mut a = app("tcp");
+        update(&mut a, Msg::Resize(120, 40));
+        run_to(&mut a, &fixtures::tcp(), 9);
+        let (x, y) = row_of(&a, 7);
+        assert_eq!(update(&mut a, click(x, y)), Effect::None);
+        assert_eq!(a.screen.review, Some(7));
+        assert_eq!(a.screen.focus(), 7);
+        // The wheel: back one step, forward one, and past now nothing runs.
+        update(&mut a, wheel(true, x, y));
+        assert_eq!(a.screen.review, Some(6));
+        update(&mut a, wheel(false, x, y));
+        assert_eq!(a.screen.review, Some(7));
+        for _ in 0..10 {
+            assert_eq!(
+                update(&mut a, wheel(false, x, y)),
+                Effect::None,
+                "the wheel never runs a call"
+            );
+        }
+        assert_eq!(a.screen.review, None);
+        // A click off the lanes (the title bar) does nothing.
+        update(&mut a, click(1, 0));
+        assert_eq!(a.screen.review, None);
+        // Nor on a window: the help is open over the lanes.
+        update(&mut a, key(KeyCode::Char('?')));
+        update(&mut a, click(x, y));
+        assert_eq!(a.screen.review, None);
+    }
 }

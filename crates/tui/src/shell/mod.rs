@@ -249,8 +249,14 @@ impl<S: Screen> Shell<S> {
     pub fn update(&mut self, msg: Msg<S::Feed>) -> Effect<S::Effect> {
         match msg {
             Msg::Key(key) => self.on_key(key),
-            // A click on a blank screen is not meant for what is hidden.
-            Msg::Mouse(_) if self.blank => Effect::None,
+            // A click on a blank screen is not meant for what is hidden,
+            // nor one on a window, a frozen picture or presenter mode's
+            // large layout for the screen's panels beneath.
+            Msg::Mouse(_)
+                if self.blank || self.window.is_some() || self.frozen.is_some() || self.present =>
+            {
+                Effect::None
+            }
             Msg::Resize(w, h) => {
                 // The layout follows the frame's size; the windows that
                 // scroll need it to know where their text ends.

@@ -40,6 +40,41 @@ impl Grid {
     }
 }
 
+/// The rows of calls and arrows below the lanes' two heading rows.
+fn body_of(inner: Rect) -> Rect {
+    Rect {
+        y: inner.y + HEADER_ROWS,
+        height: inner.height - HEADER_ROWS,
+        ..inner
+    }
+}
+
+/// The first of `rows` drawn: the newest that fit in `body`.
+fn first_shown(rows: usize, body: Rect) -> usize {
+    rows.saturating_sub(body.height as usize)
+}
+
+/// The step of the call or arrow drawn at (`column`, `row`) when the lanes
+/// panel is drawn in `area`: what a click there reviews. The same geometry
+/// as [`render`], from the same helpers.
+#[must_use]
+pub fn step_at(area: Rect, app: &App, column: u16, row: u16) -> Option<usize> {
+    let inner = ratatui::widgets::Block::bordered().inner(area);
+    let lanes = app.lesson.actors.len().max(1) as u16;
+    if inner.width < lanes * MIN_LANE_WIDTH || inner.height <= HEADER_ROWS {
+        return None;
+    }
+    let body = body_of(inner);
+    let inside = (body.x..body.x + body.width).contains(&column)
+        && (body.y..body.y + body.height).contains(&row);
+    if !inside {
+        return None;
+    }
+    let rows = timeline::rows(app);
+    let at = first_shown(rows.len(), body) + usize::from(row - body.y);
+    rows.get(at).map(|r| r.at_step)
+}
+
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let g = &theme.glyphs;
     let block = panel(" lifecycle: one lane per endpoint ", theme)
@@ -114,18 +149,14 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
 
     // Calls and arrows: the newest rows that fit.
     let rows = timeline::rows(app);
-    let body = Rect {
-        y: inner.y + HEADER_ROWS,
-        height: inner.height - HEADER_ROWS,
-        ..inner
-    };
+    let body = body_of(inner);
     // Lifelines run the whole height, as in a sequence diagram.
     for y in body.y..body.y + body.height {
         for i in 0..lanes as usize {
             buf.set_string(grid.lifeline(i), y, g.lifeline, theme.border);
         }
     }
-    let skip = rows.len().saturating_sub(body.height as usize);
+    let skip = first_shown(rows.len(), body);
     for (n, row) in rows.iter().skip(skip).enumerate() {
         draw_row(buf, row, body.y + n as u16, grid, app, theme);
     }
