@@ -164,17 +164,24 @@ fn find(screen: &str, text: &str) -> Option<(u16, u16)> {
     })
 }
 
-#[test]
-fn a_click_on_a_call_in_the_lanes_reviews_its_step_and_no_mouse_turns_it_off() {
-    let mut term = Term::spawn(BIN, &["lesson", "tcp"], 120, 40);
+/// The tcp lesson in a 120x40 pty with `extra` arguments, stepped to `n`.
+fn tcp_at_step(extra: &[&str], n: usize) -> Term {
+    let args: Vec<&str> = ["lesson", "tcp"].iter().chain(extra).copied().collect();
+    let mut term = Term::spawn(BIN, &args, 120, 40);
     term.wait_for(WAIT, |s| s.contents().contains("Press Space"))
         .unwrap_or_else(|| panic!("no first frame:\n{}", term.contents()));
-    for step in 1..=3 {
+    for step in 1..=n {
         term.press(b" ");
         let want = format!("step {step} of 22");
         term.wait_for(WAIT, |s| s.contents().contains(&want))
             .unwrap_or_else(|| panic!("step {step} never showed:\n{}", term.contents()));
     }
+    term
+}
+
+#[test]
+fn a_click_on_a_call_in_the_lanes_reviews_its_step_and_no_mouse_turns_it_off() {
+    let mut term = tcp_at_step(&[], 3);
     term.drain_for(Duration::from_millis(200));
     // Click the bind's row (step 2): an SGR mouse press and release, as a
     // terminal writes them with mouse reporting on.
@@ -199,15 +206,7 @@ fn a_click_on_a_call_in_the_lanes_reviews_its_step_and_no_mouse_turns_it_off() {
 
     // With --no-mouse the same click is not read (and the terminal was
     // never asked to report the mouse).
-    let mut term = Term::spawn(BIN, &["lesson", "tcp", "--no-mouse"], 120, 40);
-    term.wait_for(WAIT, |s| s.contents().contains("Press Space"))
-        .unwrap_or_else(|| panic!("no first frame:\n{}", term.contents()));
-    for step in 1..=3 {
-        term.press(b" ");
-        let want = format!("step {step} of 22");
-        term.wait_for(WAIT, |s| s.contents().contains(&want))
-            .unwrap_or_else(|| panic!("step {step} never showed:\n{}", term.contents()));
-    }
+    let mut term = tcp_at_step(&["--no-mouse"], 3);
     assert_eq!(
         term.parser.screen().mouse_protocol_mode(),
         vt100::MouseProtocolMode::None,

@@ -800,9 +800,7 @@ mod tests {
     use super::*;
     use crate::fixtures;
     use crate::shell::{Screen, Shell, Window};
-    use crate::theme::Themes;
     use crossterm::event::{KeyCode, KeyModifiers};
-    use sockscope_core::lesson;
 
     type TestShell = Shell<App>;
 
@@ -821,31 +819,7 @@ mod tests {
     }
     const STEP: Effect = Effect::Screen(LessonEffect::Step);
 
-    fn app(name: &str) -> TestShell {
-        Shell::new(
-            App::new(
-                lesson::builtin(name).unwrap(),
-                lesson::builtins(),
-                crate::render_tests::MACHINE,
-            ),
-            Themes::default(),
-        )
-    }
-
-    /// Feed the recorded messages up to and including step `n`'s.
-    fn run_to(app: &mut TestShell, msgs: &[EngineMsg], n: usize) {
-        for m in msgs {
-            let step = match m {
-                EngineMsg::Waiting(w) => w.step,
-                EngineMsg::Event(e) => e.step,
-                _ => usize::MAX,
-            };
-            if step > n && app.screen.latest >= n {
-                break;
-            }
-            update(app, engine(m.clone()));
-        }
-    }
+    use crate::fixtures::{app, run_to};
 
     #[test]
     fn space_asks_the_engine_for_the_next_call() {

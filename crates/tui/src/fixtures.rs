@@ -123,6 +123,36 @@ pub fn udp_events() -> Vec<Event> {
         .collect()
 }
 
+/// A lesson screen in its shell, on the built-in lesson `name`, for the
+/// screen's tests.
+#[cfg(test)]
+pub fn app(name: &str) -> crate::shell::Shell<crate::app::App> {
+    crate::shell::Shell::new(
+        crate::app::App::new(
+            sockscope_core::lesson::builtin(name).unwrap(),
+            sockscope_core::lesson::builtins(),
+            crate::render_tests::MACHINE,
+        ),
+        crate::theme::Themes::default(),
+    )
+}
+
+/// Feed the recorded messages to `app` up to and including step `n`'s.
+#[cfg(test)]
+pub fn run_to(app: &mut crate::shell::Shell<crate::app::App>, msgs: &[EngineMsg], n: usize) {
+    for m in msgs {
+        let step = match m {
+            EngineMsg::Waiting(w) => w.step,
+            EngineMsg::Event(e) => e.step,
+            _ => usize::MAX,
+        };
+        if step > n && app.screen.latest >= n {
+            break;
+        }
+        app.update(crate::shell::Msg::Feed(crate::app::Feed::Engine(m.clone())));
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

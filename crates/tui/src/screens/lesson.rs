@@ -330,7 +330,6 @@ mod tests {
     use super::*;
     use crate::fixtures;
     use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
-    use sockscope_core::engine::EngineMsg;
 
     type TestShell = Shell<App>;
     type Effect = crate::app::Effect;
@@ -343,31 +342,7 @@ mod tests {
         Msg::Key(KeyEvent::new(c, KeyModifiers::NONE))
     }
 
-    fn app(name: &str) -> TestShell {
-        Shell::new(
-            App::new(
-                sockscope_core::lesson::builtin(name).unwrap(),
-                sockscope_core::lesson::builtins(),
-                crate::render_tests::MACHINE,
-            ),
-            Themes::default(),
-        )
-    }
-
-    /// Feed the recorded messages up to and including step `n`'s.
-    fn run_to(app: &mut TestShell, msgs: &[EngineMsg], n: usize) {
-        for m in msgs {
-            let step = match m {
-                EngineMsg::Waiting(w) => w.step,
-                EngineMsg::Event(e) => e.step,
-                _ => usize::MAX,
-            };
-            if step > n && app.screen.latest >= n {
-                break;
-            }
-            update(app, Msg::Feed(Feed::Engine(m.clone())));
-        }
-    }
+    use crate::fixtures::{app, run_to};
 
     fn click(column: u16, row: u16) -> Msg<Feed> {
         Msg::Mouse(crossterm::event::MouseEvent {
