@@ -56,13 +56,13 @@ fn connect_gives_up_after(retries: u32) -> Duration {
 
 /// "listen with a backlog of 0: Linux keeps one more connection than the
 /// backlog, so the accept queue holds one." / "The server's accept queue is
-/// full, so its kernel drops the SYN without an answer" / "The first
-/// retransmission comes about a second after the SYN, the second two
-/// seconds after that, and then connect waits four more seconds for an
-/// answer: each wait twice the one before, about 7 s in all with 2
-/// retries." One retry gives up after about 1 + 2 = 3 s, two after about
-/// 1 + 2 + 4 = 7 s: the kernel's initial retransmission timeout, doubled at
-/// each retry. (Run side by side: the two take 7 s together.)
+/// full, so its kernel drops the SYN without an answer" / "Two retries that
+/// each wait twice as long as the one before take 1 + 2 + 4 = 7 s: that is
+/// the time connect keeps trying." One retry gives up after about
+/// 1 + 2 = 3 s, two after about 1 + 2 + 4 = 7 s, however often the kernel
+/// really resends the SYN in that time (every second at first on kernels
+/// with net.ipv4.tcp_syn_linear_timeouts). (Run side by side: the two take
+/// 7 s together.)
 #[test]
 fn a_connect_into_a_full_queue_gives_up_after_its_doubling_retries() {
     let one = std::thread::spawn(|| connect_gives_up_after(1));
