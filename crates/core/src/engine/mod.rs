@@ -299,6 +299,10 @@ struct Link {
     busy: Option<Pending>,
 }
 
+/// How many times a call's result (or its sleep) is looked for between
+/// yields before the orchestrator waits for it another way.
+const EAGER_LOOKS: u32 = 50;
+
 /// How often the blocking-pool probe reads a watched thread's /proc files.
 const PROBE_EVERY: Duration = Duration::from_micros(20);
 
@@ -662,17 +666,17 @@ impl Run {
     /// ticks (docs/performance.md), while the probe sees the sleep within
     /// microseconds of its start and leaves the runtime free meanwhile.
     async fn watch(&mut self, actor: &str, gate: &mut stepper::Gate) -> Result<Watched, Stop> {
-        const EAGER: u32 = 50;
         let gone = || EngineError::ActorGone(actor.to_string());
-        for _ in 0..EAGER {
-            let link = self.link_mut(actor).ok_or_else(gone)?;
-            if let Some(done) = link.worker.try_done() {
-                return Ok(Watched::Returned(done));
-            }
-            if let Some((blocked, in_flight)) = link.worker.blocked() {
-                return Ok(Watched::Asleep(blocked, in_flight));
-            }
-            tokio::task::yield_now().await;
+        let seen = self
+            .look_eagerly(actor, |w| {
+                w.try_done().map(Watched::Returned).or_else(|| {
+                    w.blocked()
+                        .map(|(blocked, in_flight)| Watched::Asleep(blocked, in_flight))
+                })
+            })
+            .await?;
+        if let Some(seen) = seen {
+            return Ok(seen);
         }
         let link = self.link_mut(actor).ok_or_else(gone)?;
         let probe = link.worker.probe();
@@ -699,23 +703,42 @@ impl Run {
                 Ok(Some((blocked, in_flight))) => Ok(Watched::Asleep(blocked, in_flight)),
                 // The probe cannot stop on its own without a sleep seen;
                 // a panic in it leaves the call to be awaited as it returns.
-                _ => self.finish_watch(actor, gate).await,
+                _ => self.await_done(actor, gate).await.map(Watched::Returned),
             },
             _ = gate.stopped() => Err(Stop::Presenter),
         }
     }
 
-    /// Wait for a watched call's result when its sleep can no longer be
-    /// looked for.
-    async fn finish_watch(
+    /// Look at `actor`'s worker [`EAGER_LOOKS`] times, yielding between
+    /// looks, until `look` sees something. Most calls return (or fall
+    /// asleep) within microseconds: looking between yields finds them
+    /// without putting the runtime's thread to sleep and waking it again.
+    async fn look_eagerly<T>(
         &mut self,
         actor: &str,
-        gate: &mut stepper::Gate,
-    ) -> Result<Watched, Stop> {
+        mut look: impl FnMut(&mut Worker) -> Option<T>,
+    ) -> Result<Option<T>, Stop> {
+        let gone = || EngineError::ActorGone(actor.to_string());
+        for _ in 0..EAGER_LOOKS {
+            let link = self.link_mut(actor).ok_or_else(gone)?;
+            if let Some(seen) = look(&mut link.worker) {
+                return Ok(Some(seen));
+            }
+            tokio::task::yield_now().await;
+        }
+        Ok(None)
+    }
+
+    /// `actor`'s call's result, however long the kernel keeps it waiting;
+    /// only the presenter's stop ends the wait early.
+    async fn await_done(&mut self, actor: &str, gate: &mut stepper::Gate) -> Result<Done, Stop> {
         let gone = || EngineError::ActorGone(actor.to_string());
         let link = self.link_mut(actor).ok_or_else(gone)?;
+        if let Some(done) = link.worker.try_done() {
+            return Ok(done);
+        }
         tokio::select! {
-            done = link.worker.done() => done.map(Watched::Returned).ok_or_else(|| gone().into()),
+            done = link.worker.done() => done.ok_or_else(|| gone().into()),
             _ = gate.stopped() => Err(Stop::Presenter),
         }
     }
@@ -779,26 +802,10 @@ impl Run {
     /// wait early.
     async fn finish_call(&mut self, actor: &str, gate: &mut stepper::Gate) -> Result<(), Stop> {
         // A call that does not wait (bind, listen, close, a send with room)
-        // returns within microseconds: looked for between yields first, so
-        // the runtime's thread is not put to sleep and woken again for it.
-        const EAGER: u32 = 50;
-        let gone = || EngineError::ActorGone(actor.to_string());
-        for _ in 0..EAGER {
-            let link = self.link_mut(actor).ok_or_else(gone)?;
-            if let Some(done) = link.worker.try_done() {
-                self.record_done(actor, done);
-                return Ok(());
-            }
-            tokio::task::yield_now().await;
-        }
-        let link = self.link_mut(actor).ok_or_else(gone)?;
-        let done = if let Some(done) = link.worker.try_done() {
-            done
-        } else {
-            tokio::select! {
-                done = link.worker.done() => done.ok_or_else(gone)?,
-                _ = gate.stopped() => return Err(Stop::Presenter),
-            }
+        // returns within microseconds.
+        let done = match self.look_eagerly(actor, Worker::try_done).await? {
+            Some(done) => done,
+            None => self.await_done(actor, gate).await?,
         };
         self.record_done(actor, done);
         Ok(())

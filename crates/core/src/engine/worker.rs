@@ -123,15 +123,10 @@ pub struct Probe {
 }
 
 impl Worker {
-    /// Start `actor`'s thread and wait until it runs. `in_flight` is the
-    /// slot the actor fills before each call that can wait.
-    pub fn spawn(name: &str, actor: Actor, in_flight: InFlightSlot) -> io::Result<Worker> {
-        Worker::start(name, actor, in_flight)?.ready()
-    }
-
     /// Start `actor`'s thread without waiting for it: a lesson starts all
     /// its actors' threads first and then waits for them together
-    /// ([`Starting::ready`]), so their start-up costs overlap.
+    /// ([`Starting::ready`]), so their start-up costs overlap. `in_flight`
+    /// is the slot the actor fills before each call that can wait.
     pub fn start(name: &str, actor: Actor, in_flight: InFlightSlot) -> io::Result<Starting> {
         sockscope_sys::interrupt::install()?;
         let (jobs, job_rx) = std_mpsc::channel::<Job>();
