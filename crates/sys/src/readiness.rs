@@ -1,5 +1,6 @@
 //! Non-blocking mode and readiness, as a lesson teaches them: one
-//! `fcntl(fd, F_SETFL, O_NONBLOCK)`, one `poll` on one socket.
+//! `fcntl(fd, F_SETFL, O_NONBLOCK)`, one `poll` on one socket or on a set
+//! of them.
 //!
 //! Both go through nix, whose wrappers are the plain libc calls: `fcntl`
 //! with F_SETFL passes the flags it is given (so a lesson's step is the very
