@@ -18,7 +18,7 @@ fn socket_inode(fd: i32) -> Option<u64> {
 
 /// (local port, state hex, inode) of each line of /proc/net/tcp.
 fn proc_net_tcp() -> Vec<(u16, String, u64)> {
-    std::fs::read_to_string("/proc/net/tcp")
+    std::fs::read_to_string("/proc/thread-self/net/tcp")
         .unwrap()
         .lines()
         .skip(1)

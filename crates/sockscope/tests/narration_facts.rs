@@ -45,7 +45,7 @@ fn nth<'a>(ev: &'a [Event], actor: &str, call: &str, n: usize) -> &'a Event {
 /// Local ports of every TCP socket the kernel lists (IPv4 and IPv6), one
 /// entry per socket, as /proc/net/tcp{,6} show them.
 fn proc_tcp_local_ports() -> Vec<u16> {
-    ["/proc/net/tcp", "/proc/net/tcp6"]
+    ["/proc/thread-self/net/tcp", "/proc/thread-self/net/tcp6"]
         .iter()
         .filter_map(|f| std::fs::read_to_string(f).ok())
         .flat_map(|text| {
@@ -95,7 +95,7 @@ async fn a_new_socket_has_no_address_and_bind_to_port_0_gets_a_kernel_chosen_por
 /// shows it (for a listening socket its rx_queue column is the number of
 /// connections waiting for accept).
 fn proc_accept_queue(port: u16) -> Option<u64> {
-    let text = std::fs::read_to_string("/proc/net/tcp").unwrap();
+    let text = std::fs::read_to_string("/proc/thread-self/net/tcp").unwrap();
     text.lines().skip(1).find_map(|l| {
         let cols: Vec<&str> = l.split_whitespace().collect();
         let local_port = u16::from_str_radix(cols[1].rsplit_once(':')?.1, 16).ok()?;

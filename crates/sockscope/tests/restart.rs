@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 /// Local ports of the TIME_WAIT entries in /proc/net/tcp (state 06).
 fn time_wait_ports() -> Vec<u16> {
-    std::fs::read_to_string("/proc/net/tcp")
+    std::fs::read_to_string("/proc/thread-self/net/tcp")
         .unwrap()
         .lines()
         .skip(1)

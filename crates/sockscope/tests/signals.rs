@@ -18,7 +18,7 @@ const WAIT: Duration = Duration::from_secs(15);
 /// /proc/net/tcp (state 0A is LISTEN).
 fn listening(port: u16) -> bool {
     let want = format!("0100007F:{port:04X}");
-    std::fs::read_to_string("/proc/net/tcp")
+    std::fs::read_to_string("/proc/thread-self/net/tcp")
         .unwrap()
         .lines()
         .skip(1)

@@ -73,11 +73,11 @@ pub enum Op {
         new: String,
     },
     Connect(SocketAddr),
-    Send(Vec<u8>),
-    /// Buffer size, and whether to pass MSG_DONTWAIT.
-    Recv(usize, bool),
+    Send(Payload),
+    /// Buffer size, and the flags to pass.
+    Recv(usize, RecvFlags),
     Sendto(Vec<u8>, SocketAddr),
-    Recvfrom(usize, bool),
+    Recvfrom(usize, RecvFlags),
     Shutdown(ShutdownHow),
     Close,
     /// Set (`true`) or clear O_NONBLOCK.
@@ -110,6 +110,63 @@ impl Op {
         }
     }
 }
+
+/// What a send passes.
+#[derive(Debug, Clone)]
+pub enum Payload {
+    /// These bytes.
+    Bytes(Vec<u8>),
+    /// What this socket's last send left untaken (`buf + sent, len - sent`
+    /// in a sendall loop): the actor keeps it, since only the kernel's
+    /// answer to that send said how much it took.
+    Rest,
+}
+
+/// recv's flags, as a lesson step asks for them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct RecvFlags {
+    /// MSG_DONTWAIT: answer EAGAIN at once instead of waiting.
+    pub dontwait: bool,
+    /// MSG_WAITALL: wait until the whole buffer is filled.
+    pub waitall: bool,
+}
+
+impl RecvFlags {
+    fn bits(self) -> i32 {
+        let mut bits = 0;
+        if self.dontwait {
+            bits |= libc::MSG_DONTWAIT;
+        }
+        if self.waitall {
+            bits |= libc::MSG_WAITALL;
+        }
+        bits
+    }
+
+    /// The flags argument as C (and strace) write it.
+    fn c_text(self) -> String {
+        let names: Vec<&str> = [
+            (self.dontwait, "MSG_DONTWAIT"),
+            (self.waitall, "MSG_WAITALL"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
+        if names.is_empty() {
+            "0".into()
+        } else {
+            names.join("|")
+        }
+    }
+}
+
+/// The flag of a send that returned fewer bytes than it was given: the
+/// kernel took what fitted in the socket's buffers, and the program must
+/// send the rest itself.
+pub const PARTIAL_SEND: &str = "partial send";
+/// The flag of a `rest` send that took every byte still left: the buffer
+/// a partial send began is now wholly sent.
+pub const WHOLE_BUFFER_SENT: &str = "whole buffer sent";
 
 /// Default backlog when a lesson's listen does not give one.
 pub const DEFAULT_BACKLOG: i32 = 8;
@@ -191,6 +248,9 @@ pub struct Actor {
     /// One receive buffer for the actor's whole life, grown to the largest
     /// size a lesson asks for.
     scratch: Vec<u8>,
+    /// Per socket, the bytes its last send did not get taken: what a `rest`
+    /// send passes.
+    unsent: std::collections::HashMap<String, Vec<u8>>,
     /// Observe the kernel after each call (TCP_INFO, the tables).
     kernel: bool,
     in_flight: InFlightSlot,
@@ -215,6 +275,7 @@ impl Actor {
             name,
             socks: Socks::default(),
             scratch: Vec::new(),
+            unsent: std::collections::HashMap::new(),
             kernel,
             in_flight: Arc::clone(&in_flight),
         };
@@ -344,6 +405,7 @@ fn perform(me: &mut Actor, job: &Job) -> (Box<Event>, Option<Duration>) {
         name: actor,
         socks,
         scratch,
+        unsent,
         kernel: observe_kernel,
         in_flight,
     } = me;
@@ -443,7 +505,15 @@ fn perform(me: &mut Actor, job: &Job) -> (Box<Event>, Option<Duration>) {
                 ev.fail(&e);
             }
         }
-        Op::Send(data) => {
+        Op::Send(payload) => {
+            let owned;
+            let data: &[u8] = match payload {
+                Payload::Bytes(bytes) => bytes,
+                Payload::Rest => {
+                    owned = unsent.remove(job.sock()).unwrap_or_default();
+                    &owned
+                }
+            };
             ev.args = format!("{fd}, {}, {}, 0", quoted(data), data.len());
             let call = in_call(in_flight, Call::Send, &sock, &ev.args, None);
             let res = sock.send(data, 0);
@@ -453,11 +523,24 @@ fn perform(me: &mut Actor, job: &Job) -> (Box<Event>, Option<Duration>) {
                 Ok(n) => {
                     ev.bytes = Some(n);
                     ev.data = Some(preview::preview(&data[..n]));
+                    if n < data.len() {
+                        // A short count is not an error: the kernel says how
+                        // much it took, and the rest is the program's to send.
+                        ev.flags.push(PARTIAL_SEND.into());
+                        unsent.insert(job.sock().to_string(), data[n..].to_vec());
+                    } else {
+                        unsent.remove(job.sock());
+                        if matches!(payload, Payload::Rest) {
+                            ev.flags.push(WHOLE_BUFFER_SENT.into());
+                        }
+                    }
                     if let Some(number) = job.lesson.steps[job.step - 1].htonl {
                         ev.flags.extend(byte_order::sent(number));
                     }
                 }
                 Err(e) => {
+                    // Nothing was taken: all of it is still to send.
+                    unsent.insert(job.sock().to_string(), data.to_vec());
                     if e.raw_os_error() == Some(libc::EPIPE) {
                         // send(2): EPIPE "... In this case, the process
                         // will also receive a SIGPIPE unless MSG_NOSIGNAL
@@ -469,10 +552,10 @@ fn perform(me: &mut Actor, job: &Job) -> (Box<Event>, Option<Duration>) {
                 }
             }
         }
-        Op::Recv(max, dontwait) => {
-            ev.args = format!("{fd}, {max}, {}", flags_arg(*dontwait));
+        Op::Recv(max, recv_flags) => {
+            ev.args = format!("{fd}, {max}, {}", recv_flags.c_text());
             let call = in_call(in_flight, Call::Recv, &sock, &ev.args, None);
-            let res = sock.recv_into(sized(scratch, *max), flags(*dontwait));
+            let res = sock.recv_into(sized(scratch, *max), recv_flags.bits());
             took = Some(call.took());
             drop(call);
             match res {
@@ -506,10 +589,10 @@ fn perform(me: &mut Actor, job: &Job) -> (Box<Event>, Option<Duration>) {
                 Err(e) => ev.fail(&e),
             }
         }
-        Op::Recvfrom(max, dontwait) => {
-            ev.args = format!("{fd}, {max}, {}", flags_arg(*dontwait));
+        Op::Recvfrom(max, recv_flags) => {
+            ev.args = format!("{fd}, {max}, {}", recv_flags.c_text());
             let call = in_call(in_flight, Call::Recvfrom, &sock, &ev.args, None);
-            let res = sock.recv_from(sized(scratch, *max), flags(*dontwait));
+            let res = sock.recv_from(sized(scratch, *max), recv_flags.bits());
             took = Some(call.took());
             drop(call);
             match res {
@@ -665,10 +748,6 @@ mod byte_order {
 pub const SIGPIPE_IGNORED: &str = "SIGPIPE (ignored)";
 
 /// The flags argument as the call passes it.
-fn flags(dontwait: bool) -> i32 {
-    if dontwait { libc::MSG_DONTWAIT } else { 0 }
-}
-
 /// `scratch` as a buffer of exactly `max` bytes: the size the lesson passes
 /// to recv, which decides how much the kernel hands over.
 fn sized(scratch: &mut Vec<u8>, max: usize) -> &mut [u8] {
@@ -676,11 +755,6 @@ fn sized(scratch: &mut Vec<u8>, max: usize) -> &mut [u8] {
         scratch.resize(max, 0);
     }
     &mut scratch[..max]
-}
-
-/// The flags argument as C (and strace) write it.
-fn flags_arg(dontwait: bool) -> &'static str {
-    if dontwait { "MSG_DONTWAIT" } else { "0" }
 }
 
 #[must_use]
@@ -708,6 +782,10 @@ fn set_option(sock: &Sock, opt: SockOpt) -> (String, io::Result<()>) {
         SockOpt::Rcvbuf { bytes } => (
             format!("SOL_SOCKET, SO_RCVBUF, {bytes}"),
             s.set_recv_buffer_size(bytes),
+        ),
+        SockOpt::Sndbuf { bytes } => (
+            format!("SOL_SOCKET, SO_SNDBUF, {bytes}"),
+            s.set_send_buffer_size(bytes),
         ),
         SockOpt::Reuseaddr { on } => (
             format!("SOL_SOCKET, SO_REUSEADDR, {}", i32::from(on)),

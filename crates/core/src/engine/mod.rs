@@ -45,7 +45,10 @@ use crate::lesson::{Lesson, Step, parse::is_literal_addr};
 use crate::wire::capture::{Capture, CaptureStatus};
 use crate::wire::track::Tracker;
 use crate::wire::{Segment, Wire};
-use actor::{Actor, DEFAULT_BACKLOG, DEFAULT_RECV_MAX, Done, InFlight, Job, Op, duration_us};
+use actor::{
+    Actor, DEFAULT_BACKLOG, DEFAULT_RECV_MAX, Done, InFlight, Job, Op, Payload, RecvFlags,
+    duration_us,
+};
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -418,6 +421,9 @@ struct Run {
     observers: Observers,
     /// The result of the last recorded call, for `until`.
     last_result: Option<crate::vocab::Outcome>,
+    /// Whether the last recorded `rest` send took every byte left, which
+    /// ends a repeated `rest` send as it ends a sendall loop.
+    last_whole: bool,
     /// Set when a call failed in a way the lesson did not expect: the run
     /// stops before its next call ([`guard`]).
     halt: Option<guard::Halt>,
@@ -478,6 +484,7 @@ impl Run {
             udp_start: observers.kernel.then(|| UdpCounters::read().ok()).flatten(),
             observers,
             last_result: None,
+            last_whole: false,
             halt: None,
             lesson_fds: Vec::new(),
         }
@@ -539,7 +546,16 @@ impl Run {
             if let Some(halt) = self.halt.take() {
                 return Err(EngineError::Halted(halt).into());
             }
-            for _ in 0..step.repeat.unwrap_or(1) {
+            self.last_whole = false;
+            for turn in 0..step.repeat.unwrap_or(1) {
+                if turn > 0 {
+                    // One thread of control: the last turn's call, if it
+                    // had to wait, returns before the next is made.
+                    self.finish_parked(&step.actor, gate).await?;
+                    if step.rest && self.last_whole {
+                        break;
+                    }
+                }
                 self.run_step(index, step, gate).await?;
                 if let Some(halt) = self.halt.take() {
                     return Err(EngineError::Halted(halt).into());
@@ -547,6 +563,9 @@ impl Run {
                 // `until` is the lesson's text; the result is compared as one.
                 let until = step.until.as_deref().map(crate::vocab::Outcome::from_name);
                 if until.is_some() && until == self.last_result {
+                    break;
+                }
+                if step.rest && self.last_whole {
                     break;
                 }
             }
@@ -852,6 +871,9 @@ impl Run {
         if step.until.is_some() {
             self.last_result = Some(event.result);
         }
+        if step.rest {
+            self.last_whole = event.flags.iter().any(|f| f == actor::WHOLE_BUFFER_SENT);
+        }
         event.checks = expect::check(&step.expect, &event);
         if let Err(halt) = guard::after_call(&lesson, index, &mut event) {
             self.halt.get_or_insert(halt);
@@ -1061,13 +1083,15 @@ impl Run {
                 new: step.new.clone().unwrap_or_default(),
             },
             Call::Connect => Op::Connect(addr(&step.to)?),
-            Call::Send => Op::Send(match step.htonl {
-                Some(n) => n.to_be_bytes().to_vec(),
-                None => text(&step.data),
+            Call::Send => Op::Send(match (step.htonl, step.fill) {
+                _ if step.rest => Payload::Rest,
+                (Some(n), _) => Payload::Bytes(n.to_be_bytes().to_vec()),
+                (None, Some(len)) => Payload::Bytes(filled(len)),
+                (None, None) => Payload::Bytes(text(&step.data)),
             }),
-            Call::Recv => Op::Recv(step.max.unwrap_or(DEFAULT_RECV_MAX), step.dontwait),
+            Call::Recv => Op::Recv(step.max.unwrap_or(DEFAULT_RECV_MAX), recv_flags(step)),
             Call::Sendto => Op::Sendto(text(&step.data), addr(&step.to)?),
-            Call::Recvfrom => Op::Recvfrom(step.max.unwrap_or(DEFAULT_RECV_MAX), step.dontwait),
+            Call::Recvfrom => Op::Recvfrom(step.max.unwrap_or(DEFAULT_RECV_MAX), recv_flags(step)),
             Call::Shutdown => Op::Shutdown(step.how.expect("validated: shutdown has how")),
             Call::Close => Op::Close,
             Call::Fcntl => Op::Fcntl(step.nonblock.expect("validated: fcntl has nonblock")),
@@ -1081,5 +1105,19 @@ impl Run {
                 unreachable!("validated: a lesson step never names a traced-only call")
             }
         })
+    }
+}
+
+/// A `fill = N` payload: the alphabet over and over, N bytes, so a preview
+/// of any part of it reads as text and a lost or repeated stretch shows.
+fn filled(len: usize) -> Vec<u8> {
+    (b'a'..=b'z').cycle().take(len).collect()
+}
+
+/// The recv flags a step asks for.
+fn recv_flags(step: &Step) -> RecvFlags {
+    RecvFlags {
+        dontwait: step.dontwait,
+        waitall: step.waitall,
     }
 }

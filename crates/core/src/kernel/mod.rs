@@ -60,6 +60,8 @@ pub struct Observed {
     pub timer_ms: Option<u64>,
     /// SO_RCVBUF read back with getsockopt: what the kernel really granted.
     pub rcvbuf: Option<u64>,
+    /// SO_SNDBUF read back with getsockopt.
+    pub sndbuf: Option<u64>,
     /// UDP: datagrams the kernel dropped for this socket (/proc/net/udp).
     pub drops: Option<u64>,
     /// UDP: how far the machine's `Udp: RcvbufErrors` counter moved since the
@@ -240,6 +242,10 @@ pub fn observe_fd(socket: &socket2::Socket, proto: Proto) -> (Option<StateSeen>,
         .recv_buffer_size()
         .ok()
         .and_then(|b| u64::try_from(b).ok());
+    let sndbuf = socket
+        .send_buffer_size()
+        .ok()
+        .and_then(|b| u64::try_from(b).ok());
     match proto {
         Proto::Tcp => match sockscope_sys::tcp_info::tcp_info(fd) {
             Ok(info) => {
@@ -253,6 +259,7 @@ pub fn observe_fd(socket: &socket2::Socket, proto: Proto) -> (Option<StateSeen>,
                     backlog: listening.then_some(u64::from(info.sacked)),
                     retransmits: Some(u64::from(info.total_retrans)),
                     rcvbuf,
+                    sndbuf,
                     ..Observed::default()
                 };
                 (Some(state.map_or(StateSeen::NotObserved, StateSeen::Is)), o)
@@ -263,6 +270,7 @@ pub fn observe_fd(socket: &socket2::Socket, proto: Proto) -> (Option<StateSeen>,
             let mut o = Observed {
                 source: Source::ProcNetUdp,
                 rcvbuf,
+                sndbuf,
                 ..Observed::default()
             };
             let ino = inode(fd);

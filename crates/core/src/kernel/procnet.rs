@@ -102,9 +102,13 @@ fn parse_udp_line(line: &str, hz: u64) -> Option<Entry> {
     Some(e)
 }
 
-/// Every IPv4 TCP socket on the machine.
+/// Every IPv4 TCP socket of this thread's network namespace. The
+/// thread's, not the process's: /proc/net is /proc/self/net, the main
+/// thread's namespace, while a socket belongs to the namespace of the thread
+/// that made it (the same one, in sockscope itself; each test's own, in the
+/// test suite).
 pub fn tcp() -> io::Result<Vec<Entry>> {
-    let text = std::fs::read_to_string("/proc/net/tcp")?;
+    let text = std::fs::read_to_string("/proc/thread-self/net/tcp")?;
     let hz = sockscope_sys::tcp_info::clock_ticks_per_second();
     Ok(text
         .lines()
@@ -113,9 +117,9 @@ pub fn tcp() -> io::Result<Vec<Entry>> {
         .collect())
 }
 
-/// Every IPv4 UDP socket on the machine.
+/// Every IPv4 UDP socket of this thread's network namespace (see [`tcp`]).
 pub fn udp() -> io::Result<Vec<Entry>> {
-    let text = std::fs::read_to_string("/proc/net/udp")?;
+    let text = std::fs::read_to_string("/proc/thread-self/net/udp")?;
     let hz = sockscope_sys::tcp_info::clock_ticks_per_second();
     Ok(text
         .lines()

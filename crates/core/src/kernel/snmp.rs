@@ -28,9 +28,10 @@ pub struct UdpCounters {
 }
 
 impl UdpCounters {
-    /// Read them now.
+    /// Read them now, for this thread's network namespace (the counters are
+    /// per namespace; see `procnet::tcp` for why the thread's).
     pub fn read() -> io::Result<UdpCounters> {
-        parse(&std::fs::read_to_string("/proc/net/snmp")?).ok_or_else(|| {
+        parse(&std::fs::read_to_string("/proc/thread-self/net/snmp")?).ok_or_else(|| {
             io::Error::new(
                 io::ErrorKind::InvalidData,
                 "no Udp: lines in /proc/net/snmp",

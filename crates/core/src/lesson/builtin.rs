@@ -56,6 +56,10 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../assets/lessons/byte-order.toml"),
     ),
     (
+        "partial-send.toml",
+        include_str!("../../assets/lessons/partial-send.toml"),
+    ),
+    (
         "poll-server.toml",
         include_str!("../../assets/lessons/poll-server.toml"),
     ),

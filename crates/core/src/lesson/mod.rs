@@ -113,6 +113,15 @@ pub struct Step {
     /// (what `htonl` makes of it), in place of `data`.
     #[serde(default)]
     pub htonl: Option<u32>,
+    /// send: a payload of this many bytes (the alphabet, repeated), for a
+    /// send larger than anyone would type: one that fills the buffers.
+    #[serde(default)]
+    pub fill: Option<usize>,
+    /// send: the part of this socket's last send that the kernel did not
+    /// take, as a sendall loop passes `buf + sent, len - sent`. With
+    /// `repeat`, the loop ends once every byte is taken.
+    #[serde(default)]
+    pub rest: bool,
     /// recv (with `max = 4`): the 4 bytes read are a number in network byte
     /// order; the event says what `ntohl` makes of them, and what they would
     /// be read in this machine's own order.
@@ -160,6 +169,11 @@ pub struct Step {
     /// once as EAGAIN instead of waiting.
     #[serde(default)]
     pub dontwait: bool,
+    /// recv: pass MSG_WAITALL, so the call waits until it has `max` bytes
+    /// (or end of file, an error or a signal) instead of returning what is
+    /// queued.
+    #[serde(default)]
+    pub waitall: bool,
     /// Make the same call this many times in a row, each one a real call and
     /// an event of its own (a sender outrunning a receiver, a receiver
     /// draining its queue).
@@ -214,6 +228,8 @@ pub enum SockOpt {
     Linger { seconds: u32 },
     /// SO_RCVBUF: the kernel doubles the request and applies a floor.
     Rcvbuf { bytes: usize },
+    /// SO_SNDBUF: doubled by the kernel like SO_RCVBUF, with a floor.
+    Sndbuf { bytes: usize },
     /// SO_REUSEADDR.
     Reuseaddr { on: bool },
     /// SO_RCVTIMEO: a recv that has waited this long returns EAGAIN.
@@ -291,14 +307,15 @@ impl Lesson {
 /// reported after the call about the socket it acted on: `{tcp_state}`,
 /// `{recv_q}`, `{send_q}`, `{accept_q}`, `{backlog}`, `{timer_s}` (whole
 /// seconds left on its timer, rounded down as `ss -o` and the kernel panel
-/// show them), `{rcvbuf}`, `{drops}`, `{rcvbuf_errors}`, `{waited_ms}`, `{retransmits}`
+/// show them), `{rcvbuf}`, `{sndbuf}`, `{drops}`, `{rcvbuf_errors}`, `{waited_ms}`, `{retransmits}`
 /// (segments the kernel sent again, tcpi_total_retrans: a SYN counts), and
 /// `{settle_ms}` (how long the kernel took to reach the reported state; 0 if
 /// it was there at once), `{ready}` (poll's count of ready sockets) and
 /// `{optval}` (the value getsockopt read). `{sockets.ACTOR:SOCK.FIELD}` is another socket of
 /// the lesson as the kernel's tables list it after the call (the same names
 /// as an `expect` key): FIELD is `tcp_state`, `recv_q`, `send_q`,
-/// `accept_q`, `backlog`, `timer_s`, `drops` or `seen_in`, so a sentence
+/// `accept_q`, `backlog`, `timer` (its name as `ss -o` prints it),
+/// `timer_s`, `drops` or `seen_in`, so a sentence
 /// about the receiver says the receiver's figure, not the sender's. A
 /// placeholder whose value the call did not produce reads "(none)", never a
 /// made-up value.
@@ -320,6 +337,7 @@ pub fn narrate(text: &str, event: &crate::event::Event) -> String {
         &num(k.timer_ms.map(crate::kernel::words::seconds_left)),
     )
     .replace("{rcvbuf}", &num(k.rcvbuf))
+    .replace("{sndbuf}", &num(k.sndbuf))
     .replace("{drops}", &num(k.drops))
     .replace("{rcvbuf_errors}", &num(k.udp_rcvbuf_errors))
     .replace("{waited_ms}", &num(event.waited_us.map(|w| w / 1000)))
@@ -374,6 +392,9 @@ fn sock_field(v: Option<&crate::kernel::SockView>, field: &str) -> String {
         "send_q" => num(v.send_q),
         "accept_q" => num(v.accept_q),
         "backlog" => num(v.backlog),
+        "timer" => v
+            .timer
+            .map_or_else(|| "(none)".into(), |t| t.name().to_string()),
         "timer_s" => num(v.timer_ms.map(crate::kernel::words::seconds_left)),
         "drops" => num(v.drops),
         "seen_in" => v.seen_in.name().to_string(),

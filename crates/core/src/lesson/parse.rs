@@ -95,6 +95,9 @@ pub mod limits {
     pub const CALLS: usize = 10_000;
     /// A send/sendto payload: the largest UDP payload over IPv4.
     pub const DATA_BYTES: usize = 65_507;
+    /// A `fill` payload: enough to fill any buffer a lesson sets up, small
+    /// enough to hold in memory many times over.
+    pub const FILL_BYTES: RangeInclusive<usize> = 1..=1024 * 1024;
     /// SO_LINGER's timeout in seconds.
     pub const LINGER_SECONDS: RangeInclusive<u32> = 0..=600;
     /// SO_RCVBUF's request in bytes (the kernel caps it at rmem_max anyway).
@@ -335,6 +338,15 @@ fn validate(lesson: &Lesson) -> Result<(), Invalid> {
                 "`fd_table` applies to socket and accept, the calls that make an fd".into(),
             );
         }
+        if step.waitall && step.call != Call::Recv {
+            return err(Some("waitall"), "`waitall` applies to recv only".into());
+        }
+        if step.fill.is_some() && step.call != Call::Send {
+            return err(Some("fill"), "`fill` applies to send only".into());
+        }
+        if step.rest && step.call != Call::Send {
+            return err(Some("rest"), "`rest` applies to send only".into());
+        }
         if step.htonl.is_some() && step.call != Call::Send {
             return err(Some("htonl"), "`htonl` applies to send only".into());
         }
@@ -455,6 +467,9 @@ fn check_numbers(i: usize, step: &Step) -> Result<(), Invalid> {
     if let Some(r) = step.repeat {
         in_range(at_step(i, "repeat"), "repeat", r, &limits::REPEAT)?;
     }
+    if let Some(f) = step.fill {
+        in_range(at_step(i, "fill"), "fill", f, &limits::FILL_BYTES)?;
+    }
     if let Some(t) = step.timeout_ms {
         in_range(
             at_step(i, "timeout_ms"),
@@ -482,7 +497,7 @@ fn check_numbers(i: usize, step: &Step) -> Result<(), Invalid> {
             seconds,
             &limits::LINGER_SECONDS,
         ),
-        Some(SockOpt::Rcvbuf { bytes }) => in_range(
+        Some(SockOpt::Rcvbuf { bytes } | SockOpt::Sndbuf { bytes }) => in_range(
             at_step(i, "opt.bytes"),
             "bytes",
             bytes,
@@ -578,10 +593,22 @@ fn check_args(step: &Step) -> Result<(), String> {
             need(step.to.is_some(), "to")?;
             need(step.data.is_some(), "data")
         }
-        Call::Send if step.data.is_some() && step.htonl.is_some() => {
-            Err("send takes `data` or `htonl`, not both".into())
+        Call::Send => {
+            let given = [
+                step.data.is_some(),
+                step.htonl.is_some(),
+                step.fill.is_some(),
+                step.rest,
+            ]
+            .into_iter()
+            .filter(|g| *g)
+            .count();
+            match given {
+                0 => need(false, "data"),
+                1 => Ok(()),
+                _ => Err("send takes one of `data`, `htonl`, `fill` or `rest`".into()),
+            }
         }
-        Call::Send => need(step.data.is_some() || step.htonl.is_some(), "data"),
         Call::Accept => need(step.new.is_some(), "new"),
         Call::Shutdown => need(step.how.is_some(), "how"),
         Call::Setsockopt => need(step.opt.is_some(), "opt"),

@@ -6,8 +6,40 @@ use sockscope_core::engine::{self, Engine, EngineConfig, EngineMsg, Event, Pace}
 use sockscope_core::lesson;
 use std::net::SocketAddr;
 
-/// Run a built-in lesson to the end, in-process.
+/// As root, move the calling test's thread into a network namespace of its
+/// own, `lo` up: the lesson it runs next, and the threads the run starts,
+/// are alone on their loopback. Tests run side by side, and on one
+/// loopback a port a lesson closes can be bound by another test's lesson
+/// before the first connects to it again, and a capture sees everyone's
+/// packets. Only for a test that builds its runtime after this call (a
+/// runtime's threads started earlier stay where they were). Not root: the
+/// machine's loopback, shared, as before.
+/// Once per thread: a test that reads a counter, runs a lesson and reads
+/// the counter again reads all three in one namespace.
+pub fn own_network() {
+    thread_local! {
+        static ISOLATED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+    }
+    if is_root() && !ISOLATED.get() {
+        sockscope_sys::lab::isolate_thread().expect("root may unshare a network namespace");
+        ISOLATED.set(true);
+    }
+}
+
+/// Is this thread's effective uid 0 (the second id of `Uid:` in its status)?
+fn is_root() -> bool {
+    std::fs::read_to_string("/proc/thread-self/status").is_ok_and(|s| {
+        s.lines()
+            .find(|l| l.starts_with("Uid:"))
+            .and_then(|l| l.split_whitespace().nth(2))
+            == Some("0")
+    })
+}
+
+/// Run a built-in lesson to the end, in-process, on a loopback of its own
+/// when root ([`own_network`]).
 pub fn run(name: &str) -> Vec<EngineMsg> {
+    own_network();
     let lesson = lesson::builtin(name).unwrap_or_else(|| panic!("no lesson {name}"));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -130,6 +162,7 @@ pub fn event_lines(out: &std::process::Output) -> Vec<serde_json::Value> {
 /// always runs.
 pub fn run_captured(name: &str) -> Option<(Vec<Event>, sockscope_core::wire::Wire)> {
     use sockscope_core::wire::CaptureStatus;
+    own_network();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -138,7 +171,11 @@ pub fn run_captured(name: &str) -> Option<(Vec<Event>, sockscope_core::wire::Wir
         lesson::builtin(name).unwrap(),
         engine::EngineConfig::default(),
     ));
-    assert!(matches!(msgs.last(), Some(EngineMsg::Finished)), "{msgs:?}");
+    assert!(
+        matches!(msgs.last(), Some(EngineMsg::Finished)),
+        "lesson {name} did not finish: {:?}",
+        msgs.last()
+    );
     match wire.status() {
         CaptureStatus::Running => Some((events(&msgs), wire)),
         CaptureStatus::Unprivileged => {
