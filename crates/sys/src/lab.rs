@@ -135,19 +135,6 @@ pub fn enter() -> Result<(), EnterError> {
     set_up("lo").map_err(fail(Step::LoUp))
 }
 
-/// Move the calling thread alone into a new network namespace, `lo` up.
-///
-/// Unlike [`enter`], this needs CAP_SYS_ADMIN already (root), and it may be
-/// called from one thread of a multi-threaded process: a network namespace
-/// belongs to a thread, and threads started afterwards by this one are
-/// born in it. The test suite gives each in-process lesson run a loopback
-/// of its own this way, so tests running side by side cannot take each
-/// other's freed ports or see each other's packets in a capture.
-pub fn isolate_thread() -> io::Result<()> {
-    nix::sched::unshare(nix::sched::CloneFlags::CLONE_NEWNET).map_err(io::Error::from)?;
-    set_up("lo")
-}
-
 /// An `ifreq` naming interface `name`, its other fields zero.
 fn ifreq(name: &str) -> io::Result<libc::ifreq> {
     // SAFETY: `ifreq` is a plain C struct (a name array and a union of

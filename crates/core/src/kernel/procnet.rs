@@ -105,8 +105,8 @@ fn parse_udp_line(line: &str, hz: u64) -> Option<Entry> {
 /// Every IPv4 TCP socket of this thread's network namespace. The
 /// thread's, not the process's: /proc/net is /proc/self/net, the main
 /// thread's namespace, while a socket belongs to the namespace of the thread
-/// that made it (the same one, in sockscope itself; each test's own, in the
-/// test suite).
+/// that made it. In sockscope every thread shares one; reading the
+/// thread's keeps that true wherever the reader runs.
 pub fn tcp() -> io::Result<Vec<Entry>> {
     let text = std::fs::read_to_string("/proc/thread-self/net/tcp")?;
     let hz = sockscope_sys::tcp_info::clock_ticks_per_second();

@@ -6,40 +6,22 @@ use sockscope_core::engine::{self, Engine, EngineConfig, EngineMsg, Event, Pace}
 use sockscope_core::lesson;
 use std::net::SocketAddr;
 
-/// As root, move the calling test's thread into a network namespace of its
-/// own, `lo` up: the lesson it runs next, and the threads the run starts,
-/// are alone on their loopback. Tests run side by side, and on one
-/// loopback a port a lesson closes can be bound by another test's lesson
-/// before the first connects to it again, and a capture sees everyone's
-/// packets. Only for a test that builds its runtime after this call (a
-/// runtime's threads started earlier stay where they were). Not root: the
-/// machine's loopback, shared, as before.
-/// Once per thread: a test that reads a counter, runs a lesson and reads
-/// the counter again reads all three in one namespace.
-pub fn own_network() {
-    thread_local! {
-        static ISOLATED: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
-    }
-    if is_root() && !ISOLATED.get() {
-        sockscope_sys::lab::isolate_thread().expect("root may unshare a network namespace");
-        ISOLATED.set(true);
-    }
+/// One whole-lesson run at a time in this test process. Tests run side by
+/// side on the machine's one loopback, and a lesson that closes a port and
+/// connects to it again (refused, tcp) or binds it again (restart) must not
+/// find it taken meanwhile by another test's lesson binding port 0, nor a
+/// capture count another run's packets as its own.
+fn one_run_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    static RUNS: std::sync::Mutex<()> = std::sync::Mutex::new(());
+    // A test that failed while running a lesson leaves the lock poisoned;
+    // the next run is still fine (the lock guards no data).
+    RUNS.lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
 }
 
-/// Is this thread's effective uid 0 (the second id of `Uid:` in its status)?
-fn is_root() -> bool {
-    std::fs::read_to_string("/proc/thread-self/status").is_ok_and(|s| {
-        s.lines()
-            .find(|l| l.starts_with("Uid:"))
-            .and_then(|l| l.split_whitespace().nth(2))
-            == Some("0")
-    })
-}
-
-/// Run a built-in lesson to the end, in-process, on a loopback of its own
-/// when root ([`own_network`]).
+/// Run a built-in lesson to the end, in-process.
 pub fn run(name: &str) -> Vec<EngineMsg> {
-    own_network();
+    let _alone = one_run_at_a_time();
     let lesson = lesson::builtin(name).unwrap_or_else(|| panic!("no lesson {name}"));
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -162,7 +144,7 @@ pub fn event_lines(out: &std::process::Output) -> Vec<serde_json::Value> {
 /// always runs.
 pub fn run_captured(name: &str) -> Option<(Vec<Event>, sockscope_core::wire::Wire)> {
     use sockscope_core::wire::CaptureStatus;
-    own_network();
+    let _alone = one_run_at_a_time();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
