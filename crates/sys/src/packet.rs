@@ -18,9 +18,6 @@ use std::time::Duration;
 // The option numbers come from libc, which has each architecture's values
 // (SO_RCVBUFFORCE is 33 on x86 and arm but 0x100b on sparc; SO_TIMESTAMPNS
 // differs on mips, sparc and where time_t is 32 bits):
-// - `SOL_PACKET`, `PACKET_IGNORE_OUTGOING` (Linux 4.20+): do not hand this
-//   socket the copy of a frame taken on its way out. On `lo` every frame is
-//   both sent and received, so without it each one would be read twice.
 // - `SO_RCVBUFFORCE`: like `SO_RCVBUF`, but a privileged process may exceed
 //   `net.core.rmem_max`. We hold `CAP_NET_RAW`, not necessarily
 //   `CAP_NET_ADMIN`, so `SO_RCVBUF` is the fallback.
@@ -32,14 +29,14 @@ use std::time::Duration;
 /// discard) fits without the kernel dropping ours.
 pub const RCVBUF_BYTES: usize = 8 << 20;
 
-/// Open a non-blocking packet socket that receives the frames arriving on
-/// `lo` that `filter` keeps (and none of the outgoing copies).
+/// Open a non-blocking packet socket that receives the frames on `lo` that
+/// `filter` keeps. On `lo` every frame is seen twice, once on its way out
+/// and once arriving; which copy to keep is the filter's choice.
 pub fn open_loopback(filter: &[SockFilter]) -> io::Result<Socket> {
     // Protocol 0: the socket receives nothing until bind names a protocol and
     // an interface, so no frame from another interface slips in between.
     let sock = Socket::new(Domain::PACKET, Type::RAW, None)?;
     sock.set_nonblocking(true)?;
-    set_int(&sock, libc::SOL_PACKET, libc::PACKET_IGNORE_OUTGOING, 1)?;
     if set_int(
         &sock,
         libc::SOL_SOCKET,

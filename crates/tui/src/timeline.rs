@@ -62,6 +62,9 @@ pub fn rows(app: &App) -> Vec<Row<'_>> {
     // Which endpoint holds each port, as far as the run has shown so far:
     // a segment sent to that port is drawn to that endpoint's lane.
     let mut owner: BTreeMap<u16, usize> = BTreeMap::new();
+    // And which holds each connection, by (local, peer): the connections a
+    // listener accepted share its port, and may be handed to other threads.
+    let mut conn_owner: BTreeMap<(&str, &str), usize> = BTreeMap::new();
     let mut arrow_index = 0;
     let mut earlier: Vec<&Event> = Vec::new();
     for r in &visible {
@@ -91,17 +94,31 @@ pub fn rows(app: &App) -> Vec<Row<'_>> {
             Entry::Event(e) => {
                 let lane = lane_of(app, &e.actor);
                 if let Some(p) = e.local.as_deref().and_then(port).filter(|p| *p != 0) {
-                    owner.insert(p, lane);
+                    // A connection on a listener's port does not take the
+                    // port over from the listener.
+                    if e.peer.is_none() || !owner.contains_key(&p) {
+                        owner.insert(p, lane);
+                    }
+                }
+                if let (Some(local), Some(peer)) = (e.local.as_deref(), e.peer.as_deref()) {
+                    let holder = match (e.call, app.lesson.steps.get(e.step.wrapping_sub(1))) {
+                        (Call::Accept, Some(step)) => lane_of(app, step.new_owner()),
+                        _ => lane,
+                    };
+                    conn_owner.insert((local, peer), holder);
                 }
                 rows.push(Row {
                     at_step: r.at_step,
                     kind: RowKind::Call { lane, event: e },
                 });
+                // The other end: the socket whose local address is our
+                // peer and whose peer is us, else whoever holds that port.
                 let peer_lane = e
-                    .peer
+                    .local
                     .as_deref()
-                    .and_then(port)
-                    .and_then(|p| owner.get(&p))
+                    .zip(e.peer.as_deref())
+                    .and_then(|(l, p)| conn_owner.get(&(p, l)))
+                    .or_else(|| e.peer.as_deref().and_then(port).and_then(|p| owner.get(&p)))
                     .copied();
                 let segments = arrows::for_event(e, &earlier);
                 earlier.push(e);
@@ -282,8 +299,10 @@ pub fn held(app: &App) -> Vec<Held> {
             Call::Close => open.retain(|h| !(h.actor == e.actor && h.sock == e.sock)),
             Call::Accept if e.ok() => {
                 let name = step.and_then(|s| s.new.clone()).unwrap_or_default();
+                // Held by the thread it was handed to, if any.
+                let owner = step.map_or(e.actor.as_str(), |s| s.new_owner());
                 open.push(Held {
-                    actor: e.actor.clone(),
+                    actor: owner.to_string(),
                     sock: name,
                     fd: e.new_fd.unwrap_or(-1),
                     proto: e.proto,

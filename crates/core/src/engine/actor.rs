@@ -71,6 +71,8 @@ pub enum Op {
     Listen(i32),
     Accept {
         new: String,
+        /// The actor the new socket is handed to, if not the caller.
+        handoff: Option<String>,
     },
     Connect(SocketAddr),
     Send(Payload),
@@ -239,6 +241,42 @@ impl Socks {
     }
 }
 
+/// Sockets one actor handed another (a server thread giving an accepted
+/// connection to a worker thread), until the receiver's next call takes
+/// them. Shared by every actor of a run.
+///
+/// Nothing moves in the kernel: the threads are one process with one fd
+/// table, so the fd means the same socket in every thread. What moves is
+/// which thread of control the lesson lets use it.
+#[derive(Clone, Default)]
+pub struct Handoffs(Arc<std::sync::Mutex<Vec<(String, String, Sock)>>>);
+
+impl Handoffs {
+    fn give(&self, to: &str, name: &str, sock: Sock) {
+        crate::sync::lock(&self.0).push((to.to_string(), name.to_string(), sock));
+    }
+
+    /// Move every socket handed to `actor` into its own sockets.
+    fn take_into(&self, actor: &str, socks: &mut Socks) {
+        let mut waiting = crate::sync::lock(&self.0);
+        let mut i = 0;
+        while i < waiting.len() {
+            if waiting[i].0 == actor {
+                let (_, name, sock) = waiting.swap_remove(i);
+                socks.insert(name, sock);
+            } else {
+                i += 1;
+            }
+        }
+    }
+}
+
+/// The flag an accept that handed its new socket to another actor carries.
+#[must_use]
+pub fn handed_to(actor: &str) -> String {
+    format!("handed to {actor}: same process, same fd")
+}
+
 /// One endpoint of the lesson: its sockets, and nothing else. It runs in
 /// its own thread and makes one call at a time (see [`Actor::call`]);
 /// sockets still open when the actor is dropped are closed by their `Drop`.
@@ -251,6 +289,8 @@ pub struct Actor {
     /// Per socket, the bytes its last send did not get taken: what a `rest`
     /// send passes.
     unsent: std::collections::HashMap<String, Vec<u8>>,
+    /// Sockets handed between the run's actors.
+    handoffs: Handoffs,
     /// Observe the kernel after each call (TCP_INFO, the tables).
     kernel: bool,
     in_flight: InFlightSlot,
@@ -269,13 +309,14 @@ pub struct Done {
 impl Actor {
     /// A new endpoint, and the slot where it will say which call it is in.
     #[must_use]
-    pub fn new(name: String, kernel: bool) -> (Actor, InFlightSlot) {
+    pub fn new(name: String, kernel: bool, handoffs: Handoffs) -> (Actor, InFlightSlot) {
         let in_flight = InFlightSlot::default();
         let actor = Actor {
             name,
             socks: Socks::default(),
             scratch: Vec::new(),
             unsent: std::collections::HashMap::new(),
+            handoffs,
             kernel,
             in_flight: Arc::clone(&in_flight),
         };
@@ -406,10 +447,12 @@ fn perform(me: &mut Actor, job: &Job) -> (Box<Event>, Option<Duration>) {
         socks,
         scratch,
         unsent,
+        handoffs,
         kernel: observe_kernel,
         in_flight,
     } = me;
     let (actor, observe_kernel) = (actor.as_str(), *observe_kernel);
+    handoffs.take_into(actor, socks);
     if let Op::Socket(proto) = job.op {
         let mut ev = blank(actor, job, proto, None);
         ev.args = format!("AF_INET, {}, 0", proto_c(proto));
@@ -477,7 +520,7 @@ fn perform(me: &mut Actor, job: &Job) -> (Box<Event>, Option<Duration>) {
                 ev.fail(&e);
             }
         }
-        Op::Accept { new } => {
+        Op::Accept { new, handoff } => {
             ev.args = fd.to_string();
             let call = in_call(in_flight, Call::Accept, &sock, &ev.args, None);
             let res = sock.accept();
@@ -488,7 +531,13 @@ fn perform(me: &mut Actor, job: &Job) -> (Box<Event>, Option<Duration>) {
                     ev.new_fd = Some(conn.fd());
                     ev.local = conn.local_addr().map(addr_text);
                     ev.peer = Some(addr_text(peer));
-                    socks.insert(new.clone(), conn);
+                    match handoff {
+                        Some(to) => {
+                            ev.flags.push(handed_to(to));
+                            handoffs.give(to, new, conn);
+                        }
+                        None => socks.insert(new.clone(), conn),
+                    }
                 }
                 Err(e) => ev.fail(&e),
             }

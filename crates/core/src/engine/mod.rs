@@ -445,11 +445,13 @@ impl Run {
         // then stops the run with `ActorGone`.
         // Every thread is started before any is waited for, so their
         // start-ups overlap.
+        let handoffs = actor::Handoffs::default();
         let starting: Vec<_> = lesson
             .actors
             .iter()
             .map(|a| {
-                let (actor, in_flight) = Actor::new(a.name.clone(), observers.kernel);
+                let (actor, in_flight) =
+                    Actor::new(a.name.clone(), observers.kernel, handoffs.clone());
                 (a.name.clone(), Worker::start(&a.name, actor, in_flight))
             })
             .collect();
@@ -861,11 +863,10 @@ impl Run {
         let lesson = Arc::clone(&self.lesson);
         let step = &lesson.steps[index];
         if let Some(local) = event.local.as_deref() {
-            let name = match (&step.new, event.call) {
-                (Some(new), Call::Accept) => new,
-                _ => &step.sock,
-            };
-            self.addrs.set(&step.actor, name, local);
+            match (&step.new, event.call) {
+                (Some(new), Call::Accept) => self.addrs.set(step.new_owner(), new, local),
+                _ => self.addrs.set(&step.actor, &step.sock, local),
+            }
         }
         self.observe(index, &mut event);
         if step.until.is_some() {
@@ -893,7 +894,8 @@ impl Run {
             }
             (Call::Accept, Some(fd)) if event.ok() => {
                 let new = step.new.as_deref().unwrap_or_default();
-                self.lesson_fds.push((fd, format!("{}:{new}", step.actor)));
+                self.lesson_fds
+                    .push((fd, format!("{}:{new}", step.new_owner())));
             }
             (Call::Close, _) => self.lesson_fds.retain(|(fd, _)| Some(*fd) != event.fd),
             _ => return,
@@ -939,7 +941,12 @@ impl Run {
         let capture = self.capture.as_mut()?;
         let parse = |a: &Option<String>| a.as_deref().and_then(|a| a.parse().ok());
         let (local, peer) = (parse(&event.local), parse(&event.peer));
-        self.tracker.learn(&event.actor, local, peer);
+        // An accepted connection belongs to the thread it was handed to.
+        let owner = match event.call {
+            Call::Accept => self.lesson.steps[event.step - 1].new_owner(),
+            _ => &event.actor,
+        };
+        self.tracker.learn(owner, local, peer);
         let mut frames = Vec::new();
         if let Err(e) = capture
             .set_ports(self.tracker.ports())
@@ -1000,7 +1007,7 @@ impl Run {
         let step = &self.lesson.steps[index];
         let acted = format!("{}:{}", step.actor, step.sock);
         let name = match (&step.new, event.call) {
-            (Some(new), Call::Accept) => format!("{}:{new}", step.actor),
+            (Some(new), Call::Accept) => format!("{}:{new}", step.new_owner()),
             _ => acted.clone(),
         };
         let parse = |a: &Option<String>| a.as_deref().and_then(|a| a.parse().ok());
@@ -1081,6 +1088,7 @@ impl Run {
             Call::Listen => Op::Listen(step.backlog.unwrap_or(DEFAULT_BACKLOG)),
             Call::Accept => Op::Accept {
                 new: step.new.clone().unwrap_or_default(),
+                handoff: step.handoff.clone(),
             },
             Call::Connect => Op::Connect(addr(&step.to)?),
             Call::Send => Op::Send(match (step.htonl, step.fill) {

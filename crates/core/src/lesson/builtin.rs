@@ -64,6 +64,10 @@ const FILES: &[(&str, &str)] = &[
         include_str!("../../assets/lessons/poll-server.toml"),
     ),
     (
+        "threads-server.toml",
+        include_str!("../../assets/lessons/threads-server.toml"),
+    ),
+    (
         "restart.toml",
         include_str!("../../assets/lessons/restart.toml"),
     ),

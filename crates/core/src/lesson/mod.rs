@@ -106,6 +106,11 @@ pub struct Step {
     /// accept: the name of the new socket.
     #[serde(default)]
     pub new: Option<String>,
+    /// accept: the actor (another thread of the same process) that gets the
+    /// new socket, as a server hands a connection to a worker thread. The
+    /// fd is the same number in every thread: threads share one fd table.
+    #[serde(default)]
+    pub handoff: Option<String>,
     /// send / sendto: the payload.
     #[serde(default)]
     pub data: Option<String>,
@@ -271,6 +276,13 @@ impl GetOpt {
 pub const POLL_FOREVER: i32 = -1;
 
 impl Step {
+    /// The actor that holds the socket an `accept` returns: the one it was
+    /// handed to, or the accepting actor itself.
+    #[must_use]
+    pub fn new_owner(&self) -> &str {
+        self.handoff.as_deref().unwrap_or(&self.actor)
+    }
+
     /// Does this step's call, if it has to wait, park while later steps run?
     /// A connect, and a poll with a timeout, return on their own (the kernel
     /// finishes the handshake, the timer runs out), so by default they are

@@ -338,6 +338,20 @@ fn validate(lesson: &Lesson) -> Result<(), Invalid> {
                 "`fd_table` applies to socket and accept, the calls that make an fd".into(),
             );
         }
+        if let Some(to) = &step.handoff {
+            if step.call != Call::Accept {
+                return err(Some("handoff"), "`handoff` applies to accept only".into());
+            }
+            if !actors.contains(to.as_str()) || *to == step.actor {
+                return err(
+                    Some("handoff"),
+                    format!(
+                        "`handoff` names `{}`: it must be another declared actor",
+                        preview::text(to)
+                    ),
+                );
+            }
+        }
         if step.waitall && step.call != Call::Recv {
             return err(Some("waitall"), "`waitall` applies to recv only".into());
         }
@@ -444,8 +458,9 @@ fn validate(lesson: &Lesson) -> Result<(), Invalid> {
         match step.call {
             Call::Accept => {
                 let new = step.new.as_deref().unwrap_or_default();
-                open.insert((step.actor.as_str(), new), ());
-                ever.insert((step.actor.as_str(), new));
+                let owner = step.new_owner();
+                open.insert((owner, new), ());
+                ever.insert((owner, new));
             }
             Call::Close => {
                 open.remove(&key);

@@ -2,6 +2,14 @@
 //! keeps only IPv4 TCP and UDP frames to or from sockscope's own ports (and
 //! ICMP, which carries port-unreachable errors about our datagrams).
 //!
+//! Of the two copies of each frame `lo` shows a packet socket, it keeps the
+//! one taken on the way out. That copy is taken in the sender's own
+//! transmit path, inside the system call that sent it: when close(2)
+//! returns, its FIN is already in the capture. The arriving copy is taken
+//! later, when the receive softirq runs, which on a busy machine the kernel
+//! hands to ksoftirqd, after the call has returned and its packets were
+//! looked for.
+//!
 //! `lo` carries every loopback conversation on the machine. Without a filter,
 //! a paused lesson's capture socket would fill its buffer with other
 //! programs' traffic and the kernel would then drop the next step's packets.
@@ -21,6 +29,7 @@ pub struct Insn {
 }
 
 // Opcodes, as <linux/filter.h> composes them.
+const LDW_ABS: u16 = 0x20; // BPF_LD | BPF_W | BPF_ABS
 const LDH_ABS: u16 = 0x28; // BPF_LD | BPF_H | BPF_ABS
 const LDB_ABS: u16 = 0x30; // BPF_LD | BPF_B | BPF_ABS
 const LDH_IND: u16 = 0x48; // BPF_LD | BPF_H | BPF_IND
@@ -28,6 +37,13 @@ const LDX_MSH: u16 = 0xb1; // BPF_LDX | BPF_B | BPF_MSH: X = 4 * (P[k] & 0xf)
 const JEQ: u16 = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
 const JSET: u16 = 0x45; // BPF_JMP | BPF_JSET | BPF_K
 const RET: u16 = 0x06; // BPF_RET | BPF_K
+
+/// The ancillary load of the frame's packet type (`SKF_AD_OFF +
+/// SKF_AD_PKTTYPE` in <linux/filter.h>): not a byte of the frame but the
+/// `sll_pkttype` the socket would report.
+const PKTTYPE: u32 = 0xffff_f000 + 4;
+/// `PACKET_OUTGOING`: the copy of a frame this host sent.
+const OUTGOING: u32 = 4;
 
 /// Bytes of a frame the filter keeps (all of it, up to the capture buffer).
 const KEEP: u32 = 0x40000;
@@ -42,31 +58,33 @@ pub const MAX_PORTS: usize = 100;
 pub fn program(ports: &BTreeSet<u16>) -> Vec<Insn> {
     let ports: Vec<u16> = ports.iter().copied().take(MAX_PORTS).collect();
     let n = ports.len();
-    // Layout: 10 fixed instructions, n source-port tests, one load, n
+    // Layout: 12 fixed instructions, n source-port tests, one load, n
     // destination-port tests, then DROP and ACCEPT.
-    let drop_at = 11 + 2 * n;
+    let drop_at = 13 + 2 * n;
     let accept_at = drop_at + 1;
     let mut p = Vec::with_capacity(accept_at + 1);
     let ins = |code, jt, jf, k| Insn { code, jt, jf, k };
     // Relative jump from instruction `at` to `to`.
     let off = |at: usize, to: usize| u8::try_from(to - at - 1).expect("program fits");
-    p.push(ins(LDH_ABS, 0, 0, 12)); // 0: EtherType
-    p.push(ins(JEQ, 0, off(1, drop_at), 0x0800)); // 1: IPv4?
-    p.push(ins(LDB_ABS, 0, 0, 23)); // 2: IP protocol
-    p.push(ins(JEQ, off(3, accept_at), 0, 1)); // 3: ICMP: keep
-    p.push(ins(JEQ, 1, 0, 6)); // 4: TCP: to the ports
-    p.push(ins(JEQ, 0, off(5, drop_at), 17)); // 5: UDP, or drop
-    p.push(ins(LDH_ABS, 0, 0, 20)); // 6: flags and fragment offset
-    p.push(ins(JSET, off(7, drop_at), 0, 0x1fff)); // 7: a later fragment has no ports
-    p.push(ins(LDX_MSH, 0, 0, 14)); // 8: X = IP header length
-    p.push(ins(LDH_IND, 0, 0, 14)); // 9: source port
+    p.push(ins(LDW_ABS, 0, 0, PKTTYPE)); // 0: which copy
+    p.push(ins(JEQ, 0, off(1, drop_at), OUTGOING)); // 1: the outgoing one only
+    p.push(ins(LDH_ABS, 0, 0, 12)); // 2: EtherType
+    p.push(ins(JEQ, 0, off(3, drop_at), 0x0800)); // 3: IPv4?
+    p.push(ins(LDB_ABS, 0, 0, 23)); // 4: IP protocol
+    p.push(ins(JEQ, off(5, accept_at), 0, 1)); // 5: ICMP: keep
+    p.push(ins(JEQ, 1, 0, 6)); // 6: TCP: to the ports
+    p.push(ins(JEQ, 0, off(7, drop_at), 17)); // 7: UDP, or drop
+    p.push(ins(LDH_ABS, 0, 0, 20)); // 8: flags and fragment offset
+    p.push(ins(JSET, off(9, drop_at), 0, 0x1fff)); // 9: a later fragment has no ports
+    p.push(ins(LDX_MSH, 0, 0, 14)); // 10: X = IP header length
+    p.push(ins(LDH_IND, 0, 0, 14)); // 11: source port
     for (i, port) in ports.iter().enumerate() {
-        let at = 10 + i;
+        let at = 12 + i;
         p.push(ins(JEQ, off(at, accept_at), 0, u32::from(*port)));
     }
     p.push(ins(LDH_IND, 0, 0, 16)); // destination port
     for (i, port) in ports.iter().enumerate() {
-        let at = 11 + n + i;
+        let at = 13 + n + i;
         p.push(ins(JEQ, off(at, accept_at), 0, u32::from(*port)));
     }
     p.push(ins(RET, 0, 0, 0)); // DROP
@@ -81,8 +99,14 @@ mod tests {
     use etherparse::PacketBuilder;
 
     /// A classic BPF interpreter for the instructions `program` uses, so the
-    /// tests run the program exactly as the kernel would.
+    /// tests run the program exactly as the kernel would, on the outgoing
+    /// copy of a frame.
     fn run(p: &[Insn], pkt: &[u8]) -> u32 {
+        run_copy(p, pkt, OUTGOING)
+    }
+
+    /// The same, on the copy of a frame whose packet type is `pkttype`.
+    fn run_copy(p: &[Insn], pkt: &[u8], pkttype: u32) -> u32 {
         let (mut a, mut x, mut pc) = (0u32, 0u32, 0usize);
         let half = |o: usize| {
             pkt.get(o..o + 2)
@@ -92,6 +116,7 @@ mod tests {
             let i = p[pc];
             pc += 1;
             match i.code {
+                LDW_ABS if i.k == PKTTYPE => a = pkttype,
                 LDH_ABS => match half(i.k as usize) {
                     Some(v) => a = v,
                     None => return 0,
@@ -149,6 +174,8 @@ mod tests {
         ipv6[12..14].copy_from_slice(&[0x86, 0xdd]);
         assert_eq!(run(&p, &ipv6), 0);
         assert_eq!(run(&p, &[0; 10]), 0, "short frames are dropped");
+        // PACKET_HOST (0): the arriving copy of the same frame.
+        assert_eq!(run_copy(&p, &tcp(50000, 8080), 0), 0, "one copy only");
     }
 
     #[test]
@@ -164,7 +191,7 @@ mod tests {
     fn the_largest_program_still_jumps_within_range() {
         let many: BTreeSet<u16> = (1000..1000 + MAX_PORTS as u16 + 50).collect();
         let p = program(&many);
-        assert_eq!(p.len(), 13 + 2 * MAX_PORTS);
+        assert_eq!(p.len(), 15 + 2 * MAX_PORTS);
         assert_eq!(run(&p, &tcp(5, 1000)), KEEP);
         assert_eq!(run(&p, &tcp(1000 + MAX_PORTS as u16 - 1, 5)), KEEP);
     }

@@ -67,6 +67,11 @@ pub struct Tracker {
     /// `t_us`.
     start_wall: Duration,
     names: HashMap<SocketAddr, String>,
+    /// The actor holding each connected socket, by (local, peer): the
+    /// connections a listener accepted all share its local address, and
+    /// when they are handed to different threads only the pair tells whose
+    /// each packet is.
+    conn_names: HashMap<(SocketAddr, SocketAddr), String>,
     ports: BTreeSet<u16>,
     pairs: HashSet<Pair>,
     /// Initial sequence number of each sender, per connection.
@@ -87,6 +92,7 @@ impl Tracker {
         Tracker {
             start_wall,
             names: HashMap::new(),
+            conn_names: HashMap::new(),
             ports: BTreeSet::new(),
             pairs: HashSet::new(),
             isn: HashMap::new(),
@@ -103,7 +109,12 @@ impl Tracker {
     /// `local`, talking to `peer`.
     pub fn learn(&mut self, actor: &str, local: Option<SocketAddr>, peer: Option<SocketAddr>) {
         if let Some(l) = local {
-            self.names.insert(l, actor.to_string());
+            // An address alone names the socket bound to it (a listener, a
+            // client's own port); a connection accepted on a listener's
+            // address does not take the name over: it is found by its pair.
+            if peer.is_none() || !self.names.contains_key(&l) {
+                self.names.insert(l, actor.to_string());
+            }
             self.ports.insert(l.port());
         }
         if let Some(p) = peer {
@@ -111,6 +122,7 @@ impl Tracker {
         }
         if let (Some(l), Some(p)) = (local, peer) {
             self.pairs.insert(pair(l, p));
+            self.conn_names.insert((l, p), actor.to_string());
         }
     }
 
@@ -324,7 +336,15 @@ impl Tracker {
         let ip = d.ip.as_ref()?;
         let t_us = u64::try_from(frame.time.saturating_sub(self.start_wall).as_micros())
             .unwrap_or(u64::MAX);
-        let name = |a: &SocketAddr| self.names.get(a).cloned();
+        // The sending socket is `from`'s end of the pair, the receiving one
+        // `to`'s: looked up by the connection first, then by address alone
+        // (a listener, an unconnected UDP socket).
+        let name = |a: &SocketAddr, other: &SocketAddr| {
+            self.conn_names
+                .get(&(*a, *other))
+                .or_else(|| self.names.get(a))
+                .cloned()
+        };
         let mut seg = Segment {
             n: frame.n,
             t_us,
@@ -372,15 +392,15 @@ impl Tracker {
                 seg.window = Some(t.window);
                 seg.flags = t.flags();
                 seg.proto = WireProto::Tcp;
-                seg.from = name(&s);
-                seg.to = name(&dst);
+                seg.from = name(&s, &dst);
+                seg.to = name(&dst, &s);
                 s
             }
             (Some(Transport::Udp(u)), Some((s, dst))) => {
                 seg.proto = WireProto::Udp;
                 seg.udp_len = Some(u.length);
-                seg.from = name(&s);
-                seg.to = name(&dst);
+                seg.from = name(&s, &dst);
+                seg.to = name(&dst, &s);
                 s
             }
             (Some(Transport::Icmp(i)), _) => {
@@ -388,8 +408,8 @@ impl Tracker {
                 // side it was sent to.
                 let (orig_src, orig_dst) = i.about?;
                 let (orig_src, orig_dst) = (self.canon(orig_src), self.canon(orig_dst));
-                seg.from = name(&orig_dst);
-                seg.to = name(&orig_src);
+                seg.from = name(&orig_dst, &orig_src);
+                seg.to = name(&orig_src, &orig_dst);
                 orig_dst
             }
             _ => return None,
