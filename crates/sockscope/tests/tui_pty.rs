@@ -215,3 +215,57 @@ fn a_click_on_a_call_in_the_lanes_reviews_its_step_and_no_mouse_turns_it_off() {
     term.press(b"q");
     assert!(term.wait_exit(WAIT).expect("exits on q").success());
 }
+
+/// Every lesson beyond the course text runs to its end in the TUI, a key
+/// press per call (Space, as a student steps), with no claim failing on
+/// screen, and the terminal is restored after q.
+#[test]
+fn every_further_lesson_runs_to_its_end_in_the_tui() {
+    for lesson in sockscope_core::lesson::builtins()
+        .into_iter()
+        .filter(|l| l.part == sockscope_core::lesson::Part::Further)
+    {
+        let total: usize = lesson
+            .steps
+            .iter()
+            .map(|s| s.repeat.unwrap_or(1) as usize)
+            .sum();
+        let mut term = Term::spawn(BIN, &["lesson", &lesson.name], 120, 40);
+        term.wait_for(WAIT, |s| s.contents().contains("Press Space"))
+            .unwrap_or_else(|| panic!("{}: no first frame:\n{}", lesson.name, term.contents()));
+        // One Space per call at most (a repeated step's calls run on one
+        // press), until the title says the run is over.
+        let mut finished = false;
+        for _ in 0..=total {
+            term.press(b" ");
+            if term
+                .wait_for(Duration::from_millis(400), |s| {
+                    s.contents().contains("finished: ")
+                })
+                .is_some()
+            {
+                finished = true;
+                break;
+            }
+        }
+        // A call that waits for the kernel's timer (timeouts' connect) may
+        // still be running: its end is the kernel's to decide.
+        if !finished {
+            term.wait_for(Duration::from_secs(30), |s| {
+                s.contents().contains("finished: ")
+            })
+            .unwrap_or_else(|| panic!("{} did not finish:\n{}", lesson.name, term.contents()));
+        }
+        let screen = term.contents();
+        assert!(
+            !screen.contains('✗'),
+            "{}: a claim failed:\n{screen}",
+            lesson.name
+        );
+        term.press(b"q");
+        let status = term.wait_exit(WAIT).expect("the TUI exits on q");
+        assert!(status.success(), "{}: exit status {status:?}", lesson.name);
+        term.drain_for(Duration::from_millis(100));
+        assert!(!term.parser.screen().alternate_screen(), "{}", lesson.name);
+    }
+}
