@@ -55,6 +55,11 @@ pub struct Cli {
     /// in the config file.
     #[arg(long, global = true)]
     pub no_mouse: bool,
+    /// Forget which lessons you ran to their end (the ticks in the lesson
+    /// picker): delete the progress file in your data folder, say so, and
+    /// exit.
+    #[arg(long)]
+    pub reset_progress: bool,
 }
 
 #[derive(Debug, Subcommand)]

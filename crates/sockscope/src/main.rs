@@ -67,6 +67,9 @@ fn run() -> Result<ExitCode> {
         }
         _ => {}
     }
+    if cli.reset_progress {
+        return Ok(reset_progress());
+    }
     let loaded = match config::load(cli.config.as_deref()) {
         Ok(l) => l,
         Err(e) => return Ok(usage(&e.to_string())),
@@ -124,6 +127,12 @@ fn run() -> Result<ExitCode> {
         }),
         network: label,
         mouse: !cli.no_mouse && loaded.config.mouse.unwrap_or(true),
+        progress_file: loaded
+            .config
+            .progress
+            .unwrap_or(true)
+            .then(tui::progress::default_path)
+            .flatten(),
     };
     match cli.command {
         None => {
@@ -262,6 +271,27 @@ fn interactive(catalog: &Catalog, name: &str, options: tui::Options) -> Result<E
 fn usage(message: &str) -> ExitCode {
     say(message);
     ExitCode::from(USAGE)
+}
+
+/// `--reset-progress`: delete the progress file and say what happened.
+fn reset_progress() -> ExitCode {
+    use sockscope_core::vocab::preview::text;
+    let Some(path) = tui::progress::default_path() else {
+        say("No progress is kept here: this system has no data folder for sockscope.");
+        return ExitCode::SUCCESS;
+    };
+    let path_text = path.display().to_string();
+    let shown = text(&path_text);
+    match tui::progress::reset(&path) {
+        Ok(true) => output::print(format!("Progress reset: removed {shown}\n").as_bytes()),
+        Ok(false) => {
+            output::print(format!("No progress to reset ({shown} does not exist)\n").as_bytes())
+        }
+        Err(e) => {
+            say(format!("Could not remove {shown}: {e}"));
+            ExitCode::FAILURE
+        }
+    }
 }
 
 /// `--lessons DIR` beats the config file's `lessons`, which beats the default

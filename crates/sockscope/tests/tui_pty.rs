@@ -269,3 +269,63 @@ fn every_further_lesson_runs_to_its_end_in_the_tui() {
         assert!(!term.parser.screen().alternate_screen(), "{}", lesson.name);
     }
 }
+
+/// A lesson run to its end is kept in the data folder: the next session's
+/// picker ticks it and counts it, and `--reset-progress` deletes the file.
+#[test]
+fn progress_survives_a_restart_of_sockscope_and_reset_clears_it() {
+    let data = std::env::temp_dir().join(format!("sockscope-pty-progress-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let data_dir = data.to_str().unwrap();
+    let env = [("XDG_DATA_HOME", data_dir)];
+    let file = data.join("sockscope").join("progress.toml");
+
+    let mut term = Term::spawn_with_env(BIN, &["lesson", "udp"], &env, 120, 40);
+    term.wait_for(WAIT, |s| s.contents().contains("Press Space"))
+        .unwrap_or_else(|| panic!("no first frame:\n{}", term.contents()));
+    for _ in 0..20 {
+        term.press(b" ");
+        if term
+            .wait_for(Duration::from_millis(400), |s| {
+                s.contents().contains("finished: ")
+            })
+            .is_some()
+        {
+            break;
+        }
+    }
+    term.wait_for(WAIT, |s| s.contents().contains("Lesson finished: 1 of"))
+        .unwrap_or_else(|| panic!("no progress notice:\n{}", term.contents()));
+    term.press(b"q");
+    assert!(term.wait_exit(WAIT).expect("exits on q").success());
+    let kept = std::fs::read_to_string(&file).expect("the progress file was written");
+    assert!(kept.contains("\"udp\""), "{kept}");
+
+    // A new session: the picker ticks udp and counts it.
+    let mut term = Term::spawn_with_env(BIN, &["lesson", "tcp"], &env, 120, 40);
+    term.wait_for(WAIT, |s| s.contents().contains("Press Space"))
+        .unwrap_or_else(|| panic!("no first frame:\n{}", term.contents()));
+    term.press(b"L");
+    term.wait_for(WAIT, |s| s.contents().contains("1 of"))
+        .unwrap_or_else(|| panic!("no count in the picker:\n{}", term.contents()));
+    let screen = term.contents();
+    assert!(
+        screen.lines().any(|l| l.contains("✓ udp")),
+        "udp is ticked:\n{screen}"
+    );
+    assert!(!screen.lines().any(|l| l.contains("✓ tcp")), "{screen}");
+    term.press(b"q");
+    term.press(b"q");
+    assert!(term.wait_exit(WAIT).expect("exits on q").success());
+
+    let out = std::process::Command::new(BIN)
+        .arg("--reset-progress")
+        .env("XDG_DATA_HOME", data_dir)
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(said.starts_with("Progress reset: removed "), "{said}");
+    assert!(!file.exists(), "the file is gone");
+    let _ = std::fs::remove_dir_all(&data);
+}

@@ -170,6 +170,10 @@ pub struct App {
     /// Whether the terminal reports the mouse (`--no-mouse` turns it off,
     /// and with it the terminal's own text selection comes back).
     pub mouse: bool,
+    /// The lessons this student has run to their end, and the file they are
+    /// kept in (`None`: progress is not kept, and nothing is saved).
+    pub progress: crate::progress::Progress,
+    pub progress_file: Option<std::path::PathBuf>,
     /// The terminal's size in cells, from the last resize: where a click
     /// lands depends on the layout drawn at this size.
     pub size: (u16, u16),
@@ -206,6 +210,9 @@ pub enum LessonEffect {
     /// Read the kernel's view of [`App::kernel_to_refresh`] again and send
     /// it back as [`Feed::Kernel`].
     RefreshKernel,
+    /// Keep the student's progress (a lesson was just finished for the
+    /// first time) in [`App::progress_file`].
+    SaveProgress,
 }
 
 /// What the loop must do after an update: the shell's effects, and the
@@ -243,6 +250,8 @@ impl App {
             autoplay_base: AUTOPLAY,
             network: None,
             mouse: true,
+            progress: crate::progress::Progress::default(),
+            progress_file: None,
             size: crate::shell::DEFAULT_SIZE,
         }
     }
@@ -751,7 +760,15 @@ impl App {
             }
             Msg::Feed(Feed::Engine(m)) => {
                 let call_returned = matches!(m, EngineMsg::Event(_));
+                let finished = matches!(m, EngineMsg::Finished);
                 self.on_engine(m);
+                // Every step ran: the lesson counts as done, once.
+                if finished
+                    && self.progress_file.is_some()
+                    && self.progress.finish(&self.lesson.name)
+                {
+                    return ask(LessonEffect::SaveProgress);
+                }
                 // The lesson's call may have taken or freed the port being
                 // explained: look again, so the bind result stays live.
                 match self.port.asked {
@@ -820,6 +837,32 @@ mod tests {
     const STEP: Effect = Effect::Screen(LessonEffect::Step);
 
     use crate::fixtures::{app, run_to};
+
+    /// A lesson run to its end is kept as finished, once, and only when
+    /// progress is kept at all.
+    #[test]
+    fn the_end_of_a_run_asks_once_to_keep_the_progress() {
+        let mut a = app("udp");
+        assert_eq!(update(&mut a, engine(EngineMsg::Finished)), Effect::None);
+        assert!(
+            !a.screen.progress.is_finished("udp"),
+            "not kept: not marked"
+        );
+        a.screen.progress_file = Some("progress.toml".into());
+        assert_eq!(
+            update(&mut a, engine(EngineMsg::Finished)),
+            Effect::Screen(LessonEffect::SaveProgress)
+        );
+        assert!(a.screen.progress.is_finished("udp"));
+        // A restart's second run to the end is not news.
+        assert_eq!(update(&mut a, engine(EngineMsg::Finished)), Effect::None);
+        // A run that stopped early is not finished.
+        let mut b = app("tcp");
+        b.screen.progress_file = Some("progress.toml".into());
+        let failed = EngineMsg::Failed(sockscope_core::engine::EngineError::ActorGone("x".into()));
+        assert_eq!(update(&mut b, engine(failed)), Effect::None);
+        assert!(!b.screen.progress.is_finished("tcp"));
+    }
 
     #[test]
     fn space_asks_the_engine_for_the_next_call() {

@@ -100,6 +100,8 @@ pub struct Config {
     pub host_network: Option<bool>,
     /// Read the mouse on the lesson screen (default true).
     pub mouse: Option<bool>,
+    /// Keep the student's progress between sessions (default true).
+    pub progress: Option<bool>,
     #[serde(default)]
     pub keys: KeyConfig,
 }

@@ -63,6 +63,8 @@ pub mod serve;
 
 pub mod ui;
 
+/// A student's progress, kept between sessions.
+pub mod progress;
 pub mod screens;
 
 #[cfg(test)]
@@ -102,6 +104,8 @@ pub struct Options {
     /// Read the mouse on the lesson screen (clicks on the lanes review a
     /// step); off, the terminal keeps its own text selection.
     pub mouse: bool,
+    /// Where the student's progress is kept; `None` keeps none.
+    pub progress_file: Option<std::path::PathBuf>,
 }
 
 impl Default for Options {
@@ -116,6 +120,7 @@ impl Default for Options {
             autoplay: app::AUTOPLAY,
             network: None,
             mouse: true,
+            progress_file: None,
         }
     }
 }

@@ -256,6 +256,14 @@ fn overlays_review_intro_and_too_small() {
         .collect();
     app.screen.picker = Some(1);
     insta::assert_snapshot!("picker_120x40", draw_shell(&app, 120, 40).backend());
+    // With progress kept: a tick on the lesson run to its end, and the count.
+    let mut kept = app.clone();
+    kept.screen.progress_file = Some("progress.toml".into());
+    kept.screen.progress.finish("udp");
+    insta::assert_snapshot!(
+        "picker_progress_120x40",
+        draw_shell(&kept, 120, 40).backend()
+    );
     app.screen.picker = None;
     app.screen.review = Some(4);
     insta::assert_snapshot!("review_step_4_120x40", draw_shell(&app, 120, 40).backend());

@@ -227,6 +227,22 @@ impl Driver<App> for LessonDriver {
                 let report = sockscope_core::ports::explain(port);
                 return Some(Msg::Feed(Feed::Port(Box::new(report))));
             }
+            LessonEffect::SaveProgress => {
+                let path = app.progress_file.as_deref()?;
+                let done = app
+                    .progress
+                    .count_of(app.lessons.iter().map(|l| l.name.as_str()));
+                return Some(Msg::Notice(
+                    match crate::progress::save(&app.progress, path) {
+                        Ok(()) => format!(
+                            "Lesson finished: {done} of {} done (kept in {}; L lists them)",
+                            app.lessons.len(),
+                            path.display()
+                        ),
+                        Err(e) => format!("Progress not saved to {}: {e}", path.display()),
+                    },
+                ));
+            }
             LessonEffect::RefreshKernel => {
                 let view = app.kernel_to_refresh()?;
                 return Some(Msg::Feed(Feed::Kernel(sockscope_core::kernel::refresh(
@@ -297,6 +313,17 @@ pub fn shell(
     app.autoplay_base = options.autoplay;
     app.network = options.network;
     app.mouse = options.mouse;
+    if let Some(path) = &options.progress_file {
+        // A file that cannot be read starts the session with none, and
+        // is not overwritten: the first finished lesson says why.
+        match crate::progress::load(path) {
+            Ok(p) => {
+                app.progress = p;
+                app.progress_file = Some(path.clone());
+            }
+            Err(e) => app.notice = Some(format!("Progress not kept: {e}")),
+        }
+    }
     let mut shell = Shell::new(app, themes);
     shell.present = options.present;
     shell

@@ -1,6 +1,7 @@
 //! The lesson picker (`L`): every lesson (built-in and the teacher's own)
-//! with its summary, grouped by part of the course; Enter starts the
-//! highlighted one with new sockets.
+//! with its summary, grouped by part of the course, a ✓ on those the
+//! student has run to their end; Enter starts the highlighted one with new
+//! sockets.
 
 use crate::app::App;
 use crate::theme::Theme;
@@ -35,11 +36,19 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         }
         let style = if here { theme.current } else { theme.text };
         let mark = if here { theme.glyphs.head_right } else { " " };
+        // Run to its end in an earlier session (or this one).
+        let done = if app.progress.is_finished(&l.name) {
+            theme.glyphs.ok
+        } else {
+            " "
+        };
         lines.push(Line::from(vec![
-            Span::styled(format!(" {mark} {:<11}", l.name), style),
+            Span::styled(format!(" {mark} "), style),
+            Span::styled(done, theme.ok),
+            Span::styled(format!(" {:<14}", l.name), style),
             Span::styled(format!(" {}", l.title), style),
         ]));
-        lines.push(Line::styled(format!("     {}", l.summary), theme.muted));
+        lines.push(Line::styled(format!("       {}", l.summary), theme.muted));
     }
     let fits = area.height.saturating_sub(4).max(2) as usize;
     let first = (selected_at + 2).saturating_sub(fits);
@@ -61,10 +70,23 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let width = width_for(area);
     let rect = area.centered(Constraint::Length(width), Constraint::Length(height));
     frame.render_widget(Clear, rect);
+    // How far the student has got, when progress is kept.
+    let title = if app.progress_file.is_some() {
+        let done = app
+            .progress
+            .count_of(app.lessons.iter().map(|l| l.name.as_str()));
+        format!(
+            " Lessons · {} {done} of {} finished ",
+            theme.glyphs.ok,
+            app.lessons.len()
+        )
+    } else {
+        " Lessons ".to_string()
+    };
     frame.render_widget(
         Paragraph::new(lines)
             .style(theme.base)
-            .block(panel(" Lessons ", theme)),
+            .block(panel(title, theme)),
         rect,
     );
 }
