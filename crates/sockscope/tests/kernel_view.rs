@@ -165,6 +165,7 @@ fn disagreement(view: &BTreeMap<String, SockView>, ss: &[SsLine]) -> Option<Stri
 /// and the calls it wakes have reported, so nothing runs until the next
 /// step), call `at_rest` with the events so far.
 async fn step_through(name: &str, mut at_rest: impl FnMut(usize, &[Event])) -> Vec<Event> {
+    let _alone = common::one_run_at_a_time();
     let lesson: Lesson = lesson::builtin(name).unwrap();
     let mut engine = Engine::start(
         lesson.clone(),

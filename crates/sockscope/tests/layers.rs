@@ -17,6 +17,7 @@ const REQUEST: &[u8] = b"GET / HTTP/1.0\r\nHost: localhost\r\n\r\n";
 
 #[test]
 fn the_request_goes_down_the_layers_and_comes_up_unchanged() {
+    let _alone = common::one_run_at_a_time();
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 /// connects to it again (refused, tcp) or binds it again (restart) must not
 /// find it taken meanwhile by another test's lesson binding port 0, nor a
 /// capture count another run's packets as its own.
-fn one_run_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+pub fn one_run_at_a_time() -> std::sync::MutexGuard<'static, ()> {
     static RUNS: std::sync::Mutex<()> = std::sync::Mutex::new(());
     // A test that failed while running a lesson leaves the lock poisoned;
     // the next run is still fine (the lock guards no data).
@@ -178,12 +178,20 @@ pub fn run_captured(name: &str) -> Option<(Vec<Event>, sockscope_core::wire::Wir
 pub struct Hand {
     engine: Engine,
     released: usize,
+    // Held as long as the engine lives: see `one_run_at_a_time`.
+    _alone: std::sync::MutexGuard<'static, ()>,
 }
 
 impl Hand {
-    /// `engine`, after `released` Step commands already sent to it.
+    /// `engine`, after `released` Step commands already sent to it. Waits
+    /// for any other lesson run of this test process to end first.
     pub fn new(engine: Engine, released: usize) -> Hand {
-        Hand { engine, released }
+        let _alone = one_run_at_a_time();
+        Hand {
+            engine,
+            released,
+            _alone,
+        }
     }
 
     /// Release the next step and return every message up to and including
