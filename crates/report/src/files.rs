@@ -57,7 +57,8 @@ pub fn create_new(dir: &Path, prefix: &str, ext: &str) -> io::Result<(PathBuf, F
             .open(&path)
         {
             Ok(f) => return Ok((path, f)),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            // Taken: try the next name.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
             Err(e) => return Err(e),
         }
     }

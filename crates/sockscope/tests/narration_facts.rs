@@ -1030,7 +1030,7 @@ fn the_expected_arrows_legend_names_the_protocols_drawn() {
         .visible()
         .filter_map(|r| match &r.entry {
             sockscope_tui::app::Entry::Event(e) => Some(e.proto),
-            _ => None,
+            sockscope_tui::app::Entry::Waiting(_) => None,
         })
         .collect();
     assert!(shown.contains(&sockscope_core::engine::Proto::Udp));

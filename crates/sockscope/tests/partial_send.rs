@@ -141,7 +141,10 @@ async fn ss_names_the_senders_timer_persist_while_the_window_is_zero() {
     let poll = events.last().unwrap();
     assert_eq!(poll.ready, Some(0));
     let sender = &poll.sockets["sender:conn"];
-    assert_eq!(sender.timer.map(|t| t.name()), Some("persist"));
+    assert_eq!(
+        sender.timer.map(sockscope_core::vocab::Timer::name),
+        Some("persist")
+    );
     let out = std::process::Command::new("ss")
         .args(["-Htno", "src", &sender.local])
         .output()

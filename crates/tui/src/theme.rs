@@ -63,7 +63,8 @@ macro_rules! roles {
 
         impl ThemeColors {
             /// These colours with `overrides` put over them.
-            pub fn with(mut self, overrides: &ColorOverrides) -> ThemeColors {
+            #[must_use]
+    pub fn with(mut self, overrides: &ColorOverrides) -> ThemeColors {
                 $( if let Some(c) = overrides.$role { self.$role = c; } )+
                 self
             }

@@ -319,10 +319,10 @@ pub fn held(app: &App) -> Vec<Held> {
                 {
                     let had_port = h.port().is_some();
                     if e.local.is_some() {
-                        h.local = e.local.clone();
+                        h.local.clone_from(&e.local);
                     }
                     if e.peer.is_some() && e.proto == Proto::Tcp {
-                        h.peer = e.peer.clone();
+                        h.peer.clone_from(&e.peer);
                     }
                     if !had_port && h.port().is_some() {
                         h.bound_by = Some((e.step, e.call, e.args.clone()));

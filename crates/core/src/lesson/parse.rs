@@ -6,7 +6,7 @@
 use super::{Lesson, SockOpt, Step};
 use crate::place::line_col;
 use crate::vocab::{Call, preview};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::fmt;
 
 /// Why a lesson file could not be used.
@@ -280,7 +280,7 @@ fn validate(lesson: &Lesson) -> Result<(), Invalid> {
     }
     // Which sockets exist (opened and not yet closed), per actor, and every
     // socket ever named (references may point at a closed socket's address).
-    let mut open: HashMap<(&str, &str), ()> = HashMap::new();
+    let mut open: HashSet<(&str, &str)> = HashSet::new();
     let mut ever: HashSet<(&str, &str)> = HashSet::new();
     let mut calls = 0usize;
     for (i, step) in lesson.steps.iter().enumerate() {
@@ -313,9 +313,9 @@ fn validate(lesson: &Lesson) -> Result<(), Invalid> {
             if step.proto.is_none() {
                 return err(None, "socket needs `proto = \"tcp\"` or `\"udp\"`".into());
             }
-            open.insert(key, ());
+            open.insert(key);
             ever.insert(key);
-        } else if !open.contains_key(&key) {
+        } else if !open.contains(&key) {
             return err(
                 Some("sock"),
                 format!(
@@ -374,7 +374,7 @@ fn validate(lesson: &Lesson) -> Result<(), Invalid> {
             return err(Some("also"), "`also` applies to poll only".into());
         }
         for other in &step.also {
-            if !open.contains_key(&(step.actor.as_str(), other.as_str())) {
+            if !open.contains(&(step.actor.as_str(), other.as_str())) {
                 return err(
                     Some("also"),
                     format!(
@@ -459,7 +459,7 @@ fn validate(lesson: &Lesson) -> Result<(), Invalid> {
             Call::Accept => {
                 let new = step.new.as_deref().unwrap_or_default();
                 let owner = step.new_owner();
-                open.insert((owner, new), ());
+                open.insert((owner, new));
                 ever.insert((owner, new));
             }
             Call::Close => {

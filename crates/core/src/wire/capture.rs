@@ -103,7 +103,7 @@ impl Capture {
     pub fn set_ports(&mut self, ports: &BTreeSet<u16>) -> io::Result<()> {
         if *ports != self.ports {
             self.sock.attach_filter(&compile(ports))?;
-            self.ports = ports.clone();
+            self.ports.clone_from(ports);
         }
         Ok(())
     }

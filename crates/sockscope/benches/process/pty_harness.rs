@@ -13,7 +13,7 @@ pub struct Term {
     writer: Box<dyn Write + Send>,
     pub parser: vt100::Parser,
     /// Kept so the pty stays open while the child runs.
-    _master: Box<dyn portable_pty::MasterPty + Send>,
+    master: Box<dyn portable_pty::MasterPty + Send>,
 }
 
 impl Term {
@@ -64,7 +64,7 @@ impl Term {
                 std::num::NonZero::new(cols).expect("cols > 0"),
                 0,
             ),
-            _master: pair.master,
+            master: pair.master,
         }
     }
 
@@ -72,7 +72,7 @@ impl Term {
     /// sends the program SIGWINCH, and the screen model gets the new size.
     #[allow(dead_code)] // used by tests/tui_pty.rs, not by the benchmarks
     pub fn resize(&mut self, cols: u16, rows: u16) {
-        self._master
+        self.master
             .resize(PtySize {
                 rows,
                 cols,

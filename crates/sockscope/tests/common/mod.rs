@@ -179,18 +179,19 @@ pub struct Hand {
     engine: Engine,
     released: usize,
     // Held as long as the engine lives: see `one_run_at_a_time`.
-    _alone: std::sync::MutexGuard<'static, ()>,
+    #[allow(dead_code)]
+    turn: std::sync::MutexGuard<'static, ()>,
 }
 
 impl Hand {
     /// `engine`, after `released` Step commands already sent to it. Waits
     /// for any other lesson run of this test process to end first.
     pub fn new(engine: Engine, released: usize) -> Hand {
-        let _alone = one_run_at_a_time();
+        let turn = one_run_at_a_time();
         Hand {
             engine,
             released,
-            _alone,
+            turn,
         }
     }
 

@@ -159,6 +159,7 @@ pub trait Screen: Clone {
     }
 
     /// The picture `f` keeps: the screen as it is, by default.
+    #[must_use]
     fn still(&self) -> Self {
         self.clone()
     }

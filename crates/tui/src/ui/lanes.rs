@@ -199,7 +199,7 @@ fn legend<'a>(app: &App, theme: &Theme) -> Line<'a> {
     for r in app.visible() {
         if let Entry::Event(e) = &r.entry {
             if e.segments.is_some() {
-                captured = true
+                captured = true;
             } else {
                 expected = true;
                 if !protos.contains(&e.proto) {
