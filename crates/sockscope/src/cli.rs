@@ -60,6 +60,11 @@ pub struct Cli {
     /// exit.
     #[arg(long)]
     pub reset_progress: bool,
+    /// Study mode: before a call that has a question (what will recv
+    /// return?), ask it; answer with its number, and the call runs and the
+    /// kernel's real answer grades yours. Autoplay is off in study mode.
+    #[arg(long, global = true)]
+    pub study: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -133,6 +133,7 @@ fn run() -> Result<ExitCode> {
             .unwrap_or(true)
             .then(tui::progress::default_path)
             .flatten(),
+        study: cli.study || loaded.config.study.unwrap_or(false),
     };
     match cli.command {
         None => {

@@ -329,3 +329,38 @@ fn progress_survives_a_restart_of_sockscope_and_reset_clears_it() {
     assert!(!file.exists(), "the file is gone");
     let _ = std::fs::remove_dir_all(&data);
 }
+
+/// `--study`: Space at the step with a question asks it instead of running
+/// the call; the answer runs the call, and the narration grades it by the
+/// kernel's real result.
+#[test]
+fn study_mode_asks_then_the_kernel_grades_the_answer() {
+    let mut term = Term::spawn(BIN, &["lesson", "boundaries", "--study"], 120, 40);
+    term.wait_for(WAIT, |s| s.contents().contains("Press Space"))
+        .unwrap_or_else(|| panic!("no first frame:\n{}", term.contents()));
+    let mut asked = false;
+    for _ in 0..20 {
+        term.press(b" ");
+        if term
+            .wait_for(Duration::from_millis(400), |s| {
+                s.contents().contains("Predict, then run")
+            })
+            .is_some()
+        {
+            asked = true;
+            break;
+        }
+    }
+    assert!(asked, "no question:\n{}", term.contents());
+    // The wrong answer: the first send only.
+    term.press(b"1");
+    term.wait_for(WAIT, |s| s.contents().contains("You predicted"))
+        .unwrap_or_else(|| panic!("no verdict:\n{}", term.contents()));
+    let screen = term.contents();
+    assert!(
+        screen.contains("the kernel did") && screen.contains("both sends at once"),
+        "{screen}"
+    );
+    term.press(b"q");
+    assert!(term.wait_exit(WAIT).expect("exits on q").success());
+}

@@ -174,6 +174,13 @@ pub struct App {
     /// kept in (`None`: progress is not kept, and nothing is saved).
     pub progress: crate::progress::Progress,
     pub progress_file: Option<std::path::PathBuf>,
+    /// Study mode (`--study`): a step with a `predict` question asks it
+    /// before its call runs.
+    pub study: bool,
+    /// The step whose question is open, waiting for an answer.
+    pub predicting: Option<usize>,
+    /// This run's answers: step number to the choice picked (from 0).
+    pub predictions: BTreeMap<usize, usize>,
     /// The terminal's size in cells, from the last resize: where a click
     /// lands depends on the layout drawn at this size.
     pub size: (u16, u16),
@@ -252,6 +259,9 @@ impl App {
             mouse: true,
             progress: crate::progress::Progress::default(),
             progress_file: None,
+            study: false,
+            predicting: None,
+            predictions: BTreeMap::new(),
             size: crate::shell::DEFAULT_SIZE,
         }
     }
@@ -471,6 +481,8 @@ impl App {
         self.notice = None;
         self.kernel_live = None;
         self.kernel_panel = self.lesson.kernel_panel;
+        self.predicting = None;
+        self.predictions.clear();
     }
 
     fn push(&mut self, entry: Entry) {
@@ -528,6 +540,17 @@ impl App {
         }
         match &self.run {
             RunState::Running => {
+                // Study mode: the next step's question comes before its call.
+                let next = self.latest + 1;
+                let asks = self
+                    .lesson
+                    .steps
+                    .get(next - 1)
+                    .is_some_and(|s| s.predict.is_some());
+                if self.study && asks && !self.predictions.contains_key(&next) {
+                    self.predicting = Some(next);
+                    return Effect::None;
+                }
                 self.notice = None;
                 // Skip the rest of an arrow still travelling: the next call's
                 // arrows start from the beginning.
@@ -609,6 +632,33 @@ impl App {
         Effect::None
     }
 
+    /// A key while a study question is open: a choice's number answers it
+    /// and runs the call; Esc closes it without running anything.
+    fn on_predict_key(&mut self, step: usize, key: KeyEvent) -> Effect {
+        let choices = self
+            .lesson
+            .steps
+            .get(step - 1)
+            .and_then(|s| s.predict.as_ref())
+            .map_or(0, |p| p.choices.len());
+        match key.code {
+            KeyCode::Char(c @ '1'..='9') => {
+                let picked = (c as usize) - ('1' as usize);
+                if picked < choices {
+                    self.predictions.insert(step, picked);
+                    self.predicting = None;
+                    return self.next();
+                }
+                Effect::None
+            }
+            KeyCode::Esc => {
+                self.predicting = None;
+                Effect::None
+            }
+            _ => Effect::None,
+        }
+    }
+
     /// A key while the port prompt is open: digits (and whatever else the
     /// student types) go into the prompt, not to the lesson.
     fn on_port_key(&mut self, key: KeyEvent) -> Effect {
@@ -652,6 +702,9 @@ impl App {
         if self.port.typing.is_some() {
             return self.on_port_key(key);
         }
+        if let Some(step) = self.predicting {
+            return self.on_predict_key(step, key);
+        }
         let Some(action) = keys::action(key, &self.keys) else {
             return Effect::None;
         };
@@ -693,6 +746,13 @@ impl App {
                 Effect::None
             }
             Action::Autoplay => {
+                if self.study && !self.autoplay {
+                    self.notice = Some(
+                        "Study mode asks before the calls it has questions for: Space steps."
+                            .into(),
+                    );
+                    return Effect::None;
+                }
                 if self.run != RunState::Running {
                     self.notice = Some("Autoplay needs a running lesson: r runs it again.".into());
                     return Effect::None;
@@ -837,6 +897,40 @@ mod tests {
     const STEP: Effect = Effect::Screen(LessonEffect::Step);
 
     use crate::fixtures::{app, run_to};
+
+    /// Study mode: Space at a step with a question opens it instead of
+    /// running the call; a choice's number answers it and runs the call;
+    /// Esc closes it with nothing run; without study mode Space just runs.
+    #[test]
+    fn study_mode_asks_before_the_call_and_the_answer_runs_it() {
+        let mut a = app("boundaries");
+        let asks = a
+            .screen
+            .lesson
+            .steps
+            .iter()
+            .position(|s| s.predict.is_some())
+            .unwrap();
+        a.screen.latest = asks; // the step before the question's has reported
+        assert_eq!(update(&mut a, space()), STEP, "not studying: just runs");
+        a.screen.study = true;
+        assert_eq!(update(&mut a, space()), Effect::None);
+        assert_eq!(a.screen.predicting, Some(asks + 1));
+        assert_eq!(
+            update(&mut a, key(KeyCode::Char('9'))),
+            Effect::None,
+            "no such choice"
+        );
+        assert_eq!(update(&mut a, key(KeyCode::Esc)), Effect::None);
+        assert_eq!(a.screen.predicting, None);
+        assert!(a.screen.predictions.is_empty(), "closed unanswered");
+        update(&mut a, space());
+        assert_eq!(update(&mut a, key(KeyCode::Char('2'))), STEP);
+        assert_eq!(a.screen.predictions.get(&(asks + 1)), Some(&1));
+        // Autoplay would run past the questions.
+        assert_eq!(update(&mut a, key(KeyCode::Char('a'))), Effect::None);
+        assert!(!a.screen.autoplay);
+    }
 
     /// A lesson run to its end is kept as finished, once, and only when
     /// progress is kept at all.

@@ -102,6 +102,8 @@ pub struct Config {
     pub mouse: Option<bool>,
     /// Keep the student's progress between sessions (default true).
     pub progress: Option<bool>,
+    /// Start the lesson screen in study mode (default false).
+    pub study: Option<bool>,
     #[serde(default)]
     pub keys: KeyConfig,
 }

@@ -66,6 +66,8 @@ pub mod ui;
 /// A student's progress, kept between sessions.
 pub mod progress;
 pub mod screens;
+/// Study mode's predictions, graded by the kernel.
+pub mod study;
 
 #[cfg(test)]
 pub(crate) mod fixtures;
@@ -106,6 +108,8 @@ pub struct Options {
     pub mouse: bool,
     /// Where the student's progress is kept; `None` keeps none.
     pub progress_file: Option<std::path::PathBuf>,
+    /// Study mode: ask each step's `predict` question before its call.
+    pub study: bool,
 }
 
 impl Default for Options {
@@ -121,6 +125,7 @@ impl Default for Options {
             network: None,
             mouse: true,
             progress_file: None,
+            study: false,
         }
     }
 }

@@ -264,6 +264,24 @@ fn overlays_review_intro_and_too_small() {
         "picker_progress_120x40",
         draw_shell(&kept, 120, 40).backend()
     );
+    // Study mode's question over the lesson, at the three sizes.
+    let mut asking = app.clone();
+    asking.screen.picker = None;
+    let boundaries = lesson::builtin("boundaries").unwrap();
+    let at = boundaries
+        .steps
+        .iter()
+        .position(|s| s.predict.is_some())
+        .unwrap();
+    let next = asking.screen.latest;
+    asking.screen.lesson.steps[next].predict = boundaries.steps[at].predict.clone();
+    asking.screen.predicting = Some(next + 1);
+    for (w, h) in [(80, 24), (120, 40), (200, 50)] {
+        insta::assert_snapshot!(
+            format!("predict_{w}x{h}"),
+            draw_shell(&asking, w, h).backend()
+        );
+    }
     app.screen.picker = None;
     app.screen.review = Some(4);
     insta::assert_snapshot!("review_step_4_120x40", draw_shell(&app, 120, 40).backend());

@@ -259,6 +259,8 @@ impl Handoffs {
     /// Move every socket handed to `actor` into its own sockets.
     fn take_into(&self, actor: &str, socks: &mut Socks) {
         let mut waiting = crate::sync::lock(&self.0);
+        // Vec::extract_if would say it in one line, but is newer than the
+        // workspace's rust-version (1.85).
         let mut i = 0;
         while i < waiting.len() {
             if waiting[i].0 == actor {

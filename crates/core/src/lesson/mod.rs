@@ -201,8 +201,36 @@ pub struct Step {
     /// A question to ask the room.
     #[serde(default)]
     pub ask: String,
+    /// Study mode's question, asked before the call runs: which of its
+    /// choices will the kernel's answer make true?
+    #[serde(default)]
+    pub predict: Option<Predict>,
     /// What the narration claims the kernel will do, checked on every run.
     #[serde(default)]
+    pub expect: BTreeMap<String, toml::Value>,
+}
+
+/// A question a student answers before a call runs. Its right answer is
+/// not written down: it is whichever choice's claims the call's real event
+/// makes true, so when the kernel disagrees with the lesson's author, the
+/// kernel wins.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Predict {
+    /// The question (`What will recv return?`).
+    pub ask: String,
+    /// Two to four possible outcomes.
+    pub choices: Vec<Choice>,
+}
+
+/// One possible outcome of a call, and the claims that make it true.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Choice {
+    /// The outcome in words (`both sends, 10 bytes`).
+    pub say: String,
+    /// The event fields that hold when this is what happened, as in a
+    /// step's `expect`.
     pub expect: BTreeMap<String, toml::Value>,
 }
 

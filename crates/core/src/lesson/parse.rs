@@ -338,6 +338,23 @@ fn validate(lesson: &Lesson) -> Result<(), Invalid> {
                 "`fd_table` applies to socket and accept, the calls that make an fd".into(),
             );
         }
+        if let Some(p) = &step.predict {
+            if !(2..=4).contains(&p.choices.len()) {
+                return err(
+                    Some("predict"),
+                    format!("`predict` has {} choices: give it 2 to 4", p.choices.len()),
+                );
+            }
+            if let Some(c) = p.choices.iter().find(|c| c.expect.is_empty()) {
+                return err(
+                    Some("predict"),
+                    format!(
+                        "choice `{}` has no `expect`: its claims decide whether it came true",
+                        preview::text(&c.say)
+                    ),
+                );
+            }
+        }
         if let Some(to) = &step.handoff {
             if step.call != Call::Accept {
                 return err(Some("handoff"), "`handoff` applies to accept only".into());
@@ -829,6 +846,30 @@ say = "made"
             src.lines().nth(line - 1),
             Some("addr = \"127.0.0.1:70000\"")
         );
+    }
+
+    #[test]
+    fn a_question_needs_two_to_four_choices_each_with_claims() {
+        let one = MINIMAL.replace(
+            "say = \"made\"",
+            "say = \"made\"\npredict = { ask = \"?\", choices = [{ say = \"a\", expect = { fd = 3 } }] }",
+        );
+        let (_, _, message) = error(&one);
+        assert!(
+            message.contains("has 1 choices: give it 2 to 4"),
+            "{message}"
+        );
+        let bare = MINIMAL.replace(
+            "say = \"made\"",
+            "say = \"made\"\npredict = { ask = \"?\", choices = [{ say = \"a\", expect = { fd = 3 } }, { say = \"b\", expect = {} }] }",
+        );
+        let (_, _, message) = error(&bare);
+        assert!(message.contains("choice `b` has no `expect`"), "{message}");
+        let ok = MINIMAL.replace(
+            "say = \"made\"",
+            "say = \"made\"\npredict = { ask = \"?\", choices = [{ say = \"a\", expect = { fd = 3 } }, { say = \"b\", expect = { fd = 4 } }] }",
+        );
+        assert!(parse_lesson("ok.toml", &ok).is_ok());
     }
 
     #[test]

@@ -313,6 +313,7 @@ pub fn shell(
     app.autoplay_base = options.autoplay;
     app.network = options.network;
     app.mouse = options.mouse;
+    app.study = options.study;
     if let Some(path) = &options.progress_file {
         // A file that cannot be read starts the session with none, and
         // is not overwritten: the first finished lesson says why.

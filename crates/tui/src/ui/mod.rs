@@ -48,6 +48,7 @@ pub mod narration;
 pub mod packet;
 pub mod picker;
 pub mod ports;
+pub mod predict;
 pub mod present;
 pub mod serve;
 pub mod title;
@@ -185,10 +186,12 @@ fn full(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     picker(frame, area, app, theme);
 }
 
-/// The lesson list, when it is open.
+/// The lesson list, or study mode's question, when one is open.
 fn picker(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     if app.picker.is_some() {
         picker::render(frame, area, app, theme);
+    } else if app.predicting.is_some() {
+        predict::render(frame, area, app, theme);
     }
 }
 

@@ -54,6 +54,15 @@ pub fn content<'a>(app: &'a App, theme: &Theme) -> (String, Vec<Line<'a>>) {
         match &r.entry {
             Entry::Event(e) => {
                 event_lines(&mut lines, e, step, theme, false);
+                // Study mode: the student's prediction, graded by this event.
+                if let (Some(p), Some(&picked)) = (&step.predict, app.predictions.get(&focus)) {
+                    let g = crate::study::grade(p, picked, e);
+                    let style = if g.right() { theme.ok } else { theme.error };
+                    lines.push(Line::styled(
+                        crate::study::verdict(p, &g, theme.glyphs.ok, theme.glyphs.fail),
+                        style,
+                    ));
+                }
                 explain_lines(&mut more, e, step, theme);
             }
             Entry::Waiting(w) => waiting_lines(&mut lines, w, theme, app.review.is_none()),
