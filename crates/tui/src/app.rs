@@ -217,9 +217,10 @@ pub enum LessonEffect {
     /// Read the kernel's view of [`App::kernel_to_refresh`] again and send
     /// it back as [`Feed::Kernel`].
     RefreshKernel,
-    /// Keep the student's progress (a lesson was just finished for the
-    /// first time) in [`App::progress_file`].
-    SaveProgress,
+    /// Keep the student's progress in [`App::progress_file`]: a lesson was
+    /// just finished for the first time (`finished`, which the screen then
+    /// says), or a question was answered right for the first time.
+    SaveProgress { finished: bool },
 }
 
 /// What the loop must do after an update: the shell's effects, and the
@@ -632,6 +633,24 @@ impl App {
         Effect::None
     }
 
+    /// Whether `e` is the call of a step the student predicted right, first
+    /// time: then it is marked in their progress.
+    fn predicted_right(&mut self, e: &Event) -> bool {
+        let Some(&picked) = self.predictions.get(&e.step) else {
+            return false;
+        };
+        let Some(p) = self
+            .lesson
+            .steps
+            .get(e.step - 1)
+            .and_then(|s| s.predict.as_ref())
+        else {
+            return false;
+        };
+        crate::study::grade(p, picked, e).right()
+            && self.progress.answered_right(&self.lesson.name, e.step)
+    }
+
     /// A key while a study question is open: a choice's number answers it
     /// and runs the call; Esc closes it without running anything.
     fn on_predict_key(&mut self, step: usize, key: KeyEvent) -> Effect {
@@ -821,13 +840,21 @@ impl App {
             Msg::Feed(Feed::Engine(m)) => {
                 let call_returned = matches!(m, EngineMsg::Event(_));
                 let finished = matches!(m, EngineMsg::Finished);
+                // A predicted call returned: a right answer is kept.
+                let right = match &m {
+                    EngineMsg::Event(e) => self.predicted_right(e),
+                    _ => false,
+                };
                 self.on_engine(m);
+                if right && self.progress_file.is_some() {
+                    return ask(LessonEffect::SaveProgress { finished: false });
+                }
                 // Every step ran: the lesson counts as done, once.
                 if finished
                     && self.progress_file.is_some()
                     && self.progress.finish(&self.lesson.name)
                 {
-                    return ask(LessonEffect::SaveProgress);
+                    return ask(LessonEffect::SaveProgress { finished: true });
                 }
                 // The lesson's call may have taken or freed the port being
                 // explained: look again, so the bind result stays live.
@@ -930,6 +957,34 @@ mod tests {
         // Autoplay would run past the questions.
         assert_eq!(update(&mut a, key(KeyCode::Char('a'))), Effect::None);
         assert!(!a.screen.autoplay);
+        // The call returns as predicted (both sends, 10 bytes): a right
+        // answer, kept once when progress is kept.
+        a.screen.progress_file = Some("progress.toml".into());
+        let recv = |bytes| {
+            engine(EngineMsg::Event(Box::new(Event {
+                step: asks + 1,
+                seq: 1,
+                actor: "server".into(),
+                call: sockscope_core::engine::Call::Recv,
+                bytes: Some(bytes),
+                ..Event::default()
+            })))
+        };
+        assert_eq!(
+            update(&mut a, recv(10)),
+            Effect::Screen(LessonEffect::SaveProgress { finished: false })
+        );
+        assert_eq!(a.screen.progress.right_of("boundaries", [asks + 1]), 1);
+        assert_eq!(update(&mut a, recv(10)), Effect::None, "not news");
+        let mut wrong = app("boundaries");
+        wrong.screen.study = true;
+        wrong.screen.progress_file = Some("progress.toml".into());
+        wrong.screen.predictions.insert(asks + 1, 0);
+        assert_eq!(
+            update(&mut wrong, recv(10)),
+            Effect::None,
+            "5 bytes was wrong"
+        );
     }
 
     /// A lesson run to its end is kept as finished, once, and only when
@@ -945,7 +1000,7 @@ mod tests {
         a.screen.progress_file = Some("progress.toml".into());
         assert_eq!(
             update(&mut a, engine(EngineMsg::Finished)),
-            Effect::Screen(LessonEffect::SaveProgress)
+            Effect::Screen(LessonEffect::SaveProgress { finished: true })
         );
         assert!(a.screen.progress.is_finished("udp"));
         // A restart's second run to the end is not news.

@@ -1,5 +1,6 @@
 //! A student's progress through the course: which lessons they have run to
-//! their end, kept between sessions in the platform's data directory
+//! their end and which study questions they predicted right, kept between
+//! sessions in the platform's data directory
 //! (`~/.local/share/sockscope/progress.toml` on Linux) and shown in the
 //! lesson picker. Nothing is sent anywhere; `sockscope --reset-progress`
 //! deletes the file, and `progress = false` in the config keeps none.
@@ -18,12 +19,15 @@ use std::path::{Path, PathBuf};
 /// bytes, so anything larger is not one of ours.
 const MAX_BYTES: u64 = 64 * 1024;
 
-/// The lessons finished so far, by name.
+/// The lessons finished so far, by name, and the study questions answered
+/// right (by lesson, the step numbers).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Progress {
     #[serde(default)]
     finished: BTreeSet<String>,
+    #[serde(default)]
+    right: std::collections::BTreeMap<String, BTreeSet<usize>>,
 }
 
 impl Progress {
@@ -35,6 +39,24 @@ impl Progress {
     /// Mark `lesson` finished; whether that is new.
     pub fn finish(&mut self, lesson: &str) -> bool {
         self.finished.insert(lesson.to_string())
+    }
+
+    /// Step `step` of `lesson` was predicted right; whether that is new.
+    pub fn answered_right(&mut self, lesson: &str, step: usize) -> bool {
+        self.right
+            .entry(lesson.to_string())
+            .or_default()
+            .insert(step)
+    }
+
+    /// How many of `lesson`'s questions (`steps`, the steps that ask one)
+    /// have been predicted right, in this session or an earlier one.
+    #[must_use]
+    pub fn right_of(&self, lesson: &str, steps: impl IntoIterator<Item = usize>) -> usize {
+        let Some(right) = self.right.get(lesson) else {
+            return 0;
+        };
+        steps.into_iter().filter(|s| right.contains(s)).count()
     }
 
     /// How many of `lessons` are finished (a lesson since removed from the
@@ -120,10 +142,14 @@ mod tests {
         assert!(p.finish("tcp"));
         assert!(!p.finish("tcp"), "finishing twice is not news");
         p.finish("udp");
+        assert!(p.answered_right("tcp", 11));
+        assert!(!p.answered_right("tcp", 11));
         save(&p, &path).unwrap();
         let back = load(&path).unwrap();
         assert_eq!(back, p);
         assert_eq!(back.count_of(["tcp", "udp", "layers"]), 2);
+        assert_eq!(back.right_of("tcp", [11, 12]), 1);
+        assert_eq!(back.right_of("udp", [3]), 0);
         assert!(reset(&path).unwrap());
         assert!(!reset(&path).unwrap(), "nothing left to reset");
         assert_eq!(load(&path).unwrap(), Progress::default());

@@ -260,6 +260,13 @@ fn overlays_review_intro_and_too_small() {
     let mut kept = app.clone();
     kept.screen.progress_file = Some("progress.toml".into());
     kept.screen.progress.finish("udp");
+    let udp_asks = lesson::builtin("udp")
+        .unwrap()
+        .steps
+        .iter()
+        .position(|s| s.predict.is_some())
+        .unwrap();
+    kept.screen.progress.answered_right("udp", udp_asks + 1);
     insta::assert_snapshot!(
         "picker_progress_120x40",
         draw_shell(&kept, 120, 40).backend()

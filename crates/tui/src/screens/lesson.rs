@@ -227,21 +227,24 @@ impl Driver<App> for LessonDriver {
                 let report = sockscope_core::ports::explain(port);
                 return Some(Msg::Feed(Feed::Port(Box::new(report))));
             }
-            LessonEffect::SaveProgress => {
+            LessonEffect::SaveProgress { finished } => {
                 let path = app.progress_file.as_deref()?;
                 let done = app
                     .progress
                     .count_of(app.lessons.iter().map(|l| l.name.as_str()));
-                return Some(Msg::Notice(
-                    match crate::progress::save(&app.progress, path) {
-                        Ok(()) => format!(
-                            "Lesson finished: {done} of {} done (kept in {}; L lists them)",
-                            app.lessons.len(),
-                            path.display()
-                        ),
-                        Err(e) => format!("Progress not saved to {}: {e}", path.display()),
-                    },
-                ));
+                return match crate::progress::save(&app.progress, path) {
+                    Ok(()) if finished => Some(Msg::Notice(format!(
+                        "Lesson finished: {done} of {} done (kept in {}; L lists them)",
+                        app.lessons.len(),
+                        path.display()
+                    ))),
+                    // A right answer: the narration says so already.
+                    Ok(()) => None,
+                    Err(e) => Some(Msg::Notice(format!(
+                        "Progress not saved to {}: {e}",
+                        path.display()
+                    ))),
+                };
             }
             LessonEffect::RefreshKernel => {
                 let view = app.kernel_to_refresh()?;

@@ -42,12 +42,28 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         } else {
             " "
         };
-        lines.push(Line::from(vec![
+        let mut row = vec![
             Span::styled(format!(" {mark} "), style),
             Span::styled(done, theme.ok),
             Span::styled(format!(" {:<14}", l.name), style),
             Span::styled(format!(" {}", l.title), style),
-        ]));
+        ];
+        // Study questions predicted right, when progress is kept.
+        let asks: Vec<usize> = l
+            .steps
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| s.predict.is_some())
+            .map(|(i, _)| i + 1)
+            .collect();
+        let right = app.progress.right_of(&l.name, asks.iter().copied());
+        if app.progress_file.is_some() && right > 0 {
+            row.push(Span::styled(
+                format!("  {right}/{} predicted right", asks.len()),
+                theme.muted,
+            ));
+        }
+        lines.push(Line::from(row));
         lines.push(Line::styled(format!("       {}", l.summary), theme.muted));
     }
     let fits = area.height.saturating_sub(4).max(2) as usize;
