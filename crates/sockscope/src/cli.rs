@@ -65,6 +65,10 @@ pub struct Cli {
     /// kernel's real answer grades yours. Autoplay is off in study mode.
     #[arg(long, global = true)]
     pub study: bool,
+    /// The code panel's language (`c` on the lesson screen opens it; again
+    /// shows the next language). Overrides `code` in the config file.
+    #[arg(long, global = true, value_parser = ["c", "python", "rust"])]
+    pub code: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

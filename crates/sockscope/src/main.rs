@@ -101,6 +101,22 @@ fn run() -> Result<ExitCode> {
         );
         return Ok(usage(&e.to_string()));
     }
+    let code = match cli.code.as_deref().or(loaded.config.code.as_deref()) {
+        None => tui::code::Lang::default(),
+        Some(name) => {
+            let Some(lang) = tui::code::Lang::from_name(name) else {
+                let e = loaded.error_at(
+                    "code",
+                    format!(
+                        "code `{}` is not a language the code panel writes: c, python or rust",
+                        sockscope_core::vocab::preview::text(name)
+                    ),
+                );
+                return Ok(usage(&e.to_string()));
+            };
+            lang
+        }
+    };
     // The lab, entered here: after reading files (no thread yet), before
     // any runtime or thread starts, as the kernel requires.
     let network = match &cli.command {
@@ -134,6 +150,7 @@ fn run() -> Result<ExitCode> {
             .then(tui::progress::default_path)
             .flatten(),
         study: cli.study || loaded.config.study.unwrap_or(false),
+        code,
     };
     match cli.command {
         None => {

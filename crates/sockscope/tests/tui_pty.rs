@@ -364,3 +364,31 @@ fn study_mode_asks_then_the_kernel_grades_the_answer() {
     term.press(b"q");
     assert!(term.wait_exit(WAIT).expect("exits on q").success());
 }
+
+/// `c` shows the actor's program with the current call marked; `--code
+/// python` starts in Python; pressing `c` again moves to the next language.
+#[test]
+fn the_code_panel_shows_the_program_of_the_current_call() {
+    let mut term = Term::spawn(BIN, &["lesson", "tcp", "--code", "python"], 120, 40);
+    term.wait_for(WAIT, |s| s.contents().contains("Press Space"))
+        .unwrap_or_else(|| panic!("no first frame:\n{}", term.contents()));
+    term.press(b"   c");
+    term.wait_for(WAIT, |s| s.contents().contains("code · Python · server"))
+        .unwrap_or_else(|| panic!("no code panel:\n{}", term.contents()));
+    let screen = term.contents();
+    assert!(
+        screen.contains("▶     listener.listen(8)"),
+        "the third call, listen, is marked:\n{screen}"
+    );
+    assert!(
+        screen.contains("listener.bind((\"127.0.0.1\", PORT))  # = 0"),
+        "{screen}"
+    );
+    term.press(b"c");
+    term.wait_for(WAIT, |s| {
+        s.contents().contains("code · Rust (socket2) · server")
+    })
+    .unwrap_or_else(|| panic!("no Rust:\n{}", term.contents()));
+    term.press(b"q");
+    assert!(term.wait_exit(WAIT).expect("exits on q").success());
+}

@@ -174,6 +174,12 @@ pub struct App {
     /// kept in (`None`: progress is not kept, and nothing is saved).
     pub progress: crate::progress::Progress,
     pub progress_file: Option<std::path::PathBuf>,
+    /// The code panel is shown in the layer diagram's place, in this
+    /// language.
+    pub code_panel: bool,
+    pub code_lang: crate::code::Lang,
+    /// The language the panel opens in (`--code`, `code` in the config).
+    pub code_start: crate::code::Lang,
     /// Study mode (`--study`): a step with a `predict` question asks it
     /// before its call runs.
     pub study: bool,
@@ -260,6 +266,9 @@ impl App {
             mouse: true,
             progress: crate::progress::Progress::default(),
             progress_file: None,
+            code_panel: false,
+            code_lang: crate::code::Lang::default(),
+            code_start: crate::code::Lang::default(),
             study: false,
             predicting: None,
             predictions: BTreeMap::new(),
@@ -748,6 +757,20 @@ impl App {
             Action::SavePcap => self.save_pcap(),
             Action::Kernel => {
                 self.kernel_panel = !self.kernel_panel;
+                self.code_panel = false;
+                Effect::None
+            }
+            Action::Code => {
+                // Open in the chosen language; each press then shows the
+                // next; past the last, the layer diagram comes back.
+                if !self.code_panel {
+                    self.code_panel = true;
+                } else if self.code_lang.next() == self.code_start {
+                    self.code_panel = false;
+                    self.code_lang = self.code_start;
+                } else {
+                    self.code_lang = self.code_lang.next();
+                }
                 Effect::None
             }
             Action::Now => {
@@ -985,6 +1008,37 @@ mod tests {
             Effect::None,
             "5 bytes was wrong"
         );
+    }
+
+    /// `c` opens the code panel in the first language, each press shows the
+    /// next, and past the last the layer diagram comes back; `K` leaves it.
+    #[test]
+    fn c_cycles_the_code_panel_through_its_languages_and_closes_it() {
+        use crate::code::Lang;
+        let mut a = app("tcp");
+        let c = key(KeyCode::Char('c'));
+        let seen: Vec<(bool, Lang)> = (0..4)
+            .map(|_| {
+                update(&mut a, c.clone());
+                (a.screen.code_panel, a.screen.code_lang)
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (true, Lang::C),
+                (true, Lang::Python),
+                (true, Lang::Rust),
+                (false, Lang::C)
+            ]
+        );
+        a.screen.code_start = Lang::Rust;
+        a.screen.code_lang = Lang::Rust;
+        update(&mut a, c.clone());
+        update(&mut a, c.clone());
+        assert_eq!((a.screen.code_panel, a.screen.code_lang), (true, Lang::C));
+        update(&mut a, key(KeyCode::Char('K')));
+        assert!(!a.screen.code_panel);
     }
 
     /// A lesson run to its end is kept as finished, once, and only when

@@ -104,6 +104,8 @@ pub struct Config {
     pub progress: Option<bool>,
     /// Start the lesson screen in study mode (default false).
     pub study: Option<bool>,
+    /// The code panel's language: `c` (the default), `python` or `rust`.
+    pub code: Option<String>,
     #[serde(default)]
     pub keys: KeyConfig,
 }

@@ -43,6 +43,9 @@ pub enum Action {
     Packets,
     /// Switch the layer diagram and the kernel panel.
     Kernel,
+    /// Show the actor's program as source code in the layer diagram's
+    /// place; again for the next language; after the last, back.
+    Code,
     /// Write the packets captured so far to a pcap file.
     SavePcap,
     /// Presenter mode on / off.
@@ -213,6 +216,17 @@ pub const TABLE: &[Spec] = &[
         help: &[(
             Lesson,
             "kernel panel: TCP states, queues, timers (or back to layers)",
+        )],
+    },
+    Spec {
+        action: A::Code,
+        bind: Bind::Config("code"),
+        keys: &["c"],
+        always: "",
+        label: "code",
+        help: &[(
+            Lesson,
+            "code panel: this actor's program, the current call marked; again: C, Python, Rust, closed",
         )],
     },
     Spec {
@@ -770,7 +784,7 @@ mod tests {
                 .iter()
                 .filter(|s| matches!(s.bind, Bind::Config(_)))
                 .count(),
-            20
+            21
         );
         assert_eq!(spec(Action::Quit).always, "Ctrl-C");
     }

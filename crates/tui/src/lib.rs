@@ -63,6 +63,8 @@ pub mod serve;
 
 pub mod ui;
 
+/// The code panel's programs, generated from the lesson.
+pub mod code;
 /// A student's progress, kept between sessions.
 pub mod progress;
 pub mod screens;
@@ -110,6 +112,8 @@ pub struct Options {
     pub progress_file: Option<std::path::PathBuf>,
     /// Study mode: ask each step's `predict` question before its call.
     pub study: bool,
+    /// The code panel's first language.
+    pub code: code::Lang,
 }
 
 impl Default for Options {
@@ -126,6 +130,7 @@ impl Default for Options {
             mouse: true,
             progress_file: None,
             study: false,
+            code: code::Lang::default(),
         }
     }
 }

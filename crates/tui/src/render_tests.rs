@@ -1068,3 +1068,25 @@ fn the_title_bar_names_the_network_at_three_sizes() {
     }
     insta::assert_snapshot!("title_network", rows.join("\n"));
 }
+
+/// The code panel in the layer diagram's place: the tcp server's program
+/// at its accept, the udp receiver's at its recvfrom, in C, Python and
+/// Rust, at the three sizes (at 80x24 the panel is its one-row strip).
+#[test]
+fn the_code_panel_in_three_languages_at_three_sizes() {
+    let theme = theme(ThemeName::Dark);
+    for (name, step) in [("tcp", 4), ("udp", 3)] {
+        let mut app = app_from(name, recorded(name), step);
+        app.code_panel = true;
+        for lang in crate::code::Lang::ALL {
+            app.code_lang = lang;
+            for (w, h) in SIZES {
+                let t = draw(&app, &theme, w, h);
+                insta::assert_snapshot!(
+                    format!("code_{name}_{}_{w}x{h}", lang.name()),
+                    t.backend()
+                );
+            }
+        }
+    }
+}

@@ -317,6 +317,8 @@ pub fn shell(
     app.network = options.network;
     app.mouse = options.mouse;
     app.study = options.study;
+    app.code_lang = options.code;
+    app.code_start = options.code;
     if let Some(path) = &options.progress_file {
         // A file that cannot be read starts the session with none, and
         // is not overwritten: the first finished lesson says why.

@@ -40,6 +40,7 @@
 //! about TCP states and UDP buffers) takes the layer diagram's place: a
 //! panel in the wide layout, a one-line strip in the compact one.
 
+pub mod code;
 pub mod kernel;
 pub mod keybar;
 pub mod lanes;
@@ -174,7 +175,9 @@ fn full(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         packet::render(frame, pane, app, theme);
     } else {
         lanes::render(frame, areas.lanes, app, theme);
-        if app.kernel_panel {
+        if app.code_panel {
+            code::render(frame, areas.layers, app, theme);
+        } else if app.kernel_panel {
             kernel::render(frame, areas.layers, app, theme);
         } else {
             layers::render(frame, areas.layers, app, theme);

@@ -1,0 +1,492 @@
+//! The code panel (`c`): each actor's part of the lesson as source code a
+//! student would write, one line per step, in C (the default), Python or
+//! Rust (socket2). It is generated from the lesson's own steps, so a
+//! teacher's lesson gets it too, and the screen marks the line of the
+//! current call and writes this run's results beside the lines that ran.
+//!
+//! The lines say what the lesson's call does, in each language's usual
+//! spelling; the call that really ran, with its real arguments, is the one
+//! in the lanes and the narration (strace's spelling).
+
+use sockscope_core::engine::{Call, Proto};
+use sockscope_core::lesson::{GetOpt, Lesson, PollEvents, ShutdownHow, SockOpt, Step};
+
+/// A language the panel writes.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Lang {
+    #[default]
+    C,
+    Python,
+    Rust,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 3] = [Lang::C, Lang::Python, Lang::Rust];
+
+    #[must_use]
+    pub fn name(self) -> &'static str {
+        match self {
+            Lang::C => "c",
+            Lang::Python => "python",
+            Lang::Rust => "rust",
+        }
+    }
+
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Lang> {
+        Lang::ALL.into_iter().find(|l| l.name() == name)
+    }
+
+    /// The next language, for the key that cycles them.
+    #[must_use]
+    pub fn next(self) -> Lang {
+        match self {
+            Lang::C => Lang::Python,
+            Lang::Python => Lang::Rust,
+            Lang::Rust => Lang::C,
+        }
+    }
+
+    /// How a comment starts.
+    #[must_use]
+    pub fn comment(self) -> &'static str {
+        match self {
+            Lang::Python => "#",
+            Lang::C | Lang::Rust => "//",
+        }
+    }
+}
+
+/// One line of the program: its text, and the lesson step it makes the
+/// call of (`None` for the function's frame).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CodeLine {
+    pub text: String,
+    pub step: Option<usize>,
+}
+
+/// `actor`'s part of `lesson`, as a function in `lang`.
+#[must_use]
+pub fn program(lesson: &Lesson, actor: &str, lang: Lang) -> Vec<CodeLine> {
+    let frame = |text: String| CodeLine { text, step: None };
+    let mut lines = vec![frame(match lang {
+        Lang::C => format!("void *{}(void *arg) {{", ident(actor)),
+        Lang::Python => format!("def {}():", ident(actor)),
+        Lang::Rust => format!("fn {}() -> io::Result<()> {{", ident(actor)),
+    })];
+    for (i, step) in lesson.steps.iter().enumerate() {
+        if step.actor != actor {
+            continue;
+        }
+        let call = statement(lesson, step, lang);
+        let text = match (step.repeat, lang) {
+            (Some(n), Lang::C) => format!("    for (int i = 0; i < {n}; i++) {call}"),
+            (Some(n), Lang::Python) => format!("    for _ in range({n}): {call}"),
+            (Some(n), Lang::Rust) => format!("    for _ in 0..{n} {{ {call} }}"),
+            (None, _) => format!("    {call}"),
+        };
+        lines.push(CodeLine {
+            text,
+            step: Some(i + 1),
+        });
+    }
+    lines.push(frame(match lang {
+        Lang::C => "    return NULL;".into(),
+        Lang::Python => String::new(),
+        Lang::Rust => "    Ok(())".into(),
+    }));
+    if lang != Lang::Python {
+        lines.push(frame("}".into()));
+    }
+    lines.retain(|l| !(l.step.is_none() && l.text.is_empty()));
+    lines
+}
+
+/// A name usable as a function or variable in all three languages.
+fn ident(name: &str) -> String {
+    name.replace('-', "_")
+}
+
+/// A string literal, escaped, shortened past 24 characters.
+fn literal(data: &str) -> String {
+    let short: String = data.chars().take(24).collect();
+    let more = if data.chars().count() > 24 { "…" } else { "" };
+    let escaped: String = short
+        .chars()
+        .flat_map(|c| match c {
+            '"' => vec!['\\', '"'],
+            '\\' => vec!['\\', '\\'],
+            '\r' => vec!['\\', 'r'],
+            '\n' => vec!['\\', 'n'],
+            c if c.is_control() => vec!['?'],
+            c => vec![c],
+        })
+        .collect();
+    format!("\"{escaped}{more}\"")
+}
+
+/// The address a step names, as the program would have it: a literal, or
+/// the variable holding another socket's address.
+fn target(spec: &str) -> String {
+    if spec.contains('.') || spec.starts_with('[') {
+        spec.replace("$port", "PORT")
+    } else {
+        format!("{}_addr", ident(&spec.replace(':', "_")))
+    }
+}
+
+fn statement(lesson: &Lesson, step: &Step, lang: Lang) -> String {
+    let s = ident(&step.sock);
+    let data = step.data.as_deref().unwrap_or("");
+    let len = data.len();
+    let addr = step.addr.as_deref().map(target).unwrap_or_default();
+    let to = step.to.as_deref().map(target).unwrap_or_default();
+    let udp = lesson.proto_of(&step.actor, &step.sock) == Some(Proto::Udp);
+    let max = step.max.unwrap_or(1024);
+    match lang {
+        Lang::C => c(step, &s, data, len, &addr, &to, udp, max),
+        Lang::Python => python(step, &s, data, &addr, &to, udp, max),
+        Lang::Rust => rust(step, &s, data, &addr, &to, udp, max),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn c(
+    step: &Step,
+    s: &str,
+    data: &str,
+    len: usize,
+    addr: &str,
+    to: &str,
+    udp: bool,
+    max: usize,
+) -> String {
+    let flags = recv_flags(step, "MSG_DONTWAIT", "MSG_WAITALL", "0", "|");
+    match step.call {
+        Call::Socket => format!(
+            "int {s} = socket(AF_INET, {}, 0);",
+            if udp { "SOCK_DGRAM" } else { "SOCK_STREAM" }
+        ),
+        Call::Setsockopt => match step.opt {
+            Some(SockOpt::Linger { seconds }) => format!(
+                "setsockopt({s}, SOL_SOCKET, SO_LINGER, &(struct linger){{1, {seconds}}}, sizeof(struct linger));"
+            ),
+            Some(SockOpt::Rcvbuf { bytes }) => {
+                format!("setsockopt({s}, SOL_SOCKET, SO_RCVBUF, &(int){{{bytes}}}, sizeof(int));")
+            }
+            Some(SockOpt::Sndbuf { bytes }) => {
+                format!("setsockopt({s}, SOL_SOCKET, SO_SNDBUF, &(int){{{bytes}}}, sizeof(int));")
+            }
+            Some(SockOpt::Reuseaddr { on }) => format!(
+                "setsockopt({s}, SOL_SOCKET, SO_REUSEADDR, &(int){{{}}}, sizeof(int));",
+                i32::from(on)
+            ),
+            Some(SockOpt::Rcvtimeo { ms }) => format!(
+                "setsockopt({s}, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){{{}, {}}}, sizeof(struct timeval));",
+                ms / 1000,
+                (ms % 1000) * 1000
+            ),
+            Some(SockOpt::Syncnt { count }) => {
+                format!("setsockopt({s}, IPPROTO_TCP, TCP_SYNCNT, &(int){{{count}}}, sizeof(int));")
+            }
+            None => String::new(),
+        },
+        Call::Bind => format!("bind({s}, (struct sockaddr *)&addr, sizeof addr);  // {addr}"),
+        Call::Listen => format!("listen({s}, {});", step.backlog.unwrap_or(8)),
+        Call::Accept => format!(
+            "int {} = accept({s}, NULL, NULL);",
+            ident(step.new.as_deref().unwrap_or("conn"))
+        ),
+        Call::Connect => format!("connect({s}, (struct sockaddr *)&{to}, sizeof {to});"),
+        Call::Send => match (step.htonl, step.fill, step.rest) {
+            (_, _, true) => format!("n = send({s}, buf + sent, len - sent, 0);"),
+            (Some(v), _, _) => {
+                format!("uint32_t v = htonl({v}); n = send({s}, &v, 4, 0);")
+            }
+            (_, Some(f), _) => format!("n = send({s}, buf, {f}, 0);"),
+            _ => format!("n = send({s}, {}, {len}, 0);", literal(data)),
+        },
+        Call::Recv => format!("n = recv({s}, buf, {max}, {flags});"),
+        Call::Sendto => format!(
+            "n = sendto({s}, {}, {len}, 0, (struct sockaddr *)&{to}, sizeof {to});",
+            literal(data)
+        ),
+        Call::Recvfrom => {
+            format!("n = recvfrom({s}, buf, {max}, {flags}, (struct sockaddr *)&from, &fromlen);")
+        }
+        Call::Shutdown => format!("shutdown({s}, {});", shut(step).c_name()),
+        Call::Close => format!("close({s});"),
+        Call::Fcntl => {
+            if step.nonblock == Some(true) {
+                format!("fcntl({s}, F_SETFL, O_NONBLOCK);")
+            } else {
+                format!("fcntl({s}, F_SETFL, 0);")
+            }
+        }
+        Call::Poll => {
+            let ev = match step.events {
+                Some(PollEvents::Out) => "POLLOUT",
+                _ => "POLLIN",
+            };
+            let set: Vec<String> = std::iter::once(s.to_string())
+                .chain(step.also.iter().map(|a| ident(a)))
+                .map(|f| format!("{{{f}, {ev}}}"))
+                .collect();
+            format!(
+                "poll((struct pollfd[]){{{}}}, {}, {});",
+                set.join(", "),
+                set.len(),
+                step.timeout_ms.unwrap_or(-1)
+            )
+        }
+        Call::Getsockopt => match step.get {
+            Some(GetOpt::Error) => {
+                format!("getsockopt({s}, SOL_SOCKET, SO_ERROR, &err, &(socklen_t){{sizeof err}});")
+            }
+            None => String::new(),
+        },
+        Call::Dup => String::new(),
+    }
+}
+
+fn python(step: &Step, s: &str, data: &str, addr: &str, to: &str, udp: bool, max: usize) -> String {
+    let py_addr = |a: &str| match a.rsplit_once(':') {
+        Some((host, port)) if a.contains('.') => format!("(\"{host}\", {port})"),
+        _ => a.to_string(),
+    };
+    let flags = recv_flags(step, "socket.MSG_DONTWAIT", "socket.MSG_WAITALL", "", " | ");
+    let with_flags = |base: String| {
+        if flags.is_empty() {
+            base
+        } else {
+            format!("{base}, {flags}")
+        }
+    };
+    let bytes = format!("b{}", literal(data));
+    match step.call {
+        Call::Socket => format!(
+            "{s} = socket.socket(socket.AF_INET, {})",
+            if udp {
+                "socket.SOCK_DGRAM"
+            } else {
+                "socket.SOCK_STREAM"
+            }
+        ),
+        Call::Setsockopt => match step.opt {
+            Some(SockOpt::Linger { seconds }) => format!(
+                "{s}.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack(\"ii\", 1, {seconds}))"
+            ),
+            Some(SockOpt::Rcvbuf { bytes }) => {
+                format!("{s}.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, {bytes})")
+            }
+            Some(SockOpt::Sndbuf { bytes }) => {
+                format!("{s}.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, {bytes})")
+            }
+            Some(SockOpt::Reuseaddr { on }) => format!(
+                "{s}.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, {})",
+                i32::from(on)
+            ),
+            Some(SockOpt::Rcvtimeo { ms }) => format!(
+                "{s}.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack(\"ll\", {}, {}))",
+                ms / 1000,
+                (ms % 1000) * 1000
+            ),
+            Some(SockOpt::Syncnt { count }) => {
+                format!("{s}.setsockopt(socket.IPPROTO_TCP, socket.TCP_SYNCNT, {count})")
+            }
+            None => String::new(),
+        },
+        Call::Bind => format!("{s}.bind({})", py_addr(addr)),
+        Call::Listen => format!("{s}.listen({})", step.backlog.unwrap_or(8)),
+        Call::Accept => format!(
+            "{}, peer = {s}.accept()",
+            ident(step.new.as_deref().unwrap_or("conn"))
+        ),
+        Call::Connect => format!("{s}.connect({})", py_addr(to)),
+        Call::Send => match (step.htonl, step.fill, step.rest) {
+            (_, _, true) => format!("n = {s}.send(buf[sent:])"),
+            (Some(v), _, _) => format!("n = {s}.send(struct.pack(\"!I\", {v}))"),
+            (_, Some(f), _) => format!("n = {s}.send(buf[:{f}])"),
+            _ => format!("n = {s}.send({bytes})"),
+        },
+        Call::Recv => with_flags(format!("data = {s}.recv({max}")) + ")",
+        Call::Sendto => format!("n = {s}.sendto({bytes}, {})", py_addr(to)),
+        Call::Recvfrom => with_flags(format!("data, peer = {s}.recvfrom({max}")) + ")",
+        Call::Shutdown => format!("{s}.shutdown(socket.{})", shut(step).c_name()),
+        Call::Close => format!("{s}.close()"),
+        Call::Fcntl => format!(
+            "{s}.setblocking({})",
+            if step.nonblock == Some(true) {
+                "False"
+            } else {
+                "True"
+            }
+        ),
+        Call::Poll => {
+            let ev = match step.events {
+                Some(PollEvents::Out) => "select.POLLOUT",
+                _ => "select.POLLIN",
+            };
+            let regs: Vec<String> = std::iter::once(s.to_string())
+                .chain(step.also.iter().map(|a| ident(a)))
+                .map(|f| format!("p.register({f}, {ev})"))
+                .collect();
+            format!(
+                "p = select.poll(); {}; ready = p.poll({})",
+                regs.join("; "),
+                step.timeout_ms
+                    .map_or("None".to_string(), |t| t.to_string())
+            )
+        }
+        Call::Getsockopt => format!("err = {s}.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR)"),
+        Call::Dup => String::new(),
+    }
+}
+
+fn rust(step: &Step, s: &str, data: &str, addr: &str, to: &str, udp: bool, max: usize) -> String {
+    let rs_addr = |a: &str| {
+        if a.contains('.') {
+            format!("&\"{a}\".parse::<SocketAddr>().unwrap().into()")
+        } else {
+            format!("&{a}.into()")
+        }
+    };
+    let bytes = format!("b{}", literal(data));
+    match step.call {
+        Call::Socket => format!(
+            "let {s} = Socket::new(Domain::IPV4, Type::{}, None)?;",
+            if udp { "DGRAM" } else { "STREAM" }
+        ),
+        Call::Setsockopt => match step.opt {
+            Some(SockOpt::Linger { seconds }) => {
+                format!("{s}.set_linger(Some(Duration::from_secs({seconds})))?;")
+            }
+            Some(SockOpt::Rcvbuf { bytes }) => format!("{s}.set_recv_buffer_size({bytes})?;"),
+            Some(SockOpt::Sndbuf { bytes }) => format!("{s}.set_send_buffer_size({bytes})?;"),
+            Some(SockOpt::Reuseaddr { on }) => format!("{s}.set_reuse_address({on})?;"),
+            Some(SockOpt::Rcvtimeo { ms }) => {
+                format!("{s}.set_read_timeout(Some(Duration::from_millis({ms})))?;")
+            }
+            Some(SockOpt::Syncnt { count }) => format!(
+                "setsockopt({s}.as_raw_fd(), IPPROTO_TCP, TCP_SYNCNT, {count}); // no socket2 method"
+            ),
+            None => String::new(),
+        },
+        Call::Bind => format!("{s}.bind({})?;", rs_addr(addr)),
+        Call::Listen => format!("{s}.listen({})?;", step.backlog.unwrap_or(8)),
+        Call::Accept => format!(
+            "let ({}, peer) = {s}.accept()?;",
+            ident(step.new.as_deref().unwrap_or("conn"))
+        ),
+        Call::Connect => format!("{s}.connect({})?;", rs_addr(to)),
+        Call::Send => match (step.htonl, step.fill, step.rest) {
+            (_, _, true) => format!("let n = {s}.send(&buf[sent..])?;"),
+            (Some(v), _, _) => format!("let n = {s}.send(&{v}u32.to_be_bytes())?;"),
+            (_, Some(f), _) => format!("let n = {s}.send(&buf[..{f}])?;"),
+            _ => format!("let n = {s}.send({bytes})?;"),
+        },
+        Call::Recv => match recv_flags(step, "MSG_DONTWAIT", "MSG_WAITALL", "", " | ") {
+            f if f.is_empty() => format!("let n = {s}.recv(&mut buf[..{max}])?;"),
+            f => format!("let n = {s}.recv_with_flags(&mut buf[..{max}], {f})?;"),
+        },
+        Call::Sendto => format!("let n = {s}.send_to({bytes}, {})?;", rs_addr(to)),
+        Call::Recvfrom => format!("let (n, peer) = {s}.recv_from(&mut buf[..{max}])?;"),
+        Call::Shutdown => format!(
+            "{s}.shutdown(Shutdown::{})?;",
+            match shut(step) {
+                ShutdownHow::Read => "Read",
+                ShutdownHow::Write => "Write",
+                ShutdownHow::Both => "Both",
+            }
+        ),
+        Call::Close => format!("drop({s}); // close"),
+        Call::Fcntl => format!("{s}.set_nonblocking({})?;", step.nonblock == Some(true)),
+        Call::Poll => {
+            let ev = match step.events {
+                Some(PollEvents::Out) => "PollFlags::POLLOUT",
+                _ => "PollFlags::POLLIN",
+            };
+            let set: Vec<String> = std::iter::once(s.to_string())
+                .chain(step.also.iter().map(|a| ident(a)))
+                .map(|f| format!("PollFd::new({f}.as_fd(), {ev})"))
+                .collect();
+            format!(
+                "let ready = poll(&mut [{}], {})?; // nix",
+                set.join(", "),
+                step.timeout_ms.unwrap_or(-1)
+            )
+        }
+        Call::Getsockopt => format!("let err = {s}.take_error()?;"),
+        Call::Dup => String::new(),
+    }
+}
+
+fn shut(step: &Step) -> ShutdownHow {
+    step.how.unwrap_or(ShutdownHow::Both)
+}
+
+/// recv's flags in a language's spelling; `none` when neither is set.
+fn recv_flags(step: &Step, dontwait: &str, waitall: &str, none: &str, join: &str) -> String {
+    let set: Vec<&str> = [(step.dontwait, dontwait), (step.waitall, waitall)]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+        .collect();
+    if set.is_empty() {
+        none.to_string()
+    } else {
+        set.join(join)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_step_of_every_built_in_lesson_is_a_line_of_its_actors_program() {
+        for l in sockscope_core::lesson::builtins() {
+            for lang in Lang::ALL {
+                let mut lines = 0;
+                for a in &l.actors {
+                    let p = program(&l, &a.name, lang);
+                    for line in p.iter().filter(|c| c.step.is_some()) {
+                        assert!(
+                            !line.text.trim().is_empty(),
+                            "{} {lang:?}: {line:?}",
+                            l.name
+                        );
+                        lines += 1;
+                    }
+                }
+                assert_eq!(lines, l.steps.len(), "{} {lang:?}", l.name);
+            }
+        }
+    }
+
+    #[test]
+    fn the_tcp_servers_program_reads_as_c_python_and_rust() {
+        let l = sockscope_core::lesson::builtin("tcp").unwrap();
+        let c = program(&l, "server", Lang::C);
+        assert_eq!(c[0].text, "void *server(void *arg) {");
+        assert_eq!(
+            c[1].text,
+            "    int listener = socket(AF_INET, SOCK_STREAM, 0);"
+        );
+        assert!(
+            c.iter().any(|l| l.text == "    listen(listener, 8);"),
+            "{c:#?}"
+        );
+        let py = program(&l, "server", Lang::Python);
+        assert_eq!(py[0].text, "def server():");
+        assert!(
+            py.iter()
+                .any(|l| l.text == "    conn, peer = listener.accept()")
+        );
+        let rs = program(&l, "server", Lang::Rust);
+        assert!(
+            rs.iter()
+                .any(|l| l.text == "    let (conn, peer) = listener.accept()?;")
+        );
+        assert_eq!(rs.last().unwrap().text, "}");
+    }
+}
