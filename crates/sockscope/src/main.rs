@@ -330,9 +330,16 @@ fn lessons_folder(flag: Option<PathBuf>, loaded: &Loaded) -> Option<Folder> {
 /// `sockscope lessons`. A summary came from a lesson file: escaped.
 fn print_lessons(catalog: &Catalog) -> ExitCode {
     use sockscope_core::vocab::preview::text;
+    // One column for the names, as wide as the longest (at least 12).
+    let width = catalog
+        .lessons()
+        .map(|l| text(&l.name).chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(12);
     output::write_with(ExitCode::SUCCESS, |out| {
         for l in catalog.lessons() {
-            writeln!(out, "{:<12} {}", text(&l.name), text(&l.summary))?;
+            writeln!(out, "{:<width$} {}", text(&l.name), text(&l.summary))?;
         }
         Ok(())
     })
