@@ -1069,6 +1069,24 @@ fn the_title_bar_names_the_network_at_three_sizes() {
     insta::assert_snapshot!("title_network", rows.join("\n"));
 }
 
+/// Presenter mode with the code panel: the program in the narration's
+/// place, in the presenter's theme.
+#[test]
+fn presenter_mode_shows_the_code_panel_in_the_narrations_place() {
+    let mut app = app_from("tcp", recorded("tcp"), 4);
+    app.code_panel = true;
+    let mut shell = shell(app, &theme(ThemeName::HighContrast));
+    shell.present = true;
+    let t = draw_shell(&shell, 120, 40);
+    let text = format!("{}", t.backend());
+    assert!(text.contains("code · C · server"), "{text}");
+    assert!(
+        text.contains("int conn = accept(listener, NULL, NULL);"),
+        "{text}"
+    );
+    insta::assert_snapshot!("present_code_120x40", t.backend());
+}
+
 /// The code panel in the layer diagram's place: the tcp server's program
 /// at its accept, the udp receiver's at its recvfrom, in C, Python and
 /// Rust, at the three sizes (at 80x24 the panel is its one-row strip).

@@ -112,10 +112,13 @@ fn line<'a>(l: &CodeLine, app: &App, focus: usize, width: usize, theme: &Theme) 
     };
     // What the line returned on this run stays in view: the code is cut
     // to make room for it, not the other way round.
-    let said = (step <= focus)
-        .then(|| last_event(app, step))
-        .flatten()
-        .map(|e| format!("  {} {}", app.code_lang.comment(), result(e)));
+    let comment = app.code_lang.comment();
+    let said = match last_event(app, step) {
+        Some(e) if step <= focus => Some(format!("  {comment} {}", result(e))),
+        // Called, and not returned: asleep in the kernel.
+        None if step <= focus && waiting(app, step) => Some(format!("  {comment} … waiting")),
+        _ => None,
+    };
     let room = width.saturating_sub(said.as_ref().map_or(0, |s| s.chars().count()));
     let mut spans = fit_spans(
         vec![Span::styled(format!("{mark} {}", l.text), style)],
@@ -136,6 +139,12 @@ fn last_event(app: &App, step: usize) -> Option<&Event> {
             _ => None,
         })
         .last()
+}
+
+/// Whether the screen shows `step`'s call waiting (called, not returned).
+fn waiting(app: &App, step: usize) -> bool {
+    app.visible()
+        .any(|r| matches!(&r.entry, Entry::Waiting(w) if w.step == step))
 }
 
 /// What the call returned, as the line's comment: `= 11`, `= -1 EAGAIN`.

@@ -193,6 +193,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         inset(sub),
     );
     lanes::render(frame, lanes_area, app, theme);
+    if app.code_panel {
+        // The program, to point at, in the narration's place (c again
+        // changes the language, then brings the narration back).
+        super::code::render(frame, narration, app, theme);
+        return;
+    }
     let text_area = inset(narration);
     let mut lines: Vec<Line> = Vec::new();
     if let Some(n) = &app.notice {
