@@ -392,3 +392,25 @@ fn the_code_panel_shows_the_program_of_the_current_call() {
     term.press(b"q");
     assert!(term.wait_exit(WAIT).expect("exits on q").success());
 }
+
+/// A click on the key bar presses the item's key: `Space next call` runs
+/// the next call, `? help` opens the help.
+#[test]
+fn a_click_on_the_key_bar_presses_its_key() {
+    let mut term = tcp_at_step(&[], 1);
+    term.drain_for(Duration::from_millis(200));
+    let click = |term: &mut Term, text: &str| {
+        let (row, col) = find(&term.contents(), text)
+            .unwrap_or_else(|| panic!("no {text:?} on screen:\n{}", term.contents()));
+        term.press(format!("\x1b[<0;{col};{row}M\x1b[<0;{col};{row}m").as_bytes());
+    };
+    click(&mut term, "Space next call");
+    term.wait_for(WAIT, |s| s.contents().contains("step 2 of 22"))
+        .unwrap_or_else(|| panic!("the click ran no call:\n{}", term.contents()));
+    click(&mut term, "? help");
+    term.wait_for(WAIT, |s| s.contents().contains("Keys · Esc closes"))
+        .unwrap_or_else(|| panic!("the click opened no help:\n{}", term.contents()));
+    term.press(b"\x1b");
+    term.press(b"q");
+    assert!(term.wait_exit(WAIT).expect("exits on q").success());
+}

@@ -416,7 +416,7 @@ impl App {
     }
 
     /// Choose the packet `delta` places away in the list.
-    fn move_packet(&mut self, delta: isize) -> Effect {
+    pub(crate) fn move_packet(&mut self, delta: isize) -> Effect {
         if let Some((i, _)) = self.shown_packet() {
             let packets = self.packets();
             let j = i.saturating_add_signed(delta).min(packets.len() - 1);

@@ -49,6 +49,12 @@ impl Screen for App {
         &self.keys
     }
 
+    fn key_at(&self, column: u16, row: u16) -> Option<crossterm::event::KeyEvent> {
+        let areas = crate::ui::layout(Rect::new(0, 0, self.size.0, self.size.1))?;
+        (row == areas.keybar.y)
+            .then(|| crate::ui::keybar::key_at(self, areas.keybar.width, column))?
+    }
+
     fn notice(&mut self) -> &mut Option<String> {
         &mut self.notice
     }
@@ -289,6 +295,15 @@ fn on_mouse(app: &mut App, m: crossterm::event::MouseEvent) -> Effect<LessonEffe
     let over_lanes = areas
         .lanes
         .contains(ratatui::layout::Position::new(m.column, m.row));
+    // The packet pane, open over the lanes: the wheel goes through the
+    // packets as the arrow keys do.
+    if app.packet.is_some() && over_lanes {
+        return match m.kind {
+            MouseEventKind::ScrollUp => app.move_packet(-1),
+            MouseEventKind::ScrollDown => app.move_packet(1),
+            _ => Effect::None,
+        };
+    }
     match m.kind {
         MouseEventKind::Down(MouseButton::Left) => {
             match crate::ui::lanes::step_at(areas.lanes, app, m.column, m.row) {
@@ -409,6 +424,56 @@ mod tests {
             .map(|y| crate::ui::lanes::step_at(areas.lanes, &a.screen, areas.lanes.x + 3, y))
             .collect();
         panic!("step {step} is not drawn: {:?} {seen:?}", areas.lanes);
+    }
+
+    /// The column where the key bar at 120x40 draws `text`.
+    fn keybar_column(a: &TestShell, text: &str) -> (u16, u16) {
+        let t = crate::render_tests::draw_shell(a, 120, 40);
+        let row = 39;
+        let line: String = (0..120)
+            .map(|x| t.backend().buffer()[(x, row)].symbol().to_string())
+            .collect();
+        let at = line
+            .find(text)
+            .unwrap_or_else(|| panic!("{text:?} not in {line:?}"));
+        (line[..at].chars().count() as u16, row)
+    }
+
+    /// The wheel over the packet pane goes through the packets.
+    #[test]
+    fn the_wheel_over_the_packet_pane_moves_through_the_packets() {
+        let mut a = app("tcp");
+        update(&mut a, Msg::Resize(120, 40));
+        run_to(&mut a, &crate::fixtures::tcp(), 6);
+        update(&mut a, key(KeyCode::Char('x')));
+        let first = a.screen.packet.expect("the pane opened on a packet");
+        let areas = crate::ui::layout(ratatui::layout::Rect::new(0, 0, 120, 40)).unwrap();
+        update(&mut a, wheel(true, areas.lanes.x + 5, areas.lanes.y + 2));
+        let before = a.screen.packet.unwrap();
+        assert!(before < first, "{before} after {first}");
+        update(&mut a, wheel(false, areas.lanes.x + 5, areas.lanes.y + 2));
+        assert_eq!(a.screen.packet, Some(first));
+    }
+
+    /// A click on an item of the key bar presses its key: Space runs the
+    /// next call, `? help` opens the help through the shell's layers.
+    #[test]
+    fn a_click_on_the_key_bar_presses_that_key() {
+        let mut a = app("tcp");
+        update(&mut a, Msg::Resize(120, 40));
+        let (x, y) = keybar_column(&a, "Space next call");
+        assert_eq!(
+            update(&mut a, click(x + 2, y)),
+            Effect::Screen(LessonEffect::Step)
+        );
+        let (x, y) = keybar_column(&a, "? help");
+        update(&mut a, click(x, y));
+        assert_eq!(a.window, Some(crate::shell::Window::Help));
+        // The gap between two items is nothing.
+        let mut b = app("tcp");
+        update(&mut b, Msg::Resize(120, 40));
+        let (x, y) = keybar_column(&b, "Space next call");
+        assert_eq!(update(&mut b, click(x + 16, y)), Effect::None);
     }
 
     #[test]

@@ -130,6 +130,13 @@ pub trait Screen: Clone {
     /// What `e` writes: the screen as it stands.
     fn handout(&self) -> Handout;
 
+    /// The key a click at (`column`, `row`) presses, if the screen draws
+    /// one there (an item of its key bar): the click then goes down the
+    /// shell's layers as that key would, so `? help` opens the help.
+    fn key_at(&self, _column: u16, _row: u16) -> Option<KeyEvent> {
+        None
+    }
+
     /// The long text `m` opens in a window, if the screen has one.
     fn text(&self, _theme: &Theme) -> Option<Text<'_>> {
         None
@@ -268,7 +275,17 @@ impl<S: Screen> Shell<S> {
                 *self.screen.notice() = Some(n);
                 Effect::None
             }
-            Msg::Mouse(_) | Msg::Tick | Msg::Feed(_) => self.screen.update(msg),
+            Msg::Mouse(m) => {
+                let pressed = matches!(
+                    m.kind,
+                    crossterm::event::MouseEventKind::Down(crossterm::event::MouseButton::Left)
+                );
+                match self.screen.key_at(m.column, m.row).filter(|_| pressed) {
+                    Some(key) => self.on_key(key),
+                    None => self.screen.update(msg),
+                }
+            }
+            Msg::Tick | Msg::Feed(_) => self.screen.update(msg),
         }
     }
 

@@ -12,43 +12,73 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
+    keybar::render(frame, area, &bar(app).0, theme);
+}
+
+/// The key bar's key (to press it) at column `x` of a bar `width` wide, for
+/// a click: the first key bound to the item's action.
+#[must_use]
+pub fn key_at(app: &App, width: u16, x: u16) -> Option<crossterm::event::KeyEvent> {
+    let (bar, actions) = bar(app);
+    let action = (*actions.get(keybar::hit(&bar, width, x)?)?)?;
+    let code = *app.keys.keys(action).first()?;
+    Some(crossterm::event::KeyEvent::new(
+        code,
+        crossterm::event::KeyModifiers::NONE,
+    ))
+}
+
+/// The bar, and the action of each of its items (lead, items, tail), so a
+/// click on one can press its key.
+fn bar(app: &App) -> (KeyBar<'static>, Vec<Option<Action>>) {
     let k = &app.keys;
-    let items = if app.port.typing.is_some() {
+    let (items, actions): (Vec<_>, Vec<_>) = if app.port.typing.is_some() {
         vec![
-            ("0-65535".into(), "type a port"),
-            ("Enter".into(), "explain it"),
-            ("Esc".into(), "cancel"),
+            (("0-65535".into(), "type a port"), None),
+            (("Enter".into(), "explain it"), None),
+            (("Esc".into(), "cancel"), None),
         ]
     } else if app.review.is_some() {
         vec![
-            item_as(k, Action::Next, "forward"),
-            item_as(k, Action::Back, "back"),
-            item(k, Action::Now),
+            (item_as(k, Action::Next, "forward"), Some(Action::Next)),
+            (item_as(k, Action::Back, "back"), Some(Action::Back)),
+            (item(k, Action::Now), Some(Action::Now)),
         ]
     } else {
         vec![
-            item(k, Action::Next),
-            item(k, Action::Back),
-            if app.autoplay {
-                item_as(k, Action::Autoplay, "stop autoplay")
-            } else {
-                item(k, Action::Autoplay)
-            },
+            (item(k, Action::Next), Some(Action::Next)),
+            (item(k, Action::Back), Some(Action::Back)),
             (
-                format!("{}/{}", k.first(Action::Faster), k.first(Action::Slower)),
-                "speed",
+                if app.autoplay {
+                    item_as(k, Action::Autoplay, "stop autoplay")
+                } else {
+                    item(k, Action::Autoplay)
+                },
+                Some(Action::Autoplay),
             ),
-            item(k, Action::Restart),
-            item(k, Action::Lessons),
-            item(k, Action::Present),
-            item(k, Action::Handout),
+            (
+                (
+                    format!("{}/{}", k.first(Action::Faster), k.first(Action::Slower)),
+                    "speed",
+                ),
+                // Two keys in one item: a click means neither.
+                None,
+            ),
+            (item(k, Action::Restart), Some(Action::Restart)),
+            (item(k, Action::Lessons), Some(Action::Lessons)),
+            (item(k, Action::Present), Some(Action::Present)),
+            (item(k, Action::Handout), Some(Action::Handout)),
         ]
-    };
+    }
+    .into_iter()
+    .unzip();
+    let tail = [Action::Help, Action::Quit];
     let bar = KeyBar {
         notice: None,
         lead: Vec::new(),
         items,
-        tail: vec![item(k, Action::Help), item(k, Action::Quit)],
+        tail: tail.iter().map(|a| item(k, *a)).collect(),
     };
-    keybar::render(frame, area, &bar, theme);
+    let actions = actions.into_iter().chain(tail.map(Some)).collect();
+    (bar, actions)
 }

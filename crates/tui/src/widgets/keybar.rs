@@ -46,6 +46,56 @@ pub struct KeyBar<'a> {
     pub tail: Vec<Item>,
 }
 
+/// Where each shown item lands on a line `width` wide: its index among the
+/// bar's lead, items and tail, and the columns it takes (from 0), after
+/// `start` columns of lead-in (the notice). Items that do not fit are left
+/// out, from the end of `items`, as [`render`] draws them.
+fn placed(bar: &KeyBar, width: usize, start: usize) -> Vec<(usize, std::ops::Range<usize>)> {
+    let size = |(k, d): &Item| k.chars().count() + d.chars().count() + 1;
+    let len = |items: &[Item]| -> usize {
+        let all: usize = bar
+            .lead
+            .iter()
+            .chain(items)
+            .chain(&bar.tail)
+            .map(|i| size(i) + GAP)
+            .sum();
+        all.saturating_sub(GAP)
+    };
+    let mut shown = bar.items.len();
+    while start + len(&bar.items[..shown]) > width && shown > 0 {
+        shown -= 1;
+    }
+    // Below the width of the fixed items alone, only the notice is shown:
+    // half a key is worse than none.
+    if start + len(&bar.items[..shown]) > width {
+        return Vec::new();
+    }
+    let lead = bar.lead.len();
+    let indices = (0..lead)
+        .chain(lead..lead + shown)
+        .chain(lead + bar.items.len()..lead + bar.items.len() + bar.tail.len());
+    let all: Vec<&Item> = bar.lead.iter().chain(&bar.items).chain(&bar.tail).collect();
+    let mut at = start;
+    indices
+        .map(|i| {
+            let cols = at..at + size(all[i]);
+            at = cols.end + GAP;
+            (i, cols)
+        })
+        .collect()
+}
+
+/// Which item (its index among lead, items and tail) is drawn at column
+/// `x` of a key bar `width` wide, with no notice.
+#[must_use]
+pub fn hit(bar: &KeyBar, width: u16, x: u16) -> Option<usize> {
+    placed(bar, width as usize, 1)
+        .into_iter()
+        .find(|(_, cols)| cols.contains(&(x as usize)))
+        .map(|(i, _)| i)
+}
+
 pub fn render(frame: &mut Frame, area: Rect, bar: &KeyBar, theme: &Theme) {
     let width = area.width as usize;
     let mut spans = vec![Span::raw(" ")];
@@ -58,27 +108,11 @@ pub fn render(frame: &mut Frame, area: Rect, bar: &KeyBar, theme: &Theme) {
     }
     // Each item is `key does` and three spaces before the next; the last
     // one's spaces may fall off the edge.
-    let len = |items: &[Item]| -> usize {
-        let all: usize = bar
-            .lead
-            .iter()
-            .chain(items)
-            .chain(&bar.tail)
-            .map(|(k, d)| k.chars().count() + d.chars().count() + 4)
-            .sum();
-        all.saturating_sub(GAP)
-    };
-    let mut items = bar.items.clone();
-    while used + len(&items) > width && !items.is_empty() {
-        items.pop();
-    }
-    // Below the width of the fixed items alone, only the notice is shown:
-    // half a key is worse than none.
-    if used + len(&items) <= width {
-        for (key, does) in bar.lead.iter().chain(&items).chain(&bar.tail) {
-            spans.push(Span::styled(key.clone(), theme.key));
-            spans.push(Span::styled(format!(" {does}   "), theme.muted));
-        }
+    let all: Vec<&Item> = bar.lead.iter().chain(&bar.items).chain(&bar.tail).collect();
+    for (i, _) in placed(bar, width, used) {
+        let (key, does) = all[i];
+        spans.push(Span::styled(key.clone(), theme.key));
+        spans.push(Span::styled(format!(" {does}   "), theme.muted));
     }
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
