@@ -469,6 +469,10 @@ mod tests {
         let (x, y) = keybar_column(&a, "? help");
         update(&mut a, click(x, y));
         assert_eq!(a.window, Some(crate::shell::Window::Help));
+        // The wheel over the window scrolls it, as ↓ does.
+        let top = a.scroll;
+        update(&mut a, wheel(false, 60, 20));
+        assert!(a.scroll > top, "{} then {}", top, a.scroll);
         // The gap between two items is nothing.
         let mut b = app("tcp");
         update(&mut b, Msg::Resize(120, 40));

@@ -257,6 +257,17 @@ impl<S: Screen> Shell<S> {
     pub fn update(&mut self, msg: Msg<S::Feed>) -> Effect<S::Effect> {
         match msg {
             Msg::Key(key) => self.on_key(key),
+            // The wheel over a window (help, the whole narration) scrolls
+            // it, as the arrow keys do.
+            Msg::Mouse(m) if self.window.is_some() => {
+                use crossterm::event::{KeyCode, KeyModifiers, MouseEventKind};
+                let code = match m.kind {
+                    MouseEventKind::ScrollUp => KeyCode::Up,
+                    MouseEventKind::ScrollDown => KeyCode::Down,
+                    _ => return Effect::None,
+                };
+                self.on_key(KeyEvent::new(code, KeyModifiers::NONE))
+            }
             // A click on a blank screen is not meant for what is hidden,
             // nor one on a window, a frozen picture or presenter mode's
             // large layout for the screen's panels beneath.
