@@ -216,6 +216,21 @@ fn a_click_on_a_call_in_the_lanes_reviews_its_step_and_no_mouse_turns_it_off() {
     assert!(term.wait_exit(WAIT).expect("exits on q").success());
 }
 
+/// Press Space, a call at a time, until `text` is on screen or `presses`
+/// have gone; whether it came.
+fn space_until(term: &mut Term, text: &str, presses: usize) -> bool {
+    for _ in 0..presses {
+        term.press(b" ");
+        if term
+            .wait_for(Duration::from_millis(400), |s| s.contents().contains(text))
+            .is_some()
+        {
+            return true;
+        }
+    }
+    false
+}
+
 /// Every lesson beyond the course text runs to its end in the TUI, a key
 /// press per call (Space, as a student steps), with no claim failing on
 /// screen, and the terminal is restored after q.
@@ -235,19 +250,7 @@ fn every_further_lesson_runs_to_its_end_in_the_tui() {
             .unwrap_or_else(|| panic!("{}: no first frame:\n{}", lesson.name, term.contents()));
         // One Space per call at most (a repeated step's calls run on one
         // press), until the title says the run is over.
-        let mut finished = false;
-        for _ in 0..=total {
-            term.press(b" ");
-            if term
-                .wait_for(Duration::from_millis(400), |s| {
-                    s.contents().contains("finished: ")
-                })
-                .is_some()
-            {
-                finished = true;
-                break;
-            }
-        }
+        let finished = space_until(&mut term, "finished: ", total + 1);
         // A call that waits for the kernel's timer (timeouts' connect) may
         // still be running: its end is the kernel's to decide.
         if !finished {
@@ -283,17 +286,7 @@ fn progress_survives_a_restart_of_sockscope_and_reset_clears_it() {
     let mut term = Term::spawn_with_env(BIN, &["lesson", "udp"], &env, 120, 40);
     term.wait_for(WAIT, |s| s.contents().contains("Press Space"))
         .unwrap_or_else(|| panic!("no first frame:\n{}", term.contents()));
-    for _ in 0..20 {
-        term.press(b" ");
-        if term
-            .wait_for(Duration::from_millis(400), |s| {
-                s.contents().contains("finished: ")
-            })
-            .is_some()
-        {
-            break;
-        }
-    }
+    space_until(&mut term, "finished: ", 20);
     term.wait_for(WAIT, |s| s.contents().contains("Lesson finished: 1 of"))
         .unwrap_or_else(|| panic!("no progress notice:\n{}", term.contents()));
     term.press(b"q");
@@ -338,19 +331,7 @@ fn study_mode_asks_then_the_kernel_grades_the_answer() {
     let mut term = Term::spawn(BIN, &["lesson", "boundaries", "--study"], 120, 40);
     term.wait_for(WAIT, |s| s.contents().contains("Press Space"))
         .unwrap_or_else(|| panic!("no first frame:\n{}", term.contents()));
-    let mut asked = false;
-    for _ in 0..20 {
-        term.press(b" ");
-        if term
-            .wait_for(Duration::from_millis(400), |s| {
-                s.contents().contains("Predict, then run")
-            })
-            .is_some()
-        {
-            asked = true;
-            break;
-        }
-    }
+    let asked = space_until(&mut term, "Predict, then run", 20);
     assert!(asked, "no question:\n{}", term.contents());
     // The wrong answer: the first send only.
     term.press(b"1");

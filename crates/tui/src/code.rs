@@ -167,30 +167,10 @@ fn c(
             "int {s} = socket(AF_INET, {}, 0);",
             if udp { "SOCK_DGRAM" } else { "SOCK_STREAM" }
         ),
-        Call::Setsockopt => match step.opt {
-            Some(SockOpt::Linger { seconds }) => format!(
-                "setsockopt({s}, SOL_SOCKET, SO_LINGER, &(struct linger){{1, {seconds}}}, sizeof(struct linger));"
-            ),
-            Some(SockOpt::Rcvbuf { bytes }) => {
-                format!("setsockopt({s}, SOL_SOCKET, SO_RCVBUF, &(int){{{bytes}}}, sizeof(int));")
-            }
-            Some(SockOpt::Sndbuf { bytes }) => {
-                format!("setsockopt({s}, SOL_SOCKET, SO_SNDBUF, &(int){{{bytes}}}, sizeof(int));")
-            }
-            Some(SockOpt::Reuseaddr { on }) => format!(
-                "setsockopt({s}, SOL_SOCKET, SO_REUSEADDR, &(int){{{}}}, sizeof(int));",
-                i32::from(on)
-            ),
-            Some(SockOpt::Rcvtimeo { ms }) => format!(
-                "setsockopt({s}, SOL_SOCKET, SO_RCVTIMEO, &(struct timeval){{{}, {}}}, sizeof(struct timeval));",
-                ms / 1000,
-                (ms % 1000) * 1000
-            ),
-            Some(SockOpt::Syncnt { count }) => {
-                format!("setsockopt({s}, IPPROTO_TCP, TCP_SYNCNT, &(int){{{count}}}, sizeof(int));")
-            }
-            None => String::new(),
-        },
+        Call::Setsockopt => step.opt.map_or_else(String::new, |o| {
+            let (level, name, value, _) = option(o);
+            format!("setsockopt({s}, {level}, {name}, {value});")
+        }),
         Call::Bind => format!("bind({s}, (struct sockaddr *)&addr, sizeof addr);  // {addr}"),
         Call::Listen => format!("listen({s}, {});", step.backlog.unwrap_or(8)),
         Call::Accept => format!(
@@ -272,30 +252,10 @@ fn python(step: &Step, s: &str, data: &str, addr: &str, to: &str, udp: bool, max
                 "socket.SOCK_STREAM"
             }
         ),
-        Call::Setsockopt => match step.opt {
-            Some(SockOpt::Linger { seconds }) => format!(
-                "{s}.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack(\"ii\", 1, {seconds}))"
-            ),
-            Some(SockOpt::Rcvbuf { bytes }) => {
-                format!("{s}.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, {bytes})")
-            }
-            Some(SockOpt::Sndbuf { bytes }) => {
-                format!("{s}.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, {bytes})")
-            }
-            Some(SockOpt::Reuseaddr { on }) => format!(
-                "{s}.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, {})",
-                i32::from(on)
-            ),
-            Some(SockOpt::Rcvtimeo { ms }) => format!(
-                "{s}.setsockopt(socket.SOL_SOCKET, socket.SO_RCVTIMEO, struct.pack(\"ll\", {}, {}))",
-                ms / 1000,
-                (ms % 1000) * 1000
-            ),
-            Some(SockOpt::Syncnt { count }) => {
-                format!("{s}.setsockopt(socket.IPPROTO_TCP, socket.TCP_SYNCNT, {count})")
-            }
-            None => String::new(),
-        },
+        Call::Setsockopt => step.opt.map_or_else(String::new, |o| {
+            let (level, name, _, value) = option(o);
+            format!("{s}.setsockopt(socket.{level}, socket.{name}, {value})")
+        }),
         Call::Bind => format!("{s}.bind({})", py_addr(addr)),
         Call::Listen => format!("{s}.listen({})", step.backlog.unwrap_or(8)),
         Call::Accept => format!(
@@ -419,6 +379,38 @@ fn rust(step: &Step, s: &str, data: &str, addr: &str, to: &str, udp: bool, max: 
         Call::Getsockopt => format!("let err = {s}.take_error()?;"),
         Call::Dup => String::new(),
     }
+}
+
+/// A socket option as C and Python pass it: level, name, and the value
+/// (with its length, in C).
+fn option(opt: SockOpt) -> (&'static str, &'static str, String, String) {
+    let int = |n: String| (format!("&(int){{{n}}}, sizeof(int)"), n);
+    let (level, name, (c, py)) = match opt {
+        SockOpt::Linger { seconds } => (
+            "SOL_SOCKET",
+            "SO_LINGER",
+            (
+                format!("&(struct linger){{1, {seconds}}}, sizeof(struct linger)"),
+                format!("struct.pack(\"ii\", 1, {seconds})"),
+            ),
+        ),
+        SockOpt::Rcvbuf { bytes } => ("SOL_SOCKET", "SO_RCVBUF", int(bytes.to_string())),
+        SockOpt::Sndbuf { bytes } => ("SOL_SOCKET", "SO_SNDBUF", int(bytes.to_string())),
+        SockOpt::Reuseaddr { on } => ("SOL_SOCKET", "SO_REUSEADDR", int(i32::from(on).to_string())),
+        SockOpt::Rcvtimeo { ms } => {
+            let (sec, usec) = (ms / 1000, (ms % 1000) * 1000);
+            (
+                "SOL_SOCKET",
+                "SO_RCVTIMEO",
+                (
+                    format!("&(struct timeval){{{sec}, {usec}}}, sizeof(struct timeval)"),
+                    format!("struct.pack(\"ll\", {sec}, {usec})"),
+                ),
+            )
+        }
+        SockOpt::Syncnt { count } => ("IPPROTO_TCP", "TCP_SYNCNT", int(count.to_string())),
+    };
+    (level, name, c, py)
 }
 
 fn shut(step: &Step) -> ShutdownHow {
