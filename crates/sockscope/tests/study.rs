@@ -14,12 +14,7 @@ use sockscope_tui::study::{grade, verdict};
 fn every_built_in_question_has_exactly_one_answer_on_this_kernel() {
     let mut asked = 0;
     for l in lesson::builtins() {
-        let questions: Vec<(usize, &lesson::Predict)> = l
-            .steps
-            .iter()
-            .enumerate()
-            .filter_map(|(i, s)| s.predict.as_ref().map(|p| (i + 1, p)))
-            .collect();
+        let questions: Vec<(usize, &lesson::Predict)> = l.questions().collect();
         assert!(
             !questions.is_empty(),
             "{} has no study question: every built-in lesson asks at least one",

@@ -645,19 +645,21 @@ impl App {
     /// Whether `e` is the call of a step the student predicted right, first
     /// time: then it is marked in their progress.
     fn predicted_right(&mut self, e: &Event) -> bool {
-        let Some(&picked) = self.predictions.get(&e.step) else {
-            return false;
-        };
-        let Some(p) = self
-            .lesson
-            .steps
-            .get(e.step - 1)
-            .and_then(|s| s.predict.as_ref())
-        else {
-            return false;
-        };
-        crate::study::grade(p, picked, e).right()
+        self.graded(e).is_some_and(|(_, g)| g.right())
             && self.progress.answered_right(&self.lesson.name, e.step)
+    }
+
+    /// The student's prediction for `e`'s step, graded by `e`: the
+    /// question, and what the kernel made of the answer. `None` when the
+    /// step asks nothing or was not predicted.
+    #[must_use]
+    pub fn graded(
+        &self,
+        e: &Event,
+    ) -> Option<(&sockscope_core::lesson::Predict, crate::study::Graded)> {
+        let &picked = self.predictions.get(&e.step)?;
+        let p = self.lesson.steps.get(e.step - 1)?.predict.as_ref()?;
+        Some((p, crate::study::grade(p, picked, e)))
     }
 
     /// A key while a study question is open: a choice's number answers it

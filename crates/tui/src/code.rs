@@ -8,7 +8,8 @@
 //! spelling; the call that really ran, with its real arguments, is the one
 //! in the lanes and the narration (strace's spelling).
 
-use sockscope_core::engine::{Call, Proto};
+use sockscope_core::engine::actor::{DEFAULT_BACKLOG, DEFAULT_RECV_MAX};
+use sockscope_core::engine::{Call, Proto, preview};
 use sockscope_core::lesson::{GetOpt, Lesson, PollEvents, ShutdownHow, SockOpt, Step};
 
 /// A language the panel writes.
@@ -44,6 +45,16 @@ impl Lang {
             Lang::C => Lang::Python,
             Lang::Python => Lang::Rust,
             Lang::Rust => Lang::C,
+        }
+    }
+
+    /// The language as the panel's title names it.
+    #[must_use]
+    pub fn label(self) -> &'static str {
+        match self {
+            Lang::C => "C",
+            Lang::Python => "Python",
+            Lang::Rust => "Rust (socket2)",
         }
     }
 
@@ -90,15 +101,12 @@ pub fn program(lesson: &Lesson, actor: &str, lang: Lang) -> Vec<CodeLine> {
             step: Some(i + 1),
         });
     }
-    lines.push(frame(match lang {
-        Lang::C => "    return NULL;".into(),
-        Lang::Python => String::new(),
-        Lang::Rust => "    Ok(())".into(),
-    }));
-    if lang != Lang::Python {
-        lines.push(frame("}".into()));
-    }
-    lines.retain(|l| !(l.step.is_none() && l.text.is_empty()));
+    let end: &[&str] = match lang {
+        Lang::C => &["    return NULL;", "}"],
+        Lang::Python => &[],
+        Lang::Rust => &["    Ok(())", "}"],
+    };
+    lines.extend(end.iter().map(|t| frame((*t).to_string())));
     lines
 }
 
@@ -107,22 +115,10 @@ fn ident(name: &str) -> String {
     name.replace('-', "_")
 }
 
-/// A string literal, escaped, shortened past 24 characters.
+/// A string literal, escaped as C writes it (the events' own escaping),
+/// cut past 24 bytes.
 fn literal(data: &str) -> String {
-    let short: String = data.chars().take(24).collect();
-    let more = if data.chars().count() > 24 { "…" } else { "" };
-    let escaped: String = short
-        .chars()
-        .flat_map(|c| match c {
-            '"' => vec!['\\', '"'],
-            '\\' => vec!['\\', '\\'],
-            '\r' => vec!['\\', 'r'],
-            '\n' => vec!['\\', 'n'],
-            c if c.is_control() => vec!['?'],
-            c => vec![c],
-        })
-        .collect();
-    format!("\"{escaped}{more}\"")
+    format!("\"{}\"", preview::escape(data.as_bytes(), 24))
 }
 
 /// The address a step names, as the program would have it: a literal, or
@@ -135,32 +131,51 @@ fn target(spec: &str) -> String {
     }
 }
 
+/// What every language's line for a step is made of.
+#[derive(Clone, Copy)]
+struct Parts<'a> {
+    /// The socket's variable.
+    s: &'a str,
+    data: &'a str,
+    addr: &'a str,
+    to: &'a str,
+    udp: bool,
+    max: usize,
+    backlog: i32,
+}
+
 fn statement(lesson: &Lesson, step: &Step, lang: Lang) -> String {
     let s = ident(&step.sock);
-    let data = step.data.as_deref().unwrap_or("");
-    let len = data.len();
     let addr = step.addr.as_deref().map(target).unwrap_or_default();
     let to = step.to.as_deref().map(target).unwrap_or_default();
-    let udp = lesson.proto_of(&step.actor, &step.sock) == Some(Proto::Udp);
-    let max = step.max.unwrap_or(1024);
+    let parts = Parts {
+        s: &s,
+        data: step.data.as_deref().unwrap_or(""),
+        addr: &addr,
+        to: &to,
+        udp: lesson.proto_of(&step.actor, &step.sock) == Some(Proto::Udp),
+        // The engine's defaults, so the line says what really ran.
+        max: step.max.unwrap_or(DEFAULT_RECV_MAX),
+        backlog: step.backlog.unwrap_or(DEFAULT_BACKLOG),
+    };
     match lang {
-        Lang::C => c(step, &s, data, len, &addr, &to, udp, max),
-        Lang::Python => python(step, &s, data, &addr, &to, udp, max),
-        Lang::Rust => rust(step, &s, data, &addr, &to, udp, max),
+        Lang::C => c(step, parts),
+        Lang::Python => python(step, parts),
+        Lang::Rust => rust(step, parts),
     }
 }
 
-#[allow(clippy::too_many_arguments)]
-fn c(
-    step: &Step,
-    s: &str,
-    data: &str,
-    len: usize,
-    addr: &str,
-    to: &str,
-    udp: bool,
-    max: usize,
-) -> String {
+fn c(step: &Step, p: Parts) -> String {
+    let Parts {
+        s,
+        data,
+        addr,
+        to,
+        udp,
+        max,
+        backlog,
+    } = p;
+    let len = data.len();
     let flags = recv_flags(step, "MSG_DONTWAIT", "MSG_WAITALL", "0", "|");
     match step.call {
         Call::Socket => format!(
@@ -172,7 +187,7 @@ fn c(
             format!("setsockopt({s}, {level}, {name}, {value});")
         }),
         Call::Bind => format!("bind({s}, (struct sockaddr *)&addr, sizeof addr);  // {addr}"),
-        Call::Listen => format!("listen({s}, {});", step.backlog.unwrap_or(8)),
+        Call::Listen => format!("listen({s}, {backlog});"),
         Call::Accept => format!(
             "int {} = accept({s}, NULL, NULL);",
             ident(step.new.as_deref().unwrap_or("conn"))
@@ -229,7 +244,16 @@ fn c(
     }
 }
 
-fn python(step: &Step, s: &str, data: &str, addr: &str, to: &str, udp: bool, max: usize) -> String {
+fn python(step: &Step, p: Parts) -> String {
+    let Parts {
+        s,
+        data,
+        addr,
+        to,
+        udp,
+        max,
+        backlog,
+    } = p;
     let py_addr = |a: &str| match a.rsplit_once(':') {
         Some((host, port)) if a.contains('.') => format!("(\"{host}\", {port})"),
         _ => a.to_string(),
@@ -257,7 +281,7 @@ fn python(step: &Step, s: &str, data: &str, addr: &str, to: &str, udp: bool, max
             format!("{s}.setsockopt(socket.{level}, socket.{name}, {value})")
         }),
         Call::Bind => format!("{s}.bind({})", py_addr(addr)),
-        Call::Listen => format!("{s}.listen({})", step.backlog.unwrap_or(8)),
+        Call::Listen => format!("{s}.listen({backlog})"),
         Call::Accept => format!(
             "{}, peer = {s}.accept()",
             ident(step.new.as_deref().unwrap_or("conn"))
@@ -303,7 +327,16 @@ fn python(step: &Step, s: &str, data: &str, addr: &str, to: &str, udp: bool, max
     }
 }
 
-fn rust(step: &Step, s: &str, data: &str, addr: &str, to: &str, udp: bool, max: usize) -> String {
+fn rust(step: &Step, p: Parts) -> String {
+    let Parts {
+        s,
+        data,
+        addr,
+        to,
+        udp,
+        max,
+        backlog,
+    } = p;
     let rs_addr = |a: &str| {
         if a.contains('.') {
             format!("&\"{a}\".parse::<SocketAddr>().unwrap().into()")
@@ -333,7 +366,7 @@ fn rust(step: &Step, s: &str, data: &str, addr: &str, to: &str, udp: bool, max: 
             None => String::new(),
         },
         Call::Bind => format!("{s}.bind({})?;", rs_addr(addr)),
-        Call::Listen => format!("{s}.listen({})?;", step.backlog.unwrap_or(8)),
+        Call::Listen => format!("{s}.listen({backlog})?;"),
         Call::Accept => format!(
             "let ({}, peer) = {s}.accept()?;",
             ident(step.new.as_deref().unwrap_or("conn"))

@@ -798,7 +798,6 @@ mod byte_order {
 /// named by the narration.
 pub const SIGPIPE_IGNORED: &str = "SIGPIPE (ignored)";
 
-/// The flags argument as the call passes it.
 /// `scratch` as a buffer of exactly `max` bytes: the size the lesson passes
 /// to recv, which decides how much the kernel hands over.
 fn sized(scratch: &mut Vec<u8>, max: usize) -> &mut [u8] {

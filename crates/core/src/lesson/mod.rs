@@ -332,6 +332,14 @@ impl Lesson {
         self.actors.iter().find(|a| a.name == name)
     }
 
+    /// The steps that ask a study question, by number (from 1), with it.
+    pub fn questions(&self) -> impl Iterator<Item = (usize, &Predict)> {
+        self.steps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| s.predict.as_ref().map(|p| (i + 1, p)))
+    }
+
     /// The protocol of each of an actor's sockets, from its `socket` steps.
     #[must_use]
     pub fn proto_of(&self, actor: &str, sock: &str) -> Option<Proto> {

@@ -40,10 +40,11 @@ const RET: u16 = 0x06; // BPF_RET | BPF_K
 
 /// The ancillary load of the frame's packet type (`SKF_AD_OFF +
 /// SKF_AD_PKTTYPE` in <linux/filter.h>): not a byte of the frame but the
-/// `sll_pkttype` the socket would report.
-const PKTTYPE: u32 = 0xffff_f000 + 4;
+/// `sll_pkttype` the socket would report. The offset is negative; BPF reads
+/// it as the u32 of the same bits.
+const PKTTYPE: u32 = (libc::SKF_AD_OFF + libc::SKF_AD_PKTTYPE) as u32;
 /// `PACKET_OUTGOING`: the copy of a frame this host sent.
-const OUTGOING: u32 = 4;
+const OUTGOING: u32 = libc::PACKET_OUTGOING as u32;
 
 /// Bytes of a frame the filter keeps (all of it, up to the capture buffer).
 const KEEP: u32 = 0x40000;

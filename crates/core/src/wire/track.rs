@@ -504,6 +504,34 @@ mod tests {
         assert!(t.attach(Some(a(C)), Some(a(S))).is_empty(), "taken once");
     }
 
+    /// Two connections accepted on one listener and handed to two threads
+    /// share its address: each one's packets are named by the pair, and a
+    /// new client's SYN still goes to the listener's owner.
+    #[test]
+    fn connections_that_share_a_listeners_port_are_told_apart_by_their_pair() {
+        const C2: &str = "127.0.0.1:40002";
+        const C3: &str = "127.0.0.1:40003";
+        let mut t = Tracker::new(Duration::from_secs(9));
+        t.learn("server", Some(a(S)), None);
+        t.learn("client1", Some(a(C)), Some(a(S)));
+        t.learn("worker1", Some(a(S)), Some(a(C)));
+        t.learn("client2", Some(a(C2)), Some(a(S)));
+        t.learn("worker2", Some(a(S)), Some(a(C2)));
+        t.take(vec![
+            tcp(S, C, 9000, Some(5001), false, false),
+            tcp(C2, S, 7000, Some(3001), false, false),
+        ]);
+        let to_c1 = t.attach(Some(a(C)), Some(a(S)));
+        assert_eq!(to_c1[0].from.as_deref(), Some("worker1"));
+        assert_eq!(to_c1[0].to.as_deref(), Some("client1"));
+        let from_c2 = t.attach(Some(a(C2)), Some(a(S)));
+        assert_eq!(from_c2[0].to.as_deref(), Some("worker2"));
+        t.learn("client3", Some(a(C3)), Some(a(S)));
+        t.take(vec![tcp(C3, S, 1, None, true, false)]);
+        let syn = t.attach(Some(a(C3)), Some(a(S)));
+        assert_eq!(syn[0].to.as_deref(), Some("server"), "{syn:?}");
+    }
+
     #[test]
     fn another_connections_frames_wait_for_its_next_event_and_are_late() {
         let mut t = Tracker::new(Duration::ZERO);

@@ -19,6 +19,7 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Paragraph;
 use sockscope_core::engine::Event;
+use std::collections::BTreeMap;
 
 pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let focus = app.focus();
@@ -32,6 +33,8 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         return;
     };
     let lines = code::program(&app.lesson, &actor, app.code_lang);
+    let said = results(app, focus);
+    let label = format!(" code · {} ", app.code_lang.label());
     if area.height <= 2 {
         // A small screen's one row: the focused call's line alone.
         let Some(l) = lines
@@ -41,33 +44,16 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         else {
             return;
         };
-        let mut spans = vec![Span::styled(
-            format!(" code · {} ", lang_label(app.code_lang)),
-            theme.title,
-        )];
-        spans.extend(
-            line(
-                l,
-                app,
-                focus,
-                (area.width as usize).saturating_sub(12),
-                theme,
-            )
-            .spans,
-        );
+        let room = (area.width as usize).saturating_sub(label.chars().count());
+        let mut spans = vec![Span::styled(label, theme.title)];
+        spans.extend(line(l, &said, app, focus, room, theme).spans);
         frame.render_widget(
-            Paragraph::new(Line::from(fit_spans(
-                spans,
-                area.width as usize,
-                theme.glyphs.ellipsis,
-            )))
-            .style(theme.base),
+            Paragraph::new(Line::from(spans)).style(theme.base),
             Rect { height: 1, ..area },
         );
         return;
     }
-    let title = format!(" code · {} · {actor} ", lang_label(app.code_lang));
-    let block = panel(title, theme);
+    let block = panel(format!("{label}· {actor} "), theme);
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.height == 0 {
@@ -84,20 +70,37 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         .iter()
         .skip(first)
         .take(rows)
-        .map(|l| line(l, app, focus, width, theme))
+        .map(|l| line(l, &said, app, focus, width, theme))
         .collect();
     frame.render_widget(Paragraph::new(shown).style(theme.base), inner);
 }
 
-fn lang_label(lang: code::Lang) -> &'static str {
-    match lang {
-        code::Lang::C => "C",
-        code::Lang::Python => "Python",
-        code::Lang::Rust => "Rust (socket2)",
+/// What each step up to `focus` gave on this run, as its line's comment:
+/// read once from the screen's records, the latest of a step winning (a
+/// repeated step's last call; a call that waited, once it returned).
+fn results(app: &App, focus: usize) -> BTreeMap<usize, String> {
+    let mut said = BTreeMap::new();
+    for r in app.visible() {
+        let (step, text) = match &r.entry {
+            Entry::Event(e) => (e.step, result(e)),
+            // Called, and not returned: asleep in the kernel.
+            Entry::Waiting(w) => (w.step, "… waiting".to_string()),
+        };
+        if step <= focus {
+            said.insert(step, text);
+        }
     }
+    said
 }
 
-fn line<'a>(l: &CodeLine, app: &App, focus: usize, width: usize, theme: &Theme) -> Line<'a> {
+fn line<'a>(
+    l: &CodeLine,
+    said: &BTreeMap<usize, String>,
+    app: &App,
+    focus: usize,
+    width: usize,
+    theme: &Theme,
+) -> Line<'a> {
     let Some(step) = l.step else {
         return Line::from(fit_spans(
             vec![Span::styled(format!("  {}", l.text), theme.code)],
@@ -112,13 +115,9 @@ fn line<'a>(l: &CodeLine, app: &App, focus: usize, width: usize, theme: &Theme) 
     };
     // What the line returned on this run stays in view: the code is cut
     // to make room for it, not the other way round.
-    let comment = app.code_lang.comment();
-    let said = match last_event(app, step) {
-        Some(e) if step <= focus => Some(format!("  {comment} {}", result(e))),
-        // Called, and not returned: asleep in the kernel.
-        None if step <= focus && waiting(app, step) => Some(format!("  {comment} … waiting")),
-        _ => None,
-    };
+    let said = said
+        .get(&step)
+        .map(|s| format!("  {} {s}", app.code_lang.comment()));
     let room = width.saturating_sub(said.as_ref().map_or(0, |s| s.chars().count()));
     let mut spans = fit_spans(
         vec![Span::styled(format!("{mark} {}", l.text), style)],
@@ -129,22 +128,6 @@ fn line<'a>(l: &CodeLine, app: &App, focus: usize, width: usize, theme: &Theme) 
         spans.push(Span::styled(s, theme.muted));
     }
     Line::from(spans)
-}
-
-/// The latest event of `step` the screen shows (a repeated step's last).
-fn last_event(app: &App, step: usize) -> Option<&Event> {
-    app.visible()
-        .filter_map(|r| match &r.entry {
-            Entry::Event(e) if e.step == step => Some(e.as_ref()),
-            _ => None,
-        })
-        .last()
-}
-
-/// Whether the screen shows `step`'s call waiting (called, not returned).
-fn waiting(app: &App, step: usize) -> bool {
-    app.visible()
-        .any(|r| matches!(&r.entry, Entry::Waiting(w) if w.step == step))
 }
 
 /// What the call returned, as the line's comment: `= 11`, `= -1 EAGAIN`.

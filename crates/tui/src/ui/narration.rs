@@ -55,8 +55,7 @@ pub fn content<'a>(app: &'a App, theme: &Theme) -> (String, Vec<Line<'a>>) {
             Entry::Event(e) => {
                 event_lines(&mut lines, e, step, theme, false);
                 // Study mode: the student's prediction, graded by this event.
-                if let (Some(p), Some(&picked)) = (&step.predict, app.predictions.get(&focus)) {
-                    let g = crate::study::grade(p, picked, e);
+                if let Some((p, g)) = app.graded(e) {
                     let style = if g.right() { theme.ok } else { theme.error };
                     lines.push(Line::styled(
                         crate::study::verdict(p, &g, theme.glyphs.ok, theme.glyphs.fail),

@@ -49,17 +49,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             Span::styled(format!(" {}", l.title), style),
         ];
         // Study questions predicted right, when progress is kept.
-        let asks: Vec<usize> = l
-            .steps
-            .iter()
-            .enumerate()
-            .filter(|(_, s)| s.predict.is_some())
-            .map(|(i, _)| i + 1)
-            .collect();
-        let right = app.progress.right_of(&l.name, asks.iter().copied());
+        let right = app
+            .progress
+            .right_of(&l.name, l.questions().map(|(n, _)| n));
         if app.progress_file.is_some() && right > 0 {
             row.push(Span::styled(
-                format!("  {right}/{} predicted right", asks.len()),
+                format!("  {right}/{} predicted right", l.questions().count()),
                 theme.muted,
             ));
         }
