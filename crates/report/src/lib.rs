@@ -7,6 +7,8 @@
 //!   of strace. `serve --headless` prints its events through here too.
 //! - [`handout`]: a lesson run as a markdown handout (`--format markdown`,
 //!   key `e` in the TUI); `handout::serve`, a `serve` session's handout.
+//! - [`program`]: a lesson as a C, Python or Rust program that makes the
+//!   same calls (`sockscope export`), and the code panel's lines.
 //! - [`files`]: the files these are saved in, and pcap files: names that
 //!   cannot leave their folder, nothing overwritten unless asked, write
 //!   errors reported.
@@ -17,3 +19,4 @@
 pub mod files;
 pub mod handout;
 pub mod headless;
+pub mod program;

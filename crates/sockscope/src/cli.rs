@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use sockscope_core::engine::serve::{DEFAULT_IDLE_TIMEOUT, DEFAULT_MAX_PEERS};
 pub use sockscope_core::ports::parse_port;
 use sockscope_report::headless::Format;
+use sockscope_report::program::Lang;
 use sockscope_tui::theme::ThemeName;
 use std::net::IpAddr;
 use std::path::PathBuf;
@@ -182,6 +183,26 @@ pub enum Command {
         /// The program and its arguments; `:::` between programs.
         #[arg(last = true, required = true, num_args = 1.., value_name = "CMD")]
         command: Vec<std::ffi::OsString>,
+    },
+    /// Write a lesson as a program you can build and run yourself, in C,
+    /// Python or Rust: the lesson's calls in the lesson's order, its
+    /// narration as comments, each call's result printed. Without -o the
+    /// source is printed (for Rust, src/main.rs: -o writes the Cargo
+    /// project).
+    Export {
+        /// The lesson to write (see `sockscope lessons`).
+        lesson: String,
+        /// The language to write it in.
+        #[arg(long, value_enum, default_value_t = Lang::C)]
+        lang: Lang,
+        /// Write the files into DIR (created if missing) and print how to
+        /// build and run them.
+        #[arg(short = 'o', long = "out", value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// With -o: replace files that exist (without it, none is ever
+        /// overwritten).
+        #[arg(long, requires = "out")]
+        force: bool,
     },
     /// Print a shell completion script (bash, zsh, fish, powershell, elvish).
     Completions {

@@ -20,7 +20,8 @@
 //! 5. this crate, the binary: [`cli`], the command line; [`output`], where
 //!    the program's own output goes and what a closed or full stdout or
 //!    stderr does; [`serving`], `serve` without the screen, whose output
-//!    never holds the server up; [`running`], `run --headless` (a
+//!    never holds the server up; [`exporting`], `export` (a lesson as a
+//!    program to build and run); [`running`], `run --headless` (a
 //!    student's own programs, traced); `main.rs`, which merges the command line
 //!    with the config file and hands off to the layers above; and the
 //!    allocator.
@@ -38,6 +39,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 pub mod cli;
+pub mod exporting;
 pub mod output;
 pub mod running;
 pub mod serving;

@@ -226,6 +226,25 @@ fn run() -> Result<ExitCode> {
                 program_output,
             ))
         }
+        Some(Command::Export {
+            lesson,
+            lang,
+            out,
+            force,
+        }) => {
+            let Some(lesson) = catalog.get(&lesson) else {
+                return Ok(usage(&format!(
+                    "no lesson called `{lesson}`. The lessons are: {}",
+                    catalog.names().join(", ")
+                )));
+            };
+            Ok(sockscope::exporting::export(
+                lesson,
+                lang,
+                out.as_deref(),
+                force,
+            ))
+        }
         Some(Command::Completions { .. } | Command::Man) => unreachable!("handled above"),
     }
 }

@@ -46,68 +46,9 @@ struct Traced {
     result: String,
 }
 
-/// Split strace's arguments at top-level commas: quoted strings (with
-/// escapes and a trailing `...`), braces and brackets stay whole.
-fn split_args(args: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut cur = String::new();
-    let mut depth = 0i32;
-    let mut in_str = false;
-    let mut escaped = false;
-    for c in args.chars() {
-        if in_str {
-            cur.push(c);
-            if escaped {
-                escaped = false;
-            } else if c == '\\' {
-                escaped = true;
-            } else if c == '"' {
-                in_str = false;
-            }
-            continue;
-        }
-        match c {
-            '"' => {
-                in_str = true;
-                cur.push(c);
-            }
-            '{' | '[' | '(' => {
-                depth += 1;
-                cur.push(c);
-            }
-            '}' | ']' | ')' => {
-                depth -= 1;
-                cur.push(c);
-            }
-            ',' if depth == 0 => out.push(std::mem::take(&mut cur).trim().to_string()),
-            _ => cur.push(c),
-        }
-    }
-    if !cur.trim().is_empty() {
-        out.push(cur.trim().to_string());
-    }
-    out
-}
-
-/// `name(args) = result`, or None for other lines.
+/// `name(args) = result` for one of [`CALLS`], or None for other lines.
 fn call_of(text: &str) -> Option<(String, Vec<String>, String)> {
-    let (name, rest) = text.split_once('(')?;
-    if !CALLS.contains(&name) {
-        return None;
-    }
-    let at = rest
-        .match_indices(" = ")
-        .map(|(i, _)| i)
-        .filter(|&i| rest[..i].trim_end().ends_with(')'))
-        .last()?;
-    let args = rest[..at].trim_end().strip_suffix(')')?;
-    let mut ret = rest[at + 3..].split_whitespace();
-    let value = ret.next()?;
-    let result = match value {
-        "-1" => format!("-1 {}", ret.next()?),
-        v => v.to_string(),
-    };
-    Some((name.to_string(), split_args(args), result))
+    common::strace_call(text).filter(|(name, _, _)| CALLS.contains(&name.as_str()))
 }
 
 fn traced(name: &str, args: &[String], result: &str) -> Option<Traced> {
@@ -180,7 +121,7 @@ fn expected(v: &serde_json::Value) -> Traced {
     // third argument IPPROTO_IP, the engine 0), send and recv last,
     // sendto's before the address.
     let args = v["args"].as_str().unwrap();
-    let parts = split_args(args);
+    let parts = common::strace_args(args);
     let flags = match call {
         "socket" => parts.get(1).cloned(),
         "send" | "recv" | "recvfrom" => parts.last().cloned(),

@@ -358,16 +358,16 @@ fn the_code_panel_shows_the_program_of_the_current_call() {
         .unwrap_or_else(|| panic!("no code panel:\n{}", term.contents()));
     let screen = term.contents();
     assert!(
-        screen.contains("▶     listener.listen(8)"),
+        screen.contains("▶     sock.listener.listen(8)"),
         "the third call, listen, is marked:\n{screen}"
     );
     assert!(
-        screen.contains("listener.bind((\"127.0.0.1\", PORT))  # = 0"),
+        screen.contains("sock.listener.bind((\"127.0.0.1\", 0))  # = 0"),
         "{screen}"
     );
     term.press(b"c");
     term.wait_for(WAIT, |s| {
-        s.contents().contains("code · Rust (socket2) · server")
+        s.contents().contains("code · Rust (libc) · server")
     })
     .unwrap_or_else(|| panic!("no Rust:\n{}", term.contents()));
     term.press(b"q");

@@ -1081,7 +1081,7 @@ fn presenter_mode_shows_the_code_panel_in_the_narrations_place() {
     let text = format!("{}", t.backend());
     assert!(text.contains("code · C · server"), "{text}");
     assert!(
-        text.contains("int conn = accept(listener, NULL, NULL);"),
+        text.contains("conn = accept(listener, NULL, NULL);"),
         "{text}"
     );
     insta::assert_snapshot!("present_code_120x40", t.backend());

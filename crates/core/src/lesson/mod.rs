@@ -14,7 +14,7 @@ pub(crate) mod parse;
 
 pub use builtin::{builtin, builtin_names, builtins};
 pub use load::{Catalog, Folder, LoadError, Origin};
-pub use parse::{LessonError, parse_lesson};
+pub use parse::{LessonError, is_literal_addr, parse_lesson};
 
 use crate::vocab::{Call, Proto};
 use serde::{Deserialize, Serialize};

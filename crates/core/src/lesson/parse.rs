@@ -67,6 +67,7 @@ pub fn parse_lesson(file: &str, src: &str) -> Result<Lesson, LessonError> {
 
 /// Is `spec` a literal address or `$port` form, rather than an `actor:sock`
 /// reference?
+#[must_use]
 pub fn is_literal_addr(spec: &str) -> bool {
     spec.replace("$port", "0")
         .parse::<std::net::SocketAddr>()

@@ -885,11 +885,13 @@ impl Session {
                 event.kernel = Some(observed);
             }
         }
-        let comm = self
-            .tasks
-            .get(&tid)
-            .map(|t| t.comm.clone())
-            .unwrap_or_default();
+        // Read again at each call: a thread may name itself after it starts
+        // (pthread_setname_np, prctl(PR_SET_NAME)), as an exported lesson
+        // names each actor's thread, and its lane carries the name it has.
+        let comm = read_comm(tid);
+        if let Some(t) = self.tasks.get_mut(&tid) {
+            t.comm.clone_from(&comm);
+        }
         self.seq += 1;
         event.seq = self.seq;
         event.t_us = self.t0.elapsed().as_micros() as u64;

@@ -344,3 +344,66 @@ pub fn strace_lines(log: &str) -> Vec<StraceLine> {
     }
     lines
 }
+
+/// Split strace's arguments at top-level commas: quoted strings (with
+/// escapes and a trailing `...`), braces and brackets stay whole.
+pub fn strace_args(args: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cur = String::new();
+    let mut depth = 0i32;
+    let mut in_str = false;
+    let mut escaped = false;
+    for c in args.chars() {
+        if in_str {
+            cur.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_str = false;
+            }
+            continue;
+        }
+        match c {
+            '"' => {
+                in_str = true;
+                cur.push(c);
+            }
+            '{' | '[' | '(' => {
+                depth += 1;
+                cur.push(c);
+            }
+            '}' | ']' | ')' => {
+                depth -= 1;
+                cur.push(c);
+            }
+            ',' if depth == 0 => out.push(std::mem::take(&mut cur).trim().to_string()),
+            _ => cur.push(c),
+        }
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur.trim().to_string());
+    }
+    out
+}
+
+/// One call strace printed, `name(args) = result`, as its name, its
+/// arguments (split with [`strace_args`]) and its result (`3`, or `-1
+/// EAGAIN`); None for a line that is not a call.
+pub fn strace_call(text: &str) -> Option<(String, Vec<String>, String)> {
+    let (name, rest) = text.split_once('(')?;
+    let at = rest
+        .match_indices(" = ")
+        .map(|(i, _)| i)
+        .filter(|&i| rest[..i].trim_end().ends_with(')'))
+        .last()?;
+    let args = rest[..at].trim_end().strip_suffix(')')?;
+    let mut ret = rest[at + 3..].split_whitespace();
+    let value = ret.next()?;
+    let result = match value {
+        "-1" => format!("-1 {}", ret.next()?),
+        v => v.to_string(),
+    };
+    Some((name.to_string(), strace_args(args), result))
+}

@@ -1,5 +1,5 @@
 //! The code panel (`c`, again for the next language): the focused step's actor as
-//! a program (crate::code writes it from the lesson), scrolled so the line
+//! a program (crate::code, from the lines `sockscope export` writes), scrolled so the line
 //! of the focused call is in view and marked, the lines that ran before it
 //! dimmed, and beside each line that ran, what it returned on this run.
 //!
@@ -39,7 +39,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         // A small screen's one row: the focused call's line alone.
         let Some(l) = lines
             .iter()
-            .find(|l| l.step == Some(focus))
+            .find(|l| l.step == Some(focus) && l.call)
             .or(lines.get(1))
         else {
             return;
@@ -60,7 +60,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         return;
     }
     let width = inner.width as usize;
-    let here = lines.iter().position(|l| l.step == Some(focus));
+    let here = lines.iter().position(|l| l.step == Some(focus) && l.call);
     // Scrolled so the focused line sits a third of the way down.
     let rows = inner.height as usize;
     let first = here
@@ -117,6 +117,7 @@ fn line<'a>(
     // to make room for it, not the other way round.
     let said = said
         .get(&step)
+        .filter(|_| l.call)
         .map(|s| format!("  {} {s}", app.code_lang.comment()));
     let room = width.saturating_sub(said.as_ref().map_or(0, |s| s.chars().count()));
     let mut spans = fit_spans(
