@@ -375,7 +375,8 @@ fn the_code_panel_shows_the_program_of_the_current_call() {
 }
 
 /// A click on the key bar presses the item's key: `Space next call` runs
-/// the next call, `? help` opens the help.
+/// the next call, `? help` opens the help; a click on the port panel
+/// focuses it (asks for a port).
 #[test]
 fn a_click_on_the_key_bar_presses_its_key() {
     let mut term = tcp_at_step(&[], 1);
@@ -392,6 +393,15 @@ fn a_click_on_the_key_bar_presses_its_key() {
     term.wait_for(WAIT, |s| s.contents().contains("Keys · Esc closes"))
         .unwrap_or_else(|| panic!("the click opened no help:\n{}", term.contents()));
     term.press(b"\x1b");
+    term.wait_for(WAIT, |s| !s.contents().contains("Keys · Esc closes"))
+        .unwrap_or_else(|| panic!("Esc closed no help:\n{}", term.contents()));
+    // A click on a panel focuses it: the port panel asks for a port.
+    click(&mut term, "ports: 16 bits");
+    term.wait_for(WAIT, |s| s.contents().contains("type a port"))
+        .unwrap_or_else(|| panic!("the click focused no port panel:\n{}", term.contents()));
+    term.press(b"\x1b");
+    term.wait_for(WAIT, |s| !s.contents().contains("type a port"))
+        .unwrap_or_else(|| panic!("Esc closed no prompt:\n{}", term.contents()));
     term.press(b"q");
     assert!(term.wait_exit(WAIT).expect("exits on q").success());
 }

@@ -49,10 +49,29 @@ impl Screen for App {
         &self.keys
     }
 
+    /// A click on the key bar presses its item's key; a click on a panel
+    /// focuses it, through the key that does: the narration opens whole
+    /// (to scroll, as `m` does), the port panel asks for a port to explain.
+    /// Everything stays reachable by keyboard; a click on a call in the
+    /// lanes reviews it (`on_mouse`).
     fn key_at(&self, column: u16, row: u16) -> Option<crossterm::event::KeyEvent> {
         let areas = crate::ui::layout(Rect::new(0, 0, self.size.0, self.size.1))?;
-        (row == areas.keybar.y)
-            .then(|| crate::ui::keybar::key_at(self, areas.keybar.width, column))?
+        if row == areas.keybar.y {
+            return crate::ui::keybar::key_at(self, areas.keybar.width, column);
+        }
+        let at = ratatui::layout::Position::new(column, row);
+        let action = if areas.narration.contains(at) {
+            Action::Narration
+        } else if areas.ports.contains(at) && self.port.typing.is_none() {
+            Action::Port
+        } else {
+            return None;
+        };
+        let code = *self.keys.keys(action).first()?;
+        Some(crossterm::event::KeyEvent::new(
+            code,
+            crossterm::event::KeyModifiers::NONE,
+        ))
     }
 
     fn notice(&mut self) -> &mut Option<String> {
@@ -478,6 +497,33 @@ mod tests {
         update(&mut b, Msg::Resize(120, 40));
         let (x, y) = keybar_column(&b, "Space next call");
         assert_eq!(update(&mut b, click(x + 16, y)), Effect::None);
+    }
+
+    #[test]
+    fn a_click_on_a_panel_focuses_it() {
+        let mut a = app("tcp");
+        update(&mut a, Msg::Resize(120, 40));
+        run_to(&mut a, &fixtures::tcp(), 3);
+        let areas = crate::ui::layout(Rect::new(0, 0, 120, 40)).unwrap();
+        // The narration: opened whole, to scroll; Esc closes it.
+        update(&mut a, click(areas.narration.x + 4, areas.narration.y + 1));
+        assert_eq!(a.window, Some(crate::shell::Window::Text));
+        update(
+            &mut a,
+            Msg::Key(KeyEvent::new(KeyCode::Esc, KeyModifiers::NONE)),
+        );
+        assert_eq!(a.window, None);
+        // The port panel: asks for a port to explain.
+        update(&mut a, click(areas.ports.x + 4, areas.ports.y + 1));
+        assert!(a.screen.port.typing.is_some());
+        // The layer diagram is not a thing to focus: nothing happens.
+        let mut b = app("tcp");
+        update(&mut b, Msg::Resize(120, 40));
+        assert_eq!(
+            update(&mut b, click(areas.layers.x + 4, areas.layers.y + 1)),
+            Effect::None
+        );
+        assert_eq!((b.window, b.screen.port.typing.is_some()), (None, false));
     }
 
     #[test]
