@@ -303,11 +303,11 @@ impl<'a> Plan<'a> {
             .collect();
         Plan {
             lesson,
-            vars,
             sockets,
             named,
             unsent,
             fill_max,
+            vars,
         }
     }
 
