@@ -17,7 +17,8 @@ use std::process::ExitCode;
 pub fn export(lesson: &Lesson, lang: Lang, out: Option<&Path>, force: bool) -> ExitCode {
     let files = program::export(lesson, lang);
     let Some(dir) = out else {
-        // The source file alone: the first of the files.
+        // The source file alone: the first of the files (the README and a
+        // Cargo.toml need a folder).
         let (_, source) = &files[0];
         let mut stdout = output::stdout();
         if let Err(e) = stdout
@@ -39,9 +40,13 @@ pub fn export(lesson: &Lesson, lang: Lang, out: Option<&Path>, force: bool) -> E
                 .iter()
                 .map(|(name, _)| dir.join(name).display().to_string())
                 .collect();
+            let listed = match names.split_last() {
+                Some((last, [])) => last.clone(),
+                Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+                None => String::new(),
+            };
             output::say(format!(
-                "wrote {}. Build and run it: cd {} && {}",
-                names.join(" and "),
+                "wrote {listed}. Build and run it: cd {} && {}",
                 dir.display(),
                 program::how_to_run(&lesson.name, lang)
             ));

@@ -120,7 +120,21 @@ pub fn export(lesson: &Lesson, lang: Lang) -> Vec<(String, String)> {
     if lang == Lang::Rust {
         files.push(("Cargo.toml".to_string(), rust::manifest(&plan)));
     }
+    files.push(("README.md".to_string(), readme(lesson, lang)));
     files
+}
+
+/// The folder's README: what the program is and how to build and run it.
+fn readme(lesson: &Lesson, lang: Lang) -> String {
+    format!(
+        "# {}\n\nThe sockscope lesson `{}` as a {} program: {}\n\nBuild and run it:\n\n    {}\n\nIt makes the lesson's calls in the lesson's order and prints what each\nreturned; `sockscope trace {}` shows the same calls as sockscope ran them.\n",
+        lesson.title,
+        lesson.name,
+        lang.label(),
+        lesson.summary,
+        how_to_run(&lesson.name, lang),
+        lesson.name
+    )
 }
 
 /// How to build and run an exported lesson, one line for the README and
