@@ -127,7 +127,7 @@ fn hall_screen(
         max_peers: n + 24,
         ..ServeConfig::default()
     };
-    let mut server = rt.block_on(Server::start(config));
+    let mut server = Server::start(config);
     let local = server.local_addr().expect("the server listens");
     let mut view = ServeView::new(Proto::Tcp, local, local);
     view.keys = KeyMap::default();

@@ -188,7 +188,7 @@ fn run() -> Result<ExitCode> {
                 observers,
             )
         }
-        Some(Command::Port { port, format }) => port_report(port, format),
+        Some(Command::Port { port, format }) => Ok(port_report(port, format)),
         Some(Command::Serve {
             udp,
             port,
@@ -389,9 +389,9 @@ fn usage_error(e: &clap::Error) -> ExitCode {
     output::write_with(code, |out| write!(out, "{}", e.render()))
 }
 
-fn port_report(port: u16, format: headless::Format) -> Result<ExitCode> {
+fn port_report(port: u16, format: headless::Format) -> ExitCode {
     let report = ports::explain(port);
-    Ok(output::write_with(ExitCode::SUCCESS, |out| {
+    output::write_with(ExitCode::SUCCESS, |out| {
         match format {
             headless::Format::Json => {
                 serde_json::to_writer_pretty(&mut *out, &report)?;
@@ -405,7 +405,7 @@ fn port_report(port: u16, format: headless::Format) -> Result<ExitCode> {
                 ports::text::render(&report)
             ),
         }
-    }))
+    })
 }
 
 fn trace(

@@ -142,7 +142,7 @@ async fn serve_until_stopped(config: ServeConfig, format: Format) -> color_eyre:
     use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
-    let mut server = Server::start(config).await;
+    let mut server = Server::start(config);
     let mut writer = Writer::start();
     let Some(local) = server.local_addr() else {
         // The failed call is an event like any other: print it, then say

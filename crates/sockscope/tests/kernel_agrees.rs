@@ -56,7 +56,7 @@ async fn the_listening_fd_is_the_kernels_listening_socket() {
     // socket, bind, listen
     let (engine, ev) = step_by_hand("tcp", 3).await;
     let fd = ev[0].new_fd.unwrap();
-    let port = addr(&ev[1].local).port();
+    let port = addr(ev[1].local.as_ref()).port();
     let inode = socket_inode(fd).expect("the reported fd is an open socket of this process");
     let entry = proc_net_tcp()
         .into_iter()
@@ -133,20 +133,36 @@ async fn connect_and_accept_agree_with_getsockname_of_the_kernel() {
         step_once(&mut engine, &mut ev).await;
     }
     let bind = the(&ev, "server", "bind");
-    assert_eq!(kernel_local(bind.fd), addr(&bind.local), "the listener");
+    assert_eq!(
+        kernel_local(bind.fd),
+        addr(bind.local.as_ref()),
+        "the listener"
+    );
 
     let connect = the(&ev, "client", "connect");
-    assert_eq!(kernel_local(connect.fd), addr(&connect.local), "the client");
+    assert_eq!(
+        kernel_local(connect.fd),
+        addr(connect.local.as_ref()),
+        "the client"
+    );
     assert_eq!(
         kernel_peer(connect.fd),
-        addr(&connect.peer),
+        addr(connect.peer.as_ref()),
         "the client's peer"
     );
 
     let accept = the(&ev, "server", "accept");
     assert_ne!(accept.new_fd, accept.fd);
-    assert_eq!(kernel_local(accept.new_fd), addr(&accept.local), "accepted");
-    assert_eq!(kernel_peer(accept.new_fd), addr(&accept.peer), "its peer");
+    assert_eq!(
+        kernel_local(accept.new_fd),
+        addr(accept.local.as_ref()),
+        "accepted"
+    );
+    assert_eq!(
+        kernel_peer(accept.new_fd),
+        addr(accept.peer.as_ref()),
+        "its peer"
+    );
     // And the two ends agree with each other, as the kernel holds them.
     assert_eq!(kernel_peer(accept.new_fd), kernel_local(connect.fd));
     assert_eq!(kernel_local(accept.new_fd), kernel_local(bind.fd));

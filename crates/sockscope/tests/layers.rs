@@ -52,8 +52,8 @@ fn the_request_goes_down_the_layers_and_comes_up_unchanged() {
         }
         other => panic!("capture should run as root, got {other:?}"),
     }
-    let client: SocketAddr = addr(&send.local);
-    let server: SocketAddr = addr(&send.peer);
+    let client: SocketAddr = addr(send.local.as_ref());
+    let server: SocketAddr = addr(send.peer.as_ref());
     let segs = send.segments.as_ref().expect("captured");
     let data_seg = segs
         .iter()
@@ -111,7 +111,7 @@ fn an_unbound_udp_sender_is_bound_to_the_wildcard_on_first_sendto() {
         .into_iter()
         .find(|e| e.call == Call::Sendto)
         .unwrap();
-    let local = addr(&sendto.local);
+    let local = addr(sendto.local.as_ref());
     assert!(local.ip().is_unspecified(), "{local}");
     assert_ne!(local.port(), 0);
 }

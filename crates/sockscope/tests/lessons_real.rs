@@ -47,8 +47,8 @@ fn accept_returns_a_new_fd_whose_peer_is_the_client() {
             .find(|e| e.call.name() == "connect")
             .unwrap();
         // The server sees the client's kernel-chosen port, and vice versa.
-        assert_eq!(addr(&accept.peer), addr(&connect.local));
-        assert_eq!(addr(&connect.peer), addr(&server[1].local));
+        assert_eq!(addr(accept.peer.as_ref()), addr(connect.local.as_ref()));
+        assert_eq!(addr(connect.peer.as_ref()), addr(server[1].local.as_ref()));
     }
 }
 
@@ -63,7 +63,7 @@ fn clients_get_different_ephemeral_ports_from_this_machines_range() {
                 .into_iter()
                 .find(|e| e.call.name() == "connect")
                 .unwrap();
-            addr(&connect.local).port()
+            addr(connect.local.as_ref()).port()
         })
         .collect();
     assert_ne!(ports[0], ports[1]);
@@ -102,8 +102,14 @@ fn udp_lifecycle_and_sender_address() {
     let sendto = of(&ev, "sender")[1];
     let recvfrom = of(&ev, "receiver")[2];
     // recvfrom reports the port the kernel gave the sender when it sent.
-    assert_eq!(addr(&recvfrom.peer).port(), addr(&sendto.local).port());
-    assert_eq!(addr(&sendto.peer), addr(&of(&ev, "receiver")[1].local));
+    assert_eq!(
+        addr(recvfrom.peer.as_ref()).port(),
+        addr(sendto.local.as_ref()).port()
+    );
+    assert_eq!(
+        addr(sendto.peer.as_ref()),
+        addr(of(&ev, "receiver")[1].local.as_ref())
+    );
     assert_eq!(recvfrom.data, sendto.data);
 }
 

@@ -85,7 +85,7 @@ async fn a_new_socket_has_no_address_and_bind_to_port_0_gets_a_kernel_chosen_por
     assert_ne!(after.port(), 0, "the kernel chose a port");
     assert_eq!(
         after,
-        addr(&bind.local),
+        addr(bind.local.as_ref()),
         "the event reports the kernel's port"
     );
     drop(engine);
@@ -212,7 +212,7 @@ fn the_clients_close_sends_a_fin() {
 #[tokio::test]
 async fn after_the_listener_closes_connecting_to_its_port_is_refused() {
     let (mut engine, mut ev) = step_by_hand("tcp", 2).await;
-    let listener = addr(&nth(&ev, "server", "bind", 0).local);
+    let listener = addr(nth(&ev, "server", "bind", 0).local.as_ref());
     let fd = nth(&ev, "server", "socket", 0).new_fd;
     while !ev
         .iter()
@@ -233,7 +233,7 @@ fn an_accepted_connection_shares_its_listeners_port_on_a_new_fd() {
     let listener = nth(&ev, "server", "bind", 0);
     for n in 0..2 {
         let accept = nth(&ev, "server", "accept", n);
-        assert_eq!(addr(&accept.local), addr(&listener.local));
+        assert_eq!(addr(accept.local.as_ref()), addr(listener.local.as_ref()));
         assert_ne!(accept.new_fd, accept.fd);
     }
 }
@@ -249,7 +249,7 @@ fn sendto_binds_an_unbound_udp_sender_to_an_ephemeral_port() {
     let ev = events(&run("udp"));
     assert_eq!(nth(&ev, "sender", "socket", 0).local, None);
     let sendto = nth(&ev, "sender", "sendto", 0);
-    let local = addr(&sendto.local);
+    let local = addr(sendto.local.as_ref());
     assert_ne!(local.port(), 0);
     let (lo, hi) = ephemeral_range();
     assert!(
@@ -257,7 +257,7 @@ fn sendto_binds_an_unbound_udp_sender_to_an_ephemeral_port() {
         "{local} outside {lo}-{hi}"
     );
     // The receiver saw the datagram come from that very port.
-    let from = addr(&nth(&ev, "receiver", "recvfrom", 0).peer);
+    let from = addr(nth(&ev, "receiver", "recvfrom", 0).peer.as_ref());
     assert_eq!(from.port(), local.port());
 }
 
@@ -309,11 +309,11 @@ fn closing_a_udp_socket_sends_nothing() {
 #[test]
 fn after_close_the_port_can_be_bound_again() {
     let ev = events(&run("udp"));
-    let port = addr(&nth(&ev, "receiver", "bind", 0).local);
+    let port = addr(nth(&ev, "receiver", "bind", 0).local.as_ref());
     UdpSocket::bind(port).unwrap_or_else(|e| panic!("bind {port} after the lesson: {e}"));
 
     let ev = events(&run("in-use"));
-    let port = addr(&nth(&ev, "server", "bind", 0).local);
+    let port = addr(nth(&ev, "server", "bind", 0).local.as_ref());
     TcpListener::bind(port).unwrap_or_else(|e| panic!("bind {port} after the lesson: {e}"));
 }
 
@@ -326,7 +326,7 @@ fn after_close_the_port_can_be_bound_again() {
 async fn a_socket_that_never_listened_leaves_nothing_behind() {
     let (engine, ev) = step_by_hand("refused", 3).await;
     assert_eq!(ev[2].call.name(), "close");
-    let port = addr(&ev[1].local).port();
+    let port = addr(ev[1].local.as_ref()).port();
     assert!(
         !proc_tcp_local_ports().contains(&port),
         "/proc/net/tcp still lists port {port}"
@@ -366,11 +366,14 @@ fn a_refused_connect_is_a_syn_answered_by_a_reset() {
 #[test]
 fn the_retry_goes_to_the_same_address_the_server_now_holds() {
     let ev = events(&run("refused"));
-    let probe = addr(&nth(&ev, "probe", "bind", 0).local);
-    assert_eq!(addr(&nth(&ev, "server", "bind", 0).local), probe);
-    assert_eq!(addr(&nth(&ev, "client", "connect", 0).peer), probe);
+    let probe = addr(nth(&ev, "probe", "bind", 0).local.as_ref());
+    assert_eq!(addr(nth(&ev, "server", "bind", 0).local.as_ref()), probe);
+    assert_eq!(addr(nth(&ev, "client", "connect", 0).peer.as_ref()), probe);
     let retry = nth(&ev, "client", "connect", 1);
-    assert_eq!((retry.result.name(), addr(&retry.peer)), ("ok", probe));
+    assert_eq!(
+        (retry.result.name(), addr(retry.peer.as_ref())),
+        ("ok", probe)
+    );
 }
 
 /// refused.toml step 13: "The connection the client made was completed by
@@ -453,10 +456,10 @@ fn only_sockets_that_all_ask_with_so_reuseport_share_a_port() {
 #[tokio::test]
 async fn port_0_gets_a_port_no_other_socket_holds() {
     let (engine, ev) = step_by_hand("in-use", 9).await;
-    let first = addr(&ev[1].local).port();
+    let first = addr(ev[1].local.as_ref()).port();
     let bind = &ev[7];
     assert!(bind.args.ends_with(":0"), "{}", bind.args);
-    let port = addr(&bind.local).port();
+    let port = addr(bind.local.as_ref()).port();
     assert_ne!(port, first);
     let holders = proc_tcp_local_ports()
         .into_iter()
@@ -496,7 +499,7 @@ fn port_0_is_an_ephemeral_port_above_the_privileged_range() {
     let ev = events(&run("privileged"));
     let bind = nth(&ev, "server", "bind", 1);
     assert!(bind.args.ends_with(":0"));
-    let port = addr(&bind.local).port();
+    let port = addr(bind.local.as_ref()).port();
     let (lo, hi) = ephemeral_range();
     assert!((lo..=hi).contains(&port), "{port} outside {lo}-{hi}");
     let start: u16 = std::fs::read_to_string("/proc/sys/net/ipv4/ip_unprivileged_port_start")
@@ -1129,8 +1132,12 @@ fn a_udp_connect_sends_nothing_and_fixes_the_destination() {
         Some(&[][..]),
         "nothing on the wire"
     );
-    let probe = addr(&nth(&ev, "probe", "bind", 0).local);
-    assert_eq!(addr(&connect.peer), probe, "the destination is fixed");
+    let probe = addr(nth(&ev, "probe", "bind", 0).local.as_ref());
+    assert_eq!(
+        addr(connect.peer.as_ref()),
+        probe,
+        "the destination is fixed"
+    );
     let send = nth(&ev, "client", "send", 0);
     let segs = send.segments.as_ref().unwrap();
     let out: Vec<_> = segs

@@ -58,7 +58,7 @@ fn find<'a>(events: &'a [Event], actor: &str, call: Call) -> Vec<&'a Event> {
 fn tcp_peer_is_accepted_echoed_and_its_close_is_recv_0() {
     let rt = runtime();
     rt.block_on(async {
-        let mut server = Server::start(ServeConfig::default()).await;
+        let mut server = Server::start(ServeConfig::default());
         let local = server.local_addr().expect("server bound");
         assert!(local.ip().is_loopback(), "default bind is loopback");
         assert_ne!(local.port(), 0, "the kernel chose a real port");
@@ -117,7 +117,7 @@ fn tcp_peer_is_accepted_echoed_and_its_close_is_recv_0() {
 fn a_reset_shows_as_econnreset_and_peers_get_their_own_lanes() {
     let rt = runtime();
     rt.block_on(async {
-        let mut server = Server::start(ServeConfig::default()).await;
+        let mut server = Server::start(ServeConfig::default());
         let local = server.local_addr().unwrap();
         let (ports_tx, ports_rx) = mpsc::channel();
         tokio::task::spawn_blocking(move || {
@@ -169,8 +169,7 @@ fn the_peer_limit_closes_extra_connections_with_a_reason() {
         let mut server = Server::start(ServeConfig {
             max_peers: 1,
             ..ServeConfig::default()
-        })
-        .await;
+        });
         let local = server.local_addr().unwrap();
         let (tx, rx) = mpsc::channel();
         tokio::task::spawn_blocking(move || {
@@ -202,8 +201,7 @@ fn udp_datagrams_are_echoed_to_their_sender() {
         let mut server = Server::start(ServeConfig {
             proto: Proto::Udp,
             ..ServeConfig::default()
-        })
-        .await;
+        });
         let local = server.local_addr().unwrap();
         let peer = tokio::task::spawn_blocking(move || {
             let s = UdpSocket::bind("127.0.0.1:0").unwrap();
@@ -527,8 +525,7 @@ fn the_counts_are_exact_for_a_hall_arriving_at_once() {
         let mut server = Server::start(ServeConfig {
             max_peers: 1024,
             ..ServeConfig::default()
-        })
-        .await;
+        });
         let local = server.local_addr().unwrap();
         // The consumer reads every message, as a screen does.
         let round = |n: usize| {

@@ -944,7 +944,7 @@ fn the_serve_help_lists_its_keys_and_scrolls() {
 async fn the_serve_screen_shows_a_real_peer() {
     use sockscope_core::engine::serve::{ServeConfig, Server};
     use std::io::{Read, Write};
-    let mut server = Server::start(ServeConfig::default()).await;
+    let mut server = Server::start(ServeConfig::default());
     let local = server.local_addr().unwrap();
     let mut v = super::serve::ServeView::new(sockscope_core::engine::Proto::Tcp, local, local);
     let me = tokio::task::spawn_blocking(move || {

@@ -165,15 +165,10 @@ impl Server {
     /// Open, bind (and for TCP listen on) the server socket and start
     /// serving on a thread of its own. If a setup call fails (the port is
     /// taken, or privileged), the failure is an event like any other and
-    /// [`Server::local_addr`] is `None`. (`async` for the callers' sake: it
-    /// waits for nothing.)
-    pub async fn start(config: ServeConfig) -> Server {
-        Server::start_now(config)
-    }
-
-    /// [`Server::start`] outside async code.
+    /// [`Server::local_addr`] is `None`. It waits for nothing, so async
+    /// code calls it as it is.
     #[must_use]
-    pub fn start_now(config: ServeConfig) -> Server {
+    pub fn start(config: ServeConfig) -> Server {
         // Room for every peer's descriptor and the server's own few: a
         // refused raise leaves the limit as it was, and an accept beyond it
         // reports EMFILE like any failed call.

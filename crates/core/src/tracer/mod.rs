@@ -506,7 +506,7 @@ impl Session {
             }
             _ => {
                 let proto = self.proto_of(pid, fd)?;
-                let (args, call) = self.fd_call_args(tid, sys, a, &mut head);
+                let (args, call) = Self::fd_call_args(tid, sys, a, &mut head);
                 (proto, Some(fd), args, call)
             }
         };
@@ -551,13 +551,7 @@ impl Session {
 
     /// The arguments of a call on one fd, as strace writes them, and its
     /// course name (a `sendto` without an address is a `send`).
-    fn fd_call_args(
-        &mut self,
-        tid: i32,
-        sys: Sys,
-        a: [u64; 6],
-        head: &mut Vec<u8>,
-    ) -> (String, Call) {
+    fn fd_call_args(tid: i32, sys: Sys, a: [u64; 6], head: &mut Vec<u8>) -> (String, Call) {
         use decode::{
             accept_flags, addr_arg, buffer_head, course_call, data_preview, fcntl_cmd, how,
             iov_head, msg_flags, msghdr, read_u32, sockopt,

@@ -40,11 +40,8 @@ pub fn events(msgs: &[EngineMsg]) -> Vec<Event> {
     engine::events(msgs).into_iter().cloned().collect()
 }
 
-pub fn addr(s: &Option<String>) -> SocketAddr {
-    s.as_deref()
-        .unwrap_or_else(|| panic!("address missing"))
-        .parse()
-        .unwrap()
+pub fn addr(s: Option<&String>) -> SocketAddr {
+    s.expect("address missing").parse().unwrap()
 }
 
 /// This machine's ephemeral port range.

@@ -111,7 +111,7 @@ pub fn run(config: ServeConfig, options: Options) -> color_eyre::Result<ServeEnd
         .worker_threads(2)
         .enable_all()
         .build()?;
-    let mut server = runtime.block_on(Server::start(config));
+    let mut server = Server::start(config);
     let Some(local) = server.local_addr() else {
         let msgs = runtime.block_on(async {
             let mut msgs = Vec::new();

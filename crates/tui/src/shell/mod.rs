@@ -333,6 +333,7 @@ impl<S: Screen> Shell<S> {
 
     /// Ctrl-C and Ctrl-Z mean what they mean in every terminal program,
     /// whatever else is open.
+    #[allow(clippy::unused_self, reason = "every key layer has one signature")]
     fn control(&mut self, key: KeyEvent, action: Option<Action>) -> Layer<S::Effect> {
         if keys::is_ctrl_c(key) {
             Took(Effect::Quit)
@@ -411,6 +412,7 @@ impl<S: Screen> Shell<S> {
         Took(Effect::None)
     }
 
+    #[allow(clippy::unused_self, reason = "every key layer has one signature")]
     fn quit(&mut self, _: KeyEvent, action: Option<Action>) -> Layer<S::Effect> {
         match action {
             Some(Action::Quit) => Took(Effect::Quit),

@@ -179,6 +179,10 @@ pub fn teardown_note(e: &Event) -> &'static str {
 /// sending (ESTABLISHED, CLOSE_WAIT, SYN_RECV) sends a FIN, or an RST if
 /// data was left unread or SO_LINGER was 0; any other state has already
 /// sent its FIN or been reset.
+#[allow(
+    clippy::option_option,
+    reason = "two questions: is there a prediction, and is it a packet (None: nothing left to send)"
+)]
 fn predicted_close(e: &Event) -> Option<Option<&'static str>> {
     if e.call != Call::Close {
         return None;

@@ -31,10 +31,6 @@ use std::os::fd::{AsRawFd, OwnedFd};
 /// them after the type.
 const CREATE_FLAGS: &str = "SOCK_CLOEXEC|SOCK_NONBLOCK";
 
-fn syscall(name: &str) -> Option<String> {
-    Some(name.to_string())
-}
-
 /// socket(2) for an address like `bind`: AF_INET or AF_INET6, as the address
 /// says (an IPv6 bind on an AF_INET socket fails with EAFNOSUPPORT).
 pub fn socket(ev: &mut Event, proto: Proto, bind: SocketAddr) -> io::Result<Socket> {
@@ -48,14 +44,14 @@ pub fn socket(ev: &mut Event, proto: Proto, bind: SocketAddr) -> io::Result<Sock
     };
     let flags = format!("{ty_name}|{CREATE_FLAGS}");
     ev.args = format!("{family}, {flags}, 0");
-    ev.syscall = syscall("socket");
+    ev.syscall = Some("socket".into());
     Socket::new(domain, ty.nonblocking().cloexec(), None)
 }
 
 /// bind(2); then the address the kernel gave (getsockname, which only reads).
 pub fn bind(ev: &mut Event, sock: &Socket, addr: SocketAddr) -> io::Result<()> {
     ev.args = format!("{}, {addr}", sock.as_raw_fd());
-    ev.syscall = syscall("bind");
+    ev.syscall = Some("bind".into());
     sock.bind(&SockAddr::from(addr))?;
     ev.local = local_addr(sock).map(|a| a.to_string());
     Ok(())
@@ -64,7 +60,7 @@ pub fn bind(ev: &mut Event, sock: &Socket, addr: SocketAddr) -> io::Result<()> {
 /// listen(2).
 pub fn listen(ev: &mut Event, sock: &Socket, backlog: i32) -> io::Result<()> {
     ev.args = format!("{}, {backlog}", sock.as_raw_fd());
-    ev.syscall = syscall("listen");
+    ev.syscall = Some("listen".into());
     sock.listen(backlog)
 }
 
@@ -72,7 +68,7 @@ pub fn listen(ev: &mut Event, sock: &Socket, backlog: i32) -> io::Result<()> {
 /// address, as accept4 returns it.
 pub fn accept(ev: &mut Event, listener: &Socket) -> io::Result<(Socket, SocketAddr)> {
     ev.args = format!("{}, {CREATE_FLAGS}", listener.as_raw_fd());
-    ev.syscall = syscall("accept4");
+    ev.syscall = Some("accept4".into());
     let (conn, addr) = listener.accept4(libc::SOCK_CLOEXEC | libc::SOCK_NONBLOCK)?;
     let peer = addr
         .as_socket()
@@ -84,7 +80,7 @@ pub fn accept(ev: &mut Event, listener: &Socket) -> io::Result<(Socket, SocketAd
 /// into `buf`, 0 at the peer's FIN.
 pub fn recv(ev: &mut Event, sock: &Socket, buf: &mut [u8]) -> io::Result<usize> {
     ev.args = format!("{}, {}, 0", sock.as_raw_fd(), buf.len());
-    ev.syscall = syscall("recvfrom");
+    ev.syscall = Some("recvfrom".into());
     sock.recv(sockscope_sys::as_uninit(buf))
 }
 
@@ -92,7 +88,7 @@ pub fn recv(ev: &mut Event, sock: &Socket, buf: &mut [u8]) -> io::Result<usize> 
 /// NULL, 0): how many of `data`'s bytes the kernel took.
 pub fn send(ev: &mut Event, sock: &Socket, data: &[u8]) -> io::Result<usize> {
     ev.args = format!("{}, MSG_NOSIGNAL", data_args(sock, data));
-    ev.syscall = syscall("sendto");
+    ev.syscall = Some("sendto".into());
     sock.send_with_flags(data, libc::MSG_NOSIGNAL)
 }
 
@@ -100,7 +96,7 @@ pub fn send(ev: &mut Event, sock: &Socket, data: &[u8]) -> io::Result<usize> {
 /// so none is cut) and its sender.
 pub fn recvfrom(ev: &mut Event, sock: &Socket, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
     ev.args = format!("{}, {}, 0", sock.as_raw_fd(), buf.len());
-    ev.syscall = syscall("recvfrom");
+    ev.syscall = Some("recvfrom".into());
     let (n, from) = sock.recv_from(sockscope_sys::as_uninit(buf))?;
     let from = from
         .as_socket()
@@ -111,7 +107,7 @@ pub fn recvfrom(ev: &mut Event, sock: &Socket, buf: &mut [u8]) -> io::Result<(us
 /// sendto(2), flags 0: one datagram to `to`.
 pub fn sendto(ev: &mut Event, sock: &Socket, data: &[u8], to: SocketAddr) -> io::Result<usize> {
     ev.args = format!("{}, 0, {to}", data_args(sock, data));
-    ev.syscall = syscall("sendto");
+    ev.syscall = Some("sendto".into());
     sock.send_to(data, &SockAddr::from(to))
 }
 
@@ -128,7 +124,7 @@ fn data_args(sock: &Socket, data: &[u8]) -> String {
 /// close(2), with what the kernel said.
 pub fn close(ev: &mut Event, sock: Socket) -> io::Result<()> {
     ev.args = sock.as_raw_fd().to_string();
-    ev.syscall = syscall("close");
+    ev.syscall = Some("close".into());
     sockscope_sys::close(OwnedFd::from(sock))
 }
 
