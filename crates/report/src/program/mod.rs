@@ -490,6 +490,8 @@ pub(crate) fn header(lesson: &Lesson, lang: Lang) -> Vec<String> {
         "thread asleep in it (/proc/self/task/TID/stat and .../syscall).".into(),
         "Unlike the lesson in sockscope: the kernel picks every port the lesson".into(),
         "writes as $port, and the program runs on this machine's own loopback.".into(),
+        "In the comments (the lesson's narration), {fd}, {bytes} and the like".into(),
+        "stand for this run's values: the ones the program prints.".into(),
     ];
     if lang == Lang::Python {
         lines.extend([
