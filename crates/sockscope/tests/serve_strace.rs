@@ -32,38 +32,22 @@ fn parse(log: &str) -> Vec<Traced> {
     common::strace_lines(log)
         .iter()
         .filter_map(|l| {
-            let l = l.text.as_str();
-            let (name, rest) = l.split_once('(')?;
-            if !CALLS.contains(&name) {
+            let (name, args, result) = common::strace_call(&l.text)?;
+            if !CALLS.contains(&name.as_str()) {
                 return None;
             }
-            // `listen(9, 1024)      = 0`: strace pads before the `=`.
-            let at = rest
-                .match_indices(" = ")
-                .map(|(i, _)| i)
-                .filter(|&i| rest[..i].trim_end().ends_with(')'))
-                .last()?;
-            let args = rest[..at].trim_end().strip_suffix(')')?;
-            let ret = &rest[at + 3..];
-            let args: Vec<&str> = args.split(", ").collect();
-            let mut ret = ret.split_whitespace();
-            let value = ret.next()?;
-            let result = match value {
-                "-1" => format!("-1 {}", ret.next()?),
-                v => v.to_string(),
-            };
-            let flags = match name {
-                "socket" => Some(args.get(1)?.to_string()),
-                "accept4" => Some(args.last()?.to_string()),
-                "recvfrom" | "sendto" => Some(args.get(3)?.to_string()),
+            let flags = match name.as_str() {
+                "socket" => Some(args.get(1)?.clone()),
+                "accept4" => Some(args.last()?.clone()),
+                "recvfrom" | "sendto" => Some(args.get(3)?.clone()),
                 _ => None,
             };
-            let fd = match name {
-                "socket" => value.parse().unwrap_or(-1),
+            let fd = match name.as_str() {
+                "socket" => result.parse().unwrap_or(-1),
                 _ => args.first()?.parse().ok()?,
             };
             Some(Traced {
-                name: name.to_string(),
+                name,
                 fd,
                 flags,
                 result,

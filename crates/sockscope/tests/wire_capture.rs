@@ -18,7 +18,12 @@ fn payload(s: &Segment) -> Vec<u8> {
 }
 
 /// Every packet captured on the connection `a`–`b`, in capture order: those
-/// attached to its events, and those that came after its last event.
+/// attached to any event, and those that came after the last event. Any
+/// event, not only those whose addresses are the connection's: a packet
+/// that arrives after its call's window is marked late on a later event,
+/// and under load the teardown of the first client reached the server's
+/// accept of the second (its listener's address, another peer), failing
+/// this test once in six runs.
 fn connection_segments<'a>(
     ev: &'a [Event],
     after: &'a [Segment],
@@ -27,16 +32,9 @@ fn connection_segments<'a>(
 ) -> Vec<&'a Segment> {
     let mut segs: Vec<&Segment> = ev
         .iter()
-        .filter(|e| {
-            let (l, p) = (e.local.as_deref(), e.peer.as_deref());
-            (l, p) == (Some(a), Some(b)) || (l, p) == (Some(b), Some(a))
-        })
         .flat_map(|e| e.segments.iter().flatten())
-        .chain(
-            after
-                .iter()
-                .filter(|s| (s.src == a && s.dst == b) || (s.src == b && s.dst == a)),
-        )
+        .chain(after.iter())
+        .filter(|s| (s.src == a && s.dst == b) || (s.src == b && s.dst == a))
         .collect();
     segs.sort_by_key(|s| s.n);
     segs.dedup_by_key(|s| s.n);
