@@ -411,7 +411,7 @@ pub(super) fn program(plan: &Plan) -> String {
     }
     for a in actors {
         out.push(String::new());
-        out.extend(actor_function(plan, &a.name, &a.role));
+        out.extend(actor_function(plan, &a.name, &super::one_line(&a.role)));
     }
     out.push(String::new());
     out.push("int main(void) {".into());

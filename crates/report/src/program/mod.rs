@@ -128,10 +128,10 @@ pub fn export(lesson: &Lesson, lang: Lang) -> Vec<(String, String)> {
 fn readme(lesson: &Lesson, lang: Lang) -> String {
     format!(
         "# {}\n\nThe sockscope lesson `{}` as a {} program: {}\n\nBuild and run it:\n\n    {}\n\nIt makes the lesson's calls in the lesson's order and prints what each\nreturned; `sockscope trace {}` shows the same calls as sockscope ran them.\n",
-        lesson.title,
+        one_line(&lesson.title),
         lesson.name,
         lang.label(),
-        lesson.summary,
+        one_line(&lesson.summary),
         how_to_run(&lesson.name, lang),
         lesson.name
     )
@@ -466,6 +466,17 @@ pub(crate) fn narration(step: &Step, lead: &str, width: usize) -> Vec<String> {
     out
 }
 
+/// A lesson's text (a title, an actor's role) on one line of a comment: a
+/// teacher's lesson may hold a newline, which would end the comment and
+/// make the rest code, so whitespace runs become one space, and control
+/// characters go.
+pub(crate) fn one_line(text: &str) -> String {
+    text.split_whitespace()
+        .map(|w| w.chars().filter(|c| !c.is_control()).collect::<String>())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 /// The lines every program opens with, after its language's first line:
 /// what it is and how it differs from the lesson in sockscope.
 pub(crate) fn header(lesson: &Lesson, lang: Lang) -> Vec<String> {
@@ -473,7 +484,7 @@ pub(crate) fn header(lesson: &Lesson, lang: Lang) -> Vec<String> {
         format!(
             "The sockscope lesson \"{}\" ({}) as a {} program.",
             lesson.name,
-            lesson.title,
+            one_line(&lesson.title),
             lang.label()
         ),
         format!(
@@ -547,6 +558,28 @@ mod tests {
         // Names no other actor shares stay as the lesson writes them.
         assert_eq!(p.var("server:listener"), "listener");
         assert_eq!(p.var("client2:sock"), "client2_sock");
+    }
+
+    #[test]
+    fn a_lessons_text_cannot_end_a_comment() {
+        let mut l = sockscope_core::lesson::builtin("udp").unwrap();
+        l.title = "two\nqzlines */ \"\"\"".into();
+        l.actors[0].role = "a\nqzrole\r".into();
+        for lang in Lang::ALL {
+            let text = &export(&l, lang)[0].1;
+            // The title and the role are both written, each on a comment line.
+            assert!(
+                text.lines().filter(|x| x.contains("qz")).count() >= 2,
+                "{lang:?}"
+            );
+            for line in text.lines().filter(|x| x.contains("qz")) {
+                let t = line.trim_start();
+                assert!(
+                    t.starts_with("//") || t.starts_with('#'),
+                    "{lang:?}: {line}"
+                );
+            }
+        }
     }
 
     #[test]

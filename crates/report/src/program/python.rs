@@ -206,7 +206,7 @@ pub(super) fn statement(plan: &Plan, i: usize) -> Statement {
 fn actor_function(plan: &Plan, actor: &str, role: &str) -> Vec<String> {
     let mut out = vec![
         format!("def {}():", ident(actor)),
-        format!("    \"\"\"The {actor}: {role}.\"\"\""),
+        format!("    # The {actor}: {role}."),
     ];
     for (i, step) in plan.lesson.steps.iter().enumerate() {
         if step.actor != actor {
@@ -344,7 +344,7 @@ pub(super) fn program(plan: &Plan) -> String {
     for a in &lesson.actors {
         out.push(String::new());
         out.push(String::new());
-        out.extend(actor_function(plan, &a.name, &a.role));
+        out.extend(actor_function(plan, &a.name, &super::one_line(&a.role)));
     }
     out.push(String::new());
     out.push(String::new());

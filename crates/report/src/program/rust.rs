@@ -443,7 +443,7 @@ pub(super) fn program(plan: &Plan) -> String {
     out.push("}".into());
     for a in &lesson.actors {
         out.push(String::new());
-        out.extend(actor_function(plan, &a.name, &a.role));
+        out.extend(actor_function(plan, &a.name, &super::one_line(&a.role)));
     }
     out.push(String::new());
     let bodies: Vec<String> = lesson.actors.iter().map(|a| ident(&a.name)).collect();
