@@ -10,7 +10,7 @@
 
 use sockscope_core::lesson::Lesson;
 pub use sockscope_report::program::Lang;
-use sockscope_report::program::statements;
+use sockscope_report::program::{ident, statements};
 
 /// One line of the program: its text, the lesson step it belongs to
 /// (`None` for the function's frame), and whether it is the line that
@@ -20,14 +20,6 @@ pub struct CodeLine {
     pub text: String,
     pub step: Option<usize>,
     pub call: bool,
-}
-
-/// A name usable as a function in all three languages, as the exported
-/// program names the actor's function.
-fn ident(name: &str) -> String {
-    name.chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-        .collect()
 }
 
 /// `actor`'s part of `lesson`, as a function in `lang`.

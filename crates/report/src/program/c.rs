@@ -2,9 +2,10 @@
 //! turn-taking of this module's parent. Compiles with `cc -Wall -Werror
 //! -pthread` (glibc 2.32 or later, for `strerrorname_np`).
 
+use super::OptValue;
 use super::{FILL_ALPHABET, Lang, Plan, Statement, header, host_port, ident, narration, payload};
 use sockscope_core::engine::Call;
-use sockscope_core::lesson::{PollEvents, ShutdownHow, SockOpt};
+use sockscope_core::lesson::{PollEvents, ShutdownHow};
 use std::fmt::Write as _;
 
 /// A C string literal holding exactly `bytes`. Octal escapes, not `\x`:
@@ -45,37 +46,22 @@ fn address(plan: &Plan, i: usize, spec: &str, setup: &mut Vec<String>) -> String
     var
 }
 
-/// Socket option level, name and the `optval, optlen` pair.
-pub(super) fn option(opt: SockOpt) -> (&'static str, &'static str, String) {
-    let int = |n: String| format!("&(int){{{n}}}, sizeof(int)");
-    match opt {
-        SockOpt::Linger { seconds } => (
-            "SOL_SOCKET",
-            "SO_LINGER",
-            format!("&(struct linger){{1, {seconds}}}, sizeof(struct linger)"),
-        ),
-        SockOpt::Rcvbuf { bytes } => ("SOL_SOCKET", "SO_RCVBUF", int(bytes.to_string())),
-        SockOpt::Sndbuf { bytes } => ("SOL_SOCKET", "SO_SNDBUF", int(bytes.to_string())),
-        SockOpt::Reuseaddr { on } => ("SOL_SOCKET", "SO_REUSEADDR", int(i32::from(on).to_string())),
-        SockOpt::Rcvtimeo { ms } => (
-            "SOL_SOCKET",
-            "SO_RCVTIMEO",
-            format!(
-                "&(struct timeval){{{}, {}}}, sizeof(struct timeval)",
-                ms / 1000,
-                (ms % 1000) * 1000
-            ),
-        ),
-        SockOpt::Syncnt { count } => ("IPPROTO_TCP", "TCP_SYNCNT", int(count.to_string())),
+/// A socket option's `optval, optlen` pair.
+fn option_value(value: &OptValue) -> String {
+    match value {
+        OptValue::Int(n) => format!("&(int){{{n}}}, sizeof(int)"),
+        OptValue::Linger(seconds) => {
+            format!("&(struct linger){{1, {seconds}}}, sizeof(struct linger)")
+        }
+        OptValue::Timeval { sec, usec } => {
+            format!("&(struct timeval){{{sec}, {usec}}}, sizeof(struct timeval)")
+        }
     }
 }
 
+/// recv's flags as C passes them.
 fn recv_flags(plan: &Plan, i: usize) -> String {
-    let s = plan.step(i);
-    let set: Vec<&str> = [(s.dontwait, "MSG_DONTWAIT"), (s.waitall, "MSG_WAITALL")]
-        .into_iter()
-        .filter_map(|(on, name)| on.then_some(name))
-        .collect();
+    let set = super::recv_flags(plan.step(i));
     if set.is_empty() {
         "0".into()
     } else {
@@ -99,8 +85,12 @@ pub(super) fn statement(plan: &Plan, i: usize) -> Statement {
             }
         ),
         Call::Setsockopt => {
-            let (level, name, value) = option(step.opt.expect("validated: setsockopt has opt"));
-            format!("n = setsockopt({s}, {level}, {name}, {value});")
+            let (level, name, value) =
+                super::option(step.opt.expect("validated: setsockopt has opt"));
+            format!(
+                "n = setsockopt({s}, {level}, {name}, {});",
+                option_value(&value)
+            )
         }
         Call::Bind => {
             let a = address(plan, i, step.addr.as_deref().unwrap_or(""), &mut setup);

@@ -31,7 +31,7 @@ mod rust;
 
 use sockscope_core::engine::actor::{DEFAULT_BACKLOG, DEFAULT_RECV_MAX};
 use sockscope_core::engine::{Call, Proto};
-use sockscope_core::lesson::{Lesson, Step, is_literal_addr};
+use sockscope_core::lesson::{Lesson, SockOpt, Step, is_literal_addr};
 use std::collections::BTreeSet;
 
 /// A language sockscope writes programs in.
@@ -412,13 +412,56 @@ pub(crate) fn may_park(step: &Step) -> bool {
     step.call.can_wait() && step.parks() && step.repeat.is_none()
 }
 
+/// A socket option's value, for each language to write in its own way.
+pub(crate) enum OptValue {
+    /// An `int`.
+    Int(i64),
+    /// `struct linger`, on, with this timeout in seconds.
+    Linger(u32),
+    /// `struct timeval`.
+    Timeval { sec: u32, usec: u32 },
+}
+
+/// A socket option as the C library names it (level, name) and its value:
+/// one table for every language.
+pub(crate) fn option(opt: SockOpt) -> (&'static str, &'static str, OptValue) {
+    match opt {
+        SockOpt::Linger { seconds } => ("SOL_SOCKET", "SO_LINGER", OptValue::Linger(seconds)),
+        SockOpt::Rcvbuf { bytes } => ("SOL_SOCKET", "SO_RCVBUF", OptValue::Int(bytes as i64)),
+        SockOpt::Sndbuf { bytes } => ("SOL_SOCKET", "SO_SNDBUF", OptValue::Int(bytes as i64)),
+        SockOpt::Reuseaddr { on } => ("SOL_SOCKET", "SO_REUSEADDR", OptValue::Int(i64::from(on))),
+        SockOpt::Rcvtimeo { ms } => (
+            "SOL_SOCKET",
+            "SO_RCVTIMEO",
+            OptValue::Timeval {
+                sec: ms / 1000,
+                usec: (ms % 1000) * 1000,
+            },
+        ),
+        SockOpt::Syncnt { count } => ("IPPROTO_TCP", "TCP_SYNCNT", OptValue::Int(i64::from(count))),
+    }
+}
+
+/// The recv flags a step sets, by their C names (each language prefixes
+/// and joins them its own way).
+pub(crate) fn recv_flags(step: &Step) -> Vec<&'static str> {
+    [
+        (step.dontwait, "MSG_DONTWAIT"),
+        (step.waitall, "MSG_WAITALL"),
+    ]
+    .into_iter()
+    .filter_map(|(on, name)| on.then_some(name))
+    .collect()
+}
+
 /// `actor:sock`.
 pub(crate) fn key(actor: &str, sock: &str) -> String {
     format!("{actor}:{sock}")
 }
 
 /// A name usable as a function or variable in all three languages.
-pub(crate) fn ident(name: &str) -> String {
+#[must_use]
+pub fn ident(name: &str) -> String {
     name.chars()
         .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
         .collect()

@@ -6,11 +6,12 @@
 //! of the OSError Python raised for it (a failed call is data to show, not
 //! the end of the program).
 
+use super::OptValue;
 use super::{
     FILL_ALPHABET, Lang, Plan, Statement, header, host_port, ident, key, narration, payload,
 };
 use sockscope_core::engine::Call;
-use sockscope_core::lesson::{PollEvents, ShutdownHow, SockOpt};
+use sockscope_core::lesson::{PollEvents, ShutdownHow};
 
 /// A bytes literal holding exactly `bytes`.
 fn literal(bytes: &[u8]) -> String {
@@ -27,35 +28,21 @@ fn address(plan: &Plan, spec: &str) -> String {
     }
 }
 
-/// Socket option level, name and value as Python passes them.
-fn option(opt: SockOpt) -> (&'static str, &'static str, String) {
-    match opt {
-        SockOpt::Linger { seconds } => (
-            "SOL_SOCKET",
-            "SO_LINGER",
-            format!("struct.pack(\"ii\", 1, {seconds})"),
-        ),
-        SockOpt::Rcvbuf { bytes } => ("SOL_SOCKET", "SO_RCVBUF", bytes.to_string()),
-        SockOpt::Sndbuf { bytes } => ("SOL_SOCKET", "SO_SNDBUF", bytes.to_string()),
-        SockOpt::Reuseaddr { on } => ("SOL_SOCKET", "SO_REUSEADDR", i32::from(on).to_string()),
-        SockOpt::Rcvtimeo { ms } => (
-            "SOL_SOCKET",
-            "SO_RCVTIMEO",
-            format!("struct.pack(\"ll\", {}, {})", ms / 1000, (ms % 1000) * 1000),
-        ),
-        SockOpt::Syncnt { count } => ("IPPROTO_TCP", "TCP_SYNCNT", count.to_string()),
+/// A socket option's value as Python passes it.
+fn option_value(value: &OptValue) -> String {
+    match value {
+        OptValue::Int(n) => n.to_string(),
+        OptValue::Linger(seconds) => format!("struct.pack(\"ii\", 1, {seconds})"),
+        OptValue::Timeval { sec, usec } => format!("struct.pack(\"ll\", {sec}, {usec})"),
     }
 }
 
+/// recv's flags as Python passes them; None when there are none.
 fn recv_flags(plan: &Plan, i: usize) -> Option<String> {
-    let s = plan.step(i);
-    let set: Vec<&str> = [
-        (s.dontwait, "socket.MSG_DONTWAIT"),
-        (s.waitall, "socket.MSG_WAITALL"),
-    ]
-    .into_iter()
-    .filter_map(|(on, name)| on.then_some(name))
-    .collect();
+    let set: Vec<String> = super::recv_flags(plan.step(i))
+        .into_iter()
+        .map(|f| format!("socket.{f}"))
+        .collect();
     (!set.is_empty()).then(|| set.join(" | "))
 }
 
@@ -83,10 +70,14 @@ fn parts(plan: &Plan, i: usize) -> (Vec<String>, Option<String>, String) {
             ),
         ),
         Call::Setsockopt => {
-            let (level, name, value) = option(step.opt.expect("validated: setsockopt has opt"));
+            let (level, name, value) =
+                super::option(step.opt.expect("validated: setsockopt has opt"));
             (
                 None,
-                format!("{s}.setsockopt(socket.{level}, socket.{name}, {value})"),
+                format!(
+                    "{s}.setsockopt(socket.{level}, socket.{name}, {})",
+                    option_value(&value)
+                ),
             )
         }
         Call::Bind => (

@@ -11,6 +11,7 @@
 //! the `unsafe` in one module of small wrappers, each with its SAFETY
 //! comment, and every step reads like the C program's.
 
+use super::OptValue;
 use super::{FILL_ALPHABET, Plan, Statement, header, host_port, ident, key, narration, payload};
 use crate::program::Lang;
 use sockscope_core::engine::Call;
@@ -38,34 +39,27 @@ fn address(plan: &Plan, spec: &str) -> String {
     }
 }
 
+/// A socket option's level, name and value as the wrapper takes them.
 fn option(opt: SockOpt) -> String {
-    match opt {
-        SockOpt::Linger { seconds } => format!(
-            "libc::SOL_SOCKET, libc::SO_LINGER, libc::linger {{ l_onoff: 1, l_linger: {seconds} }}"
-        ),
-        SockOpt::Rcvbuf { bytes } => format!("libc::SOL_SOCKET, libc::SO_RCVBUF, {bytes}i32"),
-        SockOpt::Sndbuf { bytes } => format!("libc::SOL_SOCKET, libc::SO_SNDBUF, {bytes}i32"),
-        SockOpt::Reuseaddr { on } => {
-            format!("libc::SOL_SOCKET, libc::SO_REUSEADDR, {}i32", i32::from(on))
+    let (level, name, value) = super::option(opt);
+    let value = match value {
+        OptValue::Int(n) => format!("{n}i32"),
+        OptValue::Linger(seconds) => {
+            format!("libc::linger {{ l_onoff: 1, l_linger: {seconds} }}")
         }
-        SockOpt::Rcvtimeo { ms } => format!(
-            "libc::SOL_SOCKET, libc::SO_RCVTIMEO, libc::timeval {{ tv_sec: {}, tv_usec: {} }}",
-            ms / 1000,
-            (ms % 1000) * 1000
-        ),
-        SockOpt::Syncnt { count } => format!("libc::IPPROTO_TCP, libc::TCP_SYNCNT, {count}i32"),
-    }
+        OptValue::Timeval { sec, usec } => {
+            format!("libc::timeval {{ tv_sec: {sec}, tv_usec: {usec} }}")
+        }
+    };
+    format!("libc::{level}, libc::{name}, {value}")
 }
 
+/// recv's flags as the wrapper takes them.
 fn recv_flags(plan: &Plan, i: usize) -> String {
-    let s = plan.step(i);
-    let set: Vec<&str> = [
-        (s.dontwait, "libc::MSG_DONTWAIT"),
-        (s.waitall, "libc::MSG_WAITALL"),
-    ]
-    .into_iter()
-    .filter_map(|(on, name)| on.then_some(name))
-    .collect();
+    let set: Vec<String> = super::recv_flags(plan.step(i))
+        .into_iter()
+        .map(|f| format!("libc::{f}"))
+        .collect();
     if set.is_empty() {
         "0".into()
     } else {
@@ -95,12 +89,12 @@ impl Keep {
 /// Step `i` as setup lines, what keeps the result, and the call.
 fn parts(plan: &Plan, i: usize) -> (Vec<String>, Keep, String) {
     let step = plan.step(i);
-    let s = format!("{}.get()", var(plan, &key(&step.actor, &step.sock)));
+    let s = format!("{}.get()", plan.sock(i).to_uppercase());
     let n = i + 1;
     let mut setup = Vec::new();
     let (keep, call) = match step.call {
         Call::Socket => (
-            Keep::Socket(var(plan, &key(&step.actor, &step.sock))),
+            Keep::Socket(plan.sock(i).to_uppercase()),
             format!(
                 "sys::socket({})",
                 if plan.udp(i) {
@@ -128,13 +122,10 @@ fn parts(plan: &Plan, i: usize) -> (Vec<String>, Keep, String) {
             Keep::Count,
             format!("sys::listen({s}, {})", plan.backlog(i)),
         ),
-        Call::Accept => {
-            let new = step.new.as_deref().unwrap_or("conn");
-            (
-                Keep::Socket(var(plan, &key(step.new_owner(), new))),
-                format!("sys::accept({s})"),
-            )
-        }
+        Call::Accept => (
+            Keep::Socket(plan.new_sock(i).to_uppercase()),
+            format!("sys::accept({s})"),
+        ),
         Call::Connect => (
             Keep::Count,
             format!(
@@ -240,7 +231,7 @@ fn actor_function(plan: &Plan, actor: &str, role: &str) -> Vec<String> {
         let on = if step.call == Call::Socket {
             "-1".to_string()
         } else {
-            format!("{}.get()", var(plan, &key(&step.actor, &step.sock)))
+            format!("{}.get()", plan.sock(i).to_uppercase())
         };
         body.push(String::new());
         body.push(format!("    // Step {n}."));
