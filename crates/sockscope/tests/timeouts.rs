@@ -72,3 +72,28 @@ fn a_connect_into_a_full_queue_gives_up_after_its_doubling_retries() {
     assert!((2.5..4.5).contains(&s(one)), "one retry: {one:?}");
     assert!((6.0..9.0).contains(&s(two)), "two retries: {two:?}");
 }
+
+/// backlog: "Client 3 sets TCP_SYNCNT to 127, the most Linux allows" / "By
+/// default a connect follows the machine's net.ipv4.tcp_syn_retries, 6".
+/// A new socket's TCP_SYNCNT reads back the namespace's tcp_syn_retries;
+/// 127 is taken and read back, 128 refused with EINVAL.
+#[test]
+fn tcp_syncnt_takes_at_most_127_retries() {
+    use sockscope_sys::tcpopt::{set_syncnt, syncnt};
+    let s = tcp();
+    let sysctl: u32 = std::fs::read_to_string("/proc/sys/net/ipv4/tcp_syn_retries")
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert_eq!(syncnt(s.as_fd()).unwrap(), sysctl, "unset: the sysctl");
+    set_syncnt(s.as_fd(), 127).unwrap();
+    assert_eq!(syncnt(s.as_fd()).unwrap(), 127);
+    let e = set_syncnt(s.as_fd(), 128).unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(libc::EINVAL), "{e}");
+    assert_eq!(
+        syncnt(s.as_fd()).unwrap(),
+        127,
+        "the refused value changed nothing"
+    );
+}

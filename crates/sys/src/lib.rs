@@ -13,7 +13,7 @@
 //! network (a user and network namespace of its own) and brings its `lo`
 //! up; [`readiness`] sets O_NONBLOCK and polls one socket for a lesson
 //! that teaches non-blocking I/O (safe nix calls, kept here beside the
-//! other syscall wrappers); [`tcpopt`] sets TCP_SYNCNT, which socket2 and
+//! other syscall wrappers); [`tcpopt`] sets and reads TCP_SYNCNT, which socket2 and
 //! nix do not wrap. Each block carries a SAFETY comment; the crate
 //! denies `unsafe_code` everywhere else.
 #![allow(unsafe_code)]

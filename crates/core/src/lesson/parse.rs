@@ -106,9 +106,11 @@ pub mod limits {
     /// SO_RCVTIMEO in milliseconds: at least 1 (0 means no timeout), at
     /// most a minute, so the room sees it run out.
     pub const RCVTIMEO_MS: RangeInclusive<u32> = 1..=60_000;
-    /// TCP_SYNCNT: Linux accepts 1 to 127 (MAX_TCP_SYNCNT); a lesson keeps
-    /// to 1-6, whose backoff (1, 2, 4 ... s) ends within two minutes.
-    pub const SYNCNT: RangeInclusive<u32> = 1..=6;
+    /// TCP_SYNCNT: what Linux accepts, 1 to 127 (MAX_TCP_SYNCNT; 128 is
+    /// EINVAL). Few retries make a connect give up while the room watches
+    /// (timeouts); 127 keeps one trying for hours, however long the class
+    /// pauses before the server accepts (backlog).
+    pub const SYNCNT: RangeInclusive<u32> = 1..=127;
     /// poll's timeout in milliseconds: -1 (no timeout) up to a minute, so a
     /// lesson's poll that times out does so while the room still watches.
     pub const POLL_TIMEOUT_MS: RangeInclusive<i32> = -1..=60_000;
