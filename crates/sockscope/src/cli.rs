@@ -158,13 +158,14 @@ pub enum Command {
         #[arg(long)]
         headless: bool,
     },
-    /// Run your own program(s) under sockscope and show every socket call
-    /// they make: `sockscope run --headless -- ./server 8080 ::: ./client
-    /// 8080`. `:::` separates programs; each starts once the one before it
-    /// has returned from listen (or bound a UDP socket), or has ended.
+    /// Run your own program(s) under sockscope, stepped a socket call at a
+    /// time: each call is held before the kernel sees it until you press
+    /// Space. `sockscope run -- ./server 8080 ::: ./client 8080`. `:::`
+    /// separates programs; each starts once the one before it has returned
+    /// from listen (or bound a UDP socket), or has ended.
     Run {
-        /// No terminal UI: print every socket call as it returns
-        /// (required: `run` has no interactive screen).
+        /// No terminal UI: print every socket call as it returns, the
+        /// programs running freely.
         #[arg(long)]
         headless: bool,
         /// json: one event per line, with `trace`'s fields plus `pid`,

@@ -215,8 +215,11 @@ fn run() -> Result<ExitCode> {
             command,
         }) => {
             if !headless {
-                return Ok(usage(
-                    "run needs --headless: it prints each socket call of your program as it returns (sockscope run --headless -- CMD)",
+                return Ok(run_on_screen(
+                    &command,
+                    !no_kernel,
+                    program_output.is_some(),
+                    options,
                 ));
             }
             Ok(sockscope::running::run(
@@ -281,6 +284,58 @@ fn choose_network(host: bool) -> std::result::Result<lab::Network, ExitCode> {
 
 /// Exit code when the interactive screen is asked for without a terminal.
 const NO_TERMINAL: u8 = 3;
+
+/// `sockscope run -- CMD` on a terminal: the programs stepped a socket call
+/// at a time. Without a terminal, one line saying to use `--headless`.
+fn run_on_screen(
+    command: &[std::ffi::OsString],
+    kernel: bool,
+    program_output: bool,
+    options: tui::Options,
+) -> ExitCode {
+    use sockscope::running::{SEPARATOR, split_programs};
+    let Some(programs) = split_programs(command) else {
+        return usage(&format!(
+            "run: a program is missing around `{SEPARATOR}` (write: run -- ./server ::: ./client)"
+        ));
+    };
+    if program_output {
+        // On the screen the programs' output has a panel of its own.
+        return usage(
+            "--program-output is for --headless: on the screen the programs' output has its own panel",
+        );
+    }
+    if tui::check_terminal().is_err() {
+        say(
+            "run's screen needs a terminal (stdin and stdout must be a tty); without one, `sockscope run --headless -- CMD` prints each socket call as it returns",
+        );
+        return ExitCode::from(NO_TERMINAL);
+    }
+    // The programs run on this machine's network (its loopback, its other
+    // programs): the title bar says so, as a lesson's says where it runs.
+    let options = tui::Options {
+        network: Some(lab::Network::HostAsked.label()),
+        ..options
+    };
+    let end = match tui::run_programs(programs, kernel, options) {
+        Ok(end) => end,
+        Err(e) => {
+            say(format!("run: {e}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    // Say what quitting did: the programs still running were killed.
+    for (pid, argv) in &end.killed {
+        say(format!(
+            "sockscope ended `{}` (pid {pid}) with SIGKILL when you quit",
+            sockscope_core::vocab::preview::text(argv)
+        ));
+    }
+    match end.outcome {
+        tui::Outcome::Quit => ExitCode::SUCCESS,
+        tui::Outcome::Signal(n) => ExitCode::from(128 + n as u8),
+    }
+}
 
 /// The TUI on lesson `name`; the lesson picker offers every lesson of the
 /// catalog.

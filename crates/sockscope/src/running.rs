@@ -12,7 +12,7 @@ use sockscope_core::tracer::{self, End, RunEvent, RunMsg, Session};
 use sockscope_core::vocab::preview;
 use sockscope_report::headless::{self, Format};
 use std::ffi::OsString;
-use std::io::{self, BufRead, BufWriter, Write};
+use std::io::{self, BufWriter, Write};
 use std::path::PathBuf;
 use std::process::{Command, ExitCode, Stdio};
 
@@ -44,15 +44,7 @@ pub fn stdio_for(
     programs: &[Vec<OsString>],
     where_to: &ProgramOutput,
 ) -> io::Result<tracer::SetStdio> {
-    let names: Vec<String> = programs
-        .iter()
-        .map(|p| {
-            std::path::Path::new(&p[0]).file_name().map_or_else(
-                || p[0].to_string_lossy().into_owned(),
-                |n| n.to_string_lossy().into_owned(),
-            )
-        })
-        .collect();
+    let names: Vec<String> = programs.iter().map(|p| tracer::program_name(p)).collect();
     Ok(match where_to {
         ProgramOutput::Null => Box::new(|_, cmd: &mut Command| {
             cmd.stdout(Stdio::null()).stderr(Stdio::null());
@@ -75,25 +67,15 @@ pub fn stdio_for(
             };
             cmd.stdout(writer).stderr(second);
             let name = names.get(index).cloned().unwrap_or_default();
-            // One thread per program copies its lines to our stderr, each
-            // escaped like a peer's payload: a program printing escape
-            // sequences cannot reach the terminal raw.
-            std::thread::spawn(move || {
-                let mut lines = io::BufReader::new(reader);
-                let mut line = Vec::new();
-                while lines.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
-                    if line.last() == Some(&b'\n') {
-                        line.pop();
-                    }
-                    let text = String::from_utf8_lossy(&line);
-                    let _ = writeln!(
-                        io::stderr().lock(),
-                        "{} | {}",
-                        preview::text(&name),
-                        preview::text(&text)
-                    );
-                    line.clear();
-                }
+            // Each line escaped like a peer's payload: a program printing
+            // escape sequences cannot reach the terminal raw.
+            tracer::forward_lines(reader, move |text| {
+                let _ = writeln!(
+                    io::stderr().lock(),
+                    "{} | {}",
+                    preview::text(&name),
+                    preview::text(&text)
+                );
             });
         }),
     })
@@ -115,15 +97,6 @@ pub fn write_json(out: &mut impl Write, ev: &RunEvent) -> io::Result<()> {
     serde_json::to_writer(&mut line, &ev.comm)?;
     line.extend_from_slice(b"}\n");
     out.write_all(&line)
-}
-
-/// How a task ended, in words.
-#[must_use]
-pub fn end_text(end: End) -> String {
-    match end {
-        End::Exited(code) => format!("exited with status {code}"),
-        End::Signal(sig) => format!("killed by signal {sig}"),
-    }
 }
 
 /// `sockscope run --headless`.
@@ -151,7 +124,14 @@ pub fn run(
             return ExitCode::FAILURE;
         }
     };
-    let mut session = match Session::start(programs, tracer::Options { kernel }, stdio) {
+    let mut session = match Session::start(
+        programs,
+        tracer::Options {
+            kernel,
+            step: false,
+        },
+        stdio,
+    ) {
         Ok(s) => s,
         Err(e) => {
             say(e.to_string());
@@ -201,7 +181,7 @@ pub fn run(
                         failed = true;
                     }
                     if format == Format::Text {
-                        writeln!(out, "-- {}[{tid}] {}", preview::text(comm), end_text(*end))?;
+                        writeln!(out, "-- {}[{tid}] {}", preview::text(comm), end.text())?;
                     }
                 }
                 _ => {}

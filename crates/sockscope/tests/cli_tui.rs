@@ -34,3 +34,24 @@ fn an_unknown_theme_is_a_usage_error() {
     let out = bin().args(["--theme", "purple"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// `run` without a terminal starts nothing: one line pointing at
+/// `--headless`, exit 3; a program missing around `:::` is a usage error.
+#[test]
+fn run_without_a_terminal_exits_3_and_suggests_headless() {
+    let marker =
+        std::env::temp_dir().join(format!("sockscope-run-not-started-{}", std::process::id()));
+    let out = bin()
+        .args(["run", "--", "touch"])
+        .arg(&marker)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3), "{out:?}");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--headless"), "{err}");
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(!marker.exists(), "the program was not started");
+    let out = bin().args(["run", "--", "a", ":::"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+}

@@ -83,6 +83,8 @@ pub enum ScreenKind {
     Lesson,
     /// `sockscope serve`.
     Serve,
+    /// `sockscope run`: a student's own programs, a call at a time.
+    Run,
 }
 
 /// Whether, and how, a row's keys can change.
@@ -116,7 +118,7 @@ pub struct Spec {
 }
 
 use Action as A;
-use ScreenKind::{Lesson, Serve};
+use ScreenKind::{Lesson, Run, Serve};
 
 /// Every action, in the order the help lists them.
 pub const TABLE: &[Spec] = &[
@@ -126,7 +128,13 @@ pub const TABLE: &[Spec] = &[
         keys: &["space", "right", "l", "n", "enter", "pagedown"],
         always: "",
         label: "next call",
-        help: &[(Lesson, "next step: run the next real call")],
+        help: &[
+            (Lesson, "next step: run the next real call"),
+            (
+                Run,
+                "let the held call run: the one sockscope has held longest",
+            ),
+        ],
     },
     Spec {
         action: A::Back,
@@ -134,7 +142,10 @@ pub const TABLE: &[Spec] = &[
         keys: &["left", "h", "p", "pageup"],
         always: "",
         label: "review",
-        help: &[(Lesson, "step back: review what already happened")],
+        help: &[
+            (Lesson, "step back: review what already happened"),
+            (Run, "review: focus the call before (also ↑ k)"),
+        ],
     },
     Spec {
         action: A::Now,
@@ -142,7 +153,10 @@ pub const TABLE: &[Spec] = &[
         keys: &["end"],
         always: "",
         label: "back to now",
-        help: &[(Lesson, "stop reviewing, return to the latest step")],
+        help: &[
+            (Lesson, "stop reviewing, return to the latest step"),
+            (Run, "stop reviewing: follow the newest call"),
+        ],
     },
     Spec {
         action: A::Autoplay,
@@ -150,7 +164,10 @@ pub const TABLE: &[Spec] = &[
         keys: &["a"],
         always: "",
         label: "autoplay",
-        help: &[(Lesson, "autoplay on / off")],
+        help: &[
+            (Lesson, "autoplay on / off"),
+            (Run, "autoplay on / off: a held call runs at each beat"),
+        ],
     },
     Spec {
         action: A::Faster,
@@ -158,7 +175,10 @@ pub const TABLE: &[Spec] = &[
         keys: &["+", "="],
         always: "",
         label: "faster",
-        help: &[(Lesson, "faster (autoplay and arrows)")],
+        help: &[
+            (Lesson, "faster (autoplay and arrows)"),
+            (Run, "faster autoplay"),
+        ],
     },
     Spec {
         action: A::Slower,
@@ -166,7 +186,7 @@ pub const TABLE: &[Spec] = &[
         keys: &["-", "_"],
         always: "",
         label: "slower",
-        help: &[(Lesson, "slower")],
+        help: &[(Lesson, "slower"), (Run, "slower autoplay")],
     },
     Spec {
         action: A::Restart,
@@ -245,6 +265,7 @@ pub const TABLE: &[Spec] = &[
         label: "present",
         help: &[
             (Lesson, "presenter mode: high contrast, large type"),
+            (Run, "presenter mode: high contrast"),
             (
                 Serve,
                 "presenter mode: high contrast, the command in large type",
@@ -260,6 +281,7 @@ pub const TABLE: &[Spec] = &[
         help: &[
             (Lesson, "blank the screen; again to show it"),
             (Serve, "blank the screen; any key shows it again"),
+            (Run, "blank the screen; any key shows it again"),
         ],
     },
     Spec {
@@ -271,6 +293,7 @@ pub const TABLE: &[Spec] = &[
         help: &[
             (Lesson, "freeze the display; the lesson goes on"),
             (Serve, "freeze the display; the server goes on serving"),
+            (Run, "freeze the display; the programs go on"),
         ],
     },
     Spec {
@@ -285,6 +308,7 @@ pub const TABLE: &[Spec] = &[
                 Serve,
                 "write a markdown handout of the session as the screen holds it",
             ),
+            (Run, "write a markdown handout of the calls on screen"),
         ],
     },
     Spec {
@@ -316,7 +340,11 @@ pub const TABLE: &[Spec] = &[
         keys: &["?"],
         always: "",
         label: "help",
-        help: &[(Lesson, "this help"), (Serve, "this help")],
+        help: &[
+            (Lesson, "this help"),
+            (Serve, "this help"),
+            (Run, "this help"),
+        ],
     },
     Spec {
         action: A::Quit,
@@ -324,7 +352,11 @@ pub const TABLE: &[Spec] = &[
         keys: &["q"],
         always: "Ctrl-C",
         label: "quit",
-        help: &[(Lesson, "quit"), (Serve, "stop the server and quit")],
+        help: &[
+            (Lesson, "quit"),
+            (Serve, "stop the server and quit"),
+            (Run, "end the programs (SIGKILL) and quit"),
+        ],
     },
     Spec {
         action: A::Suspend,
@@ -340,6 +372,10 @@ pub const TABLE: &[Spec] = &[
                 Serve,
                 "suspend to the shell (the server stops too); fg resumes",
             ),
+            (
+                Run,
+                "suspend to the shell; a held call stays held; fg resumes",
+            ),
         ],
     },
     Spec {
@@ -354,6 +390,7 @@ pub const TABLE: &[Spec] = &[
                 "scroll this help and the narration; move in the lesson list",
             ),
             (Serve, "scroll this help; move in the peers table"),
+            (Run, "scroll this help; ↑ ↓ k j review the calls"),
         ],
     },
     Spec {
@@ -368,6 +405,7 @@ pub const TABLE: &[Spec] = &[
                 "close help, narration, lesson list, packet pane or port",
             ),
             (Serve, "close this help"),
+            (Run, "close this help"),
         ],
     },
     Spec {
@@ -738,7 +776,7 @@ mod tests {
     #[test]
     fn every_default_binding_is_in_the_help_once() {
         let m = map();
-        for screen in [ScreenKind::Lesson, ScreenKind::Serve] {
+        for screen in [ScreenKind::Lesson, ScreenKind::Serve, ScreenKind::Run] {
             let help = help(&m, screen);
             let on_screen = |s: &&Spec| s.help.iter().any(|(k, _)| *k == screen);
             for s in TABLE

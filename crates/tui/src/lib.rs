@@ -37,6 +37,8 @@
 //! - [`app`]: the lesson screen's state and its pure `update`.
 //! - [`timeline`]: the lesson's rows, sockets and ports at the focused step.
 //! - [`serve`]: the serve screen's state and its pure `update`.
+//! - [`run`]: the run screen's state (a student's traced programs, held a
+//!   call at a time) and its pure `update`.
 //! - [`ui`]: one file per panel of the lesson screen (the packet pane is
 //!   `ui::packet`), and the serve screen's `ui::serve`.
 //! - [`screens`]: each screen in the shell: its `Screen` impl and its
@@ -61,6 +63,8 @@ pub mod timeline;
 
 pub mod serve;
 
+pub mod run;
+
 pub mod ui;
 
 /// The code panel's programs, generated from the lesson.
@@ -79,8 +83,11 @@ mod kernel_tests;
 mod packet_tests;
 #[cfg(test)]
 mod render_tests;
+#[cfg(test)]
+mod run_tests;
 
 pub use screens::lesson::run;
+pub use screens::run::{RunEnd, run_programs};
 pub use screens::serve::{ServeEnd, run as run_serve};
 pub use shell::run::Outcome;
 pub use shell::term::{NoTerminal, TerminalGuard, check_terminal, restore};

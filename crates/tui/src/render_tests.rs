@@ -79,7 +79,7 @@ pub fn draw_shell<S: super::shell::Screen>(
     t
 }
 
-fn theme(name: ThemeName) -> Theme {
+pub fn theme(name: ThemeName) -> Theme {
     Theme::new(&ThemeColors::builtin(name), false, false)
 }
 

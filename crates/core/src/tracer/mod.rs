@@ -64,6 +64,30 @@ pub enum End {
     Signal(i32),
 }
 
+impl End {
+    /// How it ended, in words: `exited with status 0`.
+    #[must_use]
+    pub fn text(self) -> String {
+        match self {
+            End::Exited(code) => format!("exited with status {code}"),
+            End::Signal(sig) => format!("killed by signal {sig}"),
+        }
+    }
+}
+
+/// A program's short name, as its output lines are prefixed with: the file
+/// name of its first word (`server.py` for `python3 server.py` is `python3`).
+#[must_use]
+pub fn program_name(argv: &[OsString]) -> String {
+    let Some(first) = argv.first() else {
+        return String::new();
+    };
+    std::path::Path::new(first).file_name().map_or_else(
+        || first.to_string_lossy().into_owned(),
+        |n| n.to_string_lossy().into_owned(),
+    )
+}
+
 /// What a session reports, in the order it happened.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RunMsg {
@@ -73,6 +97,11 @@ pub enum RunMsg {
         pid: i32,
         argv: String,
     },
+    /// A socket call stopped at its entry and held there, not yet run
+    /// ([`Options::step`]): decoded from the program's memory as it is
+    /// about to be made; it runs when [`Session::release`] lets it. Its
+    /// `seq` is 0 and its `result` is `waiting`.
+    Calling(Box<RunEvent>),
     /// A socket call that returned.
     Event(Box<RunEvent>),
     /// A socket call that had not returned when its task ended (a server
@@ -93,12 +122,29 @@ pub struct Options {
     /// Read the kernel's view after each call (TCP state, queues), as
     /// `trace` does unless `--no-kernel`.
     pub kernel: bool,
+    /// Hold every shown call at its entry, before the kernel sees it, until
+    /// [`Session::release`]: how the `run` screen steps a program a call at
+    /// a time. Nothing is changed or injected; the program only waits.
+    pub step: bool,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { kernel: true }
+        Options {
+            kernel: true,
+            step: false,
+        }
     }
+}
+
+/// What [`Session::try_next_msg`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Polled {
+    Msg(RunMsg),
+    /// Nothing has happened yet (the tasks run, or are held).
+    Nothing,
+    /// Every program has ended.
+    Over,
 }
 
 /// Why a session could not start.
@@ -159,6 +205,8 @@ pub struct Session {
     /// `(pid, epoll fd)` to the socket fds registered with it.
     epolls: HashMap<(i32, i32), HashSet<i32>>,
     queue: VecDeque<RunMsg>,
+    /// Tasks held at a call's entry ([`Options::step`]).
+    held: HashSet<i32>,
     seq: u64,
     t0: Instant,
 }
@@ -179,6 +227,35 @@ pub fn why_no_trace() -> String {
               already traced (gdb, strace)."
             .into(),
     }
+}
+
+/// Where the kernel has task `tid` of process `pid` asleep
+/// (`/proc/PID/task/TID/wchan`: `inet_csk_accept`), `None` while it runs or
+/// once it is gone.
+#[must_use]
+pub fn asleep_in(pid: i32, tid: i32) -> Option<String> {
+    std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/wchan"))
+        .ok()
+        .map(|w| w.trim().to_string())
+        .filter(|w| !w.is_empty() && w != "0")
+}
+
+/// Copy each line a program writes to `reader` to `each`, from a thread of
+/// its own, until the program closes its end; the trailing newline is
+/// dropped and bytes that are not UTF-8 are replaced. The caller escapes.
+pub fn forward_lines(reader: std::fs::File, mut each: impl FnMut(String) + Send + 'static) {
+    use std::io::BufRead as _;
+    std::thread::spawn(move || {
+        let mut lines = io::BufReader::new(reader);
+        let mut line = Vec::new();
+        while lines.read_until(b'\n', &mut line).is_ok_and(|n| n > 0) {
+            if line.last() == Some(&b'\n') {
+                line.pop();
+            }
+            each(String::from_utf8_lossy(&line).into_owned());
+            line.clear();
+        }
+    });
 }
 
 fn shown_argv(argv: &[OsString]) -> String {
@@ -222,6 +299,7 @@ impl Session {
             fds: HashMap::new(),
             epolls: HashMap::new(),
             queue: VecDeque::new(),
+            held: HashSet::new(),
             seq: 0,
             t0: Instant::now(),
         };
@@ -297,97 +375,156 @@ impl Session {
                 return Ok(Some(m));
             }
             let stop = self.tracer.wait().map_err(RunError::Wait)?;
-            match stop {
-                Stop::AllGone => {
-                    if self.started < self.programs.len() {
-                        self.start_next()?;
-                        continue;
-                    }
-                    for c in &mut self.children {
-                        let _ = c.try_wait();
-                    }
-                    return Ok(None);
-                }
-                Stop::Enter { tid, sys, args, .. } => {
-                    let task = self.task(tid);
-                    let pending = sys.and_then(|sys| self.enter(tid, task, sys, args));
-                    let how = if pending.is_some() {
-                        Resume::ToExit
-                    } else {
-                        Resume::Free
-                    };
-                    if let Some(t) = self.tasks.get_mut(&tid) {
-                        t.pending = pending;
-                    }
-                    self.tracer.resume(tid, how).map_err(RunError::Wait)?;
-                }
-                Stop::Exit {
-                    tid,
-                    rval,
-                    is_error,
-                } => {
-                    let pending = self.tasks.get_mut(&tid).and_then(|t| t.pending.take());
-                    let out = pending.and_then(|p| self.exit(tid, p, rval, is_error));
-                    self.tracer.go_on(tid).map_err(RunError::Wait)?;
-                    if let Some(ev) = out {
-                        let starts_next = ev.event.ok()
-                            && (ev.event.call == Call::Listen
-                                || (ev.event.call == Call::Bind && ev.event.proto == Proto::Udp))
-                            && self
-                                .tasks
-                                .get(&tid)
-                                .is_some_and(|t| t.program + 1 == self.started);
-                        self.queue.push_back(RunMsg::Event(Box::new(ev)));
-                        if starts_next {
-                            self.start_next()?;
-                        }
-                    }
-                }
-                Stop::Born { parent, child, .. } => {
-                    let (program, comm) = self
-                        .tasks
-                        .get(&parent)
-                        .map(|t| (t.program, t.comm.clone()))
-                        .unwrap_or_default();
-                    let tgid = read_tgid(child).unwrap_or(child);
-                    self.tasks.insert(
-                        child,
-                        Task {
-                            tgid,
-                            comm,
-                            program,
-                            pending: None,
-                        },
-                    );
-                    self.tracer.go_on(parent).map_err(RunError::Wait)?;
-                }
-                Stop::Exec { tid } => {
-                    let task = self.task(tid);
-                    // Close-on-exec fds are gone and the program is a new
-                    // one: what was known of its fds no longer holds.
-                    self.fds.retain(|&(pid, _), _| pid != task.0);
-                    self.epolls.retain(|&(pid, _), _| pid != task.0);
-                    if let Some(t) = self.tasks.get_mut(&tid) {
-                        t.comm = read_comm(tid);
-                    }
-                    self.tracer.go_on(tid).map_err(RunError::Wait)?;
-                }
-                Stop::Exited { tid, code } => self.ended(tid, End::Exited(code))?,
-                Stop::Killed { tid, sig } => self.ended(tid, End::Signal(sig))?,
+            if self.handle(stop)? {
+                return Ok(None);
             }
         }
     }
 
+    /// The next message if there is one now, without waiting: for a caller
+    /// that holds calls ([`Options::step`]) and must go on listening to the
+    /// person who releases them while every task is held or asleep.
+    pub fn try_next_msg(&mut self) -> Result<Polled, RunError> {
+        loop {
+            if let Some(m) = self.queue.pop_front() {
+                return Ok(Polled::Msg(m));
+            }
+            let Some(stop) = self.tracer.try_wait().map_err(RunError::Wait)? else {
+                return Ok(Polled::Nothing);
+            };
+            if self.handle(stop)? {
+                return Ok(Polled::Over);
+            }
+        }
+    }
+
+    /// Let task `tid`'s held call run (into the kernel, to its exit stop).
+    /// A task not held (ended meanwhile, or never held) is left alone.
+    pub fn release(&mut self, tid: i32) -> Result<(), RunError> {
+        if self.held.remove(&tid) {
+            self.tracer
+                .resume(tid, Resume::ToExit)
+                .map_err(RunError::Wait)?;
+        }
+        Ok(())
+    }
+
+    /// Handle one stop, queueing what it reports; true once every program
+    /// has ended.
+    fn handle(&mut self, stop: Stop) -> Result<bool, RunError> {
+        match stop {
+            Stop::AllGone => {
+                if self.started < self.programs.len() {
+                    self.start_next()?;
+                    return Ok(false);
+                }
+                for c in &mut self.children {
+                    let _ = c.try_wait();
+                }
+                return Ok(true);
+            }
+            Stop::Enter { tid, sys, args, .. } => {
+                let task = self.task(tid);
+                let pending = sys.and_then(|sys| self.enter(tid, task, sys, args));
+                if self.options.step
+                    && let Some(p) = &pending
+                {
+                    // Held at the entry: the kernel has not seen the call.
+                    // The task stays in its seccomp stop until released.
+                    let comm = self.tasks.get(&tid).map(|t| t.comm.clone());
+                    self.queue.push_back(RunMsg::Calling(Box::new(RunEvent {
+                        event: p.event.clone(),
+                        pid: task.0,
+                        tid,
+                        comm: comm.unwrap_or_default(),
+                    })));
+                    self.held.insert(tid);
+                    if let Some(t) = self.tasks.get_mut(&tid) {
+                        t.pending = pending;
+                    }
+                    return Ok(false);
+                }
+                let how = if pending.is_some() {
+                    Resume::ToExit
+                } else {
+                    Resume::Free
+                };
+                if let Some(t) = self.tasks.get_mut(&tid) {
+                    t.pending = pending;
+                }
+                self.tracer.resume(tid, how).map_err(RunError::Wait)?;
+            }
+            Stop::Exit {
+                tid,
+                rval,
+                is_error,
+            } => {
+                let pending = self.tasks.get_mut(&tid).and_then(|t| t.pending.take());
+                let out = pending.and_then(|p| self.exit(tid, p, rval, is_error));
+                self.tracer.go_on(tid).map_err(RunError::Wait)?;
+                if let Some(ev) = out {
+                    let starts_next = ev.event.ok()
+                        && (ev.event.call == Call::Listen
+                            || (ev.event.call == Call::Bind && ev.event.proto == Proto::Udp))
+                        && self
+                            .tasks
+                            .get(&tid)
+                            .is_some_and(|t| t.program + 1 == self.started);
+                    self.queue.push_back(RunMsg::Event(Box::new(ev)));
+                    if starts_next {
+                        self.start_next()?;
+                    }
+                }
+            }
+            Stop::Born { parent, child, .. } => {
+                let (program, comm) = self
+                    .tasks
+                    .get(&parent)
+                    .map(|t| (t.program, t.comm.clone()))
+                    .unwrap_or_default();
+                let tgid = read_tgid(child).unwrap_or(child);
+                self.tasks.insert(
+                    child,
+                    Task {
+                        tgid,
+                        comm,
+                        program,
+                        pending: None,
+                    },
+                );
+                self.tracer.go_on(parent).map_err(RunError::Wait)?;
+            }
+            Stop::Exec { tid } => {
+                let task = self.task(tid);
+                // Close-on-exec fds are gone and the program is a new
+                // one: what was known of its fds no longer holds.
+                self.fds.retain(|&(pid, _), _| pid != task.0);
+                self.epolls.retain(|&(pid, _), _| pid != task.0);
+                if let Some(t) = self.tasks.get_mut(&tid) {
+                    t.comm = read_comm(tid);
+                }
+                self.tracer.go_on(tid).map_err(RunError::Wait)?;
+            }
+            Stop::Exited { tid, code } => self.ended(tid, End::Exited(code))?,
+            Stop::Killed { tid, sig } => self.ended(tid, End::Signal(sig))?,
+        }
+        Ok(false)
+    }
+
     fn ended(&mut self, tid: i32, end: End) -> Result<(), RunError> {
+        let was_held = self.held.remove(&tid);
         let Some(mut task) = self.tasks.remove(&tid) else {
             return Ok(());
         };
         if let Some(p) = task.pending.take() {
             let mut event = p.event;
             event.result = Outcome::Waiting;
-            event
-                .flags
-                .push("unfinished: the program ended during the call".into());
+            event.flags.push(if was_held {
+                // Held at its entry: the kernel never saw it.
+                "never run: the program ended while sockscope held the call".into()
+            } else {
+                "unfinished: the program ended during the call".into()
+            });
             self.seq += 1;
             event.seq = self.seq;
             event.t_us = self.t0.elapsed().as_micros() as u64;

@@ -235,30 +235,55 @@ impl Tracer {
     /// the program, a new task's first SIGSTOP) are handled here.
     pub fn wait(&mut self) -> io::Result<Stop> {
         loop {
-            if self.known.is_empty() {
-                return Ok(Stop::AllGone);
+            if let Some(stop) = self.next_stop(true)? {
+                return Ok(stop);
             }
-            let status = match waitpid(None, Some(WaitPidFlag::__WALL)) {
+        }
+    }
+
+    /// The next stop that matters if one has happened, `None` if none has
+    /// yet: for a tracer that also listens to someone else (the `run`
+    /// screen's keys) and so cannot sleep in waitpid while every task it
+    /// holds waits for that someone.
+    pub fn try_wait(&mut self) -> io::Result<Option<Stop>> {
+        self.next_stop(false)
+    }
+
+    /// waitpid (blocking, or WNOHANG) until a stop that matters, handling
+    /// the others on the way; `None` when, without blocking, nothing that
+    /// matters has happened yet.
+    fn next_stop(&mut self, block: bool) -> io::Result<Option<Stop>> {
+        let flags = if block {
+            WaitPidFlag::__WALL
+        } else {
+            WaitPidFlag::__WALL | WaitPidFlag::WNOHANG
+        };
+        loop {
+            if self.known.is_empty() {
+                return Ok(Some(Stop::AllGone));
+            }
+            let status = match waitpid(None, Some(flags)) {
+                Ok(WaitStatus::StillAlive) => return Ok(None),
                 Ok(s) => s,
                 Err(Errno::EINTR) => continue,
                 Err(Errno::ECHILD) => {
                     self.known.clear();
-                    return Ok(Stop::AllGone);
+                    return Ok(Some(Stop::AllGone));
                 }
                 Err(e) => return Err(e.into()),
             };
             match status {
                 WaitStatus::Exited(pid, code) if self.known.remove(&pid.as_raw()) => {
-                    return Ok(Stop::Exited {
+                    return Ok(Some(Stop::Exited {
                         tid: pid.as_raw(),
                         code,
-                    });
+                    }));
                 }
                 WaitStatus::Signaled(pid, sig, _) if self.known.remove(&pid.as_raw()) => {
-                    return Ok(Stop::Killed {
+                    return Ok(Some(Stop::Killed {
                         tid: pid.as_raw(),
                         sig: sig as i32,
-                    });
+                    }));
                 }
                 WaitStatus::PtraceEvent(pid, _, ev) => {
                     let tid = pid.as_raw();
@@ -270,12 +295,12 @@ impl Tracer {
                         // union is plain integers, so any bytes are valid.
                         if info.op == libc::PTRACE_SYSCALL_INFO_SECCOMP {
                             let s = unsafe { info.u.seccomp };
-                            return Ok(Stop::Enter {
+                            return Ok(Some(Stop::Enter {
                                 tid,
                                 sys: Sys::from_nr(s.nr),
                                 nr: s.nr,
                                 args: s.args,
-                            });
+                            }));
                         }
                         self.go_on(tid)?;
                         continue;
@@ -296,14 +321,14 @@ impl Tracer {
                         if self.known.insert(child) {
                             self.unborn.insert(child);
                         }
-                        return Ok(Stop::Born {
+                        return Ok(Some(Stop::Born {
                             parent: tid,
                             child,
                             birth,
-                        });
+                        }));
                     }
                     if ev == ptrace::Event::PTRACE_EVENT_EXEC as i32 {
-                        return Ok(Stop::Exec { tid });
+                        return Ok(Some(Stop::Exec { tid }));
                     }
                     self.go_on(tid)?;
                 }
@@ -313,11 +338,11 @@ impl Tracer {
                         // SAFETY: op == PTRACE_SYSCALL_INFO_EXIT, so the
                         // kernel filled the `exit` member; plain integers.
                         let x = unsafe { info.u.exit };
-                        return Ok(Stop::Exit {
+                        return Ok(Some(Stop::Exit {
                             tid: pid.as_raw(),
                             rval: x.sval,
                             is_error: x.is_error != 0,
-                        });
+                        }));
                     }
                     self.go_on(pid.as_raw())?;
                 }

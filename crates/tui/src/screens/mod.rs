@@ -5,10 +5,12 @@
 //!
 //! - [`lesson`]: `sockscope`, `sockscope lesson NAME`.
 //! - [`serve`]: `sockscope serve` on a terminal.
+//! - [`run`]: `sockscope run`, a student's own programs stepped a socket
+//!   call at a time.
 //!
-//! A new screen (`sockscope run`, stepping a student's own traced program)
-//! is one more file here: its state, its render, its driver; the shell does
-//! not change.
+//! A new screen is one more file here: its state, its render, its driver;
+//! the shell does not change.
 
 pub mod lesson;
+pub mod run;
 pub mod serve;

@@ -51,6 +51,7 @@ pub mod picker;
 pub mod ports;
 pub mod predict;
 pub mod present;
+pub mod run;
 pub mod serve;
 pub mod title;
 

@@ -1,0 +1,338 @@
+//! The run screen in the shell: [`RunView`] as a [`Screen`], and the
+//! [`RunDriver`] that talks to the thread tracing the student's programs.
+//!
+//! ptrace has one rule that shapes this: every request about a tracee must
+//! come from the thread that traces it. So one thread of its own starts
+//! the programs ([`Session::start`]) and does all the tracing; the screen
+//! talks to it through two channels: the tracer's reports (and the
+//! programs' output lines) come in as [`RunFeed`]s, and the releases go out
+//! as [`Cmd`]s. That thread cannot sleep in `waitpid` alone: when every
+//! task is held, nothing would ever wake it, and Space must. It takes what
+//! the tracer has without waiting ([`Session::try_next_msg`]), then waits
+//! on the command channel for a moment that doubles while nothing happens
+//! (1 ms up to 16 ms), so a busy program is traced at full speed and an
+//! idle one costs a few dozen wakeups a second.
+
+use crate::Options;
+use crate::keys::{KeyMap, ScreenKind};
+use crate::run::{RunEffect, RunFeed, RunView, WCHAN_REFRESH};
+use crate::shell::run::{self, Driver, Outcome};
+use crate::shell::term::{self, TerminalGuard};
+use crate::shell::{Effect, Handout, Msg, Screen, Shell};
+use crate::theme::{Glyphs, Theme, Themes};
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use sockscope_core::tracer::{self, Polled, RunError, Session};
+use std::ffi::OsString;
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+use tokio::sync::mpsc as feed;
+
+impl Screen for RunView {
+    const KIND: ScreenKind = ScreenKind::Run;
+    const MIN_SIZE: (u16, u16) = (60, 16);
+    // "Handout written" and "no call is held" are read by the next key.
+    const NOTICE_UNTIL_KEY: bool = true;
+    const MOUSE: bool = true;
+    type Feed = RunFeed;
+    type Effect = RunEffect;
+
+    fn update(&mut self, msg: Msg<RunFeed>) -> Effect<RunEffect> {
+        RunView::update(self, msg)
+    }
+
+    fn every(&self) -> Option<(Duration, RunEffect)> {
+        if self.autoplay && !self.over {
+            Some((self.beat(), RunEffect::Beat))
+        } else if !self.in_kernel.is_empty() {
+            Some((WCHAN_REFRESH, RunEffect::ReadWchan))
+        } else {
+            None
+        }
+    }
+
+    fn render(frame: &mut Frame, area: Rect, shell: &Shell<RunView>, theme: &Theme) {
+        crate::ui::run::render(frame, area, shell, theme);
+    }
+
+    fn keys(&self) -> &KeyMap {
+        &self.keys
+    }
+
+    fn notice(&mut self) -> &mut Option<String> {
+        &mut self.notice
+    }
+
+    fn legend(&self, g: &Glyphs) -> Vec<(String, String)> {
+        vec![
+            (
+                g.marker.to_string(),
+                "held by sockscope before the call: the kernel has not seen it".to_string(),
+            ),
+            (
+                g.waiting.to_string(),
+                "let run, not returned: the call is in the kernel (where it sleeps, if it does)"
+                    .to_string(),
+            ),
+        ]
+    }
+
+    fn handout(&self) -> Handout {
+        Handout {
+            stem: "run".into(),
+            markdown: RunView::handout(self),
+        }
+    }
+
+    fn key_at(&self, column: u16, row: u16) -> Option<crossterm::event::KeyEvent> {
+        (row + 1 == self.size.1)
+            .then(|| crate::ui::run::key_at(self, self.size.0, column))
+            .flatten()
+    }
+}
+
+/// What the screen asks of the tracing thread.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Cmd {
+    /// Let this task's held call run.
+    Release(i32),
+}
+
+/// The tracing thread, as the run screen's source.
+pub struct RunDriver {
+    feed: feed::UnboundedReceiver<RunFeed>,
+    cmds: mpsc::Sender<Cmd>,
+}
+
+impl Driver<RunView> for RunDriver {
+    async fn next(&mut self) -> RunFeed {
+        match self.feed.recv().await {
+            Some(f) => f,
+            // The thread has ended (after its `Over`): the screen stays.
+            None => std::future::pending().await,
+        }
+    }
+
+    fn try_next(&mut self) -> Option<RunFeed> {
+        self.feed.try_recv().ok()
+    }
+
+    fn perform(&mut self, effect: RunEffect, screen: &RunView) -> Option<Msg<RunFeed>> {
+        let asleep = || {
+            screen
+                .in_kernel
+                .iter()
+                .map(|k| {
+                    let w = tracer::asleep_in(k.call.pid, k.call.tid).unwrap_or_default();
+                    (k.call.tid, w)
+                })
+                .collect()
+        };
+        match effect {
+            RunEffect::Release(tid) => {
+                // The thread is gone only once every program has ended:
+                // then there is nothing left to release.
+                let _ = self.cmds.send(Cmd::Release(tid));
+                None
+            }
+            RunEffect::ReadWchan => Some(Msg::Feed(RunFeed::Asleep(asleep()))),
+            RunEffect::Beat => Some(Msg::Feed(RunFeed::Beat(asleep()))),
+        }
+    }
+}
+
+/// The shortest and longest wait for a command while the tracer has
+/// nothing to report.
+const IDLE_MIN: Duration = Duration::from_millis(1);
+const IDLE_MAX: Duration = Duration::from_millis(16);
+
+/// Start the programs in a tracing thread of their own; `Err` is why they
+/// could not start (said before the screen opens).
+pub fn start(
+    programs: Vec<Vec<OsString>>,
+    kernel: bool,
+) -> Result<(RunDriver, std::thread::JoinHandle<()>), String> {
+    let (feed_tx, feed_rx) = feed::unbounded_channel();
+    let (cmd_tx, cmd_rx) = mpsc::channel();
+    let (ready_tx, ready_rx) = mpsc::sync_channel(1);
+    let thread = std::thread::Builder::new()
+        .name("tracer".into())
+        .spawn(move || trace(programs, kernel, &feed_tx, &cmd_rx, &ready_tx))
+        .map_err(|e| format!("cannot start the tracing thread: {e}"))?;
+    match ready_rx.recv() {
+        Ok(Ok(())) => Ok((
+            RunDriver {
+                feed: feed_rx,
+                cmds: cmd_tx,
+            },
+            thread,
+        )),
+        Ok(Err(why)) => {
+            let _ = thread.join();
+            Err(why)
+        }
+        Err(_) => Err("the tracing thread ended before the programs started".into()),
+    }
+}
+
+/// Each program's stdout and stderr into a pipe whose lines become
+/// [`RunFeed::Output`]: never the terminal, which the screen owns.
+fn output_to_screen(
+    programs: &[Vec<OsString>],
+    out: &feed::UnboundedSender<RunFeed>,
+) -> tracer::SetStdio {
+    let names: Vec<String> = programs.iter().map(|p| tracer::program_name(p)).collect();
+    let out = out.clone();
+    Box::new(move |index, cmd: &mut Command| {
+        let Ok((reader, writer)) = tracer::pipe() else {
+            cmd.stdout(Stdio::null()).stderr(Stdio::null());
+            return;
+        };
+        let Ok(second) = writer.try_clone() else {
+            cmd.stdout(Stdio::null()).stderr(Stdio::null());
+            return;
+        };
+        cmd.stdout(writer).stderr(second);
+        let program = names.get(index).cloned().unwrap_or_default();
+        let out = out.clone();
+        tracer::forward_lines(reader, move |line| {
+            let _ = out.send(RunFeed::Output {
+                program: program.clone(),
+                line,
+            });
+        });
+    })
+}
+
+/// The tracing thread: start the programs, then report and release until
+/// every program has ended. When the screen goes (the command channel
+/// closes), every program is killed and reaped before the thread ends, so
+/// none is left stopped or traced.
+fn trace(
+    programs: Vec<Vec<OsString>>,
+    kernel: bool,
+    out: &feed::UnboundedSender<RunFeed>,
+    cmds: &mpsc::Receiver<Cmd>,
+    ready: &mpsc::SyncSender<Result<(), String>>,
+) {
+    let stdio = output_to_screen(&programs, out);
+    let options = tracer::Options { kernel, step: true };
+    let mut session = match Session::start(programs, options, stdio) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = ready.send(Err(e.to_string()));
+            return;
+        }
+    };
+    let _ = ready.send(Ok(()));
+    let mut idle = IDLE_MIN;
+    let mut ending = false;
+    let fail = |session: &mut Session, e: &RunError| {
+        session.kill_all();
+        let _ = out.send(RunFeed::Failed(e.to_string()));
+    };
+    loop {
+        // Releases first: they are what the person is waiting for.
+        loop {
+            match cmds.try_recv() {
+                Ok(Cmd::Release(tid)) => {
+                    if let Err(e) = session.release(tid) {
+                        fail(&mut session, &e);
+                        return;
+                    }
+                }
+                Err(mpsc::TryRecvError::Empty) => break,
+                Err(mpsc::TryRecvError::Disconnected) => {
+                    if !ending {
+                        session.kill_all();
+                        ending = true;
+                    }
+                    break;
+                }
+            }
+        }
+        match session.try_next_msg() {
+            Ok(Polled::Msg(m)) => {
+                idle = IDLE_MIN;
+                if out.send(RunFeed::Run(m)).is_err() && !ending {
+                    session.kill_all();
+                    ending = true;
+                }
+            }
+            Ok(Polled::Nothing) => match cmds.recv_timeout(idle) {
+                Ok(Cmd::Release(tid)) => {
+                    idle = IDLE_MIN;
+                    if let Err(e) = session.release(tid) {
+                        fail(&mut session, &e);
+                        return;
+                    }
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => idle = (idle * 2).min(IDLE_MAX),
+                Err(mpsc::RecvTimeoutError::Disconnected) => {
+                    if !ending {
+                        session.kill_all();
+                        ending = true;
+                    }
+                    // Killed tasks are reaped by the next polls.
+                    std::thread::sleep(IDLE_MIN);
+                }
+            },
+            Ok(Polled::Over) => {
+                let _ = out.send(RunFeed::Over);
+                return;
+            }
+            Err(e) => {
+                fail(&mut session, &e);
+                return;
+            }
+        }
+    }
+}
+
+/// How `sockscope run` on the screen ended.
+pub struct RunEnd {
+    pub outcome: Outcome,
+    /// The programs that were still running when the screen closed, and
+    /// that sockscope therefore killed: `(pid, command line)`.
+    pub killed: Vec<(i32, String)>,
+}
+
+/// `sockscope run -- PROG [::: PROG2]` with a screen: the programs start
+/// under the tracer, each socket call held before it runs until Space (or
+/// autoplay) lets it. Quitting kills the programs that are still running;
+/// the tracing thread reaps them before this returns.
+pub fn run_programs(
+    programs: Vec<Vec<OsString>>,
+    kernel: bool,
+    options: Options,
+) -> color_eyre::Result<RunEnd> {
+    term::check_terminal()?;
+    let shown: Vec<String> = programs
+        .iter()
+        .map(|p| {
+            p.iter()
+                .map(|a| a.to_string_lossy().into_owned())
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .collect();
+    let (mut driver, thread) = start(programs, kernel).map_err(|e| color_eyre::eyre::eyre!(e))?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    term::install_panic_hook();
+    let themes = Themes::from_env(options.theme, &options.colors, options.ascii);
+    let mut view = RunView::new(shown, options.network);
+    view.keys = options.keys.clone();
+    let mut shell = Shell::new(view, themes);
+    shell.present = options.present;
+    let mut guard = TerminalGuard::enter(options.mouse)?;
+    let outcome = runtime.block_on(run::run(&mut guard, &mut shell, &mut driver));
+    drop(guard);
+    let killed = shell.screen.still_running();
+    // Closing the command channel tells the thread to kill and reap.
+    drop(driver);
+    let _ = thread.join();
+    outcome.map(|outcome| RunEnd { outcome, killed })
+}
