@@ -181,6 +181,18 @@ pub enum Command {
         /// prefixed with the program's name and escaped.
         #[arg(long, value_name = "FILE")]
         program_output: Option<PathBuf>,
+        /// With --headless: also write the packets captured on loopback to
+        /// FILE, as a pcap file (needs capture privilege: every user has it
+        /// in the lab network).
+        #[arg(long, value_name = "FILE", requires = "headless")]
+        pcap: Option<PathBuf>,
+        /// With --pcap: replace FILE if it exists.
+        #[arg(long, requires = "pcap")]
+        force: bool,
+        /// Do not capture packets, even when allowed; events' `segments`
+        /// are then null.
+        #[arg(long, conflicts_with = "pcap")]
+        no_capture: bool,
         /// The program and its arguments; `:::` between programs.
         #[arg(last = true, required = true, num_args = 1.., value_name = "CMD")]
         command: Vec<std::ffi::OsString>,

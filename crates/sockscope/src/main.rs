@@ -14,7 +14,7 @@ use sockscope_core::engine::{self, EngineConfig, EngineMsg, Proto};
 use sockscope_core::lab;
 use sockscope_core::lesson::{Catalog, Folder, Lesson};
 use sockscope_core::ports;
-use sockscope_report::{files, handout, headless};
+use sockscope_report::{handout, headless};
 use sockscope_tui as tui;
 use sockscope_tui::config::{self, Loaded};
 use std::io::{BufWriter, IsTerminal, Write};
@@ -120,7 +120,9 @@ fn run() -> Result<ExitCode> {
     // The lab, entered here: after reading files (no thread yet), before
     // any runtime or thread starts, as the kernel requires.
     let network = match &cli.command {
-        None | Some(Command::Lesson { .. } | Command::Trace { .. }) => {
+        // `run`'s programs too: their ports collide with nothing and their
+        // packets are captured for every user.
+        None | Some(Command::Lesson { .. } | Command::Trace { .. } | Command::Run { .. }) => {
             match choose_network(cli.host_network || loaded.config.host_network.unwrap_or(false)) {
                 Ok(n) => Some(n),
                 Err(code) => return Ok(code),
@@ -212,12 +214,19 @@ fn run() -> Result<ExitCode> {
             format,
             no_kernel,
             program_output,
+            pcap,
+            force,
+            no_capture,
             command,
         }) => {
+            let observe = sockscope::running::Observe {
+                kernel: !no_kernel,
+                capture: !no_capture,
+            };
             if !headless {
                 return Ok(run_on_screen(
                     &command,
-                    !no_kernel,
+                    observe,
                     program_output.is_some(),
                     options,
                 ));
@@ -225,8 +234,9 @@ fn run() -> Result<ExitCode> {
             Ok(sockscope::running::run(
                 &command,
                 format,
-                !no_kernel,
+                observe,
                 program_output,
+                pcap.as_deref().map(|p| (p, force)),
             ))
         }
         Some(Command::Export {
@@ -289,7 +299,7 @@ const NO_TERMINAL: u8 = 3;
 /// at a time. Without a terminal, one line saying to use `--headless`.
 fn run_on_screen(
     command: &[std::ffi::OsString],
-    kernel: bool,
+    observe: sockscope::running::Observe,
     program_output: bool,
     options: tui::Options,
 ) -> ExitCode {
@@ -311,13 +321,7 @@ fn run_on_screen(
         );
         return ExitCode::from(NO_TERMINAL);
     }
-    // The programs run on this machine's network (its loopback, its other
-    // programs): the title bar says so, as a lesson's says where it runs.
-    let options = tui::Options {
-        network: Some(lab::Network::HostAsked.label()),
-        ..options
-    };
-    let end = match tui::run_programs(programs, kernel, options) {
+    let end = match tui::run_programs(programs, observe.kernel, observe.capture, options) {
         Ok(end) => end,
         Err(e) => {
             say(format!("run: {e}"));
@@ -541,7 +545,7 @@ fn trace(
         say(way);
     }
     if let (Ok(true), Some((path, force)), Some(wire)) = (&printed, pcap, last_wire) {
-        return Ok(write_pcap(path, force, &wire));
+        return Ok(output::write_pcap(path, force, &wire));
     }
     match printed {
         Ok(true) => Ok(ExitCode::SUCCESS),
@@ -549,25 +553,6 @@ fn trace(
         // `trace tcp | head` closes the pipe early: quietly, 141; a full
         // disk: one line, 1.
         Err(e) => Ok(output::write_failed(&e)),
-    }
-}
-
-/// `trace --pcap FILE`: write what the run captured, or say why not.
-fn write_pcap(path: &Path, force: bool, wire: &sockscope_core::wire::Wire) -> ExitCode {
-    let shown = path.display();
-    if !wire.status().running() {
-        say(format!("no pcap written to {shown}: nothing was captured"));
-        return ExitCode::FAILURE;
-    }
-    match files::write_pcap(path, &wire.frames(), force) {
-        Ok(n) => {
-            say(format!("wrote {n} packets to {shown}"));
-            ExitCode::SUCCESS
-        }
-        Err(e) => {
-            say(format!("cannot write the pcap to {shown}: {e}"));
-            ExitCode::FAILURE
-        }
     }
 }
 

@@ -84,3 +84,28 @@ pub fn write_with(
         Err(e) => write_failed(&e),
     }
 }
+
+/// `--pcap FILE` (`trace`, `run --headless`): write what the run captured,
+/// or say why not.
+#[must_use]
+pub fn write_pcap(
+    path: &std::path::Path,
+    force: bool,
+    wire: &sockscope_core::wire::Wire,
+) -> ExitCode {
+    let shown = path.display();
+    if !wire.status().running() {
+        say(format!("no pcap written to {shown}: nothing was captured"));
+        return ExitCode::FAILURE;
+    }
+    match sockscope_report::files::write_pcap(path, &wire.frames(), force) {
+        Ok(n) => {
+            say(format!("wrote {n} packets to {shown}"));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            say(format!("cannot write the pcap to {shown}: {e}"));
+            ExitCode::FAILURE
+        }
+    }
+}

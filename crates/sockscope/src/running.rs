@@ -99,12 +99,22 @@ pub fn write_json(out: &mut impl Write, ev: &RunEvent) -> io::Result<()> {
     out.write_all(&line)
 }
 
+/// What `run` reads besides the calls.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Observe {
+    /// The kernel's view of each call's socket (TCP state, queues).
+    pub kernel: bool,
+    /// The packets on `lo`, each call's attached to its event.
+    pub capture: bool,
+}
+
 /// `sockscope run --headless`.
 pub fn run(
     command: &[OsString],
     format: Format,
-    kernel: bool,
+    observe: Observe,
     program_output: Option<PathBuf>,
+    pcap: Option<(&std::path::Path, bool)>,
 ) -> ExitCode {
     let Some(programs) = split_programs(command) else {
         say(format!(
@@ -124,14 +134,12 @@ pub fn run(
             return ExitCode::FAILURE;
         }
     };
-    let mut session = match Session::start(
-        programs,
-        tracer::Options {
-            kernel,
-            step: false,
-        },
-        stdio,
-    ) {
+    let options = tracer::Options {
+        kernel: observe.kernel,
+        step: false,
+        capture: observe.capture,
+    };
+    let mut session = match Session::start(programs, options, stdio) {
         Ok(s) => s,
         Err(e) => {
             say(e.to_string());
@@ -142,6 +150,9 @@ pub fn run(
     let mut failed = false;
     let written = (|| -> io::Result<()> {
         if format == Format::Text {
+            if let Some(network) = sockscope_core::lab::current() {
+                writeln!(out, "# {}", network.label())?;
+            }
             writeln!(
                 out,
                 "# {:>4} {:>9}  {:<9} call = result",
@@ -191,12 +202,14 @@ pub fn run(
         }
         out.flush()
     })();
-    match written {
-        Err(e) => {
-            session.kill_all();
-            output::write_failed(&e)
-        }
-        Ok(()) if failed => ExitCode::FAILURE,
-        Ok(()) => ExitCode::SUCCESS,
+    if let Err(e) = written {
+        session.kill_all();
+        return output::write_failed(&e);
+    }
+    let pcap = pcap.map(|(path, force)| output::write_pcap(path, force, &session.wire()));
+    if failed || pcap.is_some_and(|c| c == ExitCode::FAILURE) {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
     }
 }

@@ -18,7 +18,7 @@ mod pty_harness;
 #[path = "support/setpriv.rs"]
 mod setpriv;
 
-use programs::{built, free_port, listening, program};
+use programs::{built, free_port, listening_in, program};
 use pty_harness::Term;
 use sockscope_core::testing::skip;
 use std::time::Duration;
@@ -51,17 +51,17 @@ fn space_until(term: &mut Term, text: &str, presses: usize) -> bool {
     term.contents().contains(text)
 }
 
-/// The pid the screen says program `argv` started as.
+/// The pid the screen says program `argv` started as: the row
+/// `── pid N started: ARGV` (the pid first, so a long path cut at the
+/// lane's edge cannot cut it).
 fn started_pid(screen: &str, argv: &str) -> Option<i32> {
-    let at = screen.find(&format!("started `{argv}` as pid "))?;
-    let rest = &screen[at..];
-    let digits: String = rest
-        .split("as pid ")
-        .nth(1)?
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
-    digits.parse().ok()
+    screen.lines().find_map(|line| {
+        let (_, rest) = line.split_once("── pid ")?;
+        let (pid, shown) = rest.split_once(" started: ")?;
+        // The row ends at the lanes panel's border; a long one is cut.
+        let shown = shown.split('│').next()?.trim_end().trim_end_matches('…');
+        argv.starts_with(shown).then(|| pid.parse().ok()).flatten()
+    })
 }
 
 #[test]
@@ -89,13 +89,28 @@ fn a_server_and_its_client_are_stepped_call_by_call_and_the_kernel_agrees() {
         term.contents()
     );
     term.drain_for(Duration::from_millis(300));
-    assert!(!listening(port), "nothing listens while bind is held");
+    // The kernel's table as the server sees it (run puts it in the lab
+    // network, whose sockets the machine's /proc/net/tcp does not list).
+    let argv = format!("{server} {p} 1");
+    let pid = started_pid(&term.contents(), &argv)
+        .unwrap_or_else(|| panic!("no started line:\n{}", term.contents()));
+    assert!(
+        std::fs::read_to_string(format!("/proc/{pid}/net/tcp")).is_ok(),
+        "the server's table can be read"
+    );
+    assert!(
+        !listening_in(pid, port),
+        "nothing listens while bind is held"
+    );
     assert!(
         space_until(&mut term, "listen(3, 8) = 0", 3),
         "listen never returned:\n{}",
         term.contents()
     );
-    assert!(listening(port), "after its listen ran, the server listens");
+    assert!(
+        listening_in(pid, port),
+        "after its listen ran, the server listens"
+    );
     // A click on the key bar's Space item steps too: the server's accept
     // is let into the kernel, where it sleeps until the client connects.
     term.wait_for(WAIT, |s| s.contents().contains("accept(3"))
@@ -117,6 +132,27 @@ fn a_server_and_its_client_are_stepped_call_by_call_and_the_kernel_agrees() {
         "the server's output:\n{screen}"
     );
     assert!(screen.contains("exited with status 0"), "{screen}");
+    assert!(
+        screen.contains("packets captured"),
+        "capture runs in the lab:\n{screen}"
+    );
+    // Reviewing back through the calls reaches the handshake's packets, as
+    // captured, on the connect that caused them (the accept it woke had
+    // been let run before it).
+    let mut seen = false;
+    for _ in 0..30 {
+        term.press(b"k");
+        if term
+            .wait_for(Duration::from_millis(300), |s| {
+                s.contents().contains("SYN-ACK")
+            })
+            .is_some()
+        {
+            seen = true;
+            break;
+        }
+    }
+    assert!(seen, "no captured SYN in review:\n{}", term.contents());
     term.press(b"q");
     let status = term.wait_exit(WAIT).expect("exits on q");
     assert!(status.success(), "{status:?}");
@@ -161,10 +197,10 @@ fn as_nobody_quitting_with_a_held_call_kills_the_program_and_says_so() {
         term.contents()
     );
     term.drain_for(Duration::from_millis(300));
-    assert!(!listening(port), "bind is held: nothing listens");
     let argv = format!("{server} {p}");
     let pid = started_pid(&term.contents(), &argv)
         .unwrap_or_else(|| panic!("no started line:\n{}", term.contents()));
+    assert!(!listening_in(pid, port), "bind is held: nothing listens");
     let uid = std::fs::read_to_string(format!("/proc/{pid}/status"))
         .unwrap()
         .lines()
@@ -187,5 +223,4 @@ fn as_nobody_quitting_with_a_held_call_kills_the_program_and_says_so() {
         !std::path::Path::new(&format!("/proc/{pid}")).exists(),
         "the held program is gone"
     );
-    assert!(!listening(port));
 }

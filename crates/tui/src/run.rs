@@ -25,6 +25,7 @@ use crate::keys::{Action, KeyMap};
 use crate::shell::{Effect, Msg};
 use sockscope_core::event::Event;
 use sockscope_core::tracer::{RunEvent, RunMsg};
+use sockscope_core::wire::CaptureStatus;
 use std::collections::VecDeque;
 use std::time::Duration;
 
@@ -181,6 +182,8 @@ pub struct RunView {
     pub notice: Option<String>,
     /// The terminal's size, for what a click hits.
     pub size: (u16, u16),
+    /// Whether the programs' packets are captured, and if not why.
+    pub capture: CaptureStatus,
 }
 
 impl RunView {
@@ -204,6 +207,7 @@ impl RunView {
             keys: KeyMap::default(),
             notice: None,
             size: crate::shell::DEFAULT_SIZE,
+            capture: CaptureStatus::Disabled,
         }
     }
 
@@ -258,8 +262,10 @@ impl RunView {
     /// longest, or else the newest call that returned.
     #[must_use]
     pub fn focused(&self) -> Option<Focus<'_>> {
-        if let Some(Row::Call(c)) = self.review.and_then(|r| self.rows.get(r)) {
-            return Some(Focus::Done(c));
+        match self.review.and_then(|r| self.rows.get(r)) {
+            Some(Row::Call(c)) => return Some(Focus::Done(c)),
+            Some(row) => return Some(Focus::Row(row)),
+            None => {}
         }
         if self.review.is_none() {
             if let Some(h) = self.held.first() {
@@ -484,6 +490,8 @@ pub enum Focus<'a> {
     InKernel(&'a InKernel),
     /// Returned (or ended with its program).
     Done(&'a RunEvent),
+    /// A program's start or a task's end, reviewed.
+    Row(&'a Row),
 }
 
 /// The call as strace would write its name and arguments, without the

@@ -29,6 +29,10 @@ pub mod decode;
 
 use crate::event::Event;
 use crate::vocab::{Call, Outcome, Proto, addr_text};
+use crate::wire::Wire;
+use crate::wire::capture::{Capture, CaptureStatus};
+use crate::wire::segment::Segment;
+use crate::wire::track::Tracker;
 /// A pipe (read end, write end) for a program's output.
 pub use sockscope_sys::trace::pipe;
 use sockscope_sys::trace::{Resume, Stop, Sys, Tracer, dup_fd};
@@ -126,6 +130,10 @@ pub struct Options {
     /// [`Session::release`]: how the `run` screen steps a program a call at
     /// a time. Nothing is changed or injected; the program only waits.
     pub step: bool,
+    /// Capture the programs' packets on `lo` and attach each call's to its
+    /// event, as a lesson's are (needs CAP_NET_RAW: every user has it in
+    /// the lab; [`Session::wire`] says whether it runs).
+    pub capture: bool,
 }
 
 impl Default for Options {
@@ -133,6 +141,7 @@ impl Default for Options {
         Options {
             kernel: true,
             step: false,
+            capture: false,
         }
     }
 }
@@ -207,6 +216,18 @@ pub struct Session {
     queue: VecDeque<RunMsg>,
     /// Tasks held at a call's entry ([`Options::step`]).
     held: HashSet<i32>,
+    /// Calls let run and not returned: task to the order it was let run.
+    in_flight: HashMap<i32, u64>,
+    /// How many calls have been let run.
+    releases: u64,
+    /// The task whose call was let run last.
+    latest: Option<i32>,
+    /// The packet socket on `lo`, while capture runs.
+    capture: Option<Capture>,
+    /// Which captured frames are the programs', and which call caused them.
+    tracker: Tracker,
+    /// Every frame kept, and whether capture runs, for the screen and pcap.
+    wire: Wire,
     seq: u64,
     t0: Instant,
 }
@@ -300,11 +321,132 @@ impl Session {
             epolls: HashMap::new(),
             queue: VecDeque::new(),
             held: HashSet::new(),
+            in_flight: HashMap::new(),
+            releases: 0,
+            latest: None,
+            capture: None,
+            tracker: Tracker::new(
+                std::time::SystemTime::now()
+                    .duration_since(std::time::SystemTime::UNIX_EPOCH)
+                    .unwrap_or_default(),
+            ),
+            wire: Wire::new(CaptureStatus::Disabled),
             seq: 0,
             t0: Instant::now(),
         };
+        if s.options.capture {
+            // Opened before the first program starts, so its first packet
+            // is kept; refused (no CAP_NET_RAW), the status says why.
+            match Capture::open() {
+                Ok(c) => {
+                    s.capture = Some(c);
+                    s.wire.set_status(CaptureStatus::Running);
+                }
+                Err(status) => s.wire.set_status(status),
+            }
+        }
         s.start_next()?;
         Ok(s)
+    }
+
+    /// The packets captured so far, and whether capture runs.
+    #[must_use]
+    pub fn wire(&self) -> Wire {
+        self.wire.clone()
+    }
+
+    /// Tell the capture filter about a port a call is about to use (a
+    /// bind's, a connect's or sendto's destination), before the call runs,
+    /// so its first packet is kept.
+    fn expect_port(&mut self, port: u16) {
+        let Some(capture) = self.capture.as_mut() else {
+            return;
+        };
+        self.tracker.expect_port(port);
+        if let Err(e) = capture.set_ports(self.tracker.ports()) {
+            self.capture = None;
+            self.wire.set_status(CaptureStatus::Failed(e.to_string()));
+        }
+    }
+
+    /// Drain the capture and take the frames of `event`'s connection: on
+    /// loopback the packets a call caused are queued before it returns to
+    /// the program, so at its exit stop they are there. With `attach`
+    /// false they are kept for the call that caused them (see
+    /// [`Session::caused_by_another`]). `None` while capture does not run
+    /// (not observed).
+    fn captured_for(&mut self, event: &Event, attach: bool) -> Option<Vec<Segment>> {
+        let capture = self.capture.as_mut()?;
+        let parse = |a: &Option<String>| a.as_deref().and_then(|a| a.parse().ok());
+        let (local, peer) = (parse(&event.local), parse(&event.peer));
+        self.tracker.learn(&event.actor, local, peer);
+        let mut frames = Vec::new();
+        if let Err(e) = capture
+            .set_ports(self.tracker.ports())
+            .and_then(|()| capture.drain(&mut frames))
+        {
+            // Shown, and the programs go on without capture.
+            self.capture = None;
+            self.wire.set_status(CaptureStatus::Failed(e.to_string()));
+            return None;
+        }
+        let ours = self.tracker.take(frames);
+        self.wire.push(ours, self.tracker.not_kept);
+        if !attach {
+            return Some(Vec::new());
+        }
+        let segments = self.tracker.attach(local, peer);
+        if let (Call::Close, Some(l), None) = (event.call, local, peer) {
+            self.tracker.forget(l);
+        }
+        Some(segments)
+    }
+
+    /// Stepping, a call that returns while a call let run after it is
+    /// still in the kernel was woken by that later call (an accept asleep
+    /// until the client's connect runs, a recv until the peer's send): the
+    /// packets on the wire now are the later call's doing, and go on its
+    /// event when it returns, not on the one woken. Running freely, nothing
+    /// says which call caused a packet, and a call's event takes the
+    /// packets of its connection queued when it returns.
+    fn caused_by_another(&mut self, tid: i32) -> bool {
+        let mine = self.in_flight.remove(&tid);
+        match (mine, self.latest) {
+            (Some(mine), Some(latest)) if latest != tid => self
+                .in_flight
+                .get(&latest)
+                .is_some_and(|&later| later > mine),
+            _ => false,
+        }
+    }
+
+    /// Once every program has ended: collect the frames still on their way
+    /// (the last FIN's ACK, handled by the receiving stack after its call
+    /// returned), so the capture and a pcap are whole. A few rounds of 2 ms
+    /// until one brings nothing of ours and no teardown is half done.
+    fn settle_capture(&mut self) {
+        for _ in 0..100 {
+            let Some(capture) = self.capture.as_mut() else {
+                return;
+            };
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            let mut frames = Vec::new();
+            if let Err(e) = capture.drain(&mut frames) {
+                self.capture = None;
+                self.wire.set_status(CaptureStatus::Failed(e.to_string()));
+                return;
+            }
+            let ours = self.tracker.take(frames);
+            let quiet = ours.is_empty();
+            self.wire.push(ours, self.tracker.not_kept);
+            if quiet && !self.tracker.teardown_pending() {
+                break;
+            }
+        }
+        self.wire
+            .set_after_last_call(self.tracker.take_unattached());
+        // Drained once: a second Over finds nothing more.
+        self.capture = None;
     }
 
     /// The pid of each program started so far, in command-line order.
@@ -376,6 +518,7 @@ impl Session {
             }
             let stop = self.tracer.wait().map_err(RunError::Wait)?;
             if self.handle(stop)? {
+                self.settle_capture();
                 return Ok(None);
             }
         }
@@ -393,6 +536,7 @@ impl Session {
                 return Ok(Polled::Nothing);
             };
             if self.handle(stop)? {
+                self.settle_capture();
                 return Ok(Polled::Over);
             }
         }
@@ -402,6 +546,9 @@ impl Session {
     /// A task not held (ended meanwhile, or never held) is left alone.
     pub fn release(&mut self, tid: i32) -> Result<(), RunError> {
         if self.held.remove(&tid) {
+            self.releases += 1;
+            self.in_flight.insert(tid, self.releases);
+            self.latest = Some(tid);
             self.tracer
                 .resume(tid, Resume::ToExit)
                 .map_err(RunError::Wait)?;
@@ -513,6 +660,7 @@ impl Session {
 
     fn ended(&mut self, tid: i32, end: End) -> Result<(), RunError> {
         let was_held = self.held.remove(&tid);
+        self.in_flight.remove(&tid);
         let Some(mut task) = self.tasks.remove(&tid) else {
             return Ok(());
         };
@@ -659,7 +807,13 @@ impl Session {
             };
             if let (_, Some(peer)) = addr_arg(tid, addr, len) {
                 event.peer = Some(addr_text(peer));
+                self.expect_port(peer.port());
             }
+        }
+        if sys == Sys::Bind
+            && let (_, Some(local)) = addr_arg(tid, a[1], a[2])
+        {
+            self.expect_port(local.port());
         }
         if sys == Sys::Close {
             // The connection it closes, named while the fd still exists.
@@ -1027,6 +1181,10 @@ impl Session {
         event.seq = self.seq;
         event.t_us = self.t0.elapsed().as_micros() as u64;
         event.actor = format!("{comm}[{tid}]");
+        let attach = !self.caused_by_another(tid);
+        if self.capture.is_some() {
+            event.segments = self.captured_for(&event, attach);
+        }
         Some(RunEvent {
             event,
             pid,

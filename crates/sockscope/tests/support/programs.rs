@@ -53,8 +53,19 @@ pub fn free_port() -> u16 {
 
 /// Is a TCP socket listening on 127.0.0.1:`port` (/proc/net/tcp, state 0A)?
 pub fn listening(port: u16) -> bool {
+    listening_at("/proc/net/tcp", port)
+}
+
+/// The same, in the network namespace of process `pid` (a program `run`
+/// started in the lab network): the kernel's table as that process sees
+/// it, /proc/PID/net/tcp.
+pub fn listening_in(pid: i32, port: u16) -> bool {
+    listening_at(&format!("/proc/{pid}/net/tcp"), port)
+}
+
+fn listening_at(table: &str, port: u16) -> bool {
     let want = format!("0100007F:{port:04X}");
-    std::fs::read_to_string("/proc/net/tcp").is_ok_and(|t| {
+    std::fs::read_to_string(table).is_ok_and(|t| {
         t.lines().skip(1).any(|l| {
             let f: Vec<&str> = l.split_whitespace().collect();
             f.get(1) == Some(&want.as_str()) && f.get(3) == Some(&"0A")

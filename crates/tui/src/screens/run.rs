@@ -23,6 +23,7 @@ use crate::theme::{Glyphs, Theme, Themes};
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use sockscope_core::tracer::{self, Polled, RunError, Session};
+use sockscope_core::wire::CaptureStatus;
 use std::ffi::OsString;
 use std::process::{Command, Stdio};
 use std::sync::mpsc;
@@ -151,21 +152,22 @@ const IDLE_MAX: Duration = Duration::from_millis(16);
 /// could not start (said before the screen opens).
 pub fn start(
     programs: Vec<Vec<OsString>>,
-    kernel: bool,
-) -> Result<(RunDriver, std::thread::JoinHandle<()>), String> {
+    options: tracer::Options,
+) -> Result<(RunDriver, CaptureStatus, std::thread::JoinHandle<()>), String> {
     let (feed_tx, feed_rx) = feed::unbounded_channel();
     let (cmd_tx, cmd_rx) = mpsc::channel();
     let (ready_tx, ready_rx) = mpsc::sync_channel(1);
     let thread = std::thread::Builder::new()
         .name("tracer".into())
-        .spawn(move || trace(programs, kernel, &feed_tx, &cmd_rx, &ready_tx))
+        .spawn(move || trace(programs, options, &feed_tx, &cmd_rx, &ready_tx))
         .map_err(|e| format!("cannot start the tracing thread: {e}"))?;
     match ready_rx.recv() {
-        Ok(Ok(())) => Ok((
+        Ok(Ok(capture)) => Ok((
             RunDriver {
                 feed: feed_rx,
                 cmds: cmd_tx,
             },
+            capture,
             thread,
         )),
         Ok(Err(why)) => {
@@ -211,13 +213,12 @@ fn output_to_screen(
 /// none is left stopped or traced.
 fn trace(
     programs: Vec<Vec<OsString>>,
-    kernel: bool,
+    options: tracer::Options,
     out: &feed::UnboundedSender<RunFeed>,
     cmds: &mpsc::Receiver<Cmd>,
-    ready: &mpsc::SyncSender<Result<(), String>>,
+    ready: &mpsc::SyncSender<Result<CaptureStatus, String>>,
 ) {
     let stdio = output_to_screen(&programs, out);
-    let options = tracer::Options { kernel, step: true };
     let mut session = match Session::start(programs, options, stdio) {
         Ok(s) => s,
         Err(e) => {
@@ -225,7 +226,7 @@ fn trace(
             return;
         }
     };
-    let _ = ready.send(Ok(()));
+    let _ = ready.send(Ok(session.wire().status()));
     let mut idle = IDLE_MIN;
     let mut ending = false;
     let fail = |session: &mut Session, e: &RunError| {
@@ -305,6 +306,7 @@ pub struct RunEnd {
 pub fn run_programs(
     programs: Vec<Vec<OsString>>,
     kernel: bool,
+    capture: bool,
     options: Options,
 ) -> color_eyre::Result<RunEnd> {
     term::check_terminal()?;
@@ -317,13 +319,20 @@ pub fn run_programs(
                 .join(" ")
         })
         .collect();
-    let (mut driver, thread) = start(programs, kernel).map_err(|e| color_eyre::eyre::eyre!(e))?;
+    let traced = tracer::Options {
+        kernel,
+        step: true,
+        capture,
+    };
+    let (mut driver, capture, thread) =
+        start(programs, traced).map_err(|e| color_eyre::eyre::eyre!(e))?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
     term::install_panic_hook();
     let themes = Themes::from_env(options.theme, &options.colors, options.ascii);
     let mut view = RunView::new(shown, options.network);
+    view.capture = capture;
     view.keys = options.keys.clone();
     let mut shell = Shell::new(view, themes);
     shell.present = options.present;

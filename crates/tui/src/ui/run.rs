@@ -31,6 +31,7 @@ use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
+use sockscope_core::event::Event;
 use sockscope_core::tracer::RunEvent;
 use sockscope_core::vocab::preview;
 
@@ -73,11 +74,16 @@ pub fn render(frame: &mut Frame, area: Rect, shell: &Shell<RunView>, theme: &The
 }
 
 fn title_line(frame: &mut Frame, area: Rect, view: &RunView, theme: &Theme) {
+    let packets = if view.capture.running() {
+        "packets captured · "
+    } else {
+        "no capture · "
+    };
     let right = if view.over {
-        "the programs have ended ".to_string()
+        format!("{packets}the programs have ended ")
     } else {
         format!(
-            "autoplay {} · {}× ",
+            "{packets}autoplay {} · {}× ",
             if view.autoplay { "on" } else { "off" },
             SPEEDS[view.speed]
         )
@@ -129,7 +135,7 @@ fn drawn_rows(view: &RunView, theme: &Theme) -> Vec<Drawn> {
         out.push(match r {
             Row::Started { pid, argv, .. } => Drawn {
                 lane: None,
-                text: format!("── started `{}` as pid {pid}", esc(argv)),
+                text: format!("── pid {pid} started: {}", esc(argv)),
                 style: theme.muted,
                 focused,
             },
@@ -185,6 +191,20 @@ fn drawn_rows(view: &RunView, theme: &Theme) -> Vec<Drawn> {
         });
     }
     out
+}
+
+/// A program's start or a task's end, in words.
+fn row_text(view: &RunView, row: &Row) -> String {
+    match row {
+        Row::Started { pid, argv, .. } => format!("pid {pid} started: {}", esc(argv)),
+        Row::Ended { tid, text } => {
+            let name = view
+                .lane_of(*tid)
+                .map_or_else(|| tid.to_string(), |i| view.lanes[i].name());
+            format!("{} {text}", esc(&name))
+        }
+        Row::Call(c) => esc(&call_text(&c.event)),
+    }
 }
 
 /// Where the kernel has a call that was let run.
@@ -276,8 +296,8 @@ fn focus_panel(frame: &mut Frame, area: Rect, view: &RunView, theme: &Theme) {
     let title = match focus {
         Some(Focus::Held(_)) => " held: not run yet ",
         Some(Focus::InKernel(_)) => " let run: in the kernel ",
-        Some(Focus::Done(_)) if view.review.is_some() => " reviewing ",
-        Some(Focus::Done(_)) => " the last call ",
+        Some(Focus::Done(_) | Focus::Row(_)) if view.review.is_some() => " reviewing ",
+        Some(Focus::Done(_) | Focus::Row(_)) => " the last call ",
         None => " the call in focus ",
     };
     let block = panel(title, theme);
@@ -322,6 +342,7 @@ fn focus_panel(frame: &mut Frame, area: Rect, view: &RunView, theme: &Theme) {
             l
         }
         Some(Focus::Done(c)) => done_lines(view, c, theme),
+        Some(Focus::Row(row)) => vec![Line::styled(row_text(view, row), theme.text)],
     };
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), inner);
 }
@@ -381,7 +402,49 @@ fn done_lines<'a>(view: &RunView, c: &RunEvent, theme: &Theme) -> Vec<Line<'a>> 
     for f in &e.flags {
         l.push(Line::styled(esc(f), theme.muted));
     }
+    l.extend(packet_lines(view, e, theme));
     l
+}
+
+/// The packets the call put on the wire (or caused), as captured: one line
+/// each, `src → dst SYN seq=0 …`; or why none can be shown.
+fn packet_lines<'a>(view: &RunView, e: &Event, theme: &Theme) -> Vec<Line<'a>> {
+    match &e.segments {
+        Some(segs) if segs.is_empty() => vec![Line::styled(
+            "captured: no packet on the wire for this call",
+            theme.muted,
+        )],
+        Some(segs) => segs
+            .iter()
+            .map(|seg| {
+                Line::styled(
+                    format!(
+                        "#{} {} {} {}{}",
+                        seg.n,
+                        seg.src,
+                        theme.glyphs.leads_to,
+                        seg.dst,
+                        format_args!(
+                            " {}{}",
+                            seg.summary(),
+                            if seg.late { " (late)" } else { "" }
+                        )
+                    ),
+                    theme.wire,
+                )
+            })
+            .collect(),
+        None => view
+            .capture
+            .notice()
+            .map(|why| {
+                vec![Line::styled(
+                    format!("packets not captured: {why}"),
+                    theme.muted,
+                )]
+            })
+            .unwrap_or_default(),
+    }
 }
 
 fn output_panel(frame: &mut Frame, area: Rect, view: &RunView, theme: &Theme) {
