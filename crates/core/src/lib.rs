@@ -39,12 +39,17 @@
 //!   private network namespace of its own, why not when the kernel refuses,
 //!   and the one line the screen and `trace` say about it.
 //!
+//! - [`check`]: `sockscope check`: roles as data (`assets/roles/*.toml`),
+//!   the claims held against a traced program's events, and the other
+//!   side of the exchange played with real sockets.
+//!
 //! - [`testing`]: how a test that cannot run on this machine says so (and
 //!   fails in CI, where every test must run).
 //!
 //! The one crate below this is `sockscope-sys`, the only code allowed
 //! `unsafe`.
 
+pub mod check;
 pub mod engine;
 pub mod event;
 pub mod kernel;

@@ -197,6 +197,31 @@ pub enum Command {
         #[arg(last = true, required = true, num_args = 1.., value_name = "CMD")]
         command: Vec<std::ffi::OsString>,
     },
+    /// Grade your own program in a role (tcp-server, tcp-client,
+    /// udp-receiver, udp-sender, or a role file): sockscope plays the other
+    /// side and checks each claim against the calls the program really
+    /// made, with the evidence. `{port}` in the command line becomes the
+    /// port of sockscope's server or receiver (also in SOCKSCOPE_PORT).
+    /// Exit status 0 when every claim holds, 1 otherwise.
+    Check {
+        /// The role: a built-in's name, or a role file (ROLE.toml).
+        role: String,
+        /// text: a claim a line, ✓ or ✗, with its evidence; json: one
+        /// object, for an autograder.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// The port sockscope's server or receiver takes (0: the kernel
+        /// picks one, given to the program as `{port}`).
+        #[arg(long, default_value_t = 0, value_parser = parse_port)]
+        port: u16,
+        /// Write the program's own stdout and stderr to FILE (otherwise
+        /// they are dropped).
+        #[arg(long, value_name = "FILE")]
+        program_output: Option<PathBuf>,
+        /// The program and its arguments.
+        #[arg(last = true, required = true, num_args = 1.., value_name = "CMD")]
+        command: Vec<std::ffi::OsString>,
+    },
     /// Write a lesson as a program you can build and run yourself, in C,
     /// Python or Rust: the lesson's calls in the lesson's order, its
     /// narration as comments, each call's result printed. Without -o the

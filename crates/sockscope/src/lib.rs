@@ -22,7 +22,9 @@
 //!    stderr does; [`serving`], `serve` without the screen, whose output
 //!    never holds the server up; [`exporting`], `export` (a lesson as a
 //!    program to build and run); [`running`], `run --headless` (a
-//!    student's own programs, traced); `main.rs`, which merges the command line
+//!    student's own programs, traced); [`checking`], `check` (a student's
+//!    program graded in a role, sockscope playing the other side);
+//!    `main.rs`, which merges the command line
 //!    with the config file and hands off to the layers above; and the
 //!    allocator.
 //!
@@ -38,6 +40,7 @@
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+pub mod checking;
 pub mod cli;
 pub mod exporting;
 pub mod output;

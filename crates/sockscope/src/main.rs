@@ -122,7 +122,13 @@ fn run() -> Result<ExitCode> {
     let network = match &cli.command {
         // `run`'s programs too: their ports collide with nothing and their
         // packets are captured for every user.
-        None | Some(Command::Lesson { .. } | Command::Trace { .. } | Command::Run { .. }) => {
+        None
+        | Some(
+            Command::Lesson { .. }
+            | Command::Trace { .. }
+            | Command::Run { .. }
+            | Command::Check { .. },
+        ) => {
             match choose_network(cli.host_network || loaded.config.host_network.unwrap_or(false)) {
                 Ok(n) => Some(n),
                 Err(code) => return Ok(code),
@@ -239,6 +245,19 @@ fn run() -> Result<ExitCode> {
                 pcap.as_deref().map(|p| (p, force)),
             ))
         }
+        Some(Command::Check {
+            role,
+            format,
+            port,
+            program_output,
+            command,
+        }) => Ok(sockscope::checking::check(
+            &role,
+            &command,
+            format,
+            port,
+            program_output,
+        )),
         Some(Command::Export {
             lesson,
             lang,

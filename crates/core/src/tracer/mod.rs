@@ -279,6 +279,13 @@ pub fn forward_lines(reader: std::fs::File, mut each: impl FnMut(String) + Send 
     });
 }
 
+/// A program's command line as one line of text (lossy for bytes that are
+/// not UTF-8; escape it before printing).
+#[must_use]
+pub fn program_argv(argv: &[OsString]) -> String {
+    shown_argv(argv)
+}
+
 fn shown_argv(argv: &[OsString]) -> String {
     argv.iter()
         .map(|a| a.to_string_lossy().into_owned())
@@ -508,6 +515,16 @@ impl Session {
     /// End every program now (SIGKILL).
     pub fn kill_all(&mut self) {
         self.tracer.kill_all();
+    }
+
+    /// Ask every program still running to stop (SIGTERM to each program's
+    /// first process), as `kill` from a shell would.
+    pub fn terminate_all(&mut self) {
+        for &pid in &self.leaders {
+            if self.tasks.contains_key(&pid) {
+                self.tracer.terminate(pid);
+            }
+        }
     }
 
     /// The next message, or `None` once every program has ended.

@@ -231,6 +231,14 @@ impl Tracer {
         }
     }
 
+    /// SIGTERM to process `pid`, as a shell's `kill` asks a program to stop
+    /// (`check`, once the other side is done); the tracer then delivers it
+    /// to the program unchanged, so the program's own handler runs.
+    pub fn terminate(&mut self, pid: i32) {
+        // Gone already: nothing to do.
+        let _ = nix::sys::signal::kill(Pid::from_raw(pid), Signal::SIGTERM);
+    }
+
     /// Wait for the next stop that matters. Stops that do not (a signal for
     /// the program, a new task's first SIGSTOP) are handled here.
     pub fn wait(&mut self) -> io::Result<Stop> {
