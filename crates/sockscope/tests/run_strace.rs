@@ -174,6 +174,11 @@ fn parse_run(lines: &[serde_json::Value]) -> PerProcess {
         }
         let pid = v["tid"].as_i64().unwrap().to_string();
         let name = v["syscall"].as_str().unwrap().to_string();
+        // Compared with strace: the calls it is asked to trace (a poll's
+        // fds are an array strace's log gives no socket fd for).
+        if !CALLS.contains(&name.as_str()) {
+            continue;
+        }
         let result = match (
             v["result"].as_str().unwrap(),
             v["new_fd"].as_i64(),
@@ -384,4 +389,54 @@ fn killing_run_kills_the_traced_program() {
         std::thread::sleep(Duration::from_millis(10));
     }
     assert!(!listening(port), "the port is still listening");
+}
+
+/// A client written as an event loop writes it (a non-blocking socket,
+/// connect's EINPROGRESS, poll): its calls are shown as they ran, and the
+/// first of them says once why they differ from the course's blocking
+/// sequence; the blocking server's say nothing of the kind.
+#[test]
+fn a_non_blocking_client_is_shown_as_it_runs_and_told_why_once() {
+    let Some(dir) = tools() else { return };
+    let port = free_port();
+    let p = port.to_string();
+    let programs = vec![
+        vec![program(dir, "tcp_server"), p.clone(), "1".into()],
+        vec![program(dir, "nb_client"), p],
+    ];
+    let mut cmd = bin();
+    cmd.args(["run", "--headless", "--format", "json", "--"]);
+    cmd.args(&programs[0]).arg(":::").args(&programs[1]);
+    let out = cmd.stderr(Stdio::null()).output().unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let lines = common::json_lines(&out);
+    let noted = |v: &&serde_json::Value| {
+        v["flags"].as_array().is_some_and(|f| {
+            f.iter().any(|f| {
+                f.as_str()
+                    .is_some_and(|f| f.starts_with("non-blocking from here"))
+            })
+        })
+    };
+    let told: Vec<&serde_json::Value> = lines.iter().filter(noted).collect();
+    assert_eq!(told.len(), 1, "said once: {told:#?}");
+    assert_eq!(told[0]["comm"], "nb_client", "{:#}", told[0]);
+    assert_eq!(told[0]["syscall"], "socket");
+    assert!(told[0]["args"].as_str().unwrap().contains("SOCK_NONBLOCK"));
+    let client: Vec<&serde_json::Value> =
+        lines.iter().filter(|v| v["comm"] == "nb_client").collect();
+    assert!(
+        client
+            .iter()
+            .any(|v| v["syscall"] == "connect" && v["result"] == "EINPROGRESS"),
+        "{client:#?}"
+    );
+    // Each poll returned 1, one socket ready (as the program waited for).
+    let polls: Vec<_> = client
+        .iter()
+        .filter(|v| v["syscall"] == "poll" || v["syscall"] == "ppoll")
+        .collect();
+    assert_eq!(polls.len(), 2, "{client:#?}");
+    assert!(polls.iter().all(|v| v["ready"] == 1), "{polls:#?}");
+    compare(programs, &|| listening(port));
 }

@@ -42,6 +42,15 @@ use std::io;
 use std::process::{Child, Command, Stdio};
 use std::time::Instant;
 
+/// Said once per process, on the call where it first shows: a program whose
+/// sockets do not block (Go, Java, Node and tokio programs, and any event
+/// loop) makes other calls than the course's blocking sequence, and the
+/// screen says why rather than leave the learner to wonder.
+pub const NONBLOCKING_NOTE: &str = "non-blocking from here: this program's sockets do not wait in \
+    their calls (they return EAGAIN or EINPROGRESS); it waits for readiness in poll or epoll \
+    instead, as event loops do (Go, Java, Node, tokio): the same conversation as the course's \
+    blocking calls, written for many sockets on one thread";
+
 /// Every call the seccomp filter stops at.
 #[must_use]
 pub fn traced_calls() -> &'static [Sys] {
@@ -216,6 +225,8 @@ pub struct Session {
     queue: VecDeque<RunMsg>,
     /// Tasks held at a call's entry ([`Options::step`]).
     held: HashSet<i32>,
+    /// Processes told [`NONBLOCKING_NOTE`] already.
+    told_nonblocking: HashSet<i32>,
     /// Calls let run and not returned: task to the order it was let run.
     in_flight: HashMap<i32, u64>,
     /// How many calls have been let run.
@@ -328,6 +339,7 @@ impl Session {
             epolls: HashMap::new(),
             queue: VecDeque::new(),
             held: HashSet::new(),
+            told_nonblocking: HashSet::new(),
             in_flight: HashMap::new(),
             releases: 0,
             latest: None,
@@ -1158,6 +1170,9 @@ impl Session {
                 }
             }
             _ if sys_is_poll(sys) && ok => {
+                // What it returned: how many fds are ready (0: it timed
+                // out), as strace prints it.
+                event.ready = u32::try_from(rval).ok();
                 event.flags.push(format!("ready {rval}"));
                 let _ = watched;
             }
@@ -1198,6 +1213,14 @@ impl Session {
         event.seq = self.seq;
         event.t_us = self.t0.elapsed().as_micros() as u64;
         event.actor = format!("{comm}[{tid}]");
+        // The first sign of an event loop in this process: a socket made
+        // or accepted non-blocking, O_NONBLOCK set, or a wait for readiness.
+        let nonblocking = event.args.contains("SOCK_NONBLOCK")
+            || event.flags.iter().any(|f| f == "non-blocking from now on")
+            || event.call == Call::Poll;
+        if nonblocking && event.ok() && self.told_nonblocking.insert(pid) {
+            event.flags.push(NONBLOCKING_NOTE.into());
+        }
         let attach = !self.caused_by_another(tid);
         if self.capture.is_some() {
             event.segments = self.captured_for(&event, attach);
