@@ -81,6 +81,20 @@ pub fn stdio_for(
     })
 }
 
+/// Whether stdout has a reader waiting for each line (a pipe, a socket, a
+/// terminal), not a regular file or /dev/null.
+fn read_live() -> bool {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let (Ok(out), null) = (
+        std::fs::metadata("/proc/self/fd/1"),
+        std::fs::metadata("/dev/null").ok(),
+    ) else {
+        return true;
+    };
+    let is_null = out.file_type().is_char_device() && null.is_some_and(|n| n.rdev() == out.rdev());
+    !(out.is_file() || is_null)
+}
+
 /// One event as a JSON line: `trace`'s fields, then `pid`, `tid`, `comm`.
 pub fn write_json(out: &mut impl Write, ev: &RunEvent) -> io::Result<()> {
     let mut line = Vec::with_capacity(1024);
@@ -146,6 +160,7 @@ pub fn run(
             return ExitCode::FAILURE;
         }
     };
+    let live = read_live();
     let mut out = BufWriter::new(output::stdout());
     let mut failed = false;
     let written = (|| -> io::Result<()> {
@@ -197,8 +212,12 @@ pub fn run(
                 }
                 _ => {}
             }
-            // Flushed per message: a reader sees each call as it returns.
-            out.flush()?;
+            // Flushed per message when someone reads as it happens (a
+            // pipe, a terminal): they see each call as it returns. Into a
+            // file or /dev/null, block-buffered, as stdio does.
+            if live {
+                out.flush()?;
+            }
         }
         out.flush()
     })();

@@ -35,7 +35,7 @@ use crate::wire::segment::Segment;
 use crate::wire::track::Tracker;
 /// A pipe (read end, write end) for a program's output.
 pub use sockscope_sys::trace::pipe;
-use sockscope_sys::trace::{Resume, Stop, Sys, Tracer, dup_fd};
+use sockscope_sys::trace::{PidFd, Resume, Stop, Sys, Tracer};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::ffi::OsString;
 use std::io;
@@ -191,6 +191,8 @@ struct Task {
     /// Which program (command-line index) it belongs to.
     program: usize,
     pending: Option<Pending>,
+    /// Its comm has been read at its first socket call (or since exec).
+    named: bool,
 }
 
 /// A call decoded at its entry, waiting for its exit.
@@ -222,6 +224,11 @@ pub struct Session {
     fds: HashMap<(i32, i32), Option<Proto>>,
     /// `(pid, epoll fd)` to the socket fds registered with it.
     epolls: HashMap<(i32, i32), HashSet<i32>>,
+    /// A pidfd per traced process, to copy its sockets out of.
+    pidfds: HashMap<i32, PidFd>,
+    /// `(pid, fd)` of a connected TCP socket to its local and peer
+    /// addresses, which no call but close changes.
+    addrs: HashMap<(i32, i32), (Option<String>, Option<String>)>,
     queue: VecDeque<RunMsg>,
     /// Tasks held at a call's entry ([`Options::step`]).
     held: HashSet<i32>,
@@ -259,6 +266,23 @@ pub fn why_no_trace() -> String {
               already traced (gdb, strace)."
             .into(),
     }
+}
+
+/// Whether `call` leaves a socket's addresses as they were: a send or recv
+/// on a connected TCP socket does (a UDP socket's first send binds it).
+fn keeps_addresses(call: Call, proto: Proto) -> bool {
+    proto == Proto::Tcp
+        && matches!(
+            call,
+            Call::Send
+                | Call::Recv
+                | Call::Sendto
+                | Call::Recvfrom
+                | Call::Setsockopt
+                | Call::Getsockopt
+                | Call::Fcntl
+                | Call::Poll
+        )
 }
 
 /// Where the kernel has task `tid` of process `pid` asleep
@@ -337,6 +361,8 @@ impl Session {
             tasks: HashMap::new(),
             fds: HashMap::new(),
             epolls: HashMap::new(),
+            addrs: HashMap::new(),
+            pidfds: HashMap::new(),
             queue: VecDeque::new(),
             held: HashSet::new(),
             told_nonblocking: HashSet::new(),
@@ -514,6 +540,7 @@ impl Session {
                 comm: read_comm(pid),
                 program: index,
                 pending: None,
+                named: false,
             },
         );
         self.queue.push_back(RunMsg::Started {
@@ -666,6 +693,7 @@ impl Session {
                         comm,
                         program,
                         pending: None,
+                        named: false,
                     },
                 );
                 self.tracer.go_on(parent).map_err(RunError::Wait)?;
@@ -676,8 +704,10 @@ impl Session {
                 // one: what was known of its fds no longer holds.
                 self.fds.retain(|&(pid, _), _| pid != task.0);
                 self.epolls.retain(|&(pid, _), _| pid != task.0);
+                self.addrs.retain(|&(pid, _), _| pid != task.0);
                 if let Some(t) = self.tasks.get_mut(&tid) {
                     t.comm = read_comm(tid);
+                    t.named = false;
                 }
                 self.tracer.go_on(tid).map_err(RunError::Wait)?;
             }
@@ -721,6 +751,8 @@ impl Session {
         if tid == task.tgid {
             self.fds.retain(|&(pid, _), _| pid != tid);
             self.epolls.retain(|&(pid, _), _| pid != tid);
+            self.addrs.retain(|&(pid, _), _| pid != tid);
+            self.pidfds.remove(&tid);
         }
         // The program whose turn it was to listen ended without: the next
         // one starts anyway.
@@ -744,9 +776,19 @@ impl Session {
                 comm: read_comm(tid),
                 program,
                 pending: None,
+                named: false,
             },
         );
         (tgid, program)
+    }
+
+    /// A copy of process `pid`'s `fd`, through the process's pidfd (opened
+    /// at its first copy and kept).
+    fn copy_fd(&mut self, pid: i32, fd: i32) -> io::Result<std::os::fd::OwnedFd> {
+        match self.pidfds.entry(pid) {
+            std::collections::hash_map::Entry::Occupied(p) => p.get().get(fd),
+            std::collections::hash_map::Entry::Vacant(v) => v.insert(PidFd::open(pid)?).get(fd),
+        }
     }
 
     /// Is `fd` of process `pid` an IP socket, and which protocol?
@@ -760,7 +802,7 @@ impl Session {
         let found = std::fs::read_link(format!("/proc/{pid}/fd/{fd}"))
             .ok()
             .filter(|l| l.as_os_str().as_encoded_bytes().starts_with(b"socket:"))
-            .and_then(|_| dup_fd(pid, fd).ok())
+            .and_then(|_| self.copy_fd(pid, fd).ok())
             .and_then(|owned| {
                 let sock = socket2::Socket::from(owned);
                 let domain = sock.domain().ok()?;
@@ -845,8 +887,12 @@ impl Session {
             self.expect_port(local.port());
         }
         if sys == Sys::Close {
-            // The connection it closes, named while the fd still exists.
-            if let Ok(owned) = dup_fd(pid, fd) {
+            // The connection it closes, named while the fd still exists
+            // (from what is known of a connected socket, or asked of it).
+            if let Some((local, peer)) = self.addrs.get(&(pid, fd)) {
+                event.local.clone_from(local);
+                event.peer.clone_from(peer);
+            } else if let Ok(owned) = self.copy_fd(pid, fd) {
                 let sock = socket2::Socket::from(owned);
                 event.local = sock
                     .local_addr()
@@ -1087,7 +1133,7 @@ impl Session {
                 let new = rval as i32;
                 event.new_fd = Some(new);
                 self.fds.insert((pid, new), Some(event.proto));
-                if let Ok(owned) = dup_fd(pid, new) {
+                if let Ok(owned) = self.copy_fd(pid, new) {
                     let s = socket2::Socket::from(owned);
                     event.peer = s
                         .peer_addr()
@@ -1178,8 +1224,29 @@ impl Session {
             }
             _ => {}
         }
-        if let Some(fd) = observe_fd
-            && let Ok(owned) = dup_fd(pid, fd)
+        // The socket's addresses: from what is known of it when the call
+        // cannot have changed them (a send or recv on a connected TCP
+        // socket), else asked of the socket itself. Three syscalls fewer
+        // for each send and recv (the tracer's cost per call is what
+        // docs/performance.md measures against strace's).
+        let known = observe_fd
+            .and_then(|fd| self.addrs.get(&(pid, fd)).cloned())
+            .filter(|_| keeps_addresses(event.call, event.proto));
+        if let Some((local, peer)) = &known {
+            if event.local.is_none() {
+                event.local.clone_from(local);
+            }
+            if event.peer.is_none() {
+                event.peer.clone_from(peer);
+            }
+        }
+        // A new socket has no address yet: without the kernel's view of
+        // it there is nothing to ask (the engine reports a lesson's new
+        // socket the same way).
+        let fresh = event.call == Call::Socket;
+        let look = self.options.kernel || (known.is_none() && !fresh);
+        if let Some(fd) = observe_fd.filter(|_| look)
+            && let Ok(owned) = self.copy_fd(pid, fd)
         {
             let sock = socket2::Socket::from(owned);
             if event.local.is_none() {
@@ -1201,14 +1268,32 @@ impl Session {
                 event.tcp_state = state;
                 event.kernel = Some(observed);
             }
+            // A connected TCP socket keeps these until it is closed.
+            if event.proto == Proto::Tcp && event.peer.is_some() && event.call != Call::Accept {
+                self.addrs
+                    .insert((pid, fd), (event.local.clone(), event.peer.clone()));
+            }
         }
-        // Read again at each call: a thread may name itself after it starts
-        // (pthread_setname_np, prctl(PR_SET_NAME)), as an exported lesson
-        // names each actor's thread, and its lane carries the name it has.
-        let comm = read_comm(tid);
-        if let Some(t) = self.tasks.get_mut(&tid) {
-            t.comm.clone_from(&comm);
+        if event.call == Call::Close || event.call == Call::Dup {
+            self.addrs.remove(&(pid, a[0] as i32));
+            if let Some(new) = event.new_fd {
+                self.addrs.remove(&(pid, new));
+            }
         }
+        // A thread may name itself after it starts (pthread_setname_np,
+        // prctl(PR_SET_NAME)), as an exported lesson names each actor's
+        // thread, before its first socket call: the name is read at each
+        // task's first call (and again after an exec), and its lane
+        // carries the name it has then.
+        let comm = match self.tasks.get_mut(&tid) {
+            Some(t) if t.named => t.comm.clone(),
+            Some(t) => {
+                t.comm = read_comm(tid);
+                t.named = true;
+                t.comm.clone()
+            }
+            None => read_comm(tid),
+        };
         self.seq += 1;
         event.seq = self.seq;
         event.t_us = self.t0.elapsed().as_micros() as u64;

@@ -400,30 +400,60 @@ pub fn read_mem(tid: i32, addr: u64, len: usize) -> io::Result<Vec<u8>> {
     Ok(buf)
 }
 
+/// A process, held by a pidfd: what [`PidFd::get`] copies fds out of, kept
+/// open for as long as the process is traced so each copy is one syscall
+/// (pidfd_getfd), not three.
+#[derive(Debug)]
+pub struct PidFd(OwnedFd);
+
+impl PidFd {
+    /// pidfd_open(pid).
+    ///
+    /// # Errors
+    ///
+    /// pidfd_open's (ESRCH: the process is gone).
+    pub fn open(pid: i32) -> io::Result<PidFd> {
+        // SAFETY: pidfd_open takes a pid and flags and returns a new fd or
+        // -1; no memory is passed.
+        let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+        if pidfd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: pidfd_open returned a new fd that nobody else owns.
+        Ok(PidFd(unsafe { OwnedFd::from_raw_fd(pidfd as i32) }))
+    }
+
+    /// A copy of the process's `fd` in this process (pidfd_getfd). The
+    /// caller asks the kernel about the very socket the program holds and
+    /// must drop the copy before the program runs on: while it is open, the
+    /// program's close would not free the socket.
+    ///
+    /// # Errors
+    ///
+    /// pidfd_getfd's (EBADF: no such fd in the process).
+    pub fn get(&self, fd: i32) -> io::Result<OwnedFd> {
+        use std::os::fd::AsRawFd;
+        // SAFETY: pidfd_getfd takes two fds and flags (0) and returns a new
+        // fd in this process or -1; no memory is passed.
+        let got = unsafe { libc::syscall(libc::SYS_pidfd_getfd, self.0.as_raw_fd(), fd, 0) };
+        if got < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: pidfd_getfd returned a new fd (with FD_CLOEXEC) that
+        // nobody else owns.
+        Ok(unsafe { OwnedFd::from_raw_fd(got as i32) })
+    }
+}
+
 /// A copy of task `pid`'s file descriptor `fd` in this process
-/// (pidfd_open + pidfd_getfd, Linux 5.6; allowed because we trace it). The
-/// caller asks the kernel about the very socket the program holds and must
-/// drop the copy before the program runs on: while it is open, the
-/// program's close would not free the socket.
+/// (pidfd_open + pidfd_getfd, Linux 5.6; allowed because we trace it), for
+/// one use: [`PidFd`] keeps the pidfd for many.
+///
+/// # Errors
+///
+/// pidfd_open's or pidfd_getfd's.
 pub fn dup_fd(pid: i32, fd: i32) -> io::Result<OwnedFd> {
-    // SAFETY: pidfd_open takes a pid and flags and returns a new fd or -1;
-    // no memory is passed.
-    let pidfd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    if pidfd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: pidfd_open returned a new fd that nobody else owns.
-    let pidfd = unsafe { OwnedFd::from_raw_fd(pidfd as i32) };
-    use std::os::fd::AsRawFd;
-    // SAFETY: pidfd_getfd takes two fds and flags (0) and returns a new fd
-    // in this process or -1; no memory is passed.
-    let got = unsafe { libc::syscall(libc::SYS_pidfd_getfd, pidfd.as_raw_fd(), fd, 0) };
-    if got < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: pidfd_getfd returned a new fd (with FD_CLOEXEC) that nobody
-    // else owns.
-    Ok(unsafe { OwnedFd::from_raw_fd(got as i32) })
+    PidFd::open(pid)?.get(fd)
 }
 
 /// Yama's ptrace_scope (/proc/sys/kernel/yama/ptrace_scope), when Yama is
