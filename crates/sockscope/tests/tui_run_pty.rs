@@ -163,6 +163,60 @@ fn a_server_and_its_client_are_stepped_call_by_call_and_the_kernel_agrees() {
     );
 }
 
+/// The issue's own case: a student's Python server and client, started by
+/// one command, stepped call by call to their end, each lane named for its
+/// script (both processes are `python3`), their packets captured.
+#[test]
+fn a_python_server_and_client_are_stepped_to_their_end() {
+    let py = |name: &str| {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/programs")
+            .join(name)
+            .to_string_lossy()
+            .into_owned()
+    };
+    let (server, client) = (py("tcp_server.py"), py("tcp_client.py"));
+    // The system's interpreter, as a student's machine has it (CI installs
+    // it there). Under this harness's terminal, pyenv's shim (a bash script
+    // that execs the interpreter) was seen stopped before the program's
+    // first socket call, which a terminal opened by Python's pty module
+    // did not show: an open question, kept out of this test.
+    let python = if std::path::Path::new("/usr/bin/python3").exists() {
+        "/usr/bin/python3"
+    } else {
+        "python3"
+    };
+    let p = free_port().to_string();
+    let bin = env!("CARGO_BIN_EXE_sockscope");
+    let args = [
+        "run", "--", python, &server, &p, "1", ":::", python, &client, &p,
+    ];
+    let mut term = Term::spawn(bin, &args, 120, 40);
+    assert!(
+        space_until(&mut term, "the programs have ended", 80),
+        "the programs did not end:\n{}",
+        term.contents()
+    );
+    let screen = term.contents();
+    for lane in ["tcp_server.py[", "tcp_client.py["] {
+        assert!(screen.contains(lane), "{lane}:\n{screen}");
+    }
+    assert!(screen.contains("accept4(3, SOCK_CLOEXEC) = 4"), "{screen}");
+    assert!(screen.contains("packets captured"), "{screen}");
+    assert_eq!(
+        screen.matches("exited with status 0").count(),
+        2,
+        "both ended well:\n{screen}"
+    );
+    term.press(b"q");
+    assert!(term.wait_exit(WAIT).expect("exits on q").success());
+    term.drain_for(Duration::from_millis(100));
+    assert!(
+        !term.parser.screen().alternate_screen(),
+        "terminal restored"
+    );
+}
+
 #[test]
 fn as_nobody_quitting_with_a_held_call_kills_the_program_and_says_so() {
     if !setpriv::am_root() || !setpriv::available() {
