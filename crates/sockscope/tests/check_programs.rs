@@ -163,14 +163,7 @@ fn as_nobody_a_correct_server_passes_in_the_lab() {
         Err(why) => return skip(&why),
     };
     let bin = setpriv::binary();
-    let mut cmd = Command::new("setpriv");
-    cmd.args([
-        &format!("--reuid={}", setpriv::NOBODY),
-        &format!("--regid={}", setpriv::NOBODY),
-        "--clear-groups",
-        "--inh-caps=-all",
-    ])
-    .arg(&bin.path);
+    let cmd = setpriv::nobody(&bin);
     let (code, r) = check_with(cmd, "tcp-server", &[&program(dir, "tcp_server"), "0", "2"]);
     assert_eq!((code, failed(&r).len()), (0, 0), "{r:#}");
 }

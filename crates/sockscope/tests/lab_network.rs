@@ -96,16 +96,8 @@ fn in_the_lab_every_user_captures_and_tcpdump_reads_the_pcap() {
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
     let theirs = dir.path().join("nobody.pcap");
     let binary = setpriv::binary();
-    let mut cmd = Command::new("setpriv");
-    cmd.args([
-        &format!("--reuid={}", setpriv::NOBODY),
-        &format!("--regid={}", setpriv::NOBODY),
-        "--clear-groups",
-        "--inh-caps=-all",
-    ])
-    .arg(&binary.path)
-    .args(["trace", "tcp", "--pcap"])
-    .arg(&theirs);
+    let mut cmd = setpriv::nobody(&binary);
+    cmd.args(["trace", "tcp", "--pcap"]).arg(&theirs);
     pcap_is_read_by_tcpdump(cmd, &theirs);
     use std::os::unix::fs::MetadataExt;
     assert_eq!(

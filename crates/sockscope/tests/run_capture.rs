@@ -39,17 +39,7 @@ fn run_pair(
     args.extend_from_slice(&["--", &server, &p, "1", ":::", &client, &p]);
     let mut cmd = match user {
         None => common::bin(),
-        Some(bin) => {
-            let mut c = Command::new("setpriv");
-            c.args([
-                &format!("--reuid={}", setpriv::NOBODY),
-                &format!("--regid={}", setpriv::NOBODY),
-                "--clear-groups",
-                "--inh-caps=-all",
-            ])
-            .arg(&bin.path);
-            c
-        }
+        Some(bin) => setpriv::nobody(bin),
     };
     cmd.args(&args);
     let out = setpriv::output(&mut cmd);

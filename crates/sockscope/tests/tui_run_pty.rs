@@ -230,20 +230,16 @@ fn as_nobody_quitting_with_a_held_call_kills_the_program_and_says_so() {
     let port = free_port();
     let p = port.to_string();
     let server = program(dir, "tcp_server");
-    let nobody = format!("--reuid={}", setpriv::NOBODY);
-    let group = format!("--regid={}", setpriv::NOBODY);
     let sockscope = bin.path.to_string_lossy().into_owned();
-    let args = [
-        nobody.as_str(),
-        group.as_str(),
-        "--clear-groups",
-        "--inh-caps=-all",
-        &sockscope,
-        "run",
-        "--",
-        &server,
-        &p,
-    ];
+    let mut words = setpriv::nobody_words();
+    words.extend([
+        sockscope,
+        "run".into(),
+        "--".into(),
+        server.clone(),
+        p.clone(),
+    ]);
+    let args: Vec<&str> = words.iter().map(String::as_str).collect();
     let mut term = Term::spawn("setpriv", &args, 120, 40);
     assert!(
         space_until(&mut term, "bind(3, 127.0.0.1", 4),

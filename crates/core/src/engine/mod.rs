@@ -42,8 +42,7 @@ pub use stepper::{Control, Pace};
 
 use crate::kernel::{self, snmp::UdpCounters};
 use crate::lesson::{Lesson, Step, parse::is_literal_addr};
-use crate::wire::capture::{Capture, CaptureStatus};
-use crate::wire::track::Tracker;
+use crate::wire::recorder::{Recorder, SETTLE_ROUNDS};
 use crate::wire::{Segment, Wire};
 use actor::{
     Actor, DEFAULT_BACKLOG, DEFAULT_RECV_MAX, Done, InFlight, Job, Op, Payload, RecvFlags,
@@ -52,7 +51,7 @@ use actor::{
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, Instant};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use worker::{Blocked, Worker};
@@ -150,15 +149,16 @@ impl Engine {
     ) -> Engine {
         let (controls, control_rx) = mpsc::unbounded_channel();
         let (msg_tx, msgs) = mpsc::unbounded_channel();
-        let (capture, wire) = open_capture(config.capture);
-        let run_wire = wire.clone();
+        // Opened before the first step, so the consumer knows at once
+        // whether packets will be captured.
+        let recorder = Recorder::open(config.capture);
+        let wire = recorder.wire();
         let gate = stepper::Gate::new(config.pace, control_rx);
         let run = Run::new(
             lesson.into(),
             config,
             Out::Send(msg_tx),
-            capture,
-            run_wire,
+            recorder,
             observers,
         );
         let mut task = JoinSet::new();
@@ -248,33 +248,18 @@ pub async fn run_to_end_observed(
         pace: Pace::RunToEnd,
         ..config
     };
-    let (capture, wire) = open_capture(config.capture);
+    let recorder = Recorder::open(config.capture);
+    let wire = recorder.wire();
     let (_no_controls, control_rx) = mpsc::unbounded_channel();
     let gate = stepper::Gate::new(config.pace, control_rx);
     let run = Run::new(
         lesson.into(),
         config,
         Out::Keep(Vec::new()),
-        capture,
-        wire.clone(),
+        recorder,
         observers,
     );
     (run.finish(gate).await, wire)
-}
-
-/// The packet socket for a run, when `capture` is asked for and allowed,
-/// and the run's [`Wire`], which says whether packets will be captured.
-/// Opened before the first step, so the consumer knows at once.
-fn open_capture(capture: bool) -> (Option<Capture>, Wire) {
-    let (capture, status) = if capture {
-        match Capture::open() {
-            Ok(c) => (Some(c), CaptureStatus::Running),
-            Err(status) => (None, status),
-        }
-    } else {
-        (None, CaptureStatus::Disabled)
-    };
-    (capture, Wire::new(status))
 }
 
 /// The events of a run, without the waiting notices.
@@ -408,10 +393,9 @@ struct Run {
     /// The address each `actor:sock` had when last seen, kept after close so a
     /// later step can aim at a port nobody holds any more.
     addrs: Addresses,
-    /// The packet socket, while capture runs.
-    capture: Option<Capture>,
-    tracker: Tracker,
-    wire: Wire,
+    /// The run's capture: the packet socket, whose each frame is, and
+    /// what the consumers read.
+    recorder: Recorder,
     /// Every socket that has had an address, keyed `actor:sock`, to find it
     /// in the kernel's tables after each call.
     known: BTreeMap<String, kernel::Known>,
@@ -437,8 +421,7 @@ impl Run {
         lesson: Arc<Lesson>,
         config: EngineConfig,
         out: Out,
-        capture: Option<Capture>,
-        wire: Wire,
+        recorder: Recorder,
         observers: Observers,
     ) -> Run {
         // A thread that cannot start leaves its actor out; its first call
@@ -474,13 +457,7 @@ impl Run {
             seq: 0,
             actors,
             addrs: Addresses::default(),
-            capture,
-            tracker: Tracker::new(
-                SystemTime::now()
-                    .duration_since(SystemTime::UNIX_EPOCH)
-                    .unwrap_or_default(),
-            ),
-            wire,
+            recorder,
             known: BTreeMap::new(),
             // Read only for the kernel view: it costs a file read per run.
             udp_start: observers.kernel.then(|| UdpCounters::read().ok()).flatten(),
@@ -921,49 +898,28 @@ impl Run {
     /// Tell the capture filter about a port `op` is about to use, before the
     /// call runs, so its first packet is kept.
     fn expect_ports(&mut self, op: &Op) {
-        let Some(capture) = self.capture.as_mut() else {
-            return;
-        };
         let port = match op {
             Op::Bind(a) | Op::Connect(a) | Op::Sendto(_, a) => a.port(),
             _ => return,
         };
-        self.tracker.expect_port(port);
-        if let Err(e) = capture.set_ports(self.tracker.ports()) {
-            self.capture = None;
-            self.wire.set_status(CaptureStatus::Failed(e.to_string()));
-        }
+        self.recorder.expect_port(port);
     }
 
     /// Drain the capture and take the frames of `event`'s connection. `None`
     /// when capture is not running: not observed.
     fn captured_for(&mut self, event: &Event) -> Option<Vec<Segment>> {
-        let capture = self.capture.as_mut()?;
+        if !self.recorder.running() {
+            return None;
+        }
         let parse = |a: &Option<String>| a.as_deref().and_then(|a| a.parse().ok());
-        let (local, peer) = (parse(&event.local), parse(&event.peer));
+        let ends = (parse(&event.local), parse(&event.peer));
         // An accepted connection belongs to the thread it was handed to.
         let owner = match event.call {
             Call::Accept => self.lesson.steps[event.step - 1].new_owner(),
             _ => &event.actor,
         };
-        self.tracker.learn(owner, local, peer);
-        let mut frames = Vec::new();
-        if let Err(e) = capture
-            .set_ports(self.tracker.ports())
-            .and_then(|()| capture.drain(&mut frames))
-        {
-            // A capture error is shown and the lesson goes on without it.
-            self.capture = None;
-            self.wire.set_status(CaptureStatus::Failed(e.to_string()));
-            return None;
-        }
-        let ours = self.tracker.take(frames);
-        self.wire.push(ours, self.tracker.not_kept);
-        let segments = self.tracker.attach(local, peer);
-        if let (Call::Close, Some(l), None) = (event.call, local, peer) {
-            self.tracker.forget(l);
-        }
-        Some(segments)
+        let close = event.call == Call::Close;
+        self.recorder.captured_for(owner, ends, close, true)
     }
 
     /// After the last step: collect the frames still on their way (a FIN or
@@ -974,27 +930,16 @@ impl Run {
     /// step, so it never delays one.
     async fn settle_capture(&mut self) {
         const ROUND: Duration = Duration::from_millis(2);
-        const MAX_ROUNDS: usize = 100;
-        for _ in 0..MAX_ROUNDS {
-            let Some(capture) = self.capture.as_mut() else {
-                return;
-            };
-            tokio::time::sleep(ROUND).await;
-            let mut frames = Vec::new();
-            if let Err(e) = capture.drain(&mut frames) {
-                self.capture = None;
-                self.wire.set_status(CaptureStatus::Failed(e.to_string()));
+        for _ in 0..SETTLE_ROUNDS {
+            if !self.recorder.running() {
                 return;
             }
-            let ours = self.tracker.take(frames);
-            let quiet = ours.is_empty();
-            self.wire.push(ours, self.tracker.not_kept);
-            if quiet && !self.tracker.teardown_pending() {
+            tokio::time::sleep(ROUND).await;
+            if self.recorder.settle_round() {
                 break;
             }
         }
-        self.wire
-            .set_after_last_call(self.tracker.take_unattached());
+        self.recorder.finish();
     }
 
     /// Bring the list of known sockets up to date with `event`, then read the

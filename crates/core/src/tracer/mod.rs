@@ -30,9 +30,7 @@ pub mod decode;
 use crate::event::Event;
 use crate::vocab::{Call, Outcome, Proto, addr_text};
 use crate::wire::Wire;
-use crate::wire::capture::{Capture, CaptureStatus};
-use crate::wire::segment::Segment;
-use crate::wire::track::Tracker;
+use crate::wire::recorder::{Recorder, SETTLE_ROUNDS};
 /// A pipe (read end, write end) for a program's output.
 pub use sockscope_sys::trace::pipe;
 use sockscope_sys::trace::{PidFd, Resume, Stop, Sys, Tracer};
@@ -240,12 +238,9 @@ pub struct Session {
     releases: u64,
     /// The task whose call was let run last.
     latest: Option<i32>,
-    /// The packet socket on `lo`, while capture runs.
-    capture: Option<Capture>,
-    /// Which captured frames are the programs', and which call caused them.
-    tracker: Tracker,
-    /// Every frame kept, and whether capture runs, for the screen and pcap.
-    wire: Wire,
+    /// The programs' packets on `lo`: which are theirs, which call caused
+    /// each, and every frame kept for the screen and the pcap.
+    recorder: Recorder,
     seq: u64,
     t0: Instant,
 }
@@ -350,6 +345,9 @@ impl Session {
         options: Options,
         stdio: SetStdio,
     ) -> Result<Session, RunError> {
+        // Opened before the first program starts, so its first packet is
+        // kept; refused (no CAP_NET_RAW), the wire's status says why.
+        let recorder = Recorder::open(options.capture);
         let mut s = Session {
             tracer: Tracer::new(),
             options,
@@ -369,27 +367,10 @@ impl Session {
             in_flight: HashMap::new(),
             releases: 0,
             latest: None,
-            capture: None,
-            tracker: Tracker::new(
-                std::time::SystemTime::now()
-                    .duration_since(std::time::SystemTime::UNIX_EPOCH)
-                    .unwrap_or_default(),
-            ),
-            wire: Wire::new(CaptureStatus::Disabled),
+            recorder,
             seq: 0,
             t0: Instant::now(),
         };
-        if s.options.capture {
-            // Opened before the first program starts, so its first packet
-            // is kept; refused (no CAP_NET_RAW), the status says why.
-            match Capture::open() {
-                Ok(c) => {
-                    s.capture = Some(c);
-                    s.wire.set_status(CaptureStatus::Running);
-                }
-                Err(status) => s.wire.set_status(status),
-            }
-        }
         s.start_next()?;
         Ok(s)
     }
@@ -397,54 +378,7 @@ impl Session {
     /// The packets captured so far, and whether capture runs.
     #[must_use]
     pub fn wire(&self) -> Wire {
-        self.wire.clone()
-    }
-
-    /// Tell the capture filter about a port a call is about to use (a
-    /// bind's, a connect's or sendto's destination), before the call runs,
-    /// so its first packet is kept.
-    fn expect_port(&mut self, port: u16) {
-        let Some(capture) = self.capture.as_mut() else {
-            return;
-        };
-        self.tracker.expect_port(port);
-        if let Err(e) = capture.set_ports(self.tracker.ports()) {
-            self.capture = None;
-            self.wire.set_status(CaptureStatus::Failed(e.to_string()));
-        }
-    }
-
-    /// Drain the capture and take the frames of `event`'s connection: on
-    /// loopback the packets a call caused are queued before it returns to
-    /// the program, so at its exit stop they are there. With `attach`
-    /// false they are kept for the call that caused them (see
-    /// [`Session::caused_by_another`]). `None` while capture does not run
-    /// (not observed).
-    fn captured_for(&mut self, event: &Event, attach: bool) -> Option<Vec<Segment>> {
-        let capture = self.capture.as_mut()?;
-        let parse = |a: &Option<String>| a.as_deref().and_then(|a| a.parse().ok());
-        let (local, peer) = (parse(&event.local), parse(&event.peer));
-        self.tracker.learn(&event.actor, local, peer);
-        let mut frames = Vec::new();
-        if let Err(e) = capture
-            .set_ports(self.tracker.ports())
-            .and_then(|()| capture.drain(&mut frames))
-        {
-            // Shown, and the programs go on without capture.
-            self.capture = None;
-            self.wire.set_status(CaptureStatus::Failed(e.to_string()));
-            return None;
-        }
-        let ours = self.tracker.take(frames);
-        self.wire.push(ours, self.tracker.not_kept);
-        if !attach {
-            return Some(Vec::new());
-        }
-        let segments = self.tracker.attach(local, peer);
-        if let (Call::Close, Some(l), None) = (event.call, local, peer) {
-            self.tracker.forget(l);
-        }
-        Some(segments)
+        self.recorder.wire()
     }
 
     /// Stepping, a call that returns while a call let run after it is
@@ -467,31 +401,20 @@ impl Session {
 
     /// Once every program has ended: collect the frames still on their way
     /// (the last FIN's ACK, handled by the receiving stack after its call
-    /// returned), so the capture and a pcap are whole. A few rounds of 2 ms
-    /// until one brings nothing of ours and no teardown is half done.
+    /// returned), so the capture and a pcap are whole: rounds of 2 ms until
+    /// one brings nothing of ours and no teardown is half done.
     fn settle_capture(&mut self) {
-        for _ in 0..100 {
-            let Some(capture) = self.capture.as_mut() else {
-                return;
-            };
-            std::thread::sleep(std::time::Duration::from_millis(2));
-            let mut frames = Vec::new();
-            if let Err(e) = capture.drain(&mut frames) {
-                self.capture = None;
-                self.wire.set_status(CaptureStatus::Failed(e.to_string()));
+        for _ in 0..SETTLE_ROUNDS {
+            if !self.recorder.running() {
                 return;
             }
-            let ours = self.tracker.take(frames);
-            let quiet = ours.is_empty();
-            self.wire.push(ours, self.tracker.not_kept);
-            if quiet && !self.tracker.teardown_pending() {
+            std::thread::sleep(std::time::Duration::from_millis(2));
+            if self.recorder.settle_round() {
                 break;
             }
         }
-        self.wire
-            .set_after_last_call(self.tracker.take_unattached());
         // Drained once: a second Over finds nothing more.
-        self.capture = None;
+        self.recorder.finish();
     }
 
     /// The pid of each program started so far, in command-line order.
@@ -878,13 +801,13 @@ impl Session {
             };
             if let (_, Some(peer)) = addr_arg(tid, addr, len) {
                 event.peer = Some(addr_text(peer));
-                self.expect_port(peer.port());
+                self.recorder.expect_port(peer.port());
             }
         }
         if sys == Sys::Bind
             && let (_, Some(local)) = addr_arg(tid, a[1], a[2])
         {
-            self.expect_port(local.port());
+            self.recorder.expect_port(local.port());
         }
         if sys == Sys::Close {
             // The connection it closes, named while the fd still exists
@@ -1307,8 +1230,13 @@ impl Session {
             event.flags.push(NONBLOCKING_NOTE.into());
         }
         let attach = !self.caused_by_another(tid);
-        if self.capture.is_some() {
-            event.segments = self.captured_for(&event, attach);
+        if self.recorder.running() {
+            let parse = |a: &Option<String>| a.as_deref().and_then(|a| a.parse().ok());
+            let ends = (parse(&event.local), parse(&event.peer));
+            let close = event.call == Call::Close;
+            event.segments = self
+                .recorder
+                .captured_for(&event.actor, ends, close, attach);
         }
         Some(RunEvent {
             event,

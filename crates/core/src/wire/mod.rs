@@ -11,12 +11,15 @@
 //! - [`describe`]: that split written out for the packet pane, and a hex dump
 //!   whose bytes know their layer.
 //! - [`pcap`]: pcap export.
+//! - [`recorder`]: one run's capture as the engine and the tracer use it:
+//!   the packet socket, the tracker and the wire, kept together.
 
 pub mod capture;
 pub mod decode;
 pub mod describe;
 pub mod filter;
 pub mod pcap;
+pub mod recorder;
 pub mod segment;
 pub mod track;
 

@@ -109,6 +109,29 @@ pub fn as_nobody(bin: &Binary, args: &[&str]) -> Command {
     c
 }
 
+/// The words that run a program as the user nobody with no supplementary
+/// groups and no inheritable capability, as a student's shell runs it:
+/// `setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all`
+/// (the program follows).
+#[must_use]
+pub fn nobody_words() -> Vec<String> {
+    vec![
+        format!("--reuid={NOBODY}"),
+        format!("--regid={NOBODY}"),
+        "--clear-groups".into(),
+        "--inh-caps=-all".into(),
+    ]
+}
+
+/// `bin` (sockscope) as the user nobody with no capabilities; add its
+/// arguments.
+#[must_use]
+pub fn nobody(bin: &Binary) -> Command {
+    let mut c = Command::new("setpriv");
+    c.args(nobody_words()).arg(&bin.path);
+    c
+}
+
 /// `sockscope ARGS` as the same user, with every capability dropped (as
 /// root: uid 0 but no CAP_NET_BIND_SERVICE).
 pub fn without_caps(bin: &Binary, args: &[&str]) -> Command {

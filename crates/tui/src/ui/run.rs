@@ -99,21 +99,7 @@ fn title_line(frame: &mut Frame, area: Rect, view: &RunView, theme: &Theme) {
         left.push_str(" · ");
         left.push_str(n);
     }
-    let width = area.width as usize;
-    let left = fit(
-        &left,
-        width.saturating_sub(right.chars().count() + 1),
-        theme.glyphs.ellipsis,
-    );
-    let pad = width.saturating_sub(left.chars().count() + right.chars().count());
-    frame.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::styled(left, theme.title),
-            Span::raw(" ".repeat(pad)),
-            Span::styled(right, theme.muted),
-        ])),
-        area,
-    );
+    crate::widgets::title_bar(frame, area, (&left, &right), theme);
 }
 
 /// One drawn row of the lanes panel: which lane (none: across all), the

@@ -129,21 +129,7 @@ fn title_line(frame: &mut Frame, area: Rect, view: &ServeView, theme: &Theme) {
         view.proto.name(),
         view.local
     );
-    let width = area.width as usize;
-    let left = fit(
-        &left,
-        width.saturating_sub(right.len() + 1),
-        theme.glyphs.ellipsis,
-    );
-    let pad = width.saturating_sub(left.chars().count() + right.len());
-    frame.render_widget(
-        Paragraph::new(Line::from(vec![
-            Span::styled(left, theme.title),
-            Span::raw(" ".repeat(pad)),
-            Span::styled(right, theme.muted),
-        ])),
-        area,
-    );
+    crate::widgets::title_bar(frame, area, (&left, &right), theme);
 }
 
 fn banner_box(frame: &mut Frame, area: Rect, (view, big): (&ServeView, bool), theme: &Theme) {

@@ -134,6 +134,27 @@ pub fn asciify(buf: &mut ratatui::buffer::Buffer) {
     }
 }
 
+/// A screen's title bar: `left` (cut to fit, in the title style) and
+/// `right` (the counts or the mode, muted) at the far end.
+pub fn title_bar(frame: &mut Frame, area: Rect, (left, right): (&str, &str), theme: &Theme) {
+    let width = area.width as usize;
+    let right_width = right.chars().count();
+    let left = fit(
+        left,
+        width.saturating_sub(right_width + 1),
+        theme.glyphs.ellipsis,
+    );
+    let pad = width.saturating_sub(left.chars().count() + right_width);
+    frame.render_widget(
+        ratatui::widgets::Paragraph::new(Line::from(vec![
+            Span::styled(left, theme.title),
+            Span::raw(" ".repeat(pad)),
+            Span::styled(right.to_string(), theme.muted),
+        ])),
+        area,
+    );
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
