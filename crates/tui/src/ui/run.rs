@@ -248,12 +248,10 @@ fn lanes_panel(frame: &mut Frame, area: Rect, view: &RunView, theme: &Theme) {
     // The newest rows that fit, or, while reviewing, a window that keeps
     // the focused row in view.
     let height = body.height as usize;
-    let first = match view.review {
-        Some(r) if r + 1 < rows.len().saturating_sub(height) + height => r
-            .saturating_sub(height / 2)
-            .min(rows.len().saturating_sub(height)),
-        _ => rows.len().saturating_sub(height),
-    };
+    let newest = rows.len().saturating_sub(height);
+    let first = view
+        .review
+        .map_or(newest, |r| r.saturating_sub(height / 2).min(newest));
     let mut lines = Vec::with_capacity(height);
     for d in rows.iter().skip(first).take(height) {
         let style = if d.focused {
