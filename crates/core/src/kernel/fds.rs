@@ -302,6 +302,7 @@ mod tests {
 
     #[test]
     fn this_process_table_names_its_standard_descriptors_and_its_own_files() {
+        use std::os::fd::AsRawFd;
         let tid = sockscope_sys::interrupt::gettid();
         let file = std::fs::File::open(format!("/proc/self/task/{tid}/wchan")).unwrap();
         let names = Names {
@@ -309,7 +310,6 @@ mod tests {
             threads: HashMap::from([(tid, "server")]),
         };
         let table = read(&names).unwrap();
-        use std::os::fd::AsRawFd;
         let mine = table.iter().find(|e| e.fd == file.as_raw_fd()).unwrap();
         assert_eq!(mine.owner, Owner::Sockscope);
         assert_eq!(mine.what, "server's thread: its wchan in /proc");
