@@ -232,11 +232,10 @@ pub fn summary(table: &[FdEntry], this: Option<i32>) -> String {
                 parts.push(format!("{range} sockscope's own ({})", kinds.join(", ")));
                 continue;
             }
-            Owner::Std => parts.push(format!("{} {}", e.fd, e.what)),
             Owner::Lesson if Some(e.fd) == this => {
                 parts.push(format!("{} {} ← this call", e.fd, e.what));
             }
-            Owner::Lesson | Owner::Other => parts.push(format!("{} {}", e.fd, e.what)),
+            Owner::Std | Owner::Lesson | Owner::Other => parts.push(format!("{} {}", e.fd, e.what)),
         }
         i += 1;
     }
