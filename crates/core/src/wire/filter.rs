@@ -55,6 +55,11 @@ pub const MAX_PORTS: usize = 100;
 
 /// The program that keeps frames whose source or destination port is in
 /// `ports` (the first [`MAX_PORTS`] of them).
+///
+/// # Panics
+///
+/// If a jump offset did not fit in its byte, which cutting `ports` to
+/// [`MAX_PORTS`] rules out.
 #[must_use]
 pub fn program(ports: &BTreeSet<u16>) -> Vec<Insn> {
     let ports: Vec<u16> = ports.iter().copied().take(MAX_PORTS).collect();
