@@ -73,20 +73,20 @@ fn main() {
     let server = build(dir.path(), "tcp_server");
     let client = build(dir.path(), "tcp_client");
     let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
-        l.local_addr().expect("its port").port()
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port");
+        listener.local_addr().expect("its port").port()
     };
-    let p = port.to_string();
+    let port_arg = port.to_string();
     // Serving forever (clients = 0), untraced: only the client is measured.
     let mut serving = Command::new(&server)
-        .args([p.as_str(), "0"])
+        .args([port_arg.as_str(), "0"])
         .stdout(Stdio::null())
         .spawn()
         .expect("the server starts");
-    let t = Instant::now();
+    let started = Instant::now();
     while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
         assert!(
-            t.elapsed() < Duration::from_secs(5),
+            started.elapsed() < Duration::from_secs(5),
             "the server never listened"
         );
         std::thread::sleep(Duration::from_millis(5));
@@ -109,7 +109,7 @@ fn main() {
                     "--",
                 ])
                 .arg(&client)
-                .args([p.as_str(), "hello", connections.as_str()]),
+                .args([port_arg.as_str(), "hello", connections.as_str()]),
         ));
         // As a student runs it: the kernel's view after each call too.
         full.push(timed(
@@ -124,43 +124,43 @@ fn main() {
                     "--",
                 ])
                 .arg(&client)
-                .args([p.as_str(), "hello", connections.as_str()]),
+                .args([port_arg.as_str(), "hello", connections.as_str()]),
         ));
         theirs.push(timed(
             Command::new("strace")
                 .args(["-f", "-e", "trace=network", "-o", "/dev/null"])
                 .arg(&client)
-                .args([p.as_str(), "hello", connections.as_str()]),
+                .args([port_arg.as_str(), "hello", connections.as_str()]),
         ));
         plain.push(timed(Command::new(&client).args([
-            p.as_str(),
+            port_arg.as_str(),
             "hello",
             connections.as_str(),
         ])));
     }
     let _ = serving.kill();
     let _ = serving.wait();
-    let (o, f, s, u) = (median(ours), median(full), median(theirs), median(plain));
+    let (ours, full, theirs, plain) = (median(ours), median(full), median(theirs), median(plain));
     println!("run_vs_strace: {connections} connections, median of {rounds}, interleaved");
     println!(
         "  untraced:                          {:>8.1} ms",
-        u.as_secs_f64() * 1e3
+        plain.as_secs_f64() * 1e3
     );
     println!(
         "  strace -f -e trace=network:        {:>8.1} ms",
-        s.as_secs_f64() * 1e3
+        theirs.as_secs_f64() * 1e3
     );
     println!(
         "  sockscope run --headless --no-kernel (json): {:>8.1} ms",
-        o.as_secs_f64() * 1e3
+        ours.as_secs_f64() * 1e3
     );
     println!(
         "  sockscope run --headless, kernel view (json): {:>8.1} ms",
-        f.as_secs_f64() * 1e3
+        full.as_secs_f64() * 1e3
     );
     println!(
         "  ratio strace / run: {:.2} without the kernel view, {:.2} with it (budget: at least 1.0)",
-        s.as_secs_f64() / o.as_secs_f64(),
-        s.as_secs_f64() / f.as_secs_f64()
+        theirs.as_secs_f64() / ours.as_secs_f64(),
+        theirs.as_secs_f64() / full.as_secs_f64()
     );
 }

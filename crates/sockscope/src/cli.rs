@@ -10,6 +10,12 @@ use sockscope_tui::theme::ThemeName;
 use std::net::IpAddr;
 use std::path::PathBuf;
 
+// The bools are command-line flags (`--ascii`, `--present`, `--study`, ...),
+// each independent of the others; the command line is a public contract.
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent command-line flags, as clap parses them"
+)]
 #[derive(Debug, Parser)]
 #[command(
     name = "sockscope",

@@ -84,9 +84,8 @@ fn flags(name: &str, args: &[String]) -> String {
         "socket" => format!("{} {}", at(0), at(1)),
         "sendto" | "recvfrom" => format!("{} {}", at(2), at(3)),
         "shutdown" | "listen" => at(1),
-        "setsockopt" => format!("{} {}", at(1), at(2)),
+        "setsockopt" | "fcntl" => format!("{} {}", at(1), at(2)),
         "getsockopt" => at(2),
-        "fcntl" => format!("{} {}", at(1), at(2)),
         // The events of each entry and the timeout; the fds are numbers.
         "poll" | "ppoll" => {
             let set = at(0);

@@ -79,6 +79,7 @@ fn pcap_is_read_by_tcpdump(mut cmd: Command, pcap: &std::path::Path) {
 
 #[test]
 fn in_the_lab_every_user_captures_and_tcpdump_reads_the_pcap() {
+    use std::os::unix::fs::{MetadataExt, PermissionsExt};
     if !have("tcpdump") {
         return;
     }
@@ -92,14 +93,12 @@ fn in_the_lab_every_user_captures_and_tcpdump_reads_the_pcap() {
         return;
     }
     // As nobody, with no capability at all: the lab gives capture back.
-    use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
     let theirs = dir.path().join("nobody.pcap");
     let binary = setpriv::binary();
     let mut cmd = setpriv::nobody(&binary);
     cmd.args(["trace", "tcp", "--pcap"]).arg(&theirs);
     pcap_is_read_by_tcpdump(cmd, &theirs);
-    use std::os::unix::fs::MetadataExt;
     assert_eq!(
         std::fs::metadata(&theirs).unwrap().uid().to_string(),
         setpriv::NOBODY,

@@ -540,38 +540,42 @@ fn so_reuseaddr_and_so_reuseport_share_an_address_only_as_the_lesson_says() {
     assert_eq!(err.raw_os_error(), Some(libc::EADDRINUSE));
 
     // Two TCP sockets with SO_REUSEADDR, neither listening: both bind.
-    let a = sock(Type::STREAM, true);
-    a.bind(&any.into()).unwrap();
-    let b = sock(Type::STREAM, true);
-    b.bind(&addr_of(&a).into())
+    let bound = sock(Type::STREAM, true);
+    bound.bind(&any.into()).unwrap();
+    let also_bound = sock(Type::STREAM, true);
+    also_bound
+        .bind(&addr_of(&bound).into())
         .expect("SO_REUSEADDR shares an address nobody listens on");
     // ... but only while none listens: once one does, the other cannot.
-    a.listen(8).unwrap();
+    bound.listen(8).unwrap();
     assert_eq!(
-        b.listen(8).expect_err("only one may listen").raw_os_error(),
+        also_bound
+            .listen(8)
+            .expect_err("only one may listen")
+            .raw_os_error(),
         Some(libc::EADDRINUSE)
     );
     // Without SO_REUSEADDR on both, even an unlistened address is not shared.
-    let c = sock(Type::STREAM, false);
-    c.bind(&any.into()).unwrap();
+    let unasked = sock(Type::STREAM, false);
+    unasked.bind(&any.into()).unwrap();
     assert_eq!(
         sock(Type::STREAM, true)
-            .bind(&addr_of(&c).into())
+            .bind(&addr_of(&unasked).into())
             .expect_err("the first did not ask")
             .raw_os_error(),
         Some(libc::EADDRINUSE)
     );
 
     // Two UDP sockets with SO_REUSEADDR: both bind.
-    let u = sock(Type::DGRAM, true);
-    u.bind(&any.into()).unwrap();
+    let udp = sock(Type::DGRAM, true);
+    udp.bind(&any.into()).unwrap();
     sock(Type::DGRAM, true)
-        .bind(&addr_of(&u).into())
+        .bind(&addr_of(&udp).into())
         .expect("UDP sockets share an address with SO_REUSEADDR");
 
     // The lesson says so.
-    let l = lesson::builtin("in-use").unwrap();
-    let step = l
+    let in_use = lesson::builtin("in-use").unwrap();
+    let step = in_use
         .steps
         .iter()
         .find(|s| s.expect.get("result").and_then(|v| v.as_str()) == Some("EADDRINUSE"))

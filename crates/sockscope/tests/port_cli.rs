@@ -408,6 +408,7 @@ fn eacces_names_the_threshold_and_the_commands_that_get_past_it() {
 
 #[test]
 fn a_holders_process_name_is_escaped_whatever_it_calls_itself() {
+    use std::io::BufRead;
     if std::process::Command::new("python3")
         .arg("--version")
         .output()
@@ -420,7 +421,6 @@ fn a_holders_process_name_is_escaped_whatever_it_calls_itself() {
         sockscope_core::testing::skip("python3 is not installed (.ci/run installs it)");
         return;
     }
-    use std::io::BufRead;
     // A process renames itself to an escape sequence (as prctl(PR_SET_NAME)
     // does) and holds a port.
     let mut holder = std::process::Command::new("python3")

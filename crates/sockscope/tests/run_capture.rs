@@ -118,6 +118,7 @@ fn captured_as(user: Option<&setpriv::Binary>, dir: &Path, pcap_dir: &Path) {
 
 #[test]
 fn in_the_lab_every_user_captures_the_programs_packets() {
+    use std::os::unix::fs::PermissionsExt;
     if !have_tcpdump() {
         return;
     }
@@ -130,7 +131,6 @@ fn in_the_lab_every_user_captures_the_programs_packets() {
     if !setpriv::am_root() || !setpriv::available() {
         return skip("needs root and setpriv to run as the user nobody");
     }
-    use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(pcaps.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
     let bin = setpriv::binary();
     captured_as(Some(&bin), dir, pcaps.path());
@@ -138,6 +138,7 @@ fn in_the_lab_every_user_captures_the_programs_packets() {
 
 #[test]
 fn on_the_machines_network_a_user_without_cap_net_raw_is_told_why() {
+    use std::os::unix::fs::PermissionsExt;
     if !setpriv::am_root() || !setpriv::available() {
         return skip("needs root and setpriv to run as the user nobody");
     }
@@ -146,7 +147,6 @@ fn on_the_machines_network_a_user_without_cap_net_raw_is_told_why() {
         Err(why) => return skip(&why),
     };
     let pcaps = tempfile::tempdir().unwrap();
-    use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(pcaps.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
     let pcap = pcaps.path().join("none.pcap");
     let pcap_arg = pcap.to_string_lossy().into_owned();

@@ -58,13 +58,11 @@ fn traced(name: &str, args: &[String], result: &str) -> Option<Traced> {
         return None;
     }
     let flags = match name {
-        "socket" => Some(args.get(1)?.clone()),
+        "socket" | "shutdown" => Some(args.get(1)?.clone()),
         "accept4" => Some(args.last()?.clone()),
         "sendto" | "recvfrom" => Some(args.get(3)?.clone()),
-        "shutdown" => Some(args.get(1)?.clone()),
-        "setsockopt" => Some(args.get(2)?.clone()),
+        "setsockopt" | "getsockopt" => Some(args.get(2)?.clone()),
         "fcntl" => Some(format!("{}, {}", args.get(1)?, args.get(2)?)),
-        "getsockopt" => Some(args.get(2)?.clone()),
         "poll" | "ppoll" => Some(args.first()?.clone()),
         _ => None,
     };
@@ -123,16 +121,14 @@ fn expected(v: &serde_json::Value) -> Traced {
     let args = v["args"].as_str().unwrap();
     let parts = common::strace_args(args);
     let flags = match call {
-        "socket" => parts.get(1).cloned(),
+        "socket" | "shutdown" => parts.get(1).cloned(),
         "send" | "recv" | "recvfrom" => parts.last().cloned(),
         "sendto" => parts.get(parts.len().saturating_sub(2)).cloned(),
-        "shutdown" => parts.get(1).cloned(),
-        "setsockopt" => parts.get(2).cloned(),
+        "setsockopt" | "getsockopt" => parts.get(2).cloned(),
         "fcntl" => parts
             .get(1)
             .zip(parts.get(2))
             .map(|(c, f)| format!("{c}, {f}")),
-        "getsockopt" => parts.get(2).cloned(),
         "poll" => parts.first().cloned(),
         _ => None,
     };

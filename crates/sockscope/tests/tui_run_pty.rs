@@ -91,8 +91,8 @@ fn a_server_and_its_client_are_stepped_call_by_call_and_the_kernel_agrees() {
     term.drain_for(Duration::from_millis(300));
     // The kernel's table as the server sees it (run puts it in the lab
     // network, whose sockets the machine's /proc/net/tcp does not list).
-    let argv = format!("{server} {p} 1");
-    let pid = started_pid(&term.contents(), &argv)
+    let server_command = format!("{server} {p} 1");
+    let pid = started_pid(&term.contents(), &server_command)
         .unwrap_or_else(|| panic!("no started line:\n{}", term.contents()));
     assert!(
         std::fs::read_to_string(format!("/proc/{pid}/net/tcp")).is_ok(),
@@ -247,8 +247,8 @@ fn as_nobody_quitting_with_a_held_call_kills_the_program_and_says_so() {
         term.contents()
     );
     term.drain_for(Duration::from_millis(300));
-    let argv = format!("{server} {p}");
-    let pid = started_pid(&term.contents(), &argv)
+    let server_command = format!("{server} {p}");
+    let pid = started_pid(&term.contents(), &server_command)
         .unwrap_or_else(|| panic!("no started line:\n{}", term.contents()));
     assert!(!listening_in(pid, port), "bind is held: nothing listens");
     let uid = std::fs::read_to_string(format!("/proc/{pid}/status"))

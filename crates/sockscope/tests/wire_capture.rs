@@ -422,6 +422,7 @@ fn large_sends_are_captured_whole_even_as_gso_frames_bigger_than_the_mtu() {
     use sockscope_core::wire::capture::Capture;
     use std::io::{Read, Write};
     use std::net::{TcpListener, TcpStream};
+    const N: usize = 300_000;
     let mut cap = match Capture::open() {
         Ok(c) => c,
         Err(CaptureStatus::Unprivileged) => {
@@ -437,7 +438,6 @@ fn large_sends_are_captured_whole_even_as_gso_frames_bigger_than_the_mtu() {
     cap.set_ports(&[port].into()).unwrap();
     let mut client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
     let (mut conn, _) = listener.accept().unwrap();
-    const N: usize = 300_000;
     let sent: Vec<u8> = (0..N).map(|i| (i % 251) as u8).collect();
     let writer = {
         let sent = sent.clone();

@@ -33,6 +33,11 @@ pub struct TcpInfo {
 }
 
 /// getsockopt(fd, IPPROTO_TCP, TCP_INFO) plus SIOCINQ/SIOCOUTQ.
+///
+/// # Panics
+///
+/// Only if `struct tcp_info` (a few hundred bytes) did not fit in a
+/// `socklen_t`, which no kernel's does.
 pub fn tcp_info(fd: RawFd) -> io::Result<TcpInfo> {
     // SAFETY: `tcp_info` is a plain C struct of integers, for which all-zero
     // bytes are a valid value.

@@ -128,6 +128,12 @@ pub struct PortInput {
 pub const PORT_INPUT_MAX: usize = 8;
 
 /// Everything the screen shows, as plain data.
+// The bools are independent switches of the screen (autoplay, the kernel
+// and code panels, the mouse, study mode), each toggled on its own.
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "independent switches of the screen's state"
+)]
 #[derive(Debug, Clone)]
 pub struct App {
     pub lesson: Lesson,

@@ -427,6 +427,11 @@ pub const TABLE: &[Spec] = &[
 ];
 
 /// The row of `action`.
+///
+/// # Panics
+///
+/// If `action` has no row in the table; a test checks that every action
+/// has one.
 #[must_use]
 pub fn spec(action: Action) -> &'static Spec {
     TABLE

@@ -96,6 +96,12 @@ use std::time::Duration;
 
 /// How the TUI was asked to look and behave: the command line over the
 /// config file over the defaults (`main` merges them).
+// The bools mirror independent flags of the command line and the config
+// file (`--ascii`, `--present`, `--no-mouse`, `--study`).
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "mirrors independent command-line and config flags"
+)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Options {
     pub theme: theme::ThemeName,

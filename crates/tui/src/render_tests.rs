@@ -942,7 +942,9 @@ fn the_serve_help_lists_its_keys_and_scrolls() {
 /// A real server and a real peer: the screen shows the peer's real port.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_serve_screen_shows_a_real_peer() {
+    use super::serve::{Hall, ServeFeed};
     use sockscope_core::engine::serve::{ServeConfig, Server};
+    use sockscope_core::engine::{Call, EngineMsg};
     use std::io::{Read, Write};
     let mut server = Server::start(ServeConfig::default());
     let local = server.local_addr().unwrap();
@@ -956,8 +958,6 @@ async fn the_serve_screen_shows_a_real_peer() {
     })
     .await
     .unwrap();
-    use super::serve::{Hall, ServeFeed};
-    use sockscope_core::engine::{Call, EngineMsg};
     loop {
         let m = tokio::time::timeout(std::time::Duration::from_secs(20), server.next())
             .await

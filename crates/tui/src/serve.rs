@@ -322,9 +322,6 @@ impl ServeView {
                 let actor = w.actor.clone();
                 self.lane(&actor, None).push(Row::Waiting(w));
             }
-            // The server does not finish on its own; a failed setup never
-            // opens the screen (see `crate::screens::serve`).
-            Msg::Feed(ServeFeed::Server(EngineMsg::Finished | EngineMsg::Failed(_))) => {}
             Msg::Feed(ServeFeed::Hall(h)) => {
                 self.hall = Some(*h);
                 self.table_scroll = self.table_scroll.min(self.table_rows().saturating_sub(1));
@@ -341,9 +338,15 @@ impl ServeView {
                 Some(Action::Up) => self.table_scroll = self.table_scroll.saturating_sub(1),
                 _ => {}
             },
-            // No clicks or timers of its own; notices are the shell's to
-            // write (see `Screen::notice`).
-            Msg::Mouse(_) | Msg::Resize(..) | Msg::Tick | Msg::Notice(_) => {}
+            // The server does not finish on its own; a failed setup never
+            // opens the screen (see `crate::screens::serve`). No clicks or
+            // timers of its own; notices are the shell's to write (see
+            // `Screen::notice`).
+            Msg::Feed(ServeFeed::Server(EngineMsg::Finished | EngineMsg::Failed(_)))
+            | Msg::Mouse(_)
+            | Msg::Resize(..)
+            | Msg::Tick
+            | Msg::Notice(_) => {}
         }
         Effect::None
     }

@@ -147,6 +147,12 @@ const LIGHT: &str = include_str!("themes/light.toml");
 const HIGH_CONTRAST: &str = include_str!("themes/high-contrast.toml");
 
 impl ThemeColors {
+    /// The colours of built-in theme `name`.
+    ///
+    /// # Panics
+    ///
+    /// If a built-in theme file does not parse: a build defect, which the
+    /// tests catch.
     #[must_use]
     pub fn builtin(name: ThemeName) -> ThemeColors {
         toml::from_str(ThemeColors::builtin_toml(name)).expect("built-in themes parse (tested)")

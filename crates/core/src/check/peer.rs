@@ -7,7 +7,7 @@
 //! the other side".
 
 use std::io::{Read, Write};
-use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket};
+use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener, TcpStream, UdpSocket};
 use std::time::{Duration, Instant};
 
 /// The longest the peer waits for the program at any one point.
@@ -178,10 +178,10 @@ impl Server {
 /// One datagram, `message`, to `at`.
 #[must_use]
 pub fn send_datagram(at: SocketAddr, message: &str) -> Log {
-    let bind: SocketAddr = if at.is_ipv4() {
-        "127.0.0.1:0".parse().expect("an address")
+    let bind = if at.is_ipv4() {
+        SocketAddr::from((Ipv4Addr::LOCALHOST, 0))
     } else {
-        "[::1]:0".parse().expect("an address")
+        SocketAddr::from((Ipv6Addr::LOCALHOST, 0))
     };
     match UdpSocket::bind(bind).and_then(|s| s.send_to(message.as_bytes(), at).map(|n| (s, n))) {
         Ok((s, n)) => vec![format!(

@@ -177,25 +177,25 @@ mod tests {
 
     #[test]
     fn time_wait_is_found_without_an_fd_with_its_timer() {
-        let l = TcpListener::bind("127.0.0.1:0").unwrap();
-        let la = l.local_addr().unwrap();
-        let c = TcpStream::connect(la).unwrap();
-        let ca = c.local_addr().unwrap();
-        let (s, _) = l.accept().unwrap();
-        drop(c);
-        drop(s);
-        let mut d = Diag::open().unwrap();
-        let mut e = d.tcp(ca, Some(la)).unwrap().unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let la = listener.local_addr().unwrap();
+        let client = TcpStream::connect(la).unwrap();
+        let ca = client.local_addr().unwrap();
+        let (server, _) = listener.accept().unwrap();
+        drop(client);
+        drop(server);
+        let mut diag = Diag::open().unwrap();
+        let mut entry = diag.tcp(ca, Some(la)).unwrap().unwrap();
         for _ in 0..100 {
-            if e.state == 6 {
+            if entry.state == 6 {
                 break;
             }
             std::thread::sleep(Duration::from_millis(2));
-            e = d.tcp(ca, Some(la)).unwrap().unwrap();
+            entry = diag.tcp(ca, Some(la)).unwrap().unwrap();
         }
-        assert_eq!(e.state, 6, "TIME_WAIT");
-        assert_eq!(e.inode, 0);
-        assert_eq!(e.timer, Some(Timer::TimeWait));
-        assert!(e.timer_left > Duration::from_secs(50));
+        assert_eq!(entry.state, 6, "TIME_WAIT");
+        assert_eq!(entry.inode, 0);
+        assert_eq!(entry.timer, Some(Timer::TimeWait));
+        assert!(entry.timer_left > Duration::from_secs(50));
     }
 }

@@ -232,11 +232,10 @@ pub fn summary(table: &[FdEntry], this: Option<i32>) -> String {
                 parts.push(format!("{range} sockscope's own ({})", kinds.join(", ")));
                 continue;
             }
-            Owner::Std => parts.push(format!("{} {}", e.fd, e.what)),
             Owner::Lesson if Some(e.fd) == this => {
                 parts.push(format!("{} {} ← this call", e.fd, e.what));
             }
-            Owner::Lesson | Owner::Other => parts.push(format!("{} {}", e.fd, e.what)),
+            Owner::Std | Owner::Lesson | Owner::Other => parts.push(format!("{} {}", e.fd, e.what)),
         }
         i += 1;
     }
@@ -302,6 +301,7 @@ mod tests {
 
     #[test]
     fn this_process_table_names_its_standard_descriptors_and_its_own_files() {
+        use std::os::fd::AsRawFd;
         let tid = sockscope_sys::interrupt::gettid();
         let file = std::fs::File::open(format!("/proc/self/task/{tid}/wchan")).unwrap();
         let names = Names {
@@ -309,7 +309,6 @@ mod tests {
             threads: HashMap::from([(tid, "server")]),
         };
         let table = read(&names).unwrap();
-        use std::os::fd::AsRawFd;
         let mine = table.iter().find(|e| e.fd == file.as_raw_fd()).unwrap();
         assert_eq!(mine.owner, Owner::Sockscope);
         assert_eq!(mine.what, "server's thread: its wchan in /proc");

@@ -79,6 +79,10 @@ const FILES: &[(&str, &str)] = &[
 
 /// Every built-in lesson, parsed. The files are part of the binary and are
 /// checked by the test suite, so a parse failure here is a build defect.
+///
+/// # Panics
+///
+/// If a built-in lesson does not parse (that build defect).
 #[must_use]
 pub fn builtins() -> Vec<Lesson> {
     FILES

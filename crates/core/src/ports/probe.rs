@@ -145,7 +145,6 @@ fn why(p: &BindProbe, port: u16, m: &Machine) -> Option<String> {
             ),
             _ => format!("allowed although port {port} is below {start}, for this process ({who})"),
         }),
-        None => None,
         Some(libc::EACCES) => Some(match m.way_forward(port) {
             Some(way) => format!(
                 "port {port} is below {start}, and this process ({who}) may not bind it; {way}"
@@ -155,7 +154,7 @@ fn why(p: &BindProbe, port: u16, m: &Machine) -> Option<String> {
             ),
         }),
         Some(libc::EADDRINUSE) => Some(holders_text(p)),
-        Some(_) => None,
+        None | Some(_) => None,
     }
 }
 

@@ -686,6 +686,9 @@ impl Session {
     }
 
     /// `(tgid, program)` of task `tid`, learning it if it is new.
+    // `tid` and `tgid` are the kernel's own names (a task's id and its
+    // thread group's, the process id), as in /proc and the rest of this file.
+    #[expect(clippy::similar_names, reason = "tid and tgid are the kernel's names")]
     fn task(&mut self, tid: i32) -> (i32, usize) {
         if let Some(t) = self.tasks.get(&tid) {
             return (t.tgid, t.program);

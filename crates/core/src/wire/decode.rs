@@ -59,6 +59,12 @@ pub struct Ipv4 {
 pub const TCP_FLAG_NAMES: [&str; 6] = ["SYN", "FIN", "RST", "PSH", "ACK", "URG"];
 
 /// The TCP header fields the packet pane shows.
+// One bool per flag bit of the header, named as tcpdump names them, as the
+// other fields mirror the header's.
+#[expect(
+    clippy::struct_excessive_bools,
+    reason = "the TCP header's flag bits, one field each"
+)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Tcp {
     pub src_port: u16,

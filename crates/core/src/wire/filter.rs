@@ -55,6 +55,11 @@ pub const MAX_PORTS: usize = 100;
 
 /// The program that keeps frames whose source or destination port is in
 /// `ports` (the first [`MAX_PORTS`] of them).
+///
+/// # Panics
+///
+/// If a jump offset did not fit in its byte, which cutting `ports` to
+/// [`MAX_PORTS`] rules out.
 #[must_use]
 pub fn program(ports: &BTreeSet<u16>) -> Vec<Insn> {
     let ports: Vec<u16> = ports.iter().copied().take(MAX_PORTS).collect();
@@ -107,37 +112,38 @@ mod tests {
     }
 
     /// The same, on the copy of a frame whose packet type is `pkttype`.
-    fn run_copy(p: &[Insn], pkt: &[u8], pkttype: u32) -> u32 {
+    fn run_copy(prog: &[Insn], pkt: &[u8], pkttype: u32) -> u32 {
+        // `a` and `x` are classic BPF's two registers, A and X.
         let (mut a, mut x, mut pc) = (0u32, 0u32, 0usize);
-        let half = |o: usize| {
-            pkt.get(o..o + 2)
-                .map(|b| u32::from(u16::from_be_bytes([b[0], b[1]])))
+        let half = |offset: usize| {
+            pkt.get(offset..offset + 2)
+                .map(|bytes| u32::from(u16::from_be_bytes([bytes[0], bytes[1]])))
         };
         loop {
-            let i = p[pc];
+            let insn = prog[pc];
             pc += 1;
-            match i.code {
-                LDW_ABS if i.k == PKTTYPE => a = pkttype,
-                LDH_ABS => match half(i.k as usize) {
-                    Some(v) => a = v,
+            match insn.code {
+                LDW_ABS if insn.k == PKTTYPE => a = pkttype,
+                LDH_ABS => match half(insn.k as usize) {
+                    Some(value) => a = value,
                     None => return 0,
                 },
-                LDB_ABS => match pkt.get(i.k as usize) {
-                    Some(&v) => a = u32::from(v),
+                LDB_ABS => match pkt.get(insn.k as usize) {
+                    Some(&value) => a = u32::from(value),
                     None => return 0,
                 },
-                LDH_IND => match half((x + i.k) as usize) {
-                    Some(v) => a = v,
+                LDH_IND => match half((x + insn.k) as usize) {
+                    Some(value) => a = value,
                     None => return 0,
                 },
-                LDX_MSH => match pkt.get(i.k as usize) {
-                    Some(&v) => x = 4 * u32::from(v & 0xf),
+                LDX_MSH => match pkt.get(insn.k as usize) {
+                    Some(&value) => x = 4 * u32::from(value & 0xf),
                     None => return 0,
                 },
-                JEQ => pc += usize::from(if a == i.k { i.jt } else { i.jf }),
-                JSET => pc += usize::from(if a & i.k != 0 { i.jt } else { i.jf }),
-                RET => return i.k,
-                c => panic!("unexpected opcode {c:#x}"),
+                JEQ => pc += usize::from(if a == insn.k { insn.jt } else { insn.jf }),
+                JSET => pc += usize::from(if a & insn.k != 0 { insn.jt } else { insn.jf }),
+                RET => return insn.k,
+                code => panic!("unexpected opcode {code:#x}"),
             }
         }
     }

@@ -396,10 +396,10 @@ pub fn strace_call(text: &str) -> Option<(String, Vec<String>, String)> {
         .filter(|&i| rest[..i].trim_end().ends_with(')'))
         .last()?;
     let args = rest[..at].trim_end().strip_suffix(')')?;
-    let mut ret = rest[at + 3..].split_whitespace();
-    let value = ret.next()?;
+    let mut returned = rest[at + 3..].split_whitespace();
+    let value = returned.next()?;
     let result = match value {
-        "-1" => format!("-1 {}", ret.next()?),
+        "-1" => format!("-1 {}", returned.next()?),
         v => v.to_string(),
     };
     Some((name.to_string(), strace_args(args), result))

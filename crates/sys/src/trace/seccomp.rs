@@ -69,6 +69,11 @@ pub struct Filter {
 
 impl Filter {
     /// Stop (SECCOMP_RET_TRACE) at the calls in `traced`; allow the rest.
+    ///
+    /// # Panics
+    ///
+    /// If `traced` holds 255 calls or more: a conditional jump reaches at
+    /// most 255 instructions ahead (there are a few dozen socket calls).
     #[must_use]
     pub fn new(traced: &[Sys]) -> Filter {
         // A conditional jump reaches at most 255 instructions ahead; there
@@ -94,6 +99,11 @@ impl Filter {
 
     /// The `sock_fprog` that prctl(PR_SET_SECCOMP) takes; it points into
     /// `self`, which must outlive its use.
+    ///
+    /// # Panics
+    ///
+    /// If the program is longer than `u16::MAX` instructions, which the
+    /// limit in [`Filter::new`] rules out.
     #[must_use]
     pub fn prog(&self) -> libc::sock_fprog {
         libc::sock_fprog {

@@ -138,6 +138,12 @@ enum Wake<S: Screen> {
 }
 
 /// Run `shell` on the terminal until the presenter quits or a signal comes.
+///
+/// # Panics
+///
+/// In debug builds only, after the first frame when `SOCKSCOPE_TEST_PANIC`
+/// is set: a deliberate panic, for tests/signals.rs to check that the
+/// terminal is restored.
 pub async fn run<S: Screen, D: Driver<S>>(
     guard: &mut TerminalGuard,
     shell: &mut Shell<S>,

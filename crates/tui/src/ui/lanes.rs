@@ -96,7 +96,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
     let heading_width = grid.lane_width.saturating_sub(2) as usize;
     for (i, actor) in app.lesson.actors.iter().enumerate() {
         let x = grid.lifeline(i);
-        let head = fit_spans(
+        let heading = fit_spans(
             vec![
                 Span::styled(actor.name.clone(), theme.title),
                 Span::styled(format!(" · {}", actor.role), theme.muted),
@@ -104,7 +104,7 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             heading_width,
             g.ellipsis,
         );
-        buf.set_line(x, inner.y, &Line::from(head), heading_width as u16);
+        buf.set_line(x, inner.y, &Line::from(heading), heading_width as u16);
         let view = app.kernel_view().map(|(v, _)| v);
         let mut socks: Vec<String> = held
             .iter()

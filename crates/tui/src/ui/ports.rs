@@ -216,11 +216,16 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         let bx = area.x + label.len() as u16;
         let bw = area.width.saturating_sub(label.len() as u16 + 1);
         bar(buf, bx, area.y, bw, theme);
-        for u in &used {
-            buf.set_string(bx + column(u.port, bw), area.y, g.marker, theme.port_marker);
+        for held in &used {
+            buf.set_string(
+                bx + column(held.port, bw),
+                area.y,
+                g.marker,
+                theme.port_marker,
+            );
         }
-        if let Some(p) = app.port.asked {
-            buf.set_string(bx + column(p, bw), area.y, g.down, theme.key);
+        if let Some(asked) = app.port.asked {
+            buf.set_string(bx + column(asked, bw), area.y, g.down, theme.key);
         }
         if area.height > 1 {
             if let Some(line) = compact_port_line(app, theme) {
@@ -232,12 +237,12 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
             if used.is_empty() {
                 spans.push(Span::styled("none yet", theme.muted));
             }
-            for u in &used {
+            for held in &used {
                 spans.push(Span::styled(
-                    format!("{} {}", g.marker, u.port),
+                    format!("{} {}", g.marker, held.port),
                     theme.port_marker,
                 ));
-                spans.push(Span::styled(format!(" {}  ", u.holders), theme.muted));
+                spans.push(Span::styled(format!(" {}  ", held.holders), theme.muted));
             }
             if let Some((lo, hi)) = app.machine.ephemeral_range {
                 spans.push(Span::styled(
@@ -265,50 +270,50 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         (49152, "49152"),
         (65535, "65535"),
     ] {
-        let c = column(port, w) as usize;
+        let col = column(port, w) as usize;
         // Keep labels apart: a label that would touch the previous one
         // moves right.
-        let start = c
+        let start = col
             .max(free_from)
             .min((w as usize).saturating_sub(text.len()));
         if start < free_from {
             continue;
         }
-        for (i, ch) in text.chars().enumerate() {
-            if let Some(s) = scale.get_mut(start + i) {
-                *s = ch;
+        for (offset, ch) in text.chars().enumerate() {
+            if let Some(slot) = scale.get_mut(start + offset) {
+                *slot = ch;
             }
         }
         free_from = start + text.len() + 1;
     }
     buf.set_string(x, y, scale.iter().collect::<String>(), theme.muted);
     // The typed port points down at the bar, above the lesson's markers.
-    if let Some(p) = app.port.asked {
-        buf.set_string(x + column(p, w), y, g.down, theme.key);
+    if let Some(asked) = app.port.asked {
+        buf.set_string(x + column(asked, w), y, g.down, theme.key);
     }
     y += 1;
     bar(buf, x, y, w, theme);
     y += 1;
     // This machine's ephemeral range, as a bracket under the bar.
     if let Some((lo, hi)) = app.machine.ephemeral_range {
-        let (a, b) = (column(lo, w), column(hi, w));
-        for c in a..=b {
-            buf.set_string(x + c, y, g.wire_expected, theme.port_marker);
+        let (from, to) = (column(lo, w), column(hi, w));
+        for col in from..=to {
+            buf.set_string(x + col, y, g.wire_expected, theme.port_marker);
         }
-        buf.set_string(x + a, y, "[", theme.port_marker);
-        buf.set_string(x + b, y, "]", theme.port_marker);
+        buf.set_string(x + from, y, "[", theme.port_marker);
+        buf.set_string(x + to, y, "]", theme.port_marker);
         let label = format!(" ephemeral here: {lo}–{hi} ");
-        if (b - a) as usize > label.len() + 2 {
-            buf.set_string(x + a + 2, y, &label, theme.port_marker);
+        if (to - from) as usize > label.len() + 2 {
+            buf.set_string(x + from + 2, y, &label, theme.port_marker);
         }
     } else {
         buf.set_string(x, y, "ephemeral range: not observed", theme.muted);
     }
     y += 1;
     // Markers for the ports in use.
-    for u in &used {
-        let c = column(u.port, w);
-        buf.set_string(x + c, y, g.marker, theme.port_marker);
+    for held in &used {
+        let col = column(held.port, w);
+        buf.set_string(x + col, y, g.marker, theme.port_marker);
     }
     y += 1;
     let legend = Line::from(vec![
@@ -338,22 +343,22 @@ pub fn render(frame: &mut Frame, area: Rect, app: &App, theme: &Theme) {
         lines.push(Line::styled(none, theme.muted));
     }
     if lines.is_empty() {
-        for u in &used {
+        for held in &used {
             lines.push(Line::from(vec![
                 Span::styled(
-                    format!("{} {} {}: ", g.marker, u.port, u.holders),
+                    format!("{} {} {}: ", g.marker, held.port, held.holders),
                     theme.port_marker,
                 ),
-                Span::styled(u.why.clone(), theme.text),
+                Span::styled(held.why.clone(), theme.text),
             ]));
         }
     } else if !used.is_empty() {
         // A typed port takes the room; the lesson's ports stay marked on the
         // bar and are named in one line.
         let mut spans = vec![Span::styled("lesson: ", theme.muted)];
-        for u in &used {
+        for held in &used {
             spans.push(Span::styled(
-                format!("{} {} {}  ", g.marker, u.port, u.holders),
+                format!("{} {} {}  ", g.marker, held.port, held.holders),
                 theme.port_marker,
             ));
         }

@@ -208,8 +208,8 @@ fn lanes_panel(frame: &mut Frame, area: Rect, view: &RunView, theme: &Theme) {
     if inner.height < 2 || inner.width < 8 {
         return;
     }
-    let lanes = view.lanes.len().max(1);
-    let lane_width = (inner.width as usize / lanes).max(1);
+    let lane_count = view.lanes.len().max(1);
+    let lane_width = (inner.width as usize / lane_count).max(1);
     let ell = theme.glyphs.ellipsis;
     let mut heading = Vec::new();
     for l in &view.lanes {
