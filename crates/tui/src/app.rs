@@ -193,9 +193,6 @@ pub struct App {
     pub predicting: Option<usize>,
     /// This run's answers: step number to the choice picked (from 0).
     pub predictions: BTreeMap<usize, usize>,
-    /// The terminal's size in cells, from the last resize: where a click
-    /// lands depends on the layout drawn at this size.
-    pub size: (u16, u16),
 }
 
 /// What feeds the lesson screen besides the terminal: the engine, and the
@@ -278,7 +275,6 @@ impl App {
             study: false,
             predicting: None,
             predictions: BTreeMap::new(),
-            size: crate::shell::DEFAULT_SIZE,
         }
     }
 
@@ -910,15 +906,12 @@ impl App {
                 }
                 Effect::None
             }
-            Msg::Resize(w, h) => {
-                self.size = (w, h);
-                Effect::None
-            }
-            // Where a click lands depends on the layout, which is drawing's
-            // business: the screen (screens::lesson) maps it to a step and
-            // calls `review_step` or `wheel`. Notices are the shell's to
-            // write (see `Screen::notice`).
-            Msg::Mouse(_) | Msg::Notice(_) => Effect::None,
+            // The shell keeps the terminal's size. Where a click lands
+            // depends on the layout, which is drawing's business: the
+            // screen (screens::lesson) maps it to a step and calls
+            // `review_step` or `wheel`. Notices are the shell's to write
+            // (see `Screen::notice`).
+            Msg::Resize(..) | Msg::Mouse(_) | Msg::Notice(_) => Effect::None,
         }
     }
 }

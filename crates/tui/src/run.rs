@@ -180,8 +180,6 @@ pub struct RunView {
     pub failed: Option<String>,
     pub keys: KeyMap,
     pub notice: Option<String>,
-    /// The terminal's size, for what a click hits.
-    pub size: (u16, u16),
     /// Whether the programs' packets are captured, and if not why.
     pub capture: CaptureStatus,
 }
@@ -206,7 +204,6 @@ impl RunView {
             failed: None,
             keys: KeyMap::default(),
             notice: None,
-            size: crate::shell::DEFAULT_SIZE,
             capture: CaptureStatus::Disabled,
         }
     }
@@ -368,8 +365,9 @@ impl RunView {
                 self.autoplay = false;
             }
             Msg::Key(k) => return self.on_key(crate::keys::action(k, &self.keys)),
-            Msg::Resize(w, h) => self.size = (w, h),
-            Msg::Mouse(_) | Msg::Tick | Msg::Notice(_) => {}
+            // The shell keeps the size, and turns clicks on the key bar
+            // into keys (`Screen::key_at`).
+            Msg::Resize(..) | Msg::Mouse(_) | Msg::Tick | Msg::Notice(_) => {}
         }
         Effect::None
     }

@@ -35,10 +35,11 @@ impl Screen for App {
     type Effect = LessonEffect;
 
     fn update(&mut self, msg: Msg<Feed>) -> Effect<LessonEffect> {
-        match msg {
-            Msg::Mouse(m) => on_mouse(self, m),
-            msg => App::update(self, msg),
-        }
+        App::update(self, msg)
+    }
+
+    fn mouse(&mut self, m: crossterm::event::MouseEvent, size: (u16, u16)) -> Effect<LessonEffect> {
+        on_mouse(self, m, size)
     }
 
     fn render(frame: &mut Frame, area: Rect, shell: &Shell<App>, theme: &Theme) {
@@ -54,8 +55,13 @@ impl Screen for App {
     /// (to scroll, as `m` does), the port panel asks for a port to explain.
     /// Everything stays reachable by keyboard; a click on a call in the
     /// lanes reviews it (`on_mouse`).
-    fn key_at(&self, column: u16, row: u16) -> Option<crossterm::event::KeyEvent> {
-        let areas = crate::ui::layout(Rect::new(0, 0, self.size.0, self.size.1))?;
+    fn key_at(
+        &self,
+        size: (u16, u16),
+        column: u16,
+        row: u16,
+    ) -> Option<crossterm::event::KeyEvent> {
+        let areas = crate::ui::layout(Rect::new(0, 0, size.0, size.1))?;
         if row == areas.keybar.y {
             return crate::ui::keybar::key_at(self, areas.keybar.width, column);
         }
@@ -305,9 +311,13 @@ fn save_pcap(wire: &Wire, lesson: &str) -> String {
 /// lands is read from the layout the screen draws at its size (the same
 /// geometry as [`crate::ui::lanes::render`]); everything the mouse does, a
 /// key does too.
-fn on_mouse(app: &mut App, m: crossterm::event::MouseEvent) -> Effect<LessonEffect> {
+fn on_mouse(
+    app: &mut App,
+    m: crossterm::event::MouseEvent,
+    size: (u16, u16),
+) -> Effect<LessonEffect> {
     use crossterm::event::{MouseButton, MouseEventKind};
-    let screen = Rect::new(0, 0, app.size.0, app.size.1);
+    let screen = Rect::new(0, 0, size.0, size.1);
     let Some(areas) = crate::ui::layout(screen) else {
         return Effect::None;
     };

@@ -86,9 +86,14 @@ impl Screen for RunView {
         }
     }
 
-    fn key_at(&self, column: u16, row: u16) -> Option<crossterm::event::KeyEvent> {
-        (row + 1 == self.size.1)
-            .then(|| crate::ui::run::key_at(self, self.size.0, column))
+    fn key_at(
+        &self,
+        size: (u16, u16),
+        column: u16,
+        row: u16,
+    ) -> Option<crossterm::event::KeyEvent> {
+        (row + 1 == size.1)
+            .then(|| crate::ui::run::key_at(self, size.0, column))
             .flatten()
     }
 }

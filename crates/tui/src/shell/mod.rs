@@ -131,10 +131,18 @@ pub trait Screen: Clone {
     fn handout(&self) -> Handout;
 
     /// The key a click at (`column`, `row`) presses, if the screen draws
-    /// one there (an item of its key bar): the click then goes down the
-    /// shell's layers as that key would, so `? help` opens the help.
-    fn key_at(&self, _column: u16, _row: u16) -> Option<KeyEvent> {
+    /// one there (an item of its key bar) at the terminal's `size`: the
+    /// click then goes down the shell's layers as that key would, so `?
+    /// help` opens the help.
+    fn key_at(&self, _size: (u16, u16), _column: u16, _row: u16) -> Option<KeyEvent> {
         None
+    }
+
+    /// A mouse event no key took, with the terminal's `size` (where it
+    /// lands depends on the layout drawn at that size). The shell keeps the
+    /// size; a screen need not.
+    fn mouse(&mut self, event: MouseEvent, _size: (u16, u16)) -> Effect<Self::Effect> {
+        self.update(Msg::Mouse(event))
     }
 
     /// The long text `m` opens in a window, if the screen has one.
@@ -291,9 +299,13 @@ impl<S: Screen> Shell<S> {
                     m.kind,
                     crossterm::event::MouseEventKind::Down(crossterm::event::MouseButton::Left)
                 );
-                match self.screen.key_at(m.column, m.row).filter(|_| pressed) {
+                match self
+                    .screen
+                    .key_at(self.size, m.column, m.row)
+                    .filter(|_| pressed)
+                {
                     Some(key) => self.on_key(key),
-                    None => self.screen.update(msg),
+                    None => self.screen.mouse(m, self.size),
                 }
             }
             Msg::Tick | Msg::Feed(_) => self.screen.update(msg),
