@@ -406,21 +406,12 @@ impl Report<'_> {
             preview::text(self.command)
         )?;
         writeln!(out, "{}", self.role.summary)?;
-        let width = self
-            .role
-            .claims
-            .iter()
-            .map(|c| c.say.chars().count())
-            .max()
-            .unwrap_or(0);
+        // The claim, then the call that shows it on a line of its own: an
+        // evidence line can be long (a whole call with its data), and a
+        // terminal of any width reads it whole.
         for (i, (c, v)) in self.role.claims.iter().zip(self.verdicts).enumerate() {
-            writeln!(
-                out,
-                "  {} {:<width$}  {}",
-                g(v.holds),
-                c.say,
-                preview::text(&self.evidence(i))
-            )?;
+            writeln!(out, "  {} {}", g(v.holds), c.say)?;
+            writeln!(out, "      {}", preview::text(&self.evidence(i)))?;
         }
         writeln!(out, "sockscope, as the other side:")?;
         for line in self.peer {

@@ -168,6 +168,30 @@ fn as_nobody_a_correct_server_passes_in_the_lab() {
     assert_eq!((code, failed(&r).len()), (0, 0), "{r:#}");
 }
 
+/// The text report: each claim with its mark, the call that shows it on
+/// the line below, and the count at the end.
+#[test]
+fn the_text_report_puts_each_claims_evidence_under_it() {
+    let dir = match built() {
+        Ok(d) => d,
+        Err(why) => return skip(&why),
+    };
+    let out = common::bin()
+        .args(["check", "tcp-server", "--"])
+        .args([&program(dir, "tcp_server"), "0", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&out.stdout);
+    let lines: Vec<&str> = text.lines().collect();
+    let at = lines
+        .iter()
+        .position(|l| *l == "  ✓ listens on it")
+        .unwrap_or_else(|| panic!("{text}"));
+    assert_eq!(lines[at + 1], "      listen(3, 8) = 0", "{text}");
+    assert_eq!(lines.last(), Some(&"11 of 11 claims hold"), "{text}");
+}
+
 #[test]
 fn an_unknown_role_or_a_bad_role_file_is_a_usage_error() {
     let out = common::bin()
