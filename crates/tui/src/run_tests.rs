@@ -181,3 +181,45 @@ fn the_help_lists_the_run_keys_and_the_end_is_said() {
         "nothing is held once they end:\n{text}"
     );
 }
+
+#[test]
+fn a_click_on_a_row_reviews_it_and_the_wheel_moves_the_review() {
+    use crossterm::event::{KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+    let mut v = mid_session();
+    v.update(Msg::Resize(120, 40));
+    let text = draw_shell(&v, 120, 40).backend().to_string();
+    // Each line of the backend's text is quoted; row numbers count from 0.
+    let (row, line) = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains("bind(3, 127.0.0.1:8080) = 0"))
+        .unwrap_or_else(|| panic!("{text}"));
+    let column = line.trim_matches('"').find("bind(").unwrap() as u16;
+    let at = |kind, column, row| {
+        Msg::Mouse(MouseEvent {
+            kind,
+            column,
+            row,
+            modifiers: KeyModifiers::NONE,
+        })
+    };
+    v.update(at(
+        MouseEventKind::Down(MouseButton::Left),
+        column,
+        row as u16,
+    ));
+    assert!(
+        matches!(v.screen.rows.get(v.screen.review.unwrap()), Some(crate::run::Row::Call(c)) if c.event.call == Call::Bind),
+        "{:?}",
+        v.screen.review
+    );
+    v.update(at(MouseEventKind::ScrollDown, column, row as u16));
+    let after = v.screen.review.unwrap();
+    assert!(
+        matches!(v.screen.rows.get(after), Some(crate::run::Row::Call(c)) if c.event.call == Call::Listen),
+        "the wheel moves on one row"
+    );
+    // A click on the title bar reviews nothing.
+    v.update(at(MouseEventKind::Down(MouseButton::Left), 5, 0));
+    assert_eq!(v.screen.review, Some(after));
+}

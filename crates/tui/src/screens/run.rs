@@ -86,6 +86,24 @@ impl Screen for RunView {
         }
     }
 
+    /// A click on a row of the lanes reviews it, as ↑ and ↓ do; the wheel
+    /// moves the review up and down.
+    fn mouse(&mut self, m: crossterm::event::MouseEvent, size: (u16, u16)) -> Effect<RunEffect> {
+        use crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEventKind};
+        match m.kind {
+            MouseEventKind::Down(MouseButton::Left) => {
+                if let Some(at) = crate::ui::run::row_at(self, size, m.column, m.row) {
+                    self.review = Some(at);
+                    self.autoplay = false;
+                }
+                Effect::None
+            }
+            MouseEventKind::ScrollUp => self.update(Msg::Key(KeyEvent::from(KeyCode::Up))),
+            MouseEventKind::ScrollDown => self.update(Msg::Key(KeyEvent::from(KeyCode::Down))),
+            _ => Effect::None,
+        }
+    }
+
     fn key_at(
         &self,
         size: (u16, u16),

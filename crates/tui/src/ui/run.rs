@@ -48,8 +48,17 @@ pub const FOCUS_ROWS: u16 = 7;
 /// Rows of the output panel (borders included).
 pub const OUTPUT_ROWS: u16 = 5;
 
-pub fn render(frame: &mut Frame, area: Rect, shell: &Shell<RunView>, theme: &Theme) {
-    let view = shell.shown();
+/// Where each panel of the run screen is, in `area`: what [`render`]
+/// draws and what a click hits, from one computation.
+struct Areas {
+    title: Rect,
+    lanes: Rect,
+    focus: Rect,
+    output: Rect,
+    keys: Rect,
+}
+
+fn areas(area: Rect) -> Areas {
     let [title, body, output, keys] = Layout::vertical([
         Constraint::Length(1),
         Constraint::Fill(1),
@@ -57,20 +66,60 @@ pub fn render(frame: &mut Frame, area: Rect, shell: &Shell<RunView>, theme: &The
         Constraint::Length(1),
     ])
     .areas(area);
-    title_line(frame, title, view, theme);
-    if body.width >= SIDE_BY_SIDE {
-        let [lanes, focus] =
-            Layout::horizontal([Constraint::Percentage(62), Constraint::Fill(1)]).areas(body);
-        lanes_panel(frame, lanes, view, theme);
-        focus_panel(frame, focus, view, theme);
+    let [lanes, focus] = if body.width >= SIDE_BY_SIDE {
+        Layout::horizontal([Constraint::Percentage(62), Constraint::Fill(1)]).areas(body)
     } else {
-        let [lanes, focus] =
-            Layout::vertical([Constraint::Fill(1), Constraint::Length(FOCUS_ROWS)]).areas(body);
-        lanes_panel(frame, lanes, view, theme);
-        focus_panel(frame, focus, view, theme);
+        Layout::vertical([Constraint::Fill(1), Constraint::Length(FOCUS_ROWS)]).areas(body)
+    };
+    Areas {
+        title,
+        lanes,
+        focus,
+        output,
+        keys,
     }
-    output_panel(frame, output, view, theme);
-    key_bar(frame, keys, shell, theme);
+}
+
+pub fn render(frame: &mut Frame, area: Rect, shell: &Shell<RunView>, theme: &Theme) {
+    let view = shell.shown();
+    let a = areas(area);
+    title_line(frame, a.title, view, theme);
+    lanes_panel(frame, a.lanes, view, theme);
+    focus_panel(frame, a.focus, view, theme);
+    output_panel(frame, a.output, view, theme);
+    key_bar(frame, a.keys, shell, theme);
+}
+
+/// The rows of calls below the lanes' heading, inside the panel's border.
+fn lanes_body(lanes: Rect) -> Rect {
+    let inner = ratatui::widgets::Block::bordered().inner(lanes);
+    Rect {
+        y: inner.y + 1,
+        height: inner.height.saturating_sub(1),
+        ..inner
+    }
+}
+
+/// The first of `total` drawn rows shown in `height` rows: the newest that
+/// fit, or, while reviewing, a window that keeps the focused row in view.
+fn first_shown(view: &RunView, total: usize, height: usize) -> usize {
+    let newest = total.saturating_sub(height);
+    view.review
+        .map_or(newest, |r| r.saturating_sub(height / 2).min(newest))
+}
+
+/// The row of the session (an index into `view.rows`) drawn at (`column`,
+/// `row`) of a terminal `size` big, if one is: what a click reviews. Held
+/// calls and calls in the kernel, drawn below the rows, are not rows yet.
+#[must_use]
+pub fn row_at(view: &RunView, size: (u16, u16), column: u16, row: u16) -> Option<usize> {
+    let body = lanes_body(areas(Rect::new(0, 0, size.0, size.1)).lanes);
+    if !body.contains(ratatui::layout::Position::new(column, row)) {
+        return None;
+    }
+    let total = view.rows.len() + view.in_kernel.len() + view.held.len();
+    let at = first_shown(view, total, body.height as usize) + usize::from(row - body.y);
+    (at < view.rows.len()).then_some(at)
 }
 
 fn title_line(frame: &mut Frame, area: Rect, view: &RunView, theme: &Theme) {
@@ -239,19 +288,10 @@ fn lanes_panel(frame: &mut Frame, area: Rect, view: &RunView, theme: &Theme) {
         Paragraph::new(Line::from(heading)),
         Rect { height: 1, ..inner },
     );
-    let body = Rect {
-        y: inner.y + 1,
-        height: inner.height - 1,
-        ..inner
-    };
+    let body = lanes_body(area);
     let rows = drawn_rows(view, theme);
-    // The newest rows that fit, or, while reviewing, a window that keeps
-    // the focused row in view.
     let height = body.height as usize;
-    let newest = rows.len().saturating_sub(height);
-    let first = view
-        .review
-        .map_or(newest, |r| r.saturating_sub(height / 2).min(newest));
+    let first = first_shown(view, rows.len(), height);
     let mut lines = Vec::with_capacity(height);
     for d in rows.iter().skip(first).take(height) {
         let style = if d.focused {
