@@ -177,10 +177,11 @@ fn a_python_server_and_client_are_stepped_to_their_end() {
     };
     let (server, client) = (py("tcp_server.py"), py("tcp_client.py"));
     // The system's interpreter, as a student's machine has it (CI installs
-    // it there). Under this harness's terminal, pyenv's shim (a bash script
-    // that execs the interpreter) was seen stopped before the program's
-    // first socket call, which a terminal opened by Python's pty module
-    // did not show: an open question, kept out of this test.
+    // it there). Under this harness's terminal, pyenv's shim (bash scripts
+    // that find and exec the interpreter) never reached the program: its
+    // `pyenv-which` sat asleep, not stopped by the tracer, holding the pipe
+    // its parent read. A terminal opened by Python's pty module did not
+    // show it. An open question, kept out of this test.
     let python = if std::path::Path::new("/usr/bin/python3").exists() {
         "/usr/bin/python3"
     } else {
