@@ -95,7 +95,11 @@ fn a_terminal_too_small_says_what_it_needs_and_recovers_when_enlarged() {
     term.wait_for(WAIT, |s| s.contents().contains("at least 60×20"))
         .unwrap_or_else(|| panic!("no size message:\n{}", term.contents()));
     // Keys still work while the screen is too small: run the first call.
+    // The key is given time to be read before the window grows (in one
+    // fresh-clone CI run under load, a key written just before the
+    // resize was never seen).
     term.press(b" ");
+    term.drain_for(Duration::from_millis(500));
     term.resize(80, 24);
     term.wait_for(WAIT, |s| {
         let c = s.contents();
