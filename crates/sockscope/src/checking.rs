@@ -46,7 +46,8 @@ fn find_role(name: &str) -> Result<Role, String> {
     }
     let path = Path::new(name);
     if path.extension().is_some_and(|e| e == "toml") {
-        let text = sockscope_core::textfile::read(path, 1 << 20)
+        // A role file is read as a lesson file is: regular, UTF-8, capped.
+        let text = sockscope_core::textfile::read(path, sockscope_core::textfile::LESSON_MAX)
             .map_err(|e| format!("{}: {e}", path.display()))?;
         return check::parse(&text).map_err(|e| format!("{}: {e}", path.display()));
     }

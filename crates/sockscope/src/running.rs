@@ -44,7 +44,6 @@ pub fn stdio_for(
     programs: &[Vec<OsString>],
     where_to: &ProgramOutput,
 ) -> io::Result<tracer::SetStdio> {
-    let names: Vec<String> = programs.iter().map(|p| tracer::program_name(p)).collect();
     Ok(match where_to {
         ProgramOutput::Null => Box::new(|_, cmd: &mut Command| {
             cmd.stdout(Stdio::null()).stderr(Stdio::null());
@@ -57,26 +56,15 @@ pub fn stdio_for(
                 }
             })
         }
-        ProgramOutput::Stderr => Box::new(move |index, cmd: &mut Command| {
-            let Ok((reader, writer)) = tracer::pipe() else {
-                cmd.stdout(Stdio::null()).stderr(Stdio::null());
-                return;
-            };
-            let Ok(second) = writer.try_clone() else {
-                return;
-            };
-            cmd.stdout(writer).stderr(second);
-            let name = names.get(index).cloned().unwrap_or_default();
-            // Each line escaped like a peer's payload: a program printing
-            // escape sequences cannot reach the terminal raw.
-            tracer::forward_lines(reader, move |text| {
-                let _ = writeln!(
-                    io::stderr().lock(),
-                    "{} | {}",
-                    preview::text(&name),
-                    preview::text(&text)
-                );
-            });
+        // Each line escaped like a peer's payload: a program printing
+        // escape sequences cannot reach the terminal raw.
+        ProgramOutput::Stderr => tracer::output_lines(programs, |name, text| {
+            let _ = writeln!(
+                io::stderr().lock(),
+                "{} | {}",
+                preview::text(name),
+                preview::text(&text)
+            );
         }),
     })
 }

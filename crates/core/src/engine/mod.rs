@@ -911,8 +911,7 @@ impl Run {
         if !self.recorder.running() {
             return None;
         }
-        let parse = |a: &Option<String>| a.as_deref().and_then(|a| a.parse().ok());
-        let ends = (parse(&event.local), parse(&event.peer));
+        let ends = (event.local.as_deref(), event.peer.as_deref());
         // An accepted connection belongs to the thread it was handed to.
         let owner = match event.call {
             Call::Accept => self.lesson.steps[event.step - 1].new_owner(),

@@ -27,13 +27,12 @@
 
 pub mod decode;
 
+use crate::engine::actor::NONBLOCKING;
 use crate::event::Event;
 use crate::vocab::{Call, Outcome, Proto, addr_text};
 use crate::wire::Wire;
 use crate::wire::recorder::{Recorder, SETTLE_ROUNDS};
-/// A pipe (read end, write end) for a program's output.
-pub use sockscope_sys::trace::pipe;
-use sockscope_sys::trace::{PidFd, Resume, Stop, Sys, Tracer};
+use sockscope_sys::trace::{PidFd, Resume, Stop, Sys, Tracer, pipe};
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::ffi::OsString;
 use std::io;
@@ -291,10 +290,34 @@ pub fn asleep_in(pid: i32, tid: i32) -> Option<String> {
         .filter(|w| !w.is_empty() && w != "0")
 }
 
+/// The [`SetStdio`] that sends each program's stdout and stderr, a line at
+/// a time, to `each(program's name, line)` (never to sockscope's own
+/// output, which the programs could corrupt): one pipe per program, read
+/// by a thread of its own. Where the pipe cannot be made, the program's
+/// output goes to /dev/null. The caller escapes the lines.
+pub fn output_lines(
+    programs: &[Vec<OsString>],
+    each: impl Fn(&str, String) + Send + Sync + 'static,
+) -> SetStdio {
+    let names: Vec<String> = programs.iter().map(|p| program_name(p)).collect();
+    let each = std::sync::Arc::new(each);
+    Box::new(move |index, cmd: &mut Command| {
+        let pipes = pipe().and_then(|(reader, writer)| Ok((reader, writer.try_clone()?, writer)));
+        let Ok((reader, second, writer)) = pipes else {
+            cmd.stdout(Stdio::null()).stderr(Stdio::null());
+            return;
+        };
+        cmd.stdout(writer).stderr(second);
+        let name = names.get(index).cloned().unwrap_or_default();
+        let each = std::sync::Arc::clone(&each);
+        forward_lines(reader, move |line| each(&name, line));
+    })
+}
+
 /// Copy each line a program writes to `reader` to `each`, from a thread of
 /// its own, until the program closes its end; the trailing newline is
-/// dropped and bytes that are not UTF-8 are replaced. The caller escapes.
-pub fn forward_lines(reader: std::fs::File, mut each: impl FnMut(String) + Send + 'static) {
+/// dropped and bytes that are not UTF-8 are replaced.
+fn forward_lines(reader: std::fs::File, mut each: impl FnMut(String) + Send + 'static) {
     use std::io::BufRead as _;
     std::thread::spawn(move || {
         let mut lines = io::BufReader::new(reader);
@@ -313,10 +336,6 @@ pub fn forward_lines(reader: std::fs::File, mut each: impl FnMut(String) + Send 
 /// not UTF-8; escape it before printing).
 #[must_use]
 pub fn program_argv(argv: &[OsString]) -> String {
-    shown_argv(argv)
-}
-
-fn shown_argv(argv: &[OsString]) -> String {
     argv.iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect::<Vec<_>>()
@@ -429,7 +448,7 @@ impl Session {
             return Ok(());
         };
         self.started += 1;
-        let shown = shown_argv(&argv);
+        let shown = program_argv(&argv);
         let mut cmd = Command::new(&argv[0]);
         cmd.args(&argv[1..]);
         cmd.stdin(Stdio::null());
@@ -1124,7 +1143,7 @@ impl Session {
                     event.flags.push(format!("returned {rval:#x}"));
                 }
                 if fcntl_cmd(a[1], a[2]).1 {
-                    event.flags.push("non-blocking from now on".into());
+                    event.flags.push(NONBLOCKING.into());
                 }
             }
             Sys::EpollCtl if ok => {
@@ -1200,11 +1219,16 @@ impl Session {
                     .insert((pid, fd), (event.local.clone(), event.peer.clone()));
             }
         }
-        if event.call == Call::Close || event.call == Call::Dup {
-            self.addrs.remove(&(pid, a[0] as i32));
-            if let Some(new) = event.new_fd {
+        // A closed fd, or the fd a dup2 replaced, is another socket from
+        // now on (or none).
+        match (event.call, event.new_fd) {
+            (Call::Close, _) => {
+                self.addrs.remove(&(pid, a[0] as i32));
+            }
+            (Call::Dup, Some(new)) => {
                 self.addrs.remove(&(pid, new));
             }
+            _ => {}
         }
         // A thread may name itself after it starts (pthread_setname_np,
         // prctl(PR_SET_NAME)), as an exported lesson names each actor's
@@ -1227,15 +1251,14 @@ impl Session {
         // The first sign of an event loop in this process: a socket made
         // or accepted non-blocking, O_NONBLOCK set, or a wait for readiness.
         let nonblocking = event.args.contains("SOCK_NONBLOCK")
-            || event.flags.iter().any(|f| f == "non-blocking from now on")
+            || event.flags.iter().any(|f| f == NONBLOCKING)
             || event.call == Call::Poll;
         if nonblocking && event.ok() && self.told_nonblocking.insert(pid) {
             event.flags.push(NONBLOCKING_NOTE.into());
         }
         let attach = !self.caused_by_another(tid);
         if self.recorder.running() {
-            let parse = |a: &Option<String>| a.as_deref().and_then(|a| a.parse().ok());
-            let ends = (parse(&event.local), parse(&event.peer));
+            let ends = (event.local.as_deref(), event.peer.as_deref());
             let close = event.call == Call::Close;
             event.segments = self
                 .recorder

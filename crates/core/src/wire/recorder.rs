@@ -89,19 +89,21 @@ impl Recorder {
     }
 
     /// Drain the capture once a call by `owner` on the socket at `local`
-    /// (talking to `peer`) has returned, and take the frames of its
-    /// connection. With `attach` false the frames are kept for a later
+    /// (talking to `peer`; addresses as events write them, `127.0.0.1:80`)
+    /// has returned, and take the frames of its connection. With `attach` false the frames are kept for a later
     /// call of that connection (the one that caused them). `close` says
     /// the call closed the socket, whose address is then forgotten.
     /// `None` while capture does not run: not observed.
     pub fn captured_for(
         &mut self,
         owner: &str,
-        (local, peer): (Option<SocketAddr>, Option<SocketAddr>),
+        (local, peer): (Option<&str>, Option<&str>),
         close: bool,
         attach: bool,
     ) -> Option<Vec<Segment>> {
         let capture = self.capture.as_mut()?;
+        let parse = |a: Option<&str>| a.and_then(|a| a.parse::<SocketAddr>().ok());
+        let (local, peer) = (parse(local), parse(peer));
         self.tracker.learn(owner, local, peer);
         let mut frames = Vec::new();
         if let Err(e) = capture

@@ -25,7 +25,6 @@ use ratatui::layout::Rect;
 use sockscope_core::tracer::{self, Polled, RunError, Session};
 use sockscope_core::wire::CaptureStatus;
 use std::ffi::OsString;
-use std::process::{Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
 use tokio::sync::mpsc as feed;
@@ -201,31 +200,17 @@ pub fn start(
     }
 }
 
-/// Each program's stdout and stderr into a pipe whose lines become
+/// Each program's stdout and stderr, a line at a time, as
 /// [`RunFeed::Output`]: never the terminal, which the screen owns.
 fn output_to_screen(
     programs: &[Vec<OsString>],
     out: &feed::UnboundedSender<RunFeed>,
 ) -> tracer::SetStdio {
-    let names: Vec<String> = programs.iter().map(|p| tracer::program_name(p)).collect();
     let out = out.clone();
-    Box::new(move |index, cmd: &mut Command| {
-        let Ok((reader, writer)) = tracer::pipe() else {
-            cmd.stdout(Stdio::null()).stderr(Stdio::null());
-            return;
-        };
-        let Ok(second) = writer.try_clone() else {
-            cmd.stdout(Stdio::null()).stderr(Stdio::null());
-            return;
-        };
-        cmd.stdout(writer).stderr(second);
-        let program = names.get(index).cloned().unwrap_or_default();
-        let out = out.clone();
-        tracer::forward_lines(reader, move |line| {
-            let _ = out.send(RunFeed::Output {
-                program: program.clone(),
-                line,
-            });
+    tracer::output_lines(programs, move |program, line| {
+        let _ = out.send(RunFeed::Output {
+            program: program.to_string(),
+            line,
         });
     })
 }
@@ -333,15 +318,7 @@ pub fn run_programs(
     options: Options,
 ) -> color_eyre::Result<RunEnd> {
     term::check_terminal()?;
-    let shown: Vec<String> = programs
-        .iter()
-        .map(|p| {
-            p.iter()
-                .map(|a| a.to_string_lossy().into_owned())
-                .collect::<Vec<_>>()
-                .join(" ")
-        })
-        .collect();
+    let shown: Vec<String> = programs.iter().map(|p| tracer::program_argv(p)).collect();
     let traced = tracer::Options {
         kernel,
         step: true,
