@@ -236,67 +236,64 @@ fn trace(
     };
     let _ = ready.send(Ok(session.wire().status()));
     let mut idle = IDLE_MIN;
+    // The screen has gone (or its feed has): the programs were killed and
+    // are reaped by the next polls.
     let mut ending = false;
-    let fail = |session: &mut Session, e: &RunError| {
-        session.kill_all();
-        let _ = out.send(RunFeed::Failed(e.to_string()));
-    };
     loop {
-        // Releases first: they are what the person is waiting for.
-        loop {
-            match cmds.try_recv() {
-                Ok(Cmd::Release(tid)) => {
-                    if let Err(e) = session.release(tid) {
-                        fail(&mut session, &e);
-                        return;
-                    }
-                }
-                Err(mpsc::TryRecvError::Empty) => break,
-                Err(mpsc::TryRecvError::Disconnected) => {
-                    if !ending {
-                        session.kill_all();
-                        ending = true;
-                    }
-                    break;
-                }
-            }
-        }
-        match session.try_next_msg() {
-            Ok(Polled::Msg(m)) => {
-                idle = IDLE_MIN;
-                if out.send(RunFeed::Run(m)).is_err() && !ending {
-                    session.kill_all();
-                    ending = true;
-                }
-            }
-            Ok(Polled::Nothing) => match cmds.recv_timeout(idle) {
-                Ok(Cmd::Release(tid)) => {
-                    idle = IDLE_MIN;
-                    if let Err(e) = session.release(tid) {
-                        fail(&mut session, &e);
-                        return;
-                    }
-                }
-                Err(mpsc::RecvTimeoutError::Timeout) => idle = (idle * 2).min(IDLE_MAX),
-                Err(mpsc::RecvTimeoutError::Disconnected) => {
-                    if !ending {
-                        session.kill_all();
-                        ending = true;
-                    }
-                    // Killed tasks are reaped by the next polls.
-                    std::thread::sleep(IDLE_MIN);
-                }
-            },
-            Ok(Polled::Over) => {
+        let polled = match session.try_next_msg() {
+            Ok(p) => p,
+            Err(e) => return fail(&mut session, out, &e),
+        };
+        let wait = match polled {
+            Polled::Over => {
                 let _ = out.send(RunFeed::Over);
                 return;
             }
-            Err(e) => {
-                fail(&mut session, &e);
-                return;
+            Polled::Msg(m) => {
+                idle = IDLE_MIN;
+                if out.send(RunFeed::Run(m)).is_err() {
+                    end(&mut session, &mut ending);
+                }
+                Duration::ZERO
             }
+            // Killed tasks take a moment to be reaped.
+            Polled::Nothing if ending => {
+                std::thread::sleep(IDLE_MIN);
+                Duration::ZERO
+            }
+            Polled::Nothing => {
+                let wait = idle;
+                idle = (idle * 2).min(IDLE_MAX);
+                wait
+            }
+        };
+        // A release is what the person is waiting for: taken at once after
+        // each report, and waited for a moment when there is none.
+        match cmds.recv_timeout(wait) {
+            Ok(Cmd::Release(tid)) => {
+                idle = IDLE_MIN;
+                if let Err(e) = session.release(tid) {
+                    return fail(&mut session, out, &e);
+                }
+            }
+            Err(mpsc::RecvTimeoutError::Timeout) => {}
+            Err(mpsc::RecvTimeoutError::Disconnected) => end(&mut session, &mut ending),
         }
     }
+}
+
+/// The screen is gone: kill the programs, once.
+fn end(session: &mut Session, ending: &mut bool) {
+    if !*ending {
+        session.kill_all();
+        *ending = true;
+    }
+}
+
+/// The tracer failed: kill the programs and say why.
+fn fail(session: &mut Session, out: &feed::UnboundedSender<RunFeed>, e: &RunError) {
+    session.kill_all();
+    let _ = out.send(RunFeed::Failed(e.to_string()));
 }
 
 /// How `sockscope run` on the screen ended.
