@@ -171,7 +171,7 @@ pub fn check(
         peer: &peer_log,
         ending: &ending,
     };
-    let passed = verdicts.iter().all(|v| v.holds);
+    let passed = verdicts.iter().all(Verdict::holds);
     let written = output::write_with(ExitCode::SUCCESS, |out| match format {
         Format::Json => report.json(out),
         _ => report.text(out),
@@ -339,10 +339,11 @@ impl Report<'_> {
                 format!("{} {explain}", call(*i)).trim_end().to_string()
             }
             Some(Why::Short { got, want }) => {
-                let read = if calls().is_empty() {
-                    "nothing".to_string()
+                let read = calls();
+                let read = if read.is_empty() {
+                    "nothing".into()
                 } else {
-                    calls()
+                    read
                 };
                 format!("{got} of {want} bytes moved: {read}")
             }
@@ -411,7 +412,7 @@ impl Report<'_> {
         // evidence line can be long (a whole call with its data), and a
         // terminal of any width reads it whole.
         for (i, (c, v)) in self.role.claims.iter().zip(self.verdicts).enumerate() {
-            writeln!(out, "  {} {}", g(v.holds), c.say)?;
+            writeln!(out, "  {} {}", g(v.holds()), c.say)?;
             writeln!(out, "      {}", preview::text(&self.evidence(i)))?;
         }
         writeln!(out, "sockscope, as the other side:")?;
@@ -419,7 +420,7 @@ impl Report<'_> {
             writeln!(out, "  {line}")?;
         }
         writeln!(out, "the program {}", self.ended_how())?;
-        let held = self.verdicts.iter().filter(|v| v.holds).count();
+        let held = self.verdicts.iter().filter(|v| v.holds()).count();
         writeln!(
             out,
             "{held} of {} claims hold{}",
@@ -442,7 +443,7 @@ impl Report<'_> {
             .map(|(i, (c, v))| {
                 serde_json::json!({
                     "say": c.say,
-                    "holds": v.holds,
+                    "holds": v.holds(),
                     "calls": v.calls.iter().map(|&i| call_as_run(&self.events[i])).collect::<Vec<_>>(),
                     "seq": v.calls.iter().map(|&i| self.events[i].seq).collect::<Vec<_>>(),
                     "evidence": self.evidence(i),
@@ -455,7 +456,7 @@ impl Report<'_> {
             "claims": claims,
             "peer": self.peer,
             "program": self.ended_how(),
-            "passed": self.verdicts.iter().all(|v| v.holds),
+            "passed": self.verdicts.iter().all(Verdict::holds),
         });
         serde_json::to_writer(&mut *out, &doc)?;
         writeln!(out)

@@ -244,12 +244,19 @@ pub enum Why {
 /// One claim held against the events.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Verdict {
-    /// Whether it holds.
-    pub holds: bool,
     /// The calls that show it (indices into the events): the call, or the
     /// calls that read a message in pieces.
     pub calls: Vec<usize>,
+    /// Why it does not hold; `None` when it does.
     pub why: Option<Why>,
+}
+
+impl Verdict {
+    /// Whether the claim holds: nothing says why not.
+    #[must_use]
+    pub fn holds(&self) -> bool {
+        self.why.is_none()
+    }
 }
 
 /// Whether `e` is a call of the claim's kind: `send` and `sendto` are one
@@ -287,7 +294,6 @@ pub fn evaluate(role: &Role, events: &[Event], peer: Option<SocketAddr>) -> Vec<
             Some(n) => {
                 let Some(&fd) = names.get(n.as_str()) else {
                     out.push(Verdict {
-                        holds: false,
                         calls: Vec::new(),
                         why: Some(Why::Unnamed(n.clone())),
                     });
@@ -309,7 +315,6 @@ pub fn evaluate(role: &Role, events: &[Event], peer: Option<SocketAddr>) -> Vec<
                 .find(|(_, e)| on_socket(e))
                 .map(|(i, _)| i);
             out.push(Verdict {
-                holds: false,
                 calls: Vec::new(),
                 why: Some(Why::Instead(instead)),
             });
@@ -318,7 +323,6 @@ pub fn evaluate(role: &Role, events: &[Event], peer: Option<SocketAddr>) -> Vec<
         cursor = i + 1;
         if !e.ok() {
             out.push(Verdict {
-                holds: false,
                 calls: vec![i],
                 why: Some(Why::Failed(i)),
             });
@@ -326,7 +330,6 @@ pub fn evaluate(role: &Role, events: &[Event], peer: Option<SocketAddr>) -> Vec<
         }
         if claim.to == Some(To::Peer) && !is_peer(e.peer.as_ref(), peer) {
             out.push(Verdict {
-                holds: false,
                 calls: vec![i],
                 why: Some(Why::Elsewhere(i)),
             });
@@ -336,11 +339,9 @@ pub fn evaluate(role: &Role, events: &[Event], peer: Option<SocketAddr>) -> Vec<
             let want = role.byte_count(b);
             let (calls, got) = gather(events, i, claim.call, want);
             cursor = calls.last().map_or(cursor, |&l| l + 1);
-            let holds = got >= want;
             out.push(Verdict {
-                holds,
                 calls,
-                why: (!holds).then_some(Why::Short { got, want }),
+                why: (got < want).then_some(Why::Short { got, want }),
             });
             continue;
         }
@@ -355,7 +356,6 @@ pub fn evaluate(role: &Role, events: &[Event], peer: Option<SocketAddr>) -> Vec<
             names.insert(n, fd);
         }
         out.push(Verdict {
-            holds: true,
             calls: vec![i],
             why: None,
         });
@@ -433,7 +433,7 @@ mod tests {
     fn a_message_read_in_pieces_counts_whole_and_the_rest_is_pointed_at() {
         let role = server_role();
         let v = evaluate(&role, &good_first_client(), None);
-        assert!(v[..7].iter().all(|v| v.holds), "{v:?}");
+        assert!(v[..7].iter().all(Verdict::holds), "{v:?}");
         assert_eq!(v[4].calls, vec![4, 5], "both recvs make the message");
         // No second accept: the claim says what the program did instead
         // (nothing more on the listening socket).
