@@ -58,9 +58,9 @@ const SYS_POLL: i64 = libc::SYS_poll;
 #[cfg(not(target_arch = "x86_64"))]
 const SYS_POLL: i64 = libc::SYS_ppoll;
 
-/// The flag an fcntl that set O_NONBLOCK carries: every later call on the
-/// socket returns at once instead of waiting (the same words `run` uses).
-pub const NONBLOCKING: &str = "non-blocking from now on";
+/// The flag an fcntl that set O_NONBLOCK carries (the vocabulary's word,
+/// which `run` uses too).
+pub use crate::vocab::NONBLOCKING;
 
 /// A step's call with every address resolved to a real one.
 #[derive(Debug, Clone)]

@@ -27,9 +27,8 @@
 
 pub mod decode;
 
-use crate::engine::actor::NONBLOCKING;
 use crate::event::Event;
-use crate::vocab::{Call, Outcome, Proto, addr_text};
+use crate::vocab::{Call, NONBLOCKING, Outcome, Proto, addr_text};
 use crate::wire::Wire;
 use crate::wire::recorder::{Recorder, SETTLE_ROUNDS};
 use sockscope_sys::trace::{PidFd, Resume, Stop, Sys, Tracer, pipe};

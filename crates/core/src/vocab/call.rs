@@ -143,3 +143,8 @@ impl Proto {
         }
     }
 }
+
+/// The flag an fcntl that set O_NONBLOCK carries, in a lesson's event and a
+/// traced program's alike: every later call on the socket returns at once
+/// instead of waiting.
+pub const NONBLOCKING: &str = "non-blocking from now on";

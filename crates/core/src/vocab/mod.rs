@@ -13,6 +13,6 @@ pub mod preview;
 pub mod tcp_state;
 
 pub use addr::addr_text;
-pub use call::{Call, Proto};
+pub use call::{Call, NONBLOCKING, Proto};
 pub use errno::Outcome;
 pub use tcp_state::{SeenIn, Source, StateSeen, TcpState, Timer};
